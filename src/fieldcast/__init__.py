@@ -1,0 +1,1 @@
+"""fieldcast: plan and forecast coordinated multi-city field operations."""

@@ -1,0 +1,117 @@
+"""Finding and reading scenarios: the built-in ones shipped with fieldcast, and files.
+
+A scenario file may start from another scenario with ``extends = "NAME-or-PATH"`` and give
+only what differs: tables are merged key by key (so a variant can override one city's
+parameter), while lists (cities, household classes, leak events) are replaced whole.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import yaml
+
+from fieldcast.scenario import Scenario, ScenarioError, validate_scenario
+
+DEFAULT_SCENARIO = "seed-2019"
+_SUFFIXES = (".toml", ".yaml", ".yml", ".json")
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with fieldcast, default first."""
+    files = resources.files("fieldcast") / "scenarios"
+    names = sorted(
+        f.name.removesuffix(".toml") for f in files.iterdir() if f.name.endswith(".toml")
+    )
+    return sorted(names, key=lambda name: name != DEFAULT_SCENARIO)
+
+
+def load_scenario(reference: str | Path = DEFAULT_SCENARIO) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path (.toml, .yaml, .yml, .json)."""
+    data, source = _resolved_data(str(reference), seen=())
+    return validate_scenario(data, source=source)
+
+
+def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    if reference in seen:
+        raise ScenarioError(f"{reference}: 'extends' loops back to itself ({' -> '.join(seen)})")
+    if reference in builtin_names():
+        text = (resources.files("fieldcast") / "scenarios" / f"{reference}.toml").read_text()
+        data, source = _parse(text, ".toml", reference), reference
+    else:
+        path = Path(reference)
+        if not path.exists():
+            raise ScenarioError(
+                f"{reference}: no such file and no built-in scenario of that name "
+                f"(built-in: {', '.join(builtin_names())})"
+            )
+        data, source = _read_file(path), str(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data, source
+    if not isinstance(base, str):
+        raise ScenarioError(f"{source}: extends: must be a scenario name or a path")
+    if base not in builtin_names() and reference not in builtin_names():
+        base = str(Path(source).parent / base)  # a path relative to the extending file
+    base_data, _ = _resolved_data(base, (*seen, reference))
+    return _merge(base_data, data), source
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:
+        raise ScenarioError(f"{path}: not a text file (expected TOML, YAML or JSON)")
+    suffix = path.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise ScenarioError(f"{path}: unknown file type {suffix!r} (use .toml, .yaml or .json)")
+    return _parse(text, suffix, str(path))
+
+
+def _parse(text: str, suffix: str, source: str) -> dict[str, Any]:
+    try:
+        if suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        kind = {".yml": "YAML", ".yaml": "YAML"}.get(suffix, suffix[1:].upper())
+        raise ScenarioError(f"{source}: not valid {kind}: {first_line}") from None
+    if not isinstance(data, dict) or not data:
+        raise ScenarioError(f"{source}: empty, or not a table of parameters")
+    return data
+
+
+def scenario_to_toml(scenario: Scenario) -> str:
+    """The scenario as a complete TOML file (what ``fieldcast scenario export`` prints)."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    header = (
+        f"# fieldcast scenario {scenario.name!r}, exported in full.\n"
+        "# Edit values and their [provenance] notes, then run:\n"
+        "#   fieldcast scenario validate FILE && fieldcast forecast FILE\n\n"
+    )
+    return header + tomli_w.dumps(data)

@@ -1,0 +1,214 @@
+"""A forecast: the scenario, its no-leak twin run with the same seed, and what a user sees first.
+
+The leak effect is measured by running the scenario a second time without its leak events,
+with the same seed: every transition draws from the same named stream on the same day in both
+runs (common random numbers), and the effect is the per-replication difference, so that the
+spread of the difference reflects the leak and as little sampling noise as the engine allows.
+How strongly the two runs are coupled is reported with the effect (``correlation``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+
+from fieldcast.results import Results, interval
+from fieldcast.scenario import Scenario
+from fieldcast.simulation import Progress, simulate_many
+
+# A resource "binds" when it limits the operation in most replications (see docs/model.md).
+BINDING_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The run of a scenario and of the same scenario without its leak."""
+
+    results: Results
+    without_leak: Results
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.results.scenario
+
+    def summary(self) -> dict[str, Any]:
+        """The forecast as one JSON-ready dictionary (what ``fieldcast forecast --json`` prints)."""
+        results, scenario = self.results, self.scenario
+        goal = scenario.operation.goal_persons
+        arrested = results.outcome("arrests")
+        arrested_by_horizon = results.outcome("arrests", when="horizon")
+        return {
+            "fieldcast_version": version("fieldcast"),
+            "scenario": scenario.name,
+            "scenario_title": scenario.title,
+            "scenario_sha256": hashlib.sha256(scenario.canonical_json().encode()).hexdigest(),
+            "seed": results.seed,
+            "replications": results.replications,
+            "engine": "counts",
+            "goal_persons": goal,
+            "target_persons": sum(city.target_persons for city in scenario.cities),
+            "p_goal": float(np.mean(arrested >= goal)),
+            "p_goal_by_horizon": float(np.mean(arrested_by_horizon >= goal)),
+            "persons_arrested": interval(arrested),
+            "persons_arrested_by_horizon": interval(arrested_by_horizon),
+            "by_city": self._by_city(),
+            "arrests_by_day": self._arrests_by_day(),
+            "leak_effect_persons": self._leak_effect(),
+            "binding": self._binding(),
+            "cost": self._cost(),
+            "people_affected": self._people_affected(),
+        }
+
+    def _by_city(self) -> dict[str, Any]:
+        results = self.results
+        by_city = {}
+        for city in self.scenario.cities:
+            at_field_end = interval(results.outcome("arrests", place=city.name))
+            by_city[city.name] = {
+                **at_field_end,
+                "target_persons": city.target_persons,
+                "by_horizon": interval(results.outcome("arrests", when="horizon", place=city.name)),
+            }
+        return by_city
+
+    def _arrests_by_day(self) -> list[dict[str, float]]:
+        """Cumulative persons arrested on each field day (quantiles from the band sample)."""
+        results = self.results
+        band = results.daily_band("arrests")
+        field_days = range(self.scenario.operation.field_days)
+        rows = []
+        for day in field_days:
+            index = day - int(results.days[0])
+            rows.append(
+                {
+                    "day": day,
+                    "p05": float(band[0, index]),
+                    "median": float(band[1, index]),
+                    "p95": float(band[2, index]),
+                    "mean": float(results.daily("arrests")[index]),
+                }
+            )
+        return rows
+
+    def _leak_effect(self) -> dict[str, Any]:
+        with_leak = self.results.outcome("arrests")
+        without_leak = self.without_leak.outcome("arrests")
+        difference = with_leak - without_leak
+        spread = np.std(with_leak) * np.std(without_leak)
+        correlation = float(np.corrcoef(with_leak, without_leak)[0, 1]) if spread > 0 else 1.0
+        return {
+            **interval(difference),
+            "mean": float(np.mean(difference)),
+            "persons_arrested_without_leak": interval(without_leak),
+            "correlation": correlation,
+        }
+
+    def _binding(self) -> dict[str, Any]:
+        results = self.results
+        capacity_days = results.field_days_with_capacity  # [city]
+        full_share_by_city = results.full_capacity_days.mean(axis=0) / np.maximum(capacity_days, 1)
+        total_capacity_days = capacity_days.sum()
+        full_share = (
+            float(results.full_capacity_days.sum(axis=1).mean() / total_capacity_days)
+            if total_capacity_days
+            else 0.0
+        )
+        backlog_end = results.outcome("awaiting_removal", when="horizon")
+        binding = {
+            "team_capacity": full_share >= BINDING_SHARE,
+            "beds": float(np.mean(results.bed_shortfall_days > 0)) >= BINDING_SHARE,
+            "transport": float(np.mean(backlog_end > 0)) >= BINDING_SHARE,
+            "monitors": float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0))
+            >= BINDING_SHARE,
+        }
+        return {
+            "binds": [name for name, binds in binding.items() if binds],
+            "team_capacity_full_share": full_share,
+            "team_capacity_full_share_by_city": {
+                city: float(share)
+                for city, share in zip(results.cities, full_share_by_city, strict=True)
+            },
+            "bed_pool_full_days": interval(results.bed_shortfall_days),
+            "p_bed_pool_full": float(np.mean(results.bed_shortfall_days > 0)),
+            "beds_free_at_start": max(
+                self.scenario.detention.beds - self.scenario.detention.baseline_occupancy, 0
+            ),
+            "transport_backlog_max_persons": interval(results.removal_backlog_max),
+            "transport_backlog_at_horizon_persons": interval(backlog_end),
+            "monitor_stockout_days": interval(results.monitor_shortfall_days.sum(axis=1)),
+            "p_monitor_stockout": float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0)),
+        }
+
+    def _cost(self) -> dict[str, Any]:
+        results, costs = self.results, self.scenario.costs
+        officer_days = float(results.officer_days.sum())
+        officers = officer_days * costs.officer_day
+        beds = results.bed_days * costs.bed_day
+        monitors = results.monitor_days * costs.monitor_day
+        removed_persons = results.outcome("removals", when="horizon")
+        transport = removed_persons * costs.removal_seat
+        total = officers + beds + monitors + transport
+        arrested = results.outcome("arrests", when="horizon")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_arrest = np.where(arrested > 0, total / arrested, np.nan)
+            per_removal = np.where(removed_persons > 0, total / removed_persons, np.nan)
+        return {
+            "currency": "USD",
+            "officer_days": officer_days,
+            "officers": officers,
+            "bed_days": interval(results.bed_days),
+            "beds": interval(beds),
+            "monitor_days": interval(results.monitor_days),
+            "monitors": interval(monitors),
+            "persons_removed": interval(removed_persons),
+            "transport": interval(transport),
+            "total": interval(total),
+            "per_person_arrested": _nan_interval(per_arrest),
+            "per_person_removed": _nan_interval(per_removal),
+        }
+
+    def _people_affected(self) -> dict[str, Any]:
+        results = self.results
+        affected: dict[str, Any] = {}
+        for label, metric in (
+            ("arrested", "arrests"),
+            ("detained", "detentions"),
+            ("removed", "removals"),
+            ("released_on_notice", "notices"),
+            ("fitted_with_monitor", "monitors_fitted"),
+            ("departed_on_notice", "departures"),
+            ("released_after_relief", "relief_releases"),
+            ("lost_to_follow_up", "losses"),
+            ("rearrested", "rearrests"),
+        ):
+            affected[label] = {
+                measure: interval(results.outcome(metric, measure, when="horizon"))
+                for measure in ("persons", "minors", "households")
+            }
+        affected["collateral_arrests_persons"] = interval(results.collateral(when="horizon"))
+        return affected
+
+
+def _nan_interval(values: np.ndarray) -> dict[str, float | None]:
+    if np.all(np.isnan(values)):
+        return {"median": None, "p05": None, "p95": None}
+    p05, median, p95 = np.nanquantile(values, (0.05, 0.5, 0.95))
+    return {"median": float(median), "p05": float(p05), "p95": float(p95)}
+
+
+def run_forecast(
+    scenario: Scenario,
+    replications: int = 10_000,
+    seed: int = 2019,
+    processes: int = 1,
+    progress: Progress | None = None,
+) -> Forecast:
+    """Run a scenario and its no-leak twin with the same seed (common random numbers)."""
+    results, without_leak = simulate_many(
+        [scenario, scenario.without_leak()], replications, seed, processes, progress
+    )
+    return Forecast(results=results, without_leak=without_leak)

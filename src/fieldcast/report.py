@@ -1,0 +1,207 @@
+"""The forecast as a short terminal report, built from ``Forecast.summary()`` only.
+
+Everything printed here is in the JSON too: the report formats, it does not compute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+
+def _count(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def _range(interval: dict[str, Any]) -> str:
+    return f"{_count(interval['median'])} ({_count(interval['p05'])} to {_count(interval['p95'])})"
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"${value / size:,.2f}{suffix}"
+    return f"${value:,.0f}"
+
+
+def _money_range(interval: dict[str, Any]) -> str:
+    return f"{_money(interval['median'])} ({_money(interval['p05'])} to {_money(interval['p95'])})"
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+def render_forecast(summary: dict[str, Any], console: Console) -> None:
+    """Print the forecast: reach, by city, leak effect, what binds, costs, people affected."""
+    console.print(_header(summary))
+    console.print(_reach(summary))
+    console.print(_by_city(summary))
+    console.print(_leak(summary))
+    console.print(_binding(summary))
+    console.print(_costs(summary))
+    console.print(_people(summary))
+    console.print(
+        Text(
+            "Figures are medians with 90% intervals over replications. Targets are counted in "
+            "persons; collateral (non-target) arrests are never included in them.",
+            style="dim",
+        )
+    )
+
+
+def _header(summary: dict[str, Any]) -> Panel:
+    lines = Text()
+    lines.append(f"{summary['scenario_title'] or summary['scenario']}\n", style="bold")
+    lines.append(
+        f"scenario {summary['scenario']} · {summary['replications']:,} replications · "
+        f"seed {summary['seed']} · scenario sha256 {summary['scenario_sha256'][:12]} · "
+        f"fieldcast {summary['fieldcast_version']}",
+        style="dim",
+    )
+    return Panel(lines, title="fieldcast forecast", expand=False)
+
+
+def _reach(summary: dict[str, Any]) -> Panel:
+    arrested = summary["persons_arrested"]
+    targets = summary["target_persons"]
+    share = arrested["median"] / targets if targets else 0.0
+    last_field_day = summary["arrests_by_day"][-1]["day"] if summary["arrests_by_day"] else 0
+    text = Text()
+    text.append(f"Goal: {summary['goal_persons']:,} target persons arrested by the end of field ")
+    text.append(f"work (day {last_field_day}).\n")
+    text.append("Probability of reaching the goal: ")
+    text.append(_percent(summary["p_goal"]), style="bold")
+    text.append(f" (by the horizon: {_percent(summary['p_goal_by_horizon'])}).\n")
+    text.append("Target persons arrested by the end of field work: ")
+    text.append(_range(arrested), style="bold")
+    text.append(f" of {targets:,} targets ({_percent(share)} at the median).\n")
+    text.append("Cumulative persons arrested by field day (median): ")
+    days = summary["arrests_by_day"]
+    text.append(", ".join(f"day {row['day']}: {row['median']:,.0f}" for row in days))
+    return Panel(text, title="Reach", expand=False)
+
+
+def _by_city(summary: dict[str, Any]) -> Table:
+    table = Table(title="By city: target persons arrested", title_justify="left")
+    table.add_column("City")
+    table.add_column("Targets", justify="right")
+    table.add_column("Arrested by end of field work", justify="right")
+    table.add_column("Field days at full team capacity", justify="right")
+    shares = summary["binding"]["team_capacity_full_share_by_city"]
+    for city, row in summary["by_city"].items():
+        table.add_row(
+            city,
+            f"{row['target_persons']:,}",
+            _range(row),
+            f"{100 * shares[city]:.0f}%",
+        )
+    return table
+
+
+def _leak(summary: dict[str, Any]) -> Panel:
+    leak = summary["leak_effect_persons"]
+    text = Text()
+    text.append("Without the leak: ")
+    text.append(_range(leak["persons_arrested_without_leak"]))
+    text.append(" persons arrested by the end of field work.\nLeak effect (with minus without): ")
+    text.append(_range(leak), style="bold")
+    text.append(f" persons; mean {leak['mean']:,.1f}.\n")
+    text.append(
+        f"Paired runs with common random numbers; correlation of the paired totals "
+        f"{leak['correlation']:.2f}.",
+        style="dim",
+    )
+    return Panel(text, title="Leak effect", expand=False)
+
+
+def _binding(summary: dict[str, Any]) -> Table:
+    binding = summary["binding"]
+    binds = set(binding["binds"])
+    table = Table(title="What binds", title_justify="left")
+    table.add_column("Resource")
+    table.add_column("Evidence")
+    table.add_column("Binds?")
+
+    def verdict(name: str) -> str:
+        return "[bold]yes[/bold]" if name in binds else "no"
+
+    table.add_row(
+        "Team capacity",
+        f"every attempt used on {_percent(binding['team_capacity_full_share'])} of city field days",
+        verdict("team_capacity"),
+    )
+    table.add_row(
+        "Family beds",
+        f"{binding['beds_free_at_start']:,} free at the start; days a family found no bed: "
+        f"{_range(binding['bed_pool_full_days'])} (any: {_percent(binding['p_bed_pool_full'])})",
+        verdict("beds"),
+    )
+    table.add_row(
+        "Removal transport",
+        f"largest backlog {_range(binding['transport_backlog_max_persons'])} persons; "
+        f"at the horizon {_range(binding['transport_backlog_at_horizon_persons'])}",
+        verdict("transport"),
+    )
+    table.add_row(
+        "Ankle monitors",
+        f"stock-out days {_range(binding['monitor_stockout_days'])} "
+        f"(any: {_percent(binding['p_monitor_stockout'])})",
+        verdict("monitors"),
+    )
+    return table
+
+
+def _costs(summary: dict[str, Any]) -> Table:
+    cost = summary["cost"]
+    table = Table(title="Costs to the horizon (USD)", title_justify="left")
+    table.add_column("Item")
+    table.add_column("Quantity", justify="right")
+    table.add_column("Cost", justify="right")
+    table.add_row("Officers", f"{cost['officer_days']:,.0f} officer-days", _money(cost["officers"]))
+    table.add_row("Family beds", f"{_range(cost['bed_days'])} bed-days", _money_range(cost["beds"]))
+    table.add_row(
+        "Monitors", f"{_range(cost['monitor_days'])} monitor-days", _money_range(cost["monitors"])
+    )
+    table.add_row(
+        "Transport", f"{_range(cost['persons_removed'])} persons", _money_range(cost["transport"])
+    )
+    table.add_row("Total", "", _money_range(cost["total"]), style="bold")
+    table.add_row("Per target person arrested", "", _money_range(cost["per_person_arrested"]))
+    table.add_row("Per person removed", "", _money_range(cost["per_person_removed"]))
+    return table
+
+
+def _people(summary: dict[str, Any]) -> Table:
+    people = summary["people_affected"]
+    table = Table(title="People affected, by the horizon", title_justify="left")
+    table.add_column("")
+    table.add_column("Persons", justify="right")
+    table.add_column("of whom minors", justify="right")
+    table.add_column("Households", justify="right")
+    labels = {
+        "arrested": "Arrested (targets)",
+        "detained": "Detained",
+        "removed": "Removed",
+        "released_on_notice": "Released on notice to depart",
+        "fitted_with_monitor": "Fitted with an ankle monitor",
+        "departed_on_notice": "Departed by the deadline",
+        "released_after_relief": "Released after a stay or reopened case",
+        "rearrested": "Re-arrested at the deadline",
+        "lost_to_follow_up": "Lost to follow-up",
+    }
+    for key, label in labels.items():
+        row = people[key]
+        table.add_row(
+            label, _range(row["persons"]), _range(row["minors"]), _range(row["households"])
+        )
+    table.add_row(
+        "Collateral arrests (non-targets)", _range(people["collateral_arrests_persons"]), "", ""
+    )
+    return table

@@ -1,0 +1,441 @@
+"""The scenario: every parameter of an operation, validated, with its unit, meaning and provenance.
+
+A scenario is plain data. It is built in Python, or loaded from TOML or YAML, and validated as a
+whole before anything runs: unknown keys are rejected (a misspelt key is an error, not a silently
+ignored value), every count and probability is range-checked, and fields are checked against each
+other (an override must name a listed city, a tempo profile must fit the field window).
+
+Per-city parameters live once in ``city_defaults`` and are overridden per city in
+``city_overrides``, so a scenario says what is special about a city and nothing else.
+
+Every parameter declares its unit and a one-line meaning in its ``Field`` (``unit`` in
+``json_schema_extra``); every value's provenance (a source, or an assumption) is recorded in the
+scenario's ``provenance`` table under the parameter's dotted path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:
+    """A model field that carries its unit and one-line meaning (shown by ``scenario show``)."""
+    return Field(default, description=meaning, json_schema_extra={"unit": unit}, **constraints)
+
+
+class Strict(BaseModel):
+    """Base for every scenario section: unknown keys are errors, values are re-validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+
+
+class Operation(Strict):
+    """The operation's goal and its time frame (day 0 is the first field day)."""
+
+    goal_persons: int = param(
+        ..., "persons", "target persons the operation means to arrest (reach goal)", ge=0
+    )
+    field_days: int = param(..., "days", "field days, from day 0", ge=1, le=3650)
+    horizon_days: int = param(
+        ..., "days", "days simulated from day 0, so removals and departures play out", ge=1
+    )
+    tempo: list[Annotated[float, Field(ge=0.0)]] = param(
+        [1.0],
+        "multiplier per field day",
+        "surge profile: share of full team capacity on field day i (last value repeats)",
+        min_length=1,
+    )
+    max_attempts: int = param(
+        3, "attempts", "attempts on one household before its case is closed", ge=1, le=20
+    )
+
+    @model_validator(mode="after")
+    def _horizon_covers_field_days(self) -> Operation:
+        if self.horizon_days < self.field_days:
+            raise ValueError(
+                f"horizon_days ({self.horizon_days}) must be at least field_days "
+                f"({self.field_days})"
+            )
+        if len(self.tempo) > self.field_days:
+            raise ValueError(
+                f"tempo has {len(self.tempo)} values but there are only "
+                f"{self.field_days} field days"
+            )
+        return self
+
+
+class LeakEvent(Strict):
+    """A moment when the plan becomes known, raising the daily move-away hazard."""
+
+    name: str = param(..., "text", "what became known (e.g. public announcement)", min_length=1)
+    day: int = param(..., "day", "day it became known (negative: before day 0)", le=0, ge=-3650)
+    peak_hazard: Probability = param(
+        ..., "probability per day", "extra daily move-away probability on that day"
+    )
+    half_life_days: float = param(
+        ..., "days", "days for the extra hazard to halve (it decays exponentially)", gt=0
+    )
+
+
+class Leak(Strict):
+    """How households still at their address move away before and during the operation."""
+
+    baseline_hazard: Probability = param(
+        0.0, "probability per day", "daily move-away probability with no leak at all"
+    )
+    p_alert_move: Probability = param(
+        0.0,
+        "probability",
+        "chance a household attempted but not contacted moves before the next day",
+    )
+    events: list[LeakEvent] = param(
+        [], "list", "leak events (announcements, press reports); empty means no leak"
+    )
+
+
+class SizeClass(Strict):
+    """A household-size class: households in a class are exchangeable."""
+
+    size: int = param(..., "persons", "persons in each household of this class", ge=1, le=30)
+    minors: int = param(..., "persons", "minors in each household of this class", ge=0)
+    share: Probability = param(..., "share of households", "share of households in this class")
+
+    @model_validator(mode="after")
+    def _minors_fit(self) -> SizeClass:
+        if self.minors > self.size:
+            raise ValueError(f"minors ({self.minors}) cannot exceed size ({self.size})")
+        return self
+
+
+class Households(Strict):
+    """How each city's target persons are composed into households."""
+
+    classes: list[SizeClass] = param(
+        ..., "list", "household-size classes with their shares of households", min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _classes_consistent(self) -> Households:
+        sizes = [c.size for c in self.classes]
+        if len(set(sizes)) != len(sizes):
+            raise ValueError(f"household sizes must be distinct, got {sizes}")
+        total = sum(c.share for c in self.classes)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"household shares must add up to 1, they add up to {total:g}")
+        return self
+
+
+class CityParameters(Strict):
+    """Per-city parameters: national defaults, overridable city by city (all optional there)."""
+
+    teams: int | None = param(None, "teams", "field teams working this city's list", ge=0)
+    attempts_per_team_day: float | None = param(
+        None, "attempts per team per day", "household visits one team makes per field day", ge=0
+    )
+    local_support: float | None = param(
+        None,
+        "multiplier",
+        "scales team capacity for local support (e.g. police that will not assist: below 1)",
+        ge=0,
+    )
+    p_in_absentia: Probability | None = param(
+        None, "probability", "share of target households whose order was issued in absentia"
+    )
+    p_address_valid_absentia: Probability | None = param(
+        None, "probability", "chance the address on file is still valid, order in absentia"
+    )
+    p_address_valid_other: Probability | None = param(
+        None, "probability", "chance the address on file is still valid, other orders"
+    )
+    p_contact: Probability | None = param(
+        None, "probability", "chance an attempt at a household still there makes contact"
+    )
+    p_arrest_given_contact: Probability | None = param(
+        None, "probability", "chance a contact ends in the household's arrest"
+    )
+    collateral_per_contact: float | None = param(
+        None,
+        "persons per contact",
+        "non-target persons arrested per contact (reported apart from targets)",
+        ge=0,
+    )
+    p_detain: Probability | None = param(
+        None, "probability", "chance an arrested household is meant for family detention"
+    )
+    p_monitor: Probability | None = param(
+        None, "probability", "chance a household released on notice is meant to get a monitor"
+    )
+    monitors: int | None = param(
+        None, "devices", "ankle monitors this city can fit (omit: not binding)", ge=0
+    )
+    stands_down_day: int | None = param(
+        None, "day", "day from which the city does no more field work (omit: never)", ge=0
+    )
+
+
+class City(Strict):
+    """A city (field office) of the operation."""
+
+    name: str = param(..., "text", "city or field office name", min_length=1)
+    target_persons: int = param(..., "persons", "target persons on this city's list", ge=0)
+
+
+class Detention(Strict):
+    """The national family-bed pool and removal transport."""
+
+    beds: int = param(..., "beds", "family beds in the national pool (one per person)", ge=0)
+    baseline_occupancy: int = param(
+        ..., "beds", "beds already in use by others, unavailable to the operation", ge=0
+    )
+    processing_days: int = param(
+        ..., "days", "days a detained household waits before it can be removed", ge=0
+    )
+    removal_seats_per_day: int = param(
+        ..., "seats per day", "removal transport seats for the operation's households", ge=0
+    )
+    p_relief: Probability = param(
+        ..., "probability", "chance a detained household obtains a stay and is released"
+    )
+
+
+class Notice(Strict):
+    """Release with a notice to depart."""
+
+    notice_days: int = param(..., "days", "days given to leave the country", ge=1, le=3650)
+    p_comply: Probability = param(..., "probability", "chance a household departs by the deadline")
+    p_rearrest_monitored: Probability = param(
+        ..., "probability", "chance a monitored household that did not depart is re-arrested"
+    )
+
+
+class Costs(Strict):
+    """Unit costs, in US dollars."""
+
+    officers_per_team: int = param(..., "officers", "officers in one field team", ge=1)
+    officer_day: float = param(..., "USD per officer-day", "cost of one officer for a day", ge=0)
+    bed_day: float = param(..., "USD per bed-day", "cost of one family bed for a day", ge=0)
+    monitor_day: float = param(
+        ..., "USD per monitor-day", "cost of electronic monitoring for a day", ge=0
+    )
+    removal_seat: float = param(
+        ..., "USD per person removed", "transport cost of removing one person", ge=0
+    )
+
+
+class Provenance(Strict):
+    """Where a value comes from: a cited source, or an assumption a user should override."""
+
+    kind: Literal["source", "assumption"]
+    note: str = Field(min_length=1)
+
+
+class Scenario(Strict):
+    """A complete, validated operation scenario."""
+
+    name: str = param(..., "text", "short identifier", min_length=1)
+    title: str = param("", "text", "one-line description")
+    operation: Operation
+    leak: Leak = Leak()
+    households: Households
+    city_defaults: CityParameters
+    city_overrides: dict[str, CityParameters] = {}
+    cities: list[City] = Field(min_length=1)
+    detention: Detention
+    notice: Notice
+    costs: Costs
+    provenance: dict[str, Provenance] = {}
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        names = [city.name for city in self.cities]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"city names must be unique, repeated: {', '.join(duplicates)}")
+        for name in self.city_overrides:
+            if name not in names:
+                hint = _did_you_mean(name, names)
+                raise ValueError(f"city_overrides names unknown city {name!r}{hint}")
+        optional = {"monitors", "stands_down_day"}
+        missing = [f for f, v in self.city_defaults if v is None and f not in optional]
+        if missing:
+            raise ValueError(f"city_defaults must set every parameter, missing: {missing}")
+        for city in self.cities:
+            stands_down = self.city_parameter(city.name, "stands_down_day")
+            if stands_down is not None and stands_down > self.operation.field_days:
+                raise ValueError(
+                    f"city {city.name!r}: stands_down_day ({stands_down}) is after the "
+                    f"field days (0 to {self.operation.field_days - 1})"
+                )
+        known = set(parameter_paths(self))
+        for path in self.provenance:
+            if path not in known:
+                raise ValueError(
+                    f"provenance names unknown parameter {path!r}{_did_you_mean(path, known)}"
+                )
+        for city in self.cities:
+            compose_households(city.target_persons, self.households.classes)
+        return self
+
+    # -- derived views -----------------------------------------------------------------------
+
+    def city_parameter(self, city: str, field: str) -> Any:
+        """The value of a per-city parameter for one city: its override, else the default."""
+        override = self.city_overrides.get(city)
+        if override is not None and getattr(override, field) is not None:
+            return getattr(override, field)
+        return getattr(self.city_defaults, field)
+
+    @property
+    def start_day(self) -> int:
+        """First simulated day: the earliest leak event, or day 0."""
+        return min([0, *(event.day for event in self.leak.events)])
+
+    def without_leak(self) -> Scenario:
+        """The same scenario with every leak event removed (baseline moves remain)."""
+        return self.model_copy(
+            update={
+                "name": f"{self.name} (no leak)",
+                "leak": self.leak.model_copy(update={"events": []}),
+            }
+        )
+
+    def canonical_json(self) -> str:
+        """The scenario as sorted, compact JSON: equal scenarios give equal text."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def parameter_paths(scenario: Scenario) -> Iterator[str]:
+    """Every parameter's dotted path (lists by index), as used in the provenance table."""
+    data = scenario.model_dump(exclude={"provenance"}, exclude_none=True)
+
+    def walk(prefix: str, value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from walk(f"{prefix}.{key}" if prefix else key, item)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for index, item in enumerate(value):
+                yield from walk(f"{prefix}.{index}", item)
+        else:
+            yield prefix
+
+    yield from walk("", data)
+
+
+def compose_households(persons: int, classes: list[SizeClass]) -> list[int]:
+    """Split a city's target persons into household counts per size class, summing exactly.
+
+    The rule (docs/model.md, "Household composition"): with mean size m = sum(share * size),
+    each class first gets floor(persons / m * share) households. The persons left over are then
+    given, one household at a time, to the class with the largest unmet expected count among
+    classes that still fit (ties: the earlier class). If fewer persons remain than the smallest
+    household, one household is moved to a class that is exactly that many persons larger.
+    """
+    sizes = [c.size for c in classes]
+    mean_size = sum(c.share * c.size for c in classes)
+    expected = [persons / mean_size * c.share for c in classes]
+    counts = [int(e) for e in expected]
+    left = persons - sum(n * s for n, s in zip(counts, sizes, strict=True))
+    while left > 0:
+        fitting = [i for i, s in enumerate(sizes) if s <= left and classes[i].share > 0]
+        if not fitting:
+            break
+        best = max(fitting, key=lambda i: (expected[i] - counts[i], -i))
+        counts[best] += 1
+        left -= sizes[best]
+    if left > 0:
+        for i, size in enumerate(sizes):
+            if counts[i] > 0 and size + left in sizes:
+                counts[i] -= 1
+                counts[sizes.index(size + left)] += 1
+                left = 0
+                break
+    if left > 0:
+        raise ValueError(
+            f"{persons} persons cannot be split into households of sizes {sizes} "
+            "with the given shares"
+        )
+    return counts
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be read or is invalid; the message names the field and the reason."""
+
+
+def _did_you_mean(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(error: dict[str, Any]) -> str:
+    path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key{_suggest_key(error['loc'])}"
+    if error["type"] == "missing":
+        return f"{path}: required but missing"
+    if "input" in error and error["type"] not in ("model_type", "dict_type"):
+        return f"{path}: {message} (got {error['input']!r})"
+    return f"{path}: {message}"
+
+
+def _suggest_key(loc: tuple[Any, ...]) -> str:
+    """Walk the error's path down the scenario's models and suggest the closest field name."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is not None:  # list indices and city names in city_overrides keep the model
+            model = _model_of(field.annotation)
+        if model is None:
+            return ""
+    return _did_you_mean(str(loc[-1]), model.model_fields)
+
+
+def _model_of(annotation: Any) -> Any:
+    """The BaseModel inside a field annotation such as list[City] or dict[str, CityParameters]."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def validate_scenario(data: Any, source: str = "scenario") -> Scenario:
+    """Build a Scenario from plain data, turning pydantic's errors into one readable message."""
+    if not isinstance(data, dict) or not data:
+        raise ScenarioError(f"{source}: empty or not a table of parameters")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors(include_url=False)]
+        plural = "s" if len(lines) > 1 else ""
+        raise ScenarioError(
+            f"{source}: invalid scenario ({len(lines)} problem{plural})\n  " + "\n  ".join(lines)
+        ) from None
+
+
+def parameter_info(path: str) -> tuple[str, str]:
+    """The unit and one-line meaning of a parameter, from its dotted path."""
+    model: Any = Scenario
+    field = None
+    for part in path.split("."):
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:  # a list index or a city name in city_overrides
+            continue
+        field = fields[part]
+        model = _model_of(field.annotation)
+    if field is None:
+        raise KeyError(f"unknown parameter {path!r}")
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return str(extra.get("unit", "")), field.description or ""
