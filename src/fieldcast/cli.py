@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,8 +31,8 @@ app = typer.Typer(
 scenario_app = typer.Typer(help="Show, export and validate scenarios.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 
-stdout = Console()
-stderr = Console(stderr=True)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 ScenarioArgument = Annotated[
     str,
@@ -116,22 +116,21 @@ def scenario_show(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
     """Print every parameter with its value, unit, meaning and provenance."""
     loaded = _load(scenario)
     data = loaded.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)
-    table = Table(title=f"{loaded.name}: {loaded.title}", title_justify="left", show_lines=False)
-    for column in ("Parameter", "Value", "Unit", "Meaning", "Provenance"):
-        table.add_column(column, overflow="fold")
+    stdout.print(f"[bold]{loaded.name}[/bold]: {loaded.title}\n", highlight=False)
     for path in parameter_paths(loaded):
-        value: object = data
+        value: Any = data
         for part in path.split("."):
-            value = value[int(part)] if isinstance(value, list) else value[part]  # type: ignore[index]
+            value = value[int(part)] if isinstance(value, list) else value[part]
         unit, meaning = parameter_info(path)
         provenance = loaded.provenance.get(path)
-        label = (
-            f"[bold]{provenance.kind}[/bold]: {provenance.note}"
-            if provenance
-            else "[red]not stated[/red]"
+        stdout.print(
+            f"[bold]{path}[/bold] = {json.dumps(value)} [dim]({unit})[/dim]", highlight=False
         )
-        table.add_row(path, json.dumps(value), unit, meaning, label)
-    stdout.print(table)
+        stdout.print(f"    {meaning}", highlight=False, style="dim")
+        if provenance is None:
+            stdout.print("    [red]provenance not stated[/red]")
+        else:
+            stdout.print(f"    [bold]{provenance.kind}[/bold]: {provenance.note}", highlight=False)
 
 
 @scenario_app.command("export")

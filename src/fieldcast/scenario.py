@@ -33,7 +33,7 @@ def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:
 class Strict(BaseModel):
     """Base for every scenario section: unknown keys are errors, values are re-validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Operation(Strict):
@@ -257,30 +257,34 @@ class Scenario(Strict):
         names = [city.name for city in self.cities]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"city names must be unique, repeated: {', '.join(duplicates)}")
+            raise ValueError(f"cities: names must be unique, repeated: {', '.join(duplicates)}")
         for name in self.city_overrides:
             if name not in names:
                 hint = _did_you_mean(name, names)
-                raise ValueError(f"city_overrides names unknown city {name!r}{hint}")
+                raise ValueError(f"city_overrides.{name}: not a city of this scenario{hint}")
         optional = {"monitors", "stands_down_day"}
         missing = [f for f, v in self.city_defaults if v is None and f not in optional]
         if missing:
-            raise ValueError(f"city_defaults must set every parameter, missing: {missing}")
+            raise ValueError(f"city_defaults: must set every parameter, missing: {missing}")
         for city in self.cities:
             stands_down = self.city_parameter(city.name, "stands_down_day")
             if stands_down is not None and stands_down > self.operation.field_days:
                 raise ValueError(
-                    f"city {city.name!r}: stands_down_day ({stands_down}) is after the "
-                    f"field days (0 to {self.operation.field_days - 1})"
+                    f"stands_down_day of {city.name!r} ({stands_down}) is after the field days "
+                    f"(0 to {self.operation.field_days - 1})"
                 )
         known = set(parameter_paths(self))
         for path in self.provenance:
             if path not in known:
                 raise ValueError(
-                    f"provenance names unknown parameter {path!r}{_did_you_mean(path, known)}"
+                    f"provenance.{path}: not a parameter of this scenario"
+                    f"{_did_you_mean(path, known)}"
                 )
-        for city in self.cities:
-            compose_households(city.target_persons, self.households.classes)
+        for index, city in enumerate(self.cities):
+            try:
+                compose_households(city.target_persons, self.households.classes)
+            except ValueError as error:
+                raise ValueError(f"cities.{index}.target_persons: {error}") from None
         return self
 
     # -- derived views -----------------------------------------------------------------------
@@ -377,8 +381,10 @@ def _did_you_mean(word: str, options: Any) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    path = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    message = error["msg"]
+    path = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if not path:  # a cross-field check: its message starts with the path it is about
+        return message
     if error["type"] == "extra_forbidden":
         return f"{path}: unknown key{_suggest_key(error['loc'])}"
     if error["type"] == "missing":

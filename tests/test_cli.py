@@ -1,0 +1,98 @@
+"""The command line as a user calls it: the installed `fieldcast` script, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [FIELDCAST, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"fieldcast {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def forecast_json() -> dict:
+    return json.loads(run("forecast", "--json", "-n", "300", "--seed", "3").stdout)
+
+
+def test_forecast_json_has_the_documented_fields(forecast_json: dict) -> None:
+    for key in (
+        "scenario",
+        "seed",
+        "replications",
+        "goal_persons",
+        "p_goal",
+        "persons_arrested",
+        "by_city",
+        "leak_effect_persons",
+        "binding",
+        "cost",
+        "people_affected",
+    ):
+        assert key in forecast_json, key
+    assert forecast_json["scenario"] == "seed-2019"
+    assert forecast_json["seed"] == 3
+    assert forecast_json["replications"] == 300
+    assert forecast_json["goal_persons"] == 2040
+    assert 0.0 <= forecast_json["p_goal"] <= 1.0
+    for interval in (
+        forecast_json["persons_arrested"],
+        forecast_json["leak_effect_persons"],
+        forecast_json["by_city"]["Chicago"],
+    ):
+        assert interval["p05"] <= interval["median"] <= interval["p95"]
+    assert len(forecast_json["by_city"]) == 11
+    # the leak can only cost arrests in this scenario
+    assert forecast_json["leak_effect_persons"]["mean"] < 0
+
+
+def test_forecast_is_bit_identical_whatever_the_process_count() -> None:
+    args = ("forecast", "seed-2019-as-executed", "--json", "-n", "2500", "--seed", "9")
+    one = run(*args, "--processes", "1").stdout
+    two = run(*args, "--processes", "2").stdout
+    assert one == two
+    assert json.loads(one)["replications"] == 2500
+
+
+def test_forecast_report_is_readable() -> None:
+    output = run("forecast", "-n", "200").stdout
+    for heading in ("Reach", "By city", "Leak effect", "What binds", "Costs", "People affected"):
+        assert heading in output
+    assert "Probability of reaching the goal" in output
+
+
+def test_bad_scenario_file_exits_non_zero_with_one_clear_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(run("scenario", "export").stdout.replace("p_contact = 0.3", "p_contact = 1.3"))
+    for command in (("forecast", str(bad)), ("scenario", "validate", str(bad))):
+        result = run(*command, check=False)
+        assert result.returncode == 2
+        assert "city_defaults.p_contact: Input should be less than or equal to 1" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""
+    unknown = run("forecast", "no-such-scenario", check=False)
+    assert unknown.returncode == 2
+    assert "no such file and no built-in scenario" in unknown.stderr
+
+
+def test_scenario_commands(tmp_path: Path) -> None:
+    listing = run("scenarios").stdout
+    for name in ("seed-2019", "seed-2019-as-executed", "national"):
+        assert name in listing
+    shown = run("scenario", "show", "seed-2019").stdout
+    assert "city_defaults.p_in_absentia" in shown
+    assert "ICE press call, July 2019" in shown
+    exported = tmp_path / "mine.toml"
+    exported.write_text(run("scenario", "export", "national").stdout)
+    assert "valid scenario 'national'" in run("scenario", "validate", str(exported)).stdout

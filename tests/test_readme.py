@@ -1,0 +1,43 @@
+"""The README's examples run as written: its Python blocks are executed, and every fieldcast
+command it shows exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    import fieldcast
+
+    assert doctest.testmod(fieldcast).failed == 0
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    opening = README.splitlines()[:6]
+    assert any(line.startswith("make run") for line in opening)
+    assert any(line.startswith("make test") for line in opening)
+
+
+def test_readme_python_examples_run() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_commands_exist() -> None:
+    fieldcast = str(Path(sys.executable).parent / "fieldcast")
+    commands = re.findall(r"^\$ \.venv/bin/fieldcast ((?:scenario )?[a-z]+)", README, re.M)
+    assert commands
+    for command in {c.strip() for c in commands}:
+        result = subprocess.run(
+            [fieldcast, *command.split(), "--help"], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, f"fieldcast {command}: {result.stderr}"

@@ -1,0 +1,182 @@
+"""Scenarios: the built-ins, household composition, and one clear message per bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fieldcast.catalog import builtin_names, load_scenario, scenario_to_toml
+from fieldcast.scenario import (
+    ScenarioError,
+    SizeClass,
+    compose_households,
+    parameter_info,
+    parameter_paths,
+)
+
+
+def test_builtin_scenarios_are_listed_default_first() -> None:
+    assert builtin_names() == ["seed-2019", "national", "seed-2019-as-executed"]
+
+
+@pytest.mark.parametrize("name", ["seed-2019", "seed-2019-as-executed", "national"])
+def test_every_builtin_parameter_has_provenance_unit_and_meaning(name: str) -> None:
+    scenario = load_scenario(name)
+    for path in parameter_paths(scenario):
+        assert path in scenario.provenance, f"{name}: {path} has no provenance"
+        unit, meaning = parameter_info(path)
+        assert unit and meaning, path
+
+
+def test_seed_scenario_carries_the_reported_figures() -> None:
+    scenario = load_scenario("seed-2019")
+    assert scenario.operation.goal_persons == 2040
+    assert sum(city.target_persons for city in scenario.cities) == 2040
+    assert scenario.notice.notice_days == 30
+    assert scenario.detention.beds == 2400 + 1158 + 96
+    assert scenario.city_parameter("New York", "p_detain") == 0.0
+    assert scenario.city_parameter("Los Angeles", "local_support") < 1.0
+    assert scenario.provenance["city_defaults.p_in_absentia"].kind == "source"
+    assert scenario.start_day == -27
+
+
+def test_as_executed_differs_from_the_plan_only_in_new_orleans() -> None:
+    planned = load_scenario("seed-2019")
+    executed = load_scenario("seed-2019-as-executed")
+    assert executed.city_parameter("New Orleans", "stands_down_day") == 0
+    assert planned.city_parameter("New Orleans", "stands_down_day") is None
+    assert executed.cities == planned.cities
+    assert executed.city_defaults == planned.city_defaults
+
+
+def test_national_scenario_has_about_a_million_people() -> None:
+    scenario = load_scenario("national")
+    assert sum(city.target_persons for city in scenario.cities) == 1_000_000
+    assert len(scenario.cities) == 24
+
+
+def test_export_round_trips(tmp_path: Path) -> None:
+    for name in builtin_names():
+        scenario = load_scenario(name)
+        path = tmp_path / f"{name}.toml"
+        path.write_text(scenario_to_toml(scenario))
+        assert load_scenario(path) == scenario
+
+
+CLASSES = [
+    SizeClass(size=2, minors=1, share=0.65),
+    SizeClass(size=3, minors=2, share=0.25),
+    SizeClass(size=4, minors=3, share=0.07),
+    SizeClass(size=5, minors=4, share=0.03),
+]
+
+
+@given(st.integers(min_value=2, max_value=2_000_000))
+def test_household_composition_adds_up_to_the_persons_exactly(persons: int) -> None:
+    counts = compose_households(persons, CLASSES)
+    assert sum(n * c.size for n, c in zip(counts, CLASSES, strict=True)) == persons
+    assert min(counts) >= 0
+
+
+def test_household_composition_follows_the_shares() -> None:
+    counts = compose_households(204, CLASSES)
+    assert counts == [52, 22, 6, 2]  # 82 households: 204 / 2.48 split by share, then rounded
+    with pytest.raises(ValueError, match="cannot be split"):
+        compose_households(1, CLASSES)
+
+
+# -- bad input: one message naming the field path and the reason ---------------------------
+
+
+def _seed_text() -> str:
+    return scenario_to_toml(load_scenario("seed-2019"))
+
+
+def _error_for(tmp_path: Path, text: str | bytes, suffix: str = ".toml") -> str:
+    path = tmp_path / f"bad{suffix}"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            '{ name = "Atlanta", target_persons = 204 }',
+            '{ name = "Atlanta", target_persons = -5 }',
+            "cities.0.target_persons: Input should be greater than or equal to 0 (got -5)",
+        ),
+        (
+            "p_contact = 0.3\n",
+            "p_contact = 1.3\n",
+            "city_defaults.p_contact: Input should be less than or equal to 1 (got 1.3)",
+        ),
+        (
+            '[city_overrides."New York"]',
+            '[city_overrides."New Yrok"]',
+            "city_overrides.New Yrok: not a city of this scenario (did you mean 'New York'?)",
+        ),
+        (
+            "p_contact = 0.3\n",
+            "p_contcat = 0.3\n",
+            "city_defaults.p_contcat: unknown key (did you mean 'p_contact'?)",
+        ),
+        (
+            "field_days = 7\n",
+            'field_days = "seven"\n',
+            "operation.field_days: Input should be a valid integer (got 'seven')",
+        ),
+        (
+            "horizon_days = 120\n",
+            "horizon_days = 3\n",
+            "operation: horizon_days (3) must be at least field_days (7)",
+        ),
+    ],
+)
+def test_bad_values_name_the_field_and_the_reason(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    text = _seed_text()
+    assert old in text
+    message = _error_for(tmp_path, text.replace(old, new, 1))
+    assert expected in message
+    assert "Traceback" not in message
+
+
+def test_empty_binary_and_malformed_files_are_refused_clearly(tmp_path: Path) -> None:
+    assert "empty, or not a table of parameters" in _error_for(tmp_path, "")
+    assert "not a text file" in _error_for(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\xff")
+    assert "not valid TOML" in _error_for(tmp_path, "name = \n")
+    assert "not valid YAML" in _error_for(tmp_path, "a: [1, 2\n", suffix=".yaml")
+    assert "unknown file type '.txt'" in _error_for(tmp_path, "x", suffix=".txt")
+    with pytest.raises(ScenarioError, match="no such file and no built-in scenario"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_yaml_files_and_extends(tmp_path: Path) -> None:
+    (tmp_path / "variant.yaml").write_text(
+        "extends: seed-2019\nname: more-teams\ncity_defaults:\n  teams: 8\n"
+    )
+    scenario = load_scenario(tmp_path / "variant.yaml")
+    assert scenario.name == "more-teams"
+    assert scenario.city_defaults.teams == 8
+    assert scenario.city_parameter("New York", "p_detain") == 0.0  # the rest is inherited
+    (tmp_path / "loop.toml").write_text('extends = "loop.toml"\n')
+    with pytest.raises(ScenarioError, match="loops back"):
+        load_scenario(tmp_path / "loop.toml")
+
+
+def test_scenarios_can_be_built_in_python() -> None:
+    scenario = load_scenario("seed-2019")
+    changed = scenario.model_copy(update={"name": "copy"})
+    assert changed.name == "copy"
+    assert scenario.without_leak().leak.events == []
+    assert scenario.without_leak().leak.baseline_hazard == scenario.leak.baseline_hazard
