@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(BIN)/fieldcast forecast seed-2019
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/python -m pytest
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml (needs uv).
