@@ -178,5 +178,7 @@ def test_scenarios_can_be_built_in_python() -> None:
     scenario = load_scenario("seed-2019")
     changed = scenario.model_copy(update={"name": "copy"})
     assert changed.name == "copy"
-    assert scenario.without_leak().leak.events == []
-    assert scenario.without_leak().leak.baseline_hazard == scenario.leak.baseline_hazard
+    twin = scenario.without_leak()
+    assert [event.peak_hazard for event in twin.leak.events] == [0.0, 0.0]
+    assert twin.start_day == scenario.start_day  # same days, same baseline moves
+    assert twin.leak.baseline_hazard == scenario.leak.baseline_hazard

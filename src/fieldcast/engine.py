@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fieldcast import sampling
 from fieldcast.metrics import CITY_BAND_METRICS, FLOWS, MEASURES, METRICS, STOCKS
 from fieldcast.scenario import Scenario, compose_households
-from fieldcast.streams import Streams, draw_without_replacement
+from fieldcast.streams import Streams
 
 UNLIMITED = np.iinfo(np.int64).max // 4  # stands for "no limit" in capacity arithmetic
 
@@ -237,6 +238,7 @@ class _Chunk:
         self.replications = replications
         self.state = _ChunkState(plan, replications)
         self.day_index = 0
+        self.generators: dict[str, np.random.Generator] = {}
         reps, days, cities = replications, plan.days, plan.cities
         places, metrics, measures = cities + 1, len(METRICS), len(MEASURES)
         # [class, measure]: one household of a class in households, persons, minors
@@ -261,14 +263,41 @@ class _Chunk:
         self.bed_days = np.zeros(reps, dtype=np.int64)
         self.monitor_days = np.zeros(reps, dtype=np.int64)
 
-    def rng(self, name: str) -> np.random.Generator:
-        return self.streams.for_day(name, self.day_index)
+    # -- random draws: every one goes through a named stream of the current day ------------
+
+    def rng(self, stream: str) -> np.random.Generator:
+        """The generator of ``stream`` today (made once a day, then continued)."""
+        if stream not in self.generators:
+            day = self.plan.start_day + self.day_index
+            self.generators[stream] = self.streams.for_day(stream, day)
+        return self.generators[stream]
+
+    def binomial(
+        self, stream: str, trials: np.ndarray, probability: np.ndarray | float
+    ) -> np.ndarray:
+        uniforms = self.rng(stream).random(np.shape(trials))
+        return sampling.binomial(trials, probability, uniforms)
+
+    def hypergeometric(
+        self, stream: str, good: np.ndarray, bad: np.ndarray, sample: np.ndarray
+    ) -> np.ndarray:
+        uniforms = self.rng(stream).random(np.shape(good))
+        return sampling.hypergeometric(good, bad, sample, uniforms)
+
+    def poisson(self, stream: str, mean: np.ndarray) -> np.ndarray:
+        return sampling.poisson(mean, self.rng(stream).random(np.shape(mean)))
+
+    def pick(self, stream: str, counts: np.ndarray, picks: np.ndarray) -> np.ndarray:
+        """How many of ``picks`` fall in each category (first axis) of ``counts``."""
+        uniforms = self.rng(stream).random(np.shape(counts))
+        return sampling.draw_without_replacement(counts, picks, uniforms)
 
     def run(self) -> ChunkOutput:
         self._initial_addresses()
         field_end_index = self.plan.day_index(self.plan.field_days - 1)
         for day_index in range(self.plan.days):
             self.day_index = day_index
+            self.generators.clear()
             self._moves()
             self._field_attempts()
             self._dispositions()
@@ -304,7 +333,9 @@ class _Chunk:
         """Stage 2: each target household is still at its address with the city's probability."""
         plan, state = self.plan, self.state
         households = np.broadcast_to(plan.households.T[:, None, :], state.closed.shape)
-        at_address = self.streams.for_day("address", 0).binomial(households, plan.p_address_valid)
+        # Keyed to day 0 whatever the start day, so scenarios with other leak dates share it.
+        uniforms = self.streams.for_day("address", 0).random(households.shape)
+        at_address = sampling.binomial(households, plan.p_address_valid, uniforms)
         state.at_address[0] = at_address
         state.moved[0] = households - at_address
 
@@ -317,14 +348,14 @@ class _Chunk:
         used = state.attempt_slots_used
         at_address = state.at_address[:used]  # a view: updated in place
         if plan.p_alert_move > 0 and used > 1:
-            leaving = self.rng("alert_moves").binomial(state.alerted[:used], plan.p_alert_move)
+            leaving = self.binomial("alert_moves", state.alerted[:used], plan.p_alert_move)
             at_address -= leaving
             state.moved[:used] += leaving
             state.add("moved_after_alert", leaving.sum(axis=0))
         state.alerted.fill(0)
         hazard = plan.hazard[self.day_index]
         if hazard > 0:
-            leaving = self.rng("moves").binomial(at_address, hazard)
+            leaving = self.binomial("moves", at_address, hazard)
             at_address -= leaving
             state.moved[:used] += leaving
             state.add("moved_away", leaving.sum(axis=0))
@@ -348,24 +379,24 @@ class _Chunk:
         fresh = open_households[0]
         fresh_attempts = np.minimum(capacity, fresh.sum(axis=0))
         picked = np.zeros_like(open_households)
-        picked[0] = draw_without_replacement(self.rng("select_new"), fresh, fresh_attempts)
+        picked[0] = self.pick("select_new", fresh, fresh_attempts)
         retry = open_households[1:].reshape(-1, reps, cities)
         retry_attempts = np.minimum(capacity - fresh_attempts, retry.sum(axis=0))
-        picked[1:] = draw_without_replacement(
-            self.rng("select_retry"), retry, retry_attempts
-        ).reshape(attempts - 1, classes, reps, cities)
-        visited_at_address = self.rng("select_location").hypergeometric(
-            state.at_address, state.moved, picked
+        picked[1:] = self.pick("select_retry", retry, retry_attempts).reshape(
+            attempts - 1, classes, reps, cities
+        )
+        visited_at_address = self.hypergeometric(
+            "select_location", state.at_address, state.moved, picked
         )
         visited_moved = picked - visited_at_address
         self.full_capacity_days += (fresh_attempts + retry_attempts == capacity) & (capacity > 0)
 
-        contacts = self.rng("contact").binomial(visited_at_address, plan.p_contact)
-        arrests = self.rng("arrest").binomial(contacts, plan.p_arrest)
+        contacts = self.binomial("contact", visited_at_address, plan.p_contact)
+        arrests = self.binomial("arrest", contacts, plan.p_arrest)
         not_contacted = visited_at_address - contacts
         contacts_by_city = contacts.sum(axis=(0, 1))  # [rep, city]
-        state.collateral += self.rng("collateral").poisson(
-            plan.collateral_per_contact * contacts_by_city
+        state.collateral += self.poisson(
+            "collateral", plan.collateral_per_contact * contacts_by_city
         )
 
         # Everyone visited and not arrested has made one more attempt; at max_attempts: closed.
@@ -397,25 +428,21 @@ class _Chunk:
         if not arrested.any():
             return
         state.awaiting_disposition = np.zeros_like(arrested)
-        meant_for_detention = self.rng("detain_intent").binomial(arrested, plan.p_detain)
+        meant_for_detention = self.binomial("detain_intent", arrested, plan.p_detain)
         beds_free = plan.free_beds - self._beds_in_use()
-        detained = self._fit_largest_first(
-            self.rng("bed_allocation"), meant_for_detention, beds_free
-        )
+        detained = self._fit_largest_first("bed_allocation", meant_for_detention, beds_free)
         self.bed_shortfall_days += detained.sum(axis=(0, 2)) < meant_for_detention.sum(axis=(0, 2))
         state.in_processing[self.day_index % len(state.in_processing)] += detained
         state.processing_total += detained
         state.add("detentions", detained)
 
         released = arrested - detained
-        meant_for_monitor = self.rng("monitor_intent").binomial(released, plan.p_monitor)
+        meant_for_monitor = self.binomial("monitor_intent", released, plan.p_monitor)
         monitors_free = plan.monitors - state.notice_total[1].sum(axis=0)  # [rep, city]
         wanted = meant_for_monitor.sum(axis=0)
         fitted_count = np.minimum(wanted, monitors_free)
         self.monitor_shortfall_days += wanted > fitted_count
-        fitted = draw_without_replacement(
-            self.rng("monitor_allocation"), meant_for_monitor, fitted_count
-        )
+        fitted = self.pick("monitor_allocation", meant_for_monitor, fitted_count)
         released_by_monitor = np.stack([released - fitted, fitted])
         state.on_notice[self.day_index % len(state.on_notice)] += released_by_monitor
         state.notice_total += released_by_monitor
@@ -423,7 +450,7 @@ class _Chunk:
         state.add("monitors_fitted", fitted)
 
     def _fit_largest_first(
-        self, rng: np.random.Generator, demand: np.ndarray, room: np.ndarray | int
+        self, stream: str, demand: np.ndarray, room: np.ndarray | int
     ) -> np.ndarray:
         """Place households (demand: [class, rep, city]) into ``room`` persons' worth of places
         per replication (beds or seats).
@@ -437,7 +464,7 @@ class _Chunk:
         for k in np.argsort(-sizes, kind="stable"):
             wanted = demand[k]  # [rep, city]
             fits = np.minimum(wanted.sum(axis=1), room_left // sizes[k])
-            placed[k] = draw_without_replacement(rng, wanted.T, fits).T
+            placed[k] = self.pick(stream, wanted.T, fits).T
             room_left -= fits * sizes[k]
         return placed
 
@@ -457,12 +484,12 @@ class _Chunk:
         if done.any():
             state.in_processing[slot] = 0
             state.processing_total -= done
-            relief = self.rng("relief").binomial(done, detention.p_relief)
+            relief = self.binomial("relief", done, detention.p_relief)
             state.add("relief_releases", relief)
             state.removal_queue += done - relief
         if state.removal_queue.any():
             removed = self._fit_largest_first(
-                self.rng("removal_allocation"), state.removal_queue, detention.removal_seats_per_day
+                "removal_allocation", state.removal_queue, detention.removal_seats_per_day
             )
             state.removal_queue -= removed
             state.add("removals", removed)
@@ -484,9 +511,9 @@ class _Chunk:
             return
         state.on_notice[slot] = 0
         state.notice_total -= due
-        departed = self.rng("notice_outcome").binomial(due, notice.p_comply)
+        departed = self.binomial("notice_outcome", due, notice.p_comply)
         stayed = due - departed
-        rearrested = self.rng("rearrest").binomial(stayed[1], notice.p_rearrest_monitored)
+        rearrested = self.binomial("rearrest", stayed[1], notice.p_rearrest_monitored)
         state.add("departures", departed.sum(axis=0))
         state.add("rearrests", rearrested)
         state.add("losses", stayed.sum(axis=0) - rearrested)

@@ -302,11 +302,16 @@ class Scenario(Strict):
         return min([0, *(event.day for event in self.leak.events)])
 
     def without_leak(self) -> Scenario:
-        """The same scenario with every leak event removed (baseline moves remain)."""
+        """The same scenario with every leak event's extra hazard set to zero.
+
+        The events stay (with no effect), so the twin starts on the same day and baseline
+        moves run over the same days: the only difference is the leak.
+        """
+        silent = [event.model_copy(update={"peak_hazard": 0.0}) for event in self.leak.events]
         return self.model_copy(
             update={
                 "name": f"{self.name} (no leak)",
-                "leak": self.leak.model_copy(update={"events": []}),
+                "leak": self.leak.model_copy(update={"events": silent}),
             }
         )
 

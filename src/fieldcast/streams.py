@@ -3,15 +3,16 @@
 There is no global generator. Every random transition has a stable name, and its draws on a
 given day of a given chunk of replications come from their own generator, seeded from
 
-    SeedSequence(run_seed, spawn_key=(chunk_index, crc32(name), day_index))
+    SeedSequence(run_seed, spawn_key=(chunk_index, crc32(name), day + DAY_OFFSET))
 
 which is what ``SeedSequence(run_seed).spawn(n)[chunk_index]`` spawns further. So:
 
 * a chunk's results depend only on the run seed and the chunk's index, never on which process
   or worker ran it, or in which order (bit-identical whatever the split);
 * two scenarios run with the same seed use the same uniforms for the same transition on the same
-  day (common random numbers): a change that touches one transition leaves the others' draws
-  aligned, and an intervention that does nothing changes nothing.
+  day (common random numbers), whatever day each scenario's simulation starts on: a change
+  that touches one transition leaves the others' draws aligned, and an intervention that does
+  nothing changes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+
+DAY_OFFSET = 4096  # spawn keys are non-negative; scenarios start at day -3650 at the earliest
 
 STREAM_NAMES = (
     "address",  # which households are still at the address on file at the start
@@ -55,35 +58,9 @@ class Streams:
         self.seed = seed
         self.chunk_index = chunk_index
 
-    def for_day(self, name: str, day_index: int) -> np.random.Generator:
-        """The generator of stream ``name`` on simulated day ``day_index`` (0 = first day)."""
+    def for_day(self, name: str, day: int) -> np.random.Generator:
+        """The generator of stream ``name`` on day ``day`` (day 0: the first field day)."""
         sequence = np.random.SeedSequence(
-            self.seed, spawn_key=(self.chunk_index, stream_key(name), day_index)
+            self.seed, spawn_key=(self.chunk_index, stream_key(name), day + DAY_OFFSET)
         )
         return np.random.Generator(np.random.PCG64(sequence))
-
-
-def draw_without_replacement(
-    rng: np.random.Generator, counts: np.ndarray, picks: np.ndarray
-) -> np.ndarray:
-    """Pick ``picks`` items uniformly at random without replacement from categories ``counts``.
-
-    ``counts`` has the categories on its first axis; ``picks`` has the remaining shape. Returns
-    how many were picked from each category: a multivariate hypergeometric draw, done as a
-    sequence of conditional hypergeometric draws so that it is vectorised over the other axes
-    (numpy's own multivariate version takes one population at a time).
-    """
-    counts = np.asarray(counts, dtype=np.int64)
-    remaining_picks = np.asarray(picks, dtype=np.int64)
-    remaining_pool = counts.sum(axis=0)
-    if np.any(remaining_picks > remaining_pool) or np.any(remaining_picks < 0):
-        raise ValueError("cannot pick more items than there are, or a negative number")
-    picked = np.empty_like(counts)
-    for category in range(len(counts) - 1):
-        good = counts[category]
-        remaining_pool = remaining_pool - good
-        taken = rng.hypergeometric(good, remaining_pool, remaining_picks)
-        picked[category] = taken
-        remaining_picks = remaining_picks - taken
-    picked[-1] = remaining_picks
-    return picked
