@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fieldcast import sampling
-from fieldcast.metrics import CITY_BAND_METRICS, FLOWS, MEASURES, METRICS, STOCKS
+from fieldcast.metrics import FLOWS, METRICS, STOCKS
+from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.scenario import Scenario, compose_households
 from fieldcast.streams import Streams
 
@@ -136,35 +137,8 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     )
 
 
-@dataclass
-class ChunkOutput:
-    """One chunk's contribution to the results, already reduced over days.
-
-    Axes: ``place`` is each city then the total; ``measure`` is households, persons, minors.
-    Daily values are kept per replication only for the sampled replications (chunk 0).
-    """
-
-    replications: int
-    daily_sum: np.ndarray  # [day, place, metric, measure] sum over this chunk's replications
-    collateral_daily_sum: np.ndarray  # [day, place] non-target persons, cumulative
-    band_sample: np.ndarray | None  # [sampled rep, day, metric, measure] totals
-    city_band_sample: np.ndarray | None  # [sampled rep, day, city, CITY_BAND_METRICS] persons
-    trajectories: np.ndarray | None  # [sampled rep, day, place, metric, measure]
-    at_field_end: np.ndarray  # [rep, place, metric, measure] after the last field day
-    at_horizon: np.ndarray  # [rep, place, metric, measure] after the last day
-    collateral_at_field_end: np.ndarray  # [rep, place]
-    collateral_at_horizon: np.ndarray  # [rep, place]
-    full_capacity_days: np.ndarray  # [rep, city] field days with every attempt used
-    bed_shortfall_days: np.ndarray  # [rep] days a household meant for detention found no bed
-    monitor_shortfall_days: np.ndarray  # [rep, city] days a monitor was meant but none was free
-    removal_backlog_max: np.ndarray  # [rep] largest removal queue, persons
-    bed_days: np.ndarray  # [rep] persons x days in detention
-    monitor_days: np.ndarray  # [rep] monitored households x days
-
-
 _FLOW_INDEX = {flow: METRICS.index(flow) for flow in FLOWS}
 _STOCK_INDEX = {stock: METRICS.index(stock) for stock in STOCKS}
-_CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
 
 
 class _ChunkState:
@@ -239,29 +213,11 @@ class _Chunk:
         self.state = _ChunkState(plan, replications)
         self.day_index = 0
         self.generators: dict[str, np.random.Generator] = {}
-        reps, days, cities = replications, plan.days, plan.cities
-        places, metrics, measures = cities + 1, len(METRICS), len(MEASURES)
-        # [class, measure]: one household of a class in households, persons, minors
-        self.measure_weights = np.stack(
-            [np.ones_like(plan.sizes), plan.sizes, plan.minors], axis=-1
-        )
-        self.daily_sum = np.zeros((days, places, metrics, measures))
-        self.collateral_daily_sum = np.zeros((days, places))
-        band_sample = min(band_sample, reps)
-        trajectory_sample = min(trajectory_sample, reps)
-        self.band_sample = np.zeros((band_sample, days, metrics, measures), dtype=np.int32)
-        self.city_band_sample = np.zeros(
-            (band_sample, days, cities, len(CITY_BAND_METRICS)), dtype=np.int32
-        )
-        self.trajectories = np.zeros(
-            (trajectory_sample, days, places, metrics, measures), dtype=np.int32
-        )
-        self.full_capacity_days = np.zeros((reps, cities), dtype=np.int32)
-        self.bed_shortfall_days = np.zeros(reps, dtype=np.int32)
-        self.monitor_shortfall_days = np.zeros((reps, cities), dtype=np.int32)
-        self.removal_backlog_max = np.zeros(reps, dtype=np.int64)
-        self.bed_days = np.zeros(reps, dtype=np.int64)
-        self.monitor_days = np.zeros(reps, dtype=np.int64)
+        self.recorder = Recorder(plan, replications, band_sample, trajectory_sample)
+        # what happened today, for the binding-resource summaries
+        self.full_capacity_today = np.zeros((replications, plan.cities), dtype=bool)
+        self.bed_shortfall_today = np.zeros(replications, dtype=bool)
+        self.monitor_shortfall_today = np.zeros((replications, plan.cities), dtype=bool)
 
     # -- random draws: every one goes through a named stream of the current day ------------
 
@@ -294,38 +250,22 @@ class _Chunk:
 
     def run(self) -> ChunkOutput:
         self._initial_addresses()
-        field_end_index = self.plan.day_index(self.plan.field_days - 1)
         for day_index in range(self.plan.days):
             self.day_index = day_index
             self.generators.clear()
+            for happened in (
+                self.full_capacity_today,
+                self.bed_shortfall_today,
+                self.monitor_shortfall_today,
+            ):
+                happened.fill(False)
             self._moves()
             self._field_attempts()
             self._dispositions()
             self._detention_outflows()
             self._notice_deadlines()
             self._record()
-            if day_index == field_end_index:
-                at_field_end = self._values().astype(np.int32)
-                collateral_at_field_end = self._collateral_values()
-        band, trajectories = len(self.band_sample), len(self.trajectories)
-        return ChunkOutput(
-            replications=self.replications,
-            daily_sum=self.daily_sum,
-            collateral_daily_sum=self.collateral_daily_sum,
-            band_sample=self.band_sample if band else None,
-            city_band_sample=self.city_band_sample if band else None,
-            trajectories=self.trajectories if trajectories else None,
-            at_field_end=at_field_end,
-            at_horizon=self._values().astype(np.int32),
-            collateral_at_field_end=collateral_at_field_end,
-            collateral_at_horizon=self._collateral_values(),
-            full_capacity_days=self.full_capacity_days,
-            bed_shortfall_days=self.bed_shortfall_days,
-            monitor_shortfall_days=self.monitor_shortfall_days,
-            removal_backlog_max=self.removal_backlog_max,
-            bed_days=self.bed_days,
-            monitor_days=self.monitor_days,
-        )
+        return self.recorder.output()
 
     # -- start -------------------------------------------------------------------------------
 
@@ -389,7 +329,9 @@ class _Chunk:
             "select_location", state.at_address, state.moved, picked
         )
         visited_moved = picked - visited_at_address
-        self.full_capacity_days += (fresh_attempts + retry_attempts == capacity) & (capacity > 0)
+        self.full_capacity_today[...] = (fresh_attempts + retry_attempts == capacity) & (
+            capacity > 0
+        )
 
         contacts = self.binomial("contact", visited_at_address, plan.p_contact)
         arrests = self.binomial("arrest", contacts, plan.p_arrest)
@@ -431,7 +373,9 @@ class _Chunk:
         meant_for_detention = self.binomial("detain_intent", arrested, plan.p_detain)
         beds_free = plan.free_beds - self._beds_in_use()
         detained = self._fit_largest_first("bed_allocation", meant_for_detention, beds_free)
-        self.bed_shortfall_days += detained.sum(axis=(0, 2)) < meant_for_detention.sum(axis=(0, 2))
+        self.bed_shortfall_today[...] = detained.sum(axis=(0, 2)) < meant_for_detention.sum(
+            axis=(0, 2)
+        )
         state.in_processing[self.day_index % len(state.in_processing)] += detained
         state.processing_total += detained
         state.add("detentions", detained)
@@ -441,7 +385,7 @@ class _Chunk:
         monitors_free = plan.monitors - state.notice_total[1].sum(axis=0)  # [rep, city]
         wanted = meant_for_monitor.sum(axis=0)
         fitted_count = np.minimum(wanted, monitors_free)
-        self.monitor_shortfall_days += wanted > fitted_count
+        self.monitor_shortfall_today[...] = wanted > fitted_count
         fitted = self.pick("monitor_allocation", meant_for_monitor, fitted_count)
         released_by_monitor = np.stack([released - fitted, fitted])
         state.on_notice[self.day_index % len(state.on_notice)] += released_by_monitor
@@ -493,8 +437,6 @@ class _Chunk:
             )
             state.removal_queue -= removed
             state.add("removals", removed)
-            backlog = np.tensordot(plan.sizes, state.removal_queue, axes=1).sum(axis=1)
-            np.maximum(self.removal_backlog_max, backlog, out=self.removal_backlog_max)
 
     # -- 5. notice deadlines -----------------------------------------------------------------
 
@@ -522,9 +464,9 @@ class _Chunk:
     # -- 6. record ---------------------------------------------------------------------------
 
     def _record(self) -> None:
-        """Write the end-of-day stocks and keep what the results need from today."""
+        """Write the end-of-day stocks (flows are already cumulative) and hand them over."""
         state = self.state
-        counts = state.counts  # [metric, class, rep, city] households; flows cumulative
+        counts = state.counts  # [metric, class, rep, city] households
         used = state.attempt_slots_used
         at_address = counts[_STOCK_INDEX["at_address"]]
         moved = counts[_STOCK_INDEX["moved"]]
@@ -537,32 +479,11 @@ class _Chunk:
         np.add(state.notice_total[0], state.notice_total[1], out=counts[_STOCK_INDEX["on_notice"]])
         counts[_STOCK_INDEX["monitored"]] = state.notice_total[1]
         counts[_STOCK_INDEX["awaiting_disposition"]] = state.awaiting_disposition
-
-        day = self.day_index
-        by_city = counts.sum(axis=2)  # [metric, class, city]
-        self.daily_sum[day, :-1] = np.einsum("mkc,kq->cmq", by_city, self.measure_weights)
-        self.daily_sum[day, -1] = self.daily_sum[day, :-1].sum(axis=0)
-        self.collateral_daily_sum[day, :-1] = state.collateral.sum(axis=0)
-        self.collateral_daily_sum[day, -1] = state.collateral.sum()
-        sizes = self.plan.sizes
-        detained_persons = np.tensordot(sizes, counts[_STOCK_INDEX["detained"]], axes=1)
-        self.bed_days += detained_persons.sum(axis=1)
-        self.monitor_days += counts[_STOCK_INDEX["monitored"]].sum(axis=(0, 2))
-        band = len(self.band_sample)
-        if band:
-            totals = counts[:, :, :band].sum(axis=3)  # [metric, class, rep]
-            self.band_sample[:, day] = np.einsum("mkr,kq->rmq", totals, self.measure_weights)
-            persons = np.einsum("mkrc,k->rcm", counts[_CITY_BAND_INDEX, :, :band], sizes)
-            self.city_band_sample[:, day] = persons
-        if len(self.trajectories):
-            self.trajectories[:, day] = self._values(len(self.trajectories))
-
-    def _values(self, replications: int | None = None) -> np.ndarray:
-        """Current counts as [rep, place, metric, measure] (place: each city, then the total)."""
-        counts = self.state.counts[:, :, :replications]
-        per_city = np.einsum("mkrc,kq->rcmq", counts, self.measure_weights)
-        return np.concatenate([per_city, per_city.sum(axis=1, keepdims=True)], axis=1)
-
-    def _collateral_values(self) -> np.ndarray:
-        collateral = self.state.collateral
-        return np.concatenate([collateral, collateral.sum(axis=1, keepdims=True)], axis=1)
+        self.recorder.record(
+            self.day_index,
+            counts,
+            state.collateral,
+            self.full_capacity_today,
+            self.bed_shortfall_today,
+            self.monitor_shortfall_today,
+        )

@@ -207,7 +207,13 @@ def run_forecast(
     processes: int = 1,
     progress: Progress | None = None,
 ) -> Forecast:
-    """Run a scenario and its no-leak twin with the same seed (common random numbers)."""
+    """Run a scenario and its no-leak twin with the same seed (common random numbers).
+
+    A scenario without leak events is its own twin: it is run once and the effect is zero.
+    """
+    if all(event.peak_hazard == 0 for event in scenario.leak.events):
+        (results,) = simulate_many([scenario], replications, seed, processes, progress)
+        return Forecast(results=results, without_leak=results)
     results, without_leak = simulate_many(
         [scenario, scenario.without_leak()], replications, seed, processes, progress
     )

@@ -15,8 +15,9 @@ from typing import Literal
 
 import numpy as np
 
-from fieldcast.engine import ChunkOutput, CompiledScenario
+from fieldcast.engine import CompiledScenario
 from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS, metric_index
+from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
 
 TOTAL = "Total"

@@ -88,6 +88,10 @@ def binomial(trials: int, probability: float, u: float) -> int:
     if probability >= 1.0:
         return trials
     mode = min(int((trials + 1) * probability), trials)
+    if mode == 0:  # the common case of rare events: f(0) = (1 - p)^n, no lgamma needed
+        return _invert(
+            _BINOMIAL, u, 0, trials, 0, trials * math.log1p(-probability), trials, probability, 0.0
+        )
     log_pmf = (
         math.lgamma(trials + 1.0)
         - math.lgamma(mode + 1.0)

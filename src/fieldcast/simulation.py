@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from fieldcast.engine import ChunkOutput, CompiledScenario, compile_scenario, simulate_chunk
+from fieldcast.engine import CompiledScenario, compile_scenario, simulate_chunk
+from fieldcast.recording import ChunkOutput
 from fieldcast.results import Results
 from fieldcast.scenario import Scenario
 

@@ -1,0 +1,166 @@
+"""From a chunk's end-of-day counts to what the results keep: the one place where daily state
+is reduced, shared by the fast engine and the reference model (it holds no model rules).
+
+The simulators hand over, for every day, the household counts per (metric, size class,
+replication, city), with flows cumulative, plus what happened that day to the binding
+resources. The recorder converts households into the three measures, sums over replications
+for daily means, keeps daily national totals of the first replications (for quantile bands),
+whole trajectories of the very first ones, and each replication's values after the last field
+day and at the horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
+
+if TYPE_CHECKING:
+    from fieldcast.engine import CompiledScenario
+
+_CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
+_DETAINED = METRICS.index("detained")
+_MONITORED = METRICS.index("monitored")
+_AWAITING_REMOVAL = METRICS.index("awaiting_removal")
+
+
+@dataclass
+class ChunkOutput:
+    """One chunk's contribution to the results, already reduced over days.
+
+    Axes: ``place`` is each city then the total; ``measure`` is households, persons, minors.
+    Daily values are kept per replication only for the sampled replications (chunk 0).
+    """
+
+    replications: int
+    daily_sum: np.ndarray  # [day, place, metric, measure] sum over this chunk's replications
+    collateral_daily_sum: np.ndarray  # [day, place] non-target persons, cumulative
+    band_sample: np.ndarray | None  # [sampled rep, day, metric, measure] totals
+    city_band_sample: np.ndarray | None  # [sampled rep, day, city, CITY_BAND_METRICS] persons
+    trajectories: np.ndarray | None  # [sampled rep, day, place, metric, measure]
+    at_field_end: np.ndarray  # [rep, place, metric, measure] after the last field day
+    at_horizon: np.ndarray  # [rep, place, metric, measure] after the last day
+    collateral_at_field_end: np.ndarray  # [rep, place]
+    collateral_at_horizon: np.ndarray  # [rep, place]
+    full_capacity_days: np.ndarray  # [rep, city] field days with every attempt used
+    bed_shortfall_days: np.ndarray  # [rep] days a household meant for detention found no bed
+    monitor_shortfall_days: np.ndarray  # [rep, city] days a monitor was meant but none was free
+    removal_backlog_max: np.ndarray  # [rep] largest removal queue, persons
+    bed_days: np.ndarray  # [rep] persons x days in detention
+    monitor_days: np.ndarray  # [rep] monitored households x days
+
+
+class Recorder:
+    """Collects one chunk's days into a ``ChunkOutput``."""
+
+    def __init__(
+        self,
+        plan: CompiledScenario,
+        replications: int,
+        band_sample: int = 0,
+        trajectory_sample: int = 0,
+    ) -> None:
+        self.plan = plan
+        self.replications = replications
+        reps, days, cities = replications, plan.days, plan.cities
+        places, metrics, measures = cities + 1, len(METRICS), len(MEASURES)
+        self.field_end_index = plan.day_index(plan.field_days - 1)
+        # [class, measure]: one household of a class in households, persons, minors
+        self.measure_weights = np.stack(
+            [np.ones_like(plan.sizes), plan.sizes, plan.minors], axis=-1
+        )
+        self.daily_sum = np.zeros((days, places, metrics, measures))
+        self.collateral_daily_sum = np.zeros((days, places))
+        band_sample = min(band_sample, reps)
+        self.band_sample = np.zeros((band_sample, days, metrics, measures), dtype=np.int32)
+        self.city_band_sample = np.zeros(
+            (band_sample, days, cities, len(CITY_BAND_METRICS)), dtype=np.int32
+        )
+        self.trajectories = np.zeros(
+            (min(trajectory_sample, reps), days, places, metrics, measures), dtype=np.int32
+        )
+        self.at_field_end = np.zeros((reps, places, metrics, measures), dtype=np.int32)
+        self.at_horizon = np.zeros((reps, places, metrics, measures), dtype=np.int32)
+        self.collateral_at_field_end = np.zeros((reps, places), dtype=np.int64)
+        self.collateral_at_horizon = np.zeros((reps, places), dtype=np.int64)
+        self.full_capacity_days = np.zeros((reps, cities), dtype=np.int32)
+        self.bed_shortfall_days = np.zeros(reps, dtype=np.int32)
+        self.monitor_shortfall_days = np.zeros((reps, cities), dtype=np.int32)
+        self.removal_backlog_max = np.zeros(reps, dtype=np.int64)
+        self.bed_days = np.zeros(reps, dtype=np.int64)
+        self.monitor_days = np.zeros(reps, dtype=np.int64)
+
+    def record(
+        self,
+        day_index: int,
+        counts: np.ndarray,
+        collateral: np.ndarray,
+        full_capacity: np.ndarray,
+        bed_shortfall: np.ndarray,
+        monitor_shortfall: np.ndarray,
+    ) -> None:
+        """One day: ``counts`` [metric, class, rep, city] households at the end of the day
+        (flows cumulative), ``collateral`` [rep, city] cumulative persons, and whether every
+        attempt was used [rep, city], a household found no bed [rep], a monitor was missing
+        [rep, city]."""
+        day = day_index
+        by_city = counts.sum(axis=2)  # [metric, class, city]
+        self.daily_sum[day, :-1] = np.einsum("mkc,kq->cmq", by_city, self.measure_weights)
+        self.daily_sum[day, -1] = self.daily_sum[day, :-1].sum(axis=0)
+        self.collateral_daily_sum[day, :-1] = collateral.sum(axis=0)
+        self.collateral_daily_sum[day, -1] = collateral.sum()
+        sizes = self.plan.sizes
+        self.bed_days += np.tensordot(sizes, counts[_DETAINED], axes=1).sum(axis=1)
+        self.monitor_days += counts[_MONITORED].sum(axis=(0, 2))
+        backlog = np.tensordot(sizes, counts[_AWAITING_REMOVAL], axes=1).sum(axis=1)
+        np.maximum(self.removal_backlog_max, backlog, out=self.removal_backlog_max)
+        self.full_capacity_days += full_capacity
+        self.bed_shortfall_days += bed_shortfall
+        self.monitor_shortfall_days += monitor_shortfall
+        band = len(self.band_sample)
+        if band:
+            totals = counts[:, :, :band].sum(axis=3)  # [metric, class, rep]
+            self.band_sample[:, day] = np.einsum("mkr,kq->rmq", totals, self.measure_weights)
+            persons = np.einsum("mkrc,k->rcm", counts[_CITY_BAND_INDEX, :, :band], sizes)
+            self.city_band_sample[:, day] = persons
+        if len(self.trajectories):
+            self.trajectories[:, day] = self._values(counts[:, :, : len(self.trajectories)])
+        if day == self.field_end_index:
+            self.at_field_end[...] = self._values(counts)
+            self.collateral_at_field_end[...] = self._with_total(collateral)
+        if day == self.plan.days - 1:
+            self.at_horizon[...] = self._values(counts)
+            self.collateral_at_horizon[...] = self._with_total(collateral)
+
+    def _values(self, counts: np.ndarray) -> np.ndarray:
+        """Counts as [rep, place, metric, measure] (place: each city, then the total)."""
+        per_city = np.einsum("mkrc,kq->rcmq", counts, self.measure_weights)
+        return np.concatenate([per_city, per_city.sum(axis=1, keepdims=True)], axis=1)
+
+    @staticmethod
+    def _with_total(per_city: np.ndarray) -> np.ndarray:
+        return np.concatenate([per_city, per_city.sum(axis=1, keepdims=True)], axis=1)
+
+    def output(self) -> ChunkOutput:
+        band, trajectories = len(self.band_sample), len(self.trajectories)
+        return ChunkOutput(
+            replications=self.replications,
+            daily_sum=self.daily_sum,
+            collateral_daily_sum=self.collateral_daily_sum,
+            band_sample=self.band_sample if band else None,
+            city_band_sample=self.city_band_sample if band else None,
+            trajectories=self.trajectories if trajectories else None,
+            at_field_end=self.at_field_end,
+            at_horizon=self.at_horizon,
+            collateral_at_field_end=self.collateral_at_field_end,
+            collateral_at_horizon=self.collateral_at_horizon,
+            full_capacity_days=self.full_capacity_days,
+            bed_shortfall_days=self.bed_shortfall_days,
+            monitor_shortfall_days=self.monitor_shortfall_days,
+            removal_backlog_max=self.removal_backlog_max,
+            bed_days=self.bed_days,
+            monitor_days=self.monitor_days,
+        )
