@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +41,11 @@ ScenarioArgument = Annotated[
 ]
 
 
+class Engine(StrEnum):
+    counts = "counts"
+    reference = "reference"
+
+
 def _load(reference: str) -> Scenario:
     try:
         return load_scenario(reference)
@@ -64,6 +70,10 @@ def forecast(
         typer.Option(min=1, help="Local processes (results do not depend on it). Default: cores."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="counts: the fast engine; reference: the per-household specification."),
+    ] = Engine.counts,
 ) -> None:
     """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected."""
     loaded = _load(scenario)
@@ -83,6 +93,7 @@ def forecast(
             seed=seed,
             processes=processes or _default_processes(),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            engine=engine.value,
         )
     summary = result.summary()
     if as_json:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from fieldcast.reference import simulate_reference
 from fieldcast.results import Results, interval
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import Progress, simulate_many
@@ -30,6 +31,7 @@ class Forecast:
 
     results: Results
     without_leak: Results
+    engine: str = "counts"
 
     @property
     def scenario(self) -> Scenario:
@@ -48,7 +50,7 @@ class Forecast:
             "scenario_sha256": hashlib.sha256(scenario.canonical_json().encode()).hexdigest(),
             "seed": results.seed,
             "replications": results.replications,
-            "engine": "counts",
+            "engine": self.engine,
             "goal_persons": goal,
             "target_persons": sum(city.target_persons for city in scenario.cities),
             "p_goal": float(np.mean(arrested >= goal)),
@@ -206,15 +208,19 @@ def run_forecast(
     seed: int = 2019,
     processes: int = 1,
     progress: Progress | None = None,
+    engine: Literal["counts", "reference"] = "counts",
 ) -> Forecast:
     """Run a scenario and its no-leak twin with the same seed (common random numbers).
 
     A scenario without leak events is its own twin: it is run once and the effect is zero.
+    ``engine="reference"`` runs the per-household reference model instead (slow; its twin
+    shares the seed but, drawing per household, not the random numbers).
     """
-    if all(event.peak_hazard == 0 for event in scenario.leak.events):
-        (results,) = simulate_many([scenario], replications, seed, processes, progress)
-        return Forecast(results=results, without_leak=results)
-    results, without_leak = simulate_many(
-        [scenario, scenario.without_leak()], replications, seed, processes, progress
-    )
-    return Forecast(results=results, without_leak=without_leak)
+    scenarios = [scenario]
+    if any(event.peak_hazard > 0 for event in scenario.leak.events):
+        scenarios.append(scenario.without_leak())
+    if engine == "reference":
+        runs = [simulate_reference(s, replications, seed, processes, progress) for s in scenarios]
+    else:
+        runs = simulate_many(scenarios, replications, seed, processes, progress)
+    return Forecast(results=runs[0], without_leak=runs[-1], engine=engine)

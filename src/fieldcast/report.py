@@ -61,6 +61,7 @@ def _header(summary: dict[str, Any]) -> Panel:
     lines.append(f"{summary['scenario_title'] or summary['scenario']}\n", style="bold")
     lines.append(
         f"scenario {summary['scenario']} · {summary['replications']:,} replications · "
+        f"engine {summary['engine']} · "
         f"seed {summary['seed']} · scenario sha256 {summary['scenario_sha256'][:12]} · "
         f"fieldcast {summary['fieldcast_version']}",
         style="dim",
