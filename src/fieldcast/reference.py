@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from fieldcast.engine import compile_scenario
-from fieldcast.metrics import FLOWS, METRICS
+from fieldcast.metrics import FLOWS, METRICS, STOCKS
 from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.results import Results
 from fieldcast.scenario import Scenario, compose_households
@@ -39,6 +39,7 @@ DEADLINES = 0.50  # 5. notice deadlines
 RECORD = 0.90  # 6. end-of-day counts
 
 BLOCK = 250  # replications handed to one recorder (a results chunk)
+_STOCK_ROW = {stock: METRICS.index(stock) for stock in STOCKS}
 
 
 @dataclass
@@ -79,6 +80,13 @@ class Replication:
             self.hazard(day) for day in range(self.start_day, self.start_day + self.days)
         ]
         self.households = self._households()
+        self.stocks = np.zeros((len(METRICS), *shape), dtype=np.int64)  # flows rows unused
+        for household in self.households:
+            for stock in self.stocks_of(household):
+                self.stocks[(_STOCK_ROW[stock], household.size_class, household.city)] += 1
+        self.households_of = [
+            [h for h in self.households if h.city == city] for city in range(len(self.cities))
+        ]
 
     def city_parameter(self, city: int, field: str) -> Any:
         return self.scenario.city_parameter(self.cities[city], field)
@@ -149,7 +157,7 @@ class Replication:
             if 1.0 - stayed > threshold:
                 yield self.at(day, HAZARD_MOVES)
                 if household.state == "open" and household.at_address:
-                    household.at_address = False
+                    self.change(household, at_address=False)
                     self.count("moved_away", household)
                 return
 
@@ -158,7 +166,7 @@ class Replication:
         yield self.at(day, ALERT_MOVES)
         still_there = household.state == "open" and household.at_address
         if still_there and self.chance(self.scenario.leak.p_alert_move):
-            household.at_address = False
+            self.change(household, at_address=False)
             self.count("moved_after_alert", household)
 
     # -- 2. field attempts -------------------------------------------------------------------
@@ -203,9 +211,7 @@ class Replication:
         """Never-attempted open households first, then those attempted before; uniformly at
         random within the group; nobody twice on the same day."""
         candidates = [
-            h
-            for h in self.households
-            if h.city == city and h.state == "open" and h.last_visit_day != day
+            h for h in self.households_of[city] if h.state == "open" and h.last_visit_day != day
         ]
         fresh = [h for h in candidates if h.attempts == 0]
         group = fresh or candidates
@@ -226,12 +232,12 @@ class Replication:
             rate = self.city_parameter(household.city, "collateral_per_contact")
             self.collateral[household.city] += self.rng.poisson(rate)
             if self.chance(self.city_parameter(household.city, "p_arrest_given_contact")):
-                household.state = "awaiting_disposition"
+                self.change(household, state="awaiting_disposition")
                 self.count("arrests", household)
                 return
         household.attempts += 1
         if household.attempts == self.scenario.operation.max_attempts:
-            household.state = "closed"
+            self.change(household, state="closed")
             self.count("closures", household)
         elif household.at_address and not contacted:
             self.env.process(self.alert_move(household, day + 1))
@@ -257,7 +263,7 @@ class Replication:
         )
         self.bed_shortfall[day - self.start_day] = len(placed) < len(for_detention)
         for household in placed:
-            household.state = "detained"
+            self.change(household, state="detained")
             self.count("detentions", household)
             self.env.process(self.detention(household, day))
         released = [h for h in arrested if h.state == "awaiting_disposition"]
@@ -276,8 +282,7 @@ class Replication:
                 fitted = [wanted[i] for i in order[: max(stock - worn, 0)]]
                 self.monitor_shortfall[day - self.start_day, city] = len(fitted) < len(wanted)
             for household in from_city:
-                household.monitored = household in fitted
-                household.state = "on_notice"
+                self.change(household, state="on_notice", monitored=household in fitted)
                 self.count("notices", household)
                 if household.monitored:
                     self.count("monitors_fitted", household)
@@ -301,15 +306,15 @@ class Replication:
     def detention(self, household: Household, day: int) -> Iterator[simpy.Timeout]:
         yield self.at(day + self.scenario.detention.processing_days, PROCESSING_DONE)
         if self.chance(self.scenario.detention.p_relief):
-            household.state = "released"
+            self.change(household, state="released")
             self.count("relief_releases", household)
         else:
-            household.state = "awaiting_removal"
+            self.change(household, state="awaiting_removal")
 
     def removals(self, day: int) -> None:
         queue = [h for h in self.households if h.state == "awaiting_removal"]
         for household in self.largest_first(queue, self.scenario.detention.removal_seats_per_day):
-            household.state = "removed"
+            self.change(household, state="removed")
             self.count("removals", household)
 
     # -- 5. notice deadlines -----------------------------------------------------------------
@@ -319,48 +324,68 @@ class Replication:
         yield self.at(day + notice.notice_days, DEADLINES)
         if household.state != "on_notice":
             return
-        monitored, household.monitored = household.monitored, False
+        monitored = household.monitored
+        self.change(household, monitored=False)
         if self.chance(notice.p_comply):
-            household.state = "departed"
+            self.change(household, state="departed")
             self.count("departures", household)
         elif monitored and self.chance(notice.p_rearrest_monitored):
-            household.state = "awaiting_disposition"
+            self.change(household, state="awaiting_disposition")
             self.count("rearrests", household)
         else:
-            household.state = "lost"
+            self.change(household, state="lost")
             self.count("losses", household)
 
     # -- 6. record ---------------------------------------------------------------------------
 
     def record(self, day: int) -> None:
-        index = day - self.start_day
-        counts = self.counts[index]
+        counts = self.counts[day - self.start_day]
         for flow, cumulative in self.cumulative.items():
             counts[METRICS.index(flow)] = cumulative
-        stock_of = {
-            "open": lambda h: h.state == "open",
-            "at_address": lambda h: h.state == "open" and h.at_address,
-            "moved": lambda h: h.state == "open" and not h.at_address,
-            "closed": lambda h: h.state == "closed",
-            "detained": lambda h: h.state in ("detained", "awaiting_removal"),
-            "awaiting_removal": lambda h: h.state == "awaiting_removal",
-            "on_notice": lambda h: h.state == "on_notice",
-            "monitored": lambda h: h.state == "on_notice" and h.monitored,
-            "awaiting_disposition": lambda h: h.state == "awaiting_disposition",
-        }
-        for stock, holds in stock_of.items():
-            row = counts[METRICS.index(stock)]
-            for household in self.households:
-                if holds(household):
-                    row[household.size_class, household.city] += 1
-        self.collateral_by_day[index] = self.collateral
+        for row in _STOCK_ROW.values():
+            counts[row] = self.stocks[row]
+        self.collateral_by_day[day - self.start_day] = self.collateral
+
+    def change(self, household: Household, **changes: Any) -> None:
+        """Change a household (its state, whether it is at its address, whether it wears a
+        monitor), keeping the end-of-day stock counts up to date."""
+        cell = (household.size_class, household.city)
+        for stock in self.stocks_of(household):
+            self.stocks[(_STOCK_ROW[stock], *cell)] -= 1
+        for name, value in changes.items():
+            setattr(household, name, value)
+        for stock in self.stocks_of(household):
+            self.stocks[(_STOCK_ROW[stock], *cell)] += 1
+
+    @staticmethod
+    def stocks_of(household: Household) -> tuple[str, ...]:
+        """The stocks (docs/model.md, section 3) a household counts in."""
+        state = household.state
+        if state == "open":
+            return ("open", "at_address") if household.at_address else ("open", "moved")
+        if state == "detained":
+            return ("detained",)
+        if state == "awaiting_removal":
+            return ("detained", "awaiting_removal")
+        if state == "on_notice":
+            return ("on_notice", "monitored") if household.monitored else ("on_notice",)
+        if state in ("closed", "awaiting_disposition"):
+            return (state,)
+        return ()  # removed, departed, released, lost: counted by their flows
 
 
 def simulate_reference_block(
-    scenario: Scenario, seed: int, first: int, replications: int, band_sample: int = 0
+    scenario: Scenario,
+    seed: int,
+    first: int,
+    replications: int,
+    band_sample: int = 0,
+    trajectory_sample: int | None = None,
 ) -> ChunkOutput:
     """Replications ``first`` .. ``first + replications - 1``; replication r draws from the
-    generator of ``SeedSequence(seed, spawn_key=(r,))``, so blocks can be split at will."""
+    generator of ``SeedSequence(seed, spawn_key=(r,))``, so blocks can be split at will.
+    Trajectories are kept for the first ``trajectory_sample`` (default: as in the engine's
+    first chunk when there is a band sample, else none)."""
     runs = []
     for replication in range(first, first + replications):
         sequence = np.random.SeedSequence(seed, spawn_key=(replication,))
@@ -368,7 +393,9 @@ def simulate_reference_block(
         run.run()
         runs.append(run)
     plan = compile_scenario(scenario)
-    recorder = Recorder(plan, replications, band_sample, TRAJECTORY_SAMPLE if band_sample else 0)
+    if trajectory_sample is None:
+        trajectory_sample = TRAJECTORY_SAMPLE if band_sample else 0
+    recorder = Recorder(plan, replications, band_sample, trajectory_sample)
     for day in range(plan.days):
         recorder.record(
             day,
