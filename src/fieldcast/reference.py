@@ -42,7 +42,7 @@ BLOCK = 250  # replications handed to one recorder (a results chunk)
 _STOCK_ROW = {stock: METRICS.index(stock) for stock in STOCKS}
 
 
-@dataclass
+@dataclass(eq=False)  # each household is itself: two alike are still two
 class Household:
     """One target household. It has a city and a size class, and no identity beyond that."""
 

@@ -1,0 +1,210 @@
+"""The fast engine computes the model: it matches the per-household reference in distribution.
+
+Method. For each scenario the reference runs ``REFERENCE_REPS`` replications and the engine
+``ENGINE_REPS``, with different seeds (independent samples). Each compared quantity is one
+metric, for the national total, on one day (day 0, the last field day, the last day), as a
+count per replication. Two tests per quantity:
+
+* a chi-square test of homogeneity of the two distributions of counts (adjacent values pooled
+  so that every expected cell count is at least 5), which sees any difference in shape;
+* Welch's t test of the means, which has more power against a small shift.
+
+All tests of all scenarios form one family held at a 1% false-alarm rate by Bonferroni: a test
+fails when its p-value is below ``FAMILY_ALPHA / number of tests``. Seeds are fixed, so the
+suite is deterministic; a correct engine would fail it for about one seed in a hundred.
+
+The last test shows the check has teeth: an engine run with ``p_contact`` raised by 0.03 must
+be told apart from the reference of the unchanged scenario by the same family of tests.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import variant
+from fieldcast.catalog import load_scenario
+from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.metrics import MEASURES, METRICS
+from fieldcast.reference import simulate_reference_block
+from fieldcast.scenario import Scenario
+
+REFERENCE_REPS = 300
+ENGINE_REPS = 3000
+FAMILY_ALPHA = 0.01
+COMPARED = (
+    ("attempts", "households"),
+    ("not_found", "households"),
+    ("contacts", "households"),
+    ("arrests", "households"),
+    ("arrests", "persons"),
+    ("at_address", "households"),
+    ("moved", "households"),
+    ("closures", "households"),
+    ("detained", "persons"),  # beds in use
+    ("awaiting_removal", "persons"),  # transport backlog
+    ("on_notice", "households"),
+    ("monitored", "households"),
+    ("removals", "households"),
+    ("departures", "households"),
+    ("rearrests", "households"),
+    ("losses", "households"),
+)
+
+
+def _small(**changes: object) -> Scenario:
+    """Three cities with the seed operation's parameters, a shorter horizon."""
+    return variant(
+        load_scenario("seed-2019"),
+        **{
+            "cities": [
+                {"name": "A", "target_persons": 160},
+                {"name": "B", "target_persons": 110},
+                {"name": "C", "target_persons": 70},
+            ],
+            "city_overrides": {"C": {"p_detain": 0.0, "local_support": 0.7}},
+            "operation.field_days": 6,
+            "operation.horizon_days": 45,
+            "detention.processing_days": 4,
+            "notice.notice_days": 12,
+            **changes,
+        },
+    )
+
+
+SCENARIOS = {
+    "default": lambda: load_scenario("seed-2019"),
+    "beds, seats and monitors bind": lambda: _small(
+        **{
+            "city_defaults.p_contact": 0.6,
+            "city_defaults.p_arrest_given_contact": 0.8,
+            "city_defaults.p_detain": 0.9,
+            "city_defaults.monitors": 3,
+            "detention.beds": 2540,  # 40 free beds
+            "detention.removal_seats_per_day": 6,
+        }
+    ),
+    "heavy leak": lambda: _small(
+        **{
+            "leak.events": [
+                {"name": "announcement", "day": -20, "peak_hazard": 0.15, "half_life_days": 8.0},
+                {"name": "press", "day": -2, "peak_hazard": 0.3, "half_life_days": 2.0},
+            ],
+        }
+    ),
+    "team capacity binds, re-attempts": lambda: _small(
+        **{
+            "city_defaults.teams": 1,
+            "city_defaults.attempts_per_team_day": 5.0,
+            "city_defaults.p_contact": 0.4,
+            "operation.field_days": 12,
+            "operation.tempo": [1.0],
+            "operation.max_attempts": 4,
+            "leak.p_alert_move": 0.2,
+        }
+    ),
+}
+
+
+@cache
+def scenario(name: str) -> Scenario:
+    return SCENARIOS[name]()
+
+
+def _days(scenario: Scenario) -> list[int]:
+    operation = scenario.operation
+    return [0, operation.field_days - 1, operation.horizon_days - 1]
+
+
+@cache
+def reference_samples(name: str) -> np.ndarray:
+    """[rep, day index, metric, measure] national totals from the reference."""
+    output = simulate_reference_block(
+        scenario(name), 101, 0, REFERENCE_REPS, trajectory_sample=REFERENCE_REPS
+    )
+    assert output.trajectories is not None
+    return output.trajectories[:, :, -1]
+
+
+def engine_samples(scenario: Scenario, seed: int = 202) -> np.ndarray:
+    plan = compile_scenario(scenario)
+    chunks = []
+    for index in range(ENGINE_REPS // 1000):
+        output = simulate_chunk(plan, seed, index, 1000, trajectory_sample=1000)
+        assert output.trajectories is not None
+        chunks.append(output.trajectories[:, :, -1])
+    return np.concatenate(chunks)
+
+
+def homogeneity_pvalue(first: np.ndarray, second: np.ndarray) -> float:
+    """Chi-square test that two samples of counts come from one distribution."""
+    pooled = np.concatenate([first, second])
+    values, counts = np.unique(pooled, return_counts=True)
+    needed = 5 * len(pooled) / min(len(first), len(second))  # pooled count per bin
+    edges, running = [], 0
+    for value, count in zip(values, counts, strict=True):
+        running += count
+        if running >= needed:
+            edges.append(value)
+            running = 0
+    if running and edges:
+        edges.pop()  # the last bin is too small: merge it into the one before
+    if len(edges) < 1:
+        return 1.0
+    bins = np.searchsorted(np.array(edges), pooled, side="left")
+    table = np.array(
+        [
+            np.bincount(bins[: len(first)], minlength=len(edges) + 1),
+            np.bincount(bins[len(first) :], minlength=len(edges) + 1),
+        ]
+    )
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 1.0
+    return float(stats.chi2_contingency(table)[1])
+
+
+def comparisons(name: str, reference: np.ndarray, engine: np.ndarray) -> list[tuple[str, float]]:
+    """(description, p-value) for every test of one scenario."""
+    results = []
+    start_day = compile_scenario(scenario(name)).start_day
+    for day in _days(scenario(name)):
+        for metric, measure in COMPARED:
+            index = (day - start_day, METRICS.index(metric), MEASURES.index(measure))
+            first = reference[:, index[0], index[1], index[2]].astype(float)
+            second = engine[:, index[0], index[1], index[2]].astype(float)
+            label = f"{name}: {metric} ({measure}) on day {day}"
+            if first.std() == 0 and second.std() == 0:
+                results.append((label + " [constant]", 1.0 if first[0] == second[0] else 0.0))
+                continue
+            results.append((label + " [distribution]", homogeneity_pvalue(first, second)))
+            welch = stats.ttest_ind(first, second, equal_var=False).pvalue
+            results.append((label + " [mean]", float(welch)))
+    return results
+
+
+def family_size() -> int:
+    per_scenario = len(COMPARED) * 2 * 3
+    return per_scenario * len(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_engine_matches_reference_in_distribution(name: str) -> None:
+    threshold = FAMILY_ALPHA / family_size()
+    results = comparisons(name, reference_samples(name), engine_samples(scenario(name)))
+    failures = [(label, p) for label, p in results if p < threshold]
+    assert not failures, f"p < {threshold:.1e}: {failures}"
+    # the comparison is not vacuous: these scenarios do move the compared quantities
+    assert sum(1 for label, _ in results if "[constant]" not in label) > len(results) / 3
+
+
+def test_the_check_detects_a_small_change_in_one_parameter() -> None:
+    name = "default"
+    nudged = variant(scenario(name), **{"city_defaults.p_contact": 0.33})
+    threshold = FAMILY_ALPHA / family_size()
+    results = comparisons(name, reference_samples(name), engine_samples(nudged))
+    detected = [label for label, p in results if p < threshold]
+    assert detected, "p_contact + 0.03 went unnoticed"
