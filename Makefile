@@ -19,9 +19,13 @@ run: $(STAMP)
 	$(BIN)/fieldcast forecast seed-2019
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest
+
+# Speed and memory figures against their targets; writes bench.json (see docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --out bench.json
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml (needs uv).
 lock:

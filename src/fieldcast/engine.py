@@ -172,6 +172,14 @@ class _ChunkState:
         self.counts = np.zeros((len(METRICS), *shape), dtype=np.int64)
         self.collateral = np.zeros((replications, plan.cities), dtype=np.int64)
 
+    def pool_attempts(self) -> None:
+        """After the last field day the number of attempts made no longer matters: pool the
+        open households into the first slot, so that later days touch a third of the cells."""
+        for by_attempts in (self.at_address, self.moved, self.alerted):
+            by_attempts[0] = by_attempts.sum(axis=0)
+            by_attempts[1:] = 0
+        self.attempt_slots_used = 1
+
     def add(self, flow: str, households: np.ndarray) -> None:
         """Add today's households of ``flow`` to its cumulative count."""
         self.counts[_FLOW_INDEX[flow]] += households
@@ -287,7 +295,8 @@ class _Chunk:
         plan, state = self.plan, self.state
         used = state.attempt_slots_used
         at_address = state.at_address[:used]  # a view: updated in place
-        if plan.p_alert_move > 0 and used > 1:
+        yesterday_had_attempts = self.day_index > 0 and plan.capacity[self.day_index - 1].any()
+        if plan.p_alert_move > 0 and yesterday_had_attempts:
             leaving = self.binomial("alert_moves", state.alerted[:used], plan.p_alert_move)
             at_address -= leaving
             state.moved[:used] += leaving
@@ -351,6 +360,8 @@ class _Chunk:
         closures = still_at_address[-1] + visited_moved[-1]
         state.closed += closures
         state.attempt_slots_used = min(state.attempt_slots_used + 1, attempts)
+        if self.day_index == plan.day_index(plan.field_days - 1):
+            state.pool_attempts()
 
         arrested = arrests.sum(axis=0)
         state.add("attempts", picked.sum(axis=0))

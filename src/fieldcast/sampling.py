@@ -8,8 +8,9 @@ and the count returned is the inverse CDF at that uniform: two runs that share t
 as exact as the double-precision CDF it walks.
 
 Each sampler is a numba ufunc, so it broadcasts like numpy (counts per cell, probabilities per
-city). The walk starts at the distribution's mode, so a draw costs about a few standard
-deviations of steps, not the size of the population.
+city). A draw with a small mean walks up from zero (about mean steps); otherwise the walk starts at
+the distribution's mode (about a few standard deviations of steps), never the size of the
+population.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from numba import njit, vectorize
 
 _BINOMIAL, _HYPERGEOMETRIC, _POISSON = 0, 1, 2
 _NEGLIGIBLE = 1e-20  # probability mass below which the lower tail is not summed
+# With a small mean, walking up from zero is cheaper than finding the mode's CDF first; the
+# walk starts at zero only if f(0) is comfortably representable.
+_SMALL_MEAN = 30.0
+_LOG_TINY = -600.0
 
 
 @njit(cache=True)
@@ -87,11 +92,10 @@ def binomial(trials: int, probability: float, u: float) -> int:
         return 0
     if probability >= 1.0:
         return trials
+    log_pmf_zero = trials * math.log1p(-probability)
+    if trials * probability < _SMALL_MEAN and log_pmf_zero > _LOG_TINY:
+        return _invert(_BINOMIAL, u, 0, trials, 0, log_pmf_zero, trials, probability, 0.0)
     mode = min(int((trials + 1) * probability), trials)
-    if mode == 0:  # the common case of rare events: f(0) = (1 - p)^n, no lgamma needed
-        return _invert(
-            _BINOMIAL, u, 0, trials, 0, trials * math.log1p(-probability), trials, probability, 0.0
-        )
     log_pmf = (
         math.lgamma(trials + 1.0)
         - math.lgamma(mode + 1.0)
@@ -110,6 +114,15 @@ def hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
     if lo >= hi:
         return lo
     total = good + bad
+    if lo == 0 and sample * good < _SMALL_MEAN * total:
+        log_pmf_zero = (
+            math.lgamma(bad + 1.0)
+            - math.lgamma(bad - sample + 1.0)
+            + math.lgamma(total - sample + 1.0)
+            - math.lgamma(total + 1.0)
+        )
+        if log_pmf_zero > _LOG_TINY:
+            return _invert(_HYPERGEOMETRIC, u, 0, hi, 0, log_pmf_zero, good, bad, sample)
     mode = min(max(int((sample + 1.0) * (good + 1.0) / (total + 2.0)), lo), hi)
     log_pmf = (
         math.lgamma(good + 1.0)
@@ -130,6 +143,8 @@ def poisson(mean: float, u: float) -> int:
     """Poisson(mean) at uniform u."""
     if mean <= 0.0:
         return 0
+    if mean < _SMALL_MEAN:
+        return _invert(_POISSON, u, 0, 2**62, 0, -mean, mean, 0.0, 0.0)
     mode = int(mean)
     log_pmf = mode * math.log(mean) - mean - math.lgamma(mode + 1.0)
     return _invert(_POISSON, u, 0, 2**62, mode, log_pmf, mean, 0.0, 0.0)

@@ -1,0 +1,208 @@
+"""fieldcast benchmarks: speed and memory, measured in one run on this machine.
+
+Usage: python benchmarks/run.py [--out bench.json] [--quick]
+
+Writes ``bench.json`` (not committed) and prints a table with each figure, its target and
+whether it is met. Ratios compare two things measured in the same run, so they travel between
+machines better than seconds do; seconds are reported with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from fieldcast.catalog import load_scenario
+from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.reference import simulate_reference_block
+from fieldcast.scenario import Scenario
+from fieldcast.simulation import simulate
+from fieldcast.streams import Streams
+
+CORES = os.cpu_count() or 1
+
+# key: (what, target, "max" if the figure must not exceed the target else "min")
+TARGETS: dict[str, tuple[str, float, str]] = {
+    "speedup_vs_reference": ("time per replication, reference / engine, seed-2019", 1000, "min"),
+    "default_10k_seconds": ("10,000 replications of seed-2019, all cores", 2.0, "max"),
+    "national_1k_seconds": (
+        "national, 365-day horizon, 1,000 replications, all cores",
+        10.0,
+        "max",
+    ),
+    "population_scaling_ratio": ("time at 10,000,000 / at 1,000 households", 1.5, "max"),
+    "rng_floor_ratio": ("engine time / numpy drawing its uniforms alone", 3.0, "max"),
+    "peak_rss_mb_100k": ("peak memory of a 100,000-replication forecast, MB", 1024, "max"),
+}
+
+
+def timed(action: Callable[[], Any], repeat: int = 1) -> float:
+    """Best wall-clock time of ``repeat`` runs (the first run also warms the JIT cache)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def with_households(base: Scenario, households: int) -> Scenario:
+    """The scenario with its targets scaled to about ``households`` households in all."""
+    mean_size = sum(c.share * c.size for c in base.households.classes)
+    cities = [c for c in base.cities if c.target_persons > 0]
+    per_city = round(households * mean_size / len(cities))
+    return base.model_copy(
+        update={
+            "cities": [c.model_copy(update={"target_persons": per_city}) for c in cities],
+            "city_overrides": {
+                name: o
+                for name, o in base.city_overrides.items()
+                if name in {c.name for c in cities}
+            },
+            "provenance": {},
+        }
+    )
+
+
+def speedup_vs_reference(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    plan = compile_scenario(seed_2019)
+    simulate_chunk(plan, 1, 0, 10)  # compile the samplers
+    engine_reps, reference_reps = (500, 5) if quick else (2000, 20)
+    engine = timed(lambda: simulate_chunk(plan, 1, 0, engine_reps), repeat=2) / engine_reps
+    reference = timed(lambda: simulate_reference_block(seed_2019, 1, 0, reference_reps))
+    reference /= reference_reps
+    return {
+        "speedup_vs_reference": reference / engine,
+        "engine_ms_per_replication": 1000 * engine,
+        "reference_ms_per_replication": 1000 * reference,
+    }
+
+
+def rng_floor(seed_2019: Scenario) -> dict[str, float]:
+    """The engine draws exactly one uniform per count it draws; the floor is numpy drawing
+    those uniforms, in the same calls (recorded from one run), and nothing else."""
+    plan = compile_scenario(seed_2019)
+    shapes: list[tuple[int, ...]] = []
+    for_day = Streams.for_day
+
+    def recording_for_day(streams: Streams, name: str, day: int) -> Any:
+        generator = for_day(streams, name, day)
+        draw = generator.random
+
+        class Recorded:
+            def random(self, shape: Any) -> np.ndarray:
+                shapes.append(tuple(np.atleast_1d(shape)))
+                return draw(shape)
+
+        return Recorded()
+
+    with mock.patch.object(Streams, "for_day", recording_for_day):
+        simulate_chunk(plan, 1, 0, 1000)
+    engine = timed(lambda: simulate_chunk(plan, 1, 0, 1000), repeat=2)
+    rng = np.random.default_rng(1)
+    floor = timed(lambda: [rng.random(shape) for shape in shapes], repeat=2)
+    uniforms = sum(int(np.prod(shape)) for shape in shapes)
+    return {"rng_floor_ratio": engine / floor, "uniforms_per_1000_replications": uniforms}
+
+
+def population_scaling(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    reps = 200 if quick else 1000
+    small = compile_scenario(with_households(seed_2019, 1_000))
+    large = compile_scenario(with_households(seed_2019, 10_000_000))
+    simulate_chunk(large, 1, 0, 10)
+    small_time = timed(lambda: simulate_chunk(small, 1, 0, reps), repeat=2)
+    large_time = timed(lambda: simulate_chunk(large, 1, 0, reps), repeat=2)
+    return {
+        "population_scaling_ratio": large_time / small_time,
+        "households_small": int(small.households.sum()),
+        "households_large": int(large.households.sum()),
+    }
+
+
+def peak_rss_mb(replications: int) -> dict[str, float]:
+    """Peak resident memory of ``fieldcast forecast`` in a fresh process (its workers are
+    measured too: the figure is the largest of the processes, plus nothing shared)."""
+    fieldcast = str(Path(sys.executable).parent / "fieldcast")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(
+        [fieldcast, "forecast", "-n", str(replications), "--json", "--processes", "1"],
+        check=True,
+        capture_output=True,
+    )
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "peak_rss_mb_100k": max(peak_kb, before) / 1024,
+        "forecast_replications_for_rss": replications,
+        "forecast_seconds_one_process": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench.json")
+    parser.add_argument("--quick", action="store_true", help="fewer replications (a smoke run)")
+    args = parser.parse_args()
+    seed_2019 = load_scenario("seed-2019")
+    national = load_scenario("national")
+    console = Console()
+    figures: dict[str, Any] = {}
+
+    console.print("speedup against the reference ...")
+    figures |= speedup_vs_reference(seed_2019, args.quick)
+    console.print("rng floor ...")
+    figures |= rng_floor(seed_2019)
+    console.print("default 10k ...")
+    simulate(seed_2019, 100, 1, processes=CORES)  # warm the workers' JIT cache
+    default_reps = 2000 if args.quick else 10_000
+    figures["default_10k_seconds"] = timed(
+        lambda: simulate(seed_2019, default_reps, 1, processes=CORES)
+    ) * (10_000 / default_reps)
+    console.print("national 1k ...")
+    national_reps = 100 if args.quick else 1000
+    figures["national_1k_seconds"] = timed(
+        lambda: simulate(national, national_reps, 1, processes=CORES)
+    ) * (1000 / national_reps)
+    console.print("population scaling ...")
+    figures |= population_scaling(seed_2019, args.quick)
+    console.print("peak memory ...")
+    figures |= peak_rss_mb(10_000 if args.quick else 100_000)
+
+    figures["machine"] = {
+        "cores": CORES,
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "quick": args.quick,
+    }
+    Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
+
+    table = Table(title=f"fieldcast benchmarks ({CORES} cores{', quick' if args.quick else ''})")
+    for column in ("key", "what", "measured", "target", "met"):
+        table.add_column(column)
+    for key, (what, target, sense) in TARGETS.items():
+        value = figures[key]
+        met = value >= target if sense == "min" else value <= target
+        bound = ">=" if sense == "min" else "<="
+        table.add_row(key, what, f"{value:,.2f}", f"{bound} {target:,}", "yes" if met else "NO")
+    console.print(table)
+    console.print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
