@@ -43,6 +43,26 @@ MEASURES = ("households", "persons", "minors")
 # mean and a national daily quantile band.
 CITY_BAND_METRICS = ("arrests", "detained", "on_notice", "removals")
 
+# Metrics kept for every replication (after the last field day and at the horizon): what the
+# summaries use. Every metric is kept for the trajectory sample.
+REPLICATION_METRICS = (
+    "arrests",
+    "attempts",
+    "contacts",
+    "closures",
+    "detentions",
+    "notices",
+    "monitors_fitted",
+    "relief_releases",
+    "removals",
+    "departures",
+    "rearrests",
+    "losses",
+    "detained",
+    "awaiting_removal",
+    "on_notice",
+)
+
 
 def metric_index(name: str) -> int:
     """Position of a metric on the metric axis of the engine's arrays."""

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
+from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS, REPLICATION_METRICS
 
 if TYPE_CHECKING:
     from fieldcast.engine import CompiledScenario
 
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
+_REPLICATION_INDEX = [METRICS.index(metric) for metric in REPLICATION_METRICS]
 _DETAINED = METRICS.index("detained")
 _MONITORED = METRICS.index("monitored")
 _AWAITING_REMOVAL = METRICS.index("awaiting_removal")
@@ -36,13 +37,13 @@ class ChunkOutput:
     """
 
     replications: int
-    daily_sum: np.ndarray  # [day, place, metric, measure] sum over this chunk's replications
+    daily_sum: np.ndarray  # [day, place, metric, measure] int64 sum over the replications
     collateral_daily_sum: np.ndarray  # [day, place] non-target persons, cumulative
     band_sample: np.ndarray | None  # [sampled rep, day, metric, measure] totals
     city_band_sample: np.ndarray | None  # [sampled rep, day, city, CITY_BAND_METRICS] persons
     trajectories: np.ndarray | None  # [sampled rep, day, place, metric, measure]
-    at_field_end: np.ndarray  # [rep, place, metric, measure] after the last field day
-    at_horizon: np.ndarray  # [rep, place, metric, measure] after the last day
+    at_field_end: np.ndarray  # [rep, place, REPLICATION_METRICS, measure] after the last field day
+    at_horizon: np.ndarray  # [rep, place, REPLICATION_METRICS, measure] after the last day
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
     full_capacity_days: np.ndarray  # [rep, city] field days with every attempt used
@@ -72,8 +73,9 @@ class Recorder:
         self.measure_weights = np.stack(
             [np.ones_like(plan.sizes), plan.sizes, plan.minors], axis=-1
         )
-        self.daily_sum = np.zeros((days, places, metrics, measures))
-        self.collateral_daily_sum = np.zeros((days, places))
+        # integer sums: merging chunks in any order gives the same numbers
+        self.daily_sum = np.zeros((days, places, metrics, measures), dtype=np.int64)
+        self.collateral_daily_sum = np.zeros((days, places), dtype=np.int64)
         band_sample = min(band_sample, reps)
         self.band_sample = np.zeros((band_sample, days, metrics, measures), dtype=np.int32)
         self.city_band_sample = np.zeros(
@@ -82,8 +84,9 @@ class Recorder:
         self.trajectories = np.zeros(
             (min(trajectory_sample, reps), days, places, metrics, measures), dtype=np.int32
         )
-        self.at_field_end = np.zeros((reps, places, metrics, measures), dtype=np.int32)
-        self.at_horizon = np.zeros((reps, places, metrics, measures), dtype=np.int32)
+        kept = (reps, places, len(REPLICATION_METRICS), measures)
+        self.at_field_end = np.zeros(kept, dtype=np.int32)
+        self.at_horizon = np.zeros(kept, dtype=np.int32)
         self.collateral_at_field_end = np.zeros((reps, places), dtype=np.int64)
         self.collateral_at_horizon = np.zeros((reps, places), dtype=np.int64)
         self.full_capacity_days = np.zeros((reps, cities), dtype=np.int32)
@@ -129,10 +132,10 @@ class Recorder:
         if len(self.trajectories):
             self.trajectories[:, day] = self._values(counts[:, :, : len(self.trajectories)])
         if day == self.field_end_index:
-            self.at_field_end[...] = self._values(counts)
+            self.at_field_end[...] = self._values(counts[_REPLICATION_INDEX])
             self.collateral_at_field_end[...] = self._with_total(collateral)
         if day == self.plan.days - 1:
-            self.at_horizon[...] = self._values(counts)
+            self.at_horizon[...] = self._values(counts[_REPLICATION_INDEX])
             self.collateral_at_horizon[...] = self._with_total(collateral)
 
     def _values(self, counts: np.ndarray) -> np.ndarray:

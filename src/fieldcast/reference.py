@@ -25,7 +25,7 @@ import simpy
 from fieldcast.engine import compile_scenario
 from fieldcast.metrics import FLOWS, METRICS, STOCKS
 from fieldcast.recording import ChunkOutput, Recorder
-from fieldcast.results import Results
+from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario, compose_households
 from fieldcast.simulation import BAND_SAMPLE, TRAJECTORY_SAMPLE, Progress
 
@@ -424,12 +424,12 @@ def simulate_reference(
         (scenario, seed, first, min(BLOCK, replications - first), BAND_SAMPLE if first == 0 else 0)
         for first in range(0, replications, BLOCK)
     ]
-    outputs: list[ChunkOutput] = []
+    builder = ResultsBuilder(compile_scenario(scenario), seed, [task[3] for task in tasks])
     if progress:
         progress(0, len(tasks))
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        for output in (map if processes == 1 else pool.map)(_block, tasks):
-            outputs.append(output)
+        for index, output in enumerate((map if processes == 1 else pool.map)(_block, tasks)):
+            builder.add(index, output)
             if progress:
-                progress(len(outputs), len(tasks))
-    return Results.from_chunks(compile_scenario(scenario), seed, BLOCK, outputs)
+                progress(index + 1, len(tasks))
+    return builder.build()

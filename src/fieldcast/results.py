@@ -9,14 +9,19 @@ Axes used throughout: ``place`` is each city in scenario order, then ``"Total"``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from fieldcast.engine import CompiledScenario
-from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS, metric_index
+from fieldcast.metrics import (
+    CITY_BAND_METRICS,
+    MEASURES,
+    METRICS,
+    REPLICATION_METRICS,
+    metric_index,
+)
 from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
 
@@ -41,8 +46,8 @@ class Results:
     band_replications: int  # how many replications (the first ones) the bands come from
     trajectories: np.ndarray  # [sampled rep, day, place, metric, measure] the first few runs
     collateral_daily_mean: np.ndarray  # [day, place] non-target persons, cumulative
-    at_field_end: np.ndarray  # [rep, place, metric, measure]
-    at_horizon: np.ndarray  # [rep, place, metric, measure]
+    at_field_end: np.ndarray  # [rep, place, REPLICATION_METRICS, measure]
+    at_horizon: np.ndarray  # [rep, place, REPLICATION_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
     full_capacity_days: np.ndarray  # [rep, city]
@@ -53,60 +58,6 @@ class Results:
     monitor_days: np.ndarray  # [rep] households x days
     officer_days: np.ndarray  # [city] scheduled officer-days (deterministic)
     field_days_with_capacity: np.ndarray  # [city] field days on which the city could attempt
-
-    @classmethod
-    def from_chunks(
-        cls,
-        plan: CompiledScenario,
-        seed: int,
-        chunk_size: int,
-        chunks: Sequence[ChunkOutput],
-    ) -> Results:
-        """Merge chunk outputs, in chunk order (chunk 0 carries the bands and trajectories)."""
-        replications = sum(chunk.replications for chunk in chunks)
-        first = chunks[0]
-        if first.band_sample is None or first.city_band_sample is None:
-            raise ValueError("chunk 0 must carry the band sample")
-        if first.trajectories is None:
-            raise ValueError("chunk 0 must carry the trajectory sample")
-
-        def stacked(name: str) -> np.ndarray:
-            return np.concatenate([getattr(chunk, name) for chunk in chunks])
-
-        daily_sum = np.zeros_like(first.daily_sum)
-        collateral_sum = np.zeros_like(first.collateral_daily_sum)
-        for chunk in chunks:  # always in chunk order: identical floating-point sums
-            daily_sum += chunk.daily_sum
-            collateral_sum += chunk.collateral_daily_sum
-        scenario = plan.scenario
-        return cls(
-            scenario=scenario,
-            seed=seed,
-            replications=replications,
-            chunk_size=chunk_size,
-            days=np.arange(plan.start_day, plan.start_day + plan.days),
-            places=(*(city.name for city in scenario.cities), TOTAL),
-            daily_mean=daily_sum / replications,
-            daily_bands=np.quantile(first.band_sample, QUANTILES, axis=0, method="inverted_cdf"),
-            city_daily_bands=np.quantile(
-                first.city_band_sample, QUANTILES, axis=0, method="inverted_cdf"
-            ),
-            band_replications=len(first.band_sample),
-            trajectories=first.trajectories,
-            collateral_daily_mean=collateral_sum / replications,
-            at_field_end=stacked("at_field_end"),
-            at_horizon=stacked("at_horizon"),
-            collateral_at_field_end=stacked("collateral_at_field_end"),
-            collateral_at_horizon=stacked("collateral_at_horizon"),
-            full_capacity_days=stacked("full_capacity_days"),
-            bed_shortfall_days=stacked("bed_shortfall_days"),
-            monitor_shortfall_days=stacked("monitor_shortfall_days"),
-            removal_backlog_max=stacked("removal_backlog_max"),
-            bed_days=stacked("bed_days"),
-            monitor_days=stacked("monitor_days"),
-            officer_days=plan.officer_days,
-            field_days_with_capacity=(plan.capacity > 0).sum(axis=0),
-        )
 
     # -- access ------------------------------------------------------------------------------
 
@@ -125,8 +76,13 @@ class Results:
     ) -> np.ndarray:
         """One number per replication: ``metric`` in ``measure`` at the end of field work or at
         the horizon, for a city or the total."""
+        if metric not in REPLICATION_METRICS:
+            raise KeyError(
+                f"{metric!r} is not kept per replication; kept: {', '.join(REPLICATION_METRICS)}"
+            )
         values = self.at_field_end if when == "field_end" else self.at_horizon
-        return values[:, self.place_index(place), metric_index(metric), MEASURES.index(measure)]
+        column = REPLICATION_METRICS.index(metric)
+        return values[:, self.place_index(place), column, MEASURES.index(measure)]
 
     def collateral(self, when: When = "field_end", place: str = TOTAL) -> np.ndarray:
         """Non-target persons arrested, per replication."""
@@ -163,3 +119,91 @@ def interval(values: np.ndarray) -> dict[str, float]:
     """Median and 90% interval of per-replication values."""
     p05, median, p95 = np.quantile(values, QUANTILES, method="inverted_cdf")
     return {"median": float(median), "p05": float(p05), "p95": float(p95)}
+
+
+class ResultsBuilder:
+    """Assembles ``Results`` from chunks as they arrive, in any order.
+
+    Per-replication values are copied into place and each chunk can then be dropped, so a run
+    holds one copy of them; daily sums are integers, so their total does not depend on the
+    order of arrival. Chunk 0 carries the band and trajectory samples.
+    """
+
+    def __init__(self, plan: CompiledScenario, seed: int, chunk_sizes: list[int]) -> None:
+        self.plan = plan
+        self.seed = seed
+        self.chunk_sizes = chunk_sizes
+        self.offsets = np.concatenate([[0], np.cumsum(chunk_sizes)])
+        self.replications = int(self.offsets[-1])
+        self.arrived: set[int] = set()
+        self.per_replication: dict[str, np.ndarray] = {}
+        self.daily_sum: np.ndarray | None = None
+        self.collateral_daily_sum: np.ndarray | None = None
+        self.first: ChunkOutput | None = None
+
+    def add(self, index: int, chunk: ChunkOutput) -> None:
+        if index in self.arrived:
+            raise ValueError(f"chunk {index} arrived twice")
+        if chunk.replications != self.chunk_sizes[index]:
+            raise ValueError(f"chunk {index} has {chunk.replications} replications")
+        self.arrived.add(index)
+        rows = slice(self.offsets[index], self.offsets[index + 1])
+        for name in _PER_REPLICATION:
+            values = getattr(chunk, name)
+            if name not in self.per_replication:
+                shape = (self.replications, *values.shape[1:])
+                self.per_replication[name] = np.zeros(shape, dtype=values.dtype)
+            self.per_replication[name][rows] = values
+        if self.daily_sum is None or self.collateral_daily_sum is None:
+            self.daily_sum = np.zeros_like(chunk.daily_sum)
+            self.collateral_daily_sum = np.zeros_like(chunk.collateral_daily_sum)
+        self.daily_sum += chunk.daily_sum
+        self.collateral_daily_sum += chunk.collateral_daily_sum
+        if index == 0:
+            self.first = chunk
+
+    def build(self) -> Results:
+        missing = set(range(len(self.chunk_sizes))) - self.arrived
+        if missing:
+            raise ValueError(f"chunks {sorted(missing)} have not arrived")
+        first, plan = self.first, self.plan
+        assert first is not None and self.daily_sum is not None
+        assert self.collateral_daily_sum is not None
+        if first.band_sample is None or first.city_band_sample is None:
+            raise ValueError("chunk 0 must carry the band sample")
+        if first.trajectories is None:
+            raise ValueError("chunk 0 must carry the trajectory sample")
+        scenario = plan.scenario
+        return Results(
+            scenario=scenario,
+            seed=self.seed,
+            replications=self.replications,
+            chunk_size=self.chunk_sizes[0],
+            days=np.arange(plan.start_day, plan.start_day + plan.days),
+            places=(*(city.name for city in scenario.cities), TOTAL),
+            daily_mean=self.daily_sum / self.replications,
+            daily_bands=np.quantile(first.band_sample, QUANTILES, axis=0, method="inverted_cdf"),
+            city_daily_bands=np.quantile(
+                first.city_band_sample, QUANTILES, axis=0, method="inverted_cdf"
+            ),
+            band_replications=len(first.band_sample),
+            trajectories=first.trajectories,
+            collateral_daily_mean=self.collateral_daily_sum / self.replications,
+            officer_days=plan.officer_days,
+            field_days_with_capacity=(plan.capacity > 0).sum(axis=0),
+            **self.per_replication,
+        )
+
+
+_PER_REPLICATION = (
+    "at_field_end",
+    "at_horizon",
+    "collateral_at_field_end",
+    "collateral_at_horizon",
+    "full_capacity_days",
+    "bed_shortfall_days",
+    "monitor_shortfall_days",
+    "removal_backlog_max",
+    "bed_days",
+    "monitor_days",
+)

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from fieldcast.engine import CompiledScenario, compile_scenario, simulate_chunk
 from fieldcast.recording import ChunkOutput
-from fieldcast.results import Results
+from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario
 
 CHUNK_SIZE = 1000  # replications per chunk; part of what makes results reproducible
@@ -54,28 +54,29 @@ def simulate_many(
         raise ValueError(f"processes must be at least 1, got {processes}")
     plans = [compile_scenario(scenario) for scenario in scenarios]
     sizes = chunk_sizes(replications)
+    builders = [ResultsBuilder(plan, seed, sizes) for plan in plans]
     tasks = [(p, i, size) for p in range(len(plans)) for i, size in enumerate(sizes)]
-    outputs: dict[tuple[int, int], ChunkOutput] = {}
+    done = 0
     if progress:
-        progress(0, len(tasks))
+        progress(done, len(tasks))
     if processes == 1:
         for p, i, size in tasks:
-            outputs[p, i] = _run_chunk(plans[p], seed, i, size)
+            builders[p].add(i, _run_chunk(plans[p], seed, i, size))
+            done += 1
             if progress:
-                progress(len(outputs), len(tasks))
+                progress(done, len(tasks))
     else:
         with ProcessPoolExecutor(max_workers=processes) as pool:
             futures = {
                 pool.submit(_run_chunk, plans[p], seed, i, size): (p, i) for p, i, size in tasks
             }
             for future in as_completed(futures):
-                outputs[futures[future]] = future.result()
+                p, i = futures.pop(future)
+                builders[p].add(i, future.result())
+                done += 1
                 if progress:
-                    progress(len(outputs), len(tasks))
-    return [
-        Results.from_chunks(plan, seed, CHUNK_SIZE, [outputs[p, i] for i in range(len(sizes))])
-        for p, plan in enumerate(plans)
-    ]
+                    progress(done, len(tasks))
+    return [builder.build() for builder in builders]
 
 
 def simulate(

@@ -1,0 +1,53 @@
+"""Results assembled from chunks: the same numbers whatever the order the chunks arrive in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.results import ResultsBuilder
+from fieldcast.scenario import Scenario
+
+
+def test_chunks_merge_to_the_same_results_in_any_order(simple_scenario: Scenario) -> None:
+    plan = compile_scenario(simple_scenario)
+    sizes = [40, 40, 25]
+    chunks = [
+        simulate_chunk(
+            plan, 3, i, size, band_sample=40 if i == 0 else 0, trajectory_sample=5 if i == 0 else 0
+        )
+        for i, size in enumerate(sizes)
+    ]
+    in_order, reversed_order = ResultsBuilder(plan, 3, sizes), ResultsBuilder(plan, 3, sizes)
+    for index in range(3):
+        in_order.add(index, chunks[index])
+    for index in reversed(range(3)):
+        reversed_order.add(index, chunks[index])
+    first, second = in_order.build(), reversed_order.build()
+    assert first.replications == 105
+    for name in ("at_field_end", "at_horizon", "daily_mean", "bed_days", "daily_bands"):
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
+    assert np.array_equal(first.at_horizon[40:80], chunks[1].at_horizon)
+
+
+def test_builder_refuses_duplicate_and_missing_chunks(simple_scenario: Scenario) -> None:
+    plan = compile_scenario(simple_scenario)
+    builder = ResultsBuilder(plan, 3, [10, 10])
+    chunk = simulate_chunk(plan, 3, 0, 10, band_sample=10, trajectory_sample=2)
+    builder.add(0, chunk)
+    with pytest.raises(ValueError, match="arrived twice"):
+        builder.add(0, chunk)
+    with pytest.raises(ValueError, match=r"chunks \[1\] have not arrived"):
+        builder.build()
+
+
+def test_outcome_names_what_is_kept(simple_scenario: Scenario) -> None:
+    from fieldcast.simulation import simulate
+
+    results = simulate(simple_scenario, 20, 1)
+    assert results.outcome("arrests", "persons", place="A").shape == (20,)
+    with pytest.raises(KeyError, match="not kept per replication"):
+        results.outcome("moved_away")
+    with pytest.raises(KeyError, match="unknown place"):
+        results.outcome("arrests", place="Atlantis")
