@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,9 +21,14 @@ from fieldcast.catalog import (
     load_scenario,
     scenario_to_toml,
 )
+from fieldcast.compare import outcome_table, scenario_changes
 from fieldcast.forecast import run_forecast
-from fieldcast.report import render_forecast
+from fieldcast.html_report import comparison_report, run_report, write_pngs
 from fieldcast.scenario import Scenario, ScenarioError, parameter_info, parameter_paths
+from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
+from fieldcast.terminal_report import render_forecast
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Plan and forecast coordinated multi-city field operations.",
@@ -31,6 +38,10 @@ app = typer.Typer(
 )
 scenario_app = typer.Typer(help="Show, export and validate scenarios.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
+runs_app = typer.Typer(
+    help="Runs kept in the run store: list, show, compare, export, delete.", no_args_is_help=True
+)
+app.add_typer(runs_app, name="runs")
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -54,6 +65,28 @@ def _load(reference: str) -> Scenario:
         raise typer.Exit(code=2) from None
 
 
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help=f"Run store file (default: ${STORE_ENVIRONMENT}, else {default_store_path()}).",
+        show_default=False,
+    ),
+]
+
+
+def _store(path: Path | None) -> RunStore:
+    return RunStore(path, on_wait=lambda message: stderr.print(message, highlight=False))
+
+
+def _store_call(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except StoreError as error:
+        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
 def _default_processes() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -74,9 +107,14 @@ def forecast(
         Engine,
         typer.Option(help="counts: the fast engine; reference: the per-household specification."),
     ] = Engine.counts,
+    store: StoreOption = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep this run.")] = False,
 ) -> None:
-    """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected."""
+    """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected.
+
+    The run is kept in the run store (see `fieldcast runs`) unless --no-store is given."""
     loaded = _load(scenario)
+    started = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -95,7 +133,12 @@ def forecast(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             engine=engine.value,
         )
+    seconds = time.perf_counter() - started
     summary = result.summary()
+    if not no_store:
+        run_store = _store(store)
+        run_id = _store_call(lambda: run_store.save(result, seconds))
+        stderr.print(f"stored as run {run_id} in {run_store.path}", highlight=False)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -162,6 +205,157 @@ def scenario_validate(
         f"{households:,} target persons)",
         highlight=False,
     )
+
+
+RunArgument = Annotated[str, typer.Argument(help="A run id, a unique prefix of one, or latest.")]
+
+
+@runs_app.command("list")
+def runs_list(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """The stored runs, oldest first."""
+    infos = _store_call(_store(store).list)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [{**info.__dict__, "created_at": info.created_at.isoformat()} for info in infos],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"Runs in {_store(store).path}", title_justify="left")
+    for column in (
+        "Run",
+        "Stored (UTC)",
+        "Scenario",
+        "Seed",
+        "Replications",
+        "Engine",
+        "P(goal)",
+        "Arrested (median)",
+    ):
+        numeric = column in ("Seed", "Replications", "P(goal)", "Arrested (median)")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column == "Run")
+    for info in infos:
+        table.add_row(
+            info.run_id,
+            f"{info.created_at:%Y-%m-%d %H:%M}",
+            info.scenario_name,
+            str(info.seed),
+            f"{info.replications:,}",
+            info.engine,
+            f"{100 * info.p_goal:.1f}%",
+            f"{info.persons_arrested_median:,.0f}",
+        )
+    stdout.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run: RunArgument, store: StoreOption = None) -> None:
+    """A stored run's forecast report."""
+    stored = _store_call(lambda: _store(store).get(run))
+    stdout.print(
+        f"run {stored.run_id}, stored {stored.created_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"by fieldcast {stored.fieldcast_version}, {stored.seconds:.1f} s",
+        highlight=False,
+    )
+    render_forecast(stored.summary, stdout)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    runs: Annotated[list[str], typer.Argument(help="Two or more run ids (or prefixes).")],
+    store: StoreOption = None,
+) -> None:
+    """What changed in the scenario, and what changed in the outcome."""
+    if len(runs) < 2:
+        stderr.print("[bold red]error:[/bold red] give at least two runs to compare")
+        raise typer.Exit(code=2)
+    run_store = _store(store)
+    stored = [
+        _store_call(lambda reference=reference: run_store.get(reference)) for reference in runs
+    ]
+    for other in stored[1:]:
+        changes = scenario_changes(stored[0].scenario, other.scenario)
+        title = f"Scenario changes, {stored[0].run_id} -> {other.run_id}"
+        if not changes:
+            stdout.print(f"{title}: none (same scenario)", highlight=False)
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in ("Parameter", stored[0].run_id, other.run_id):
+            table.add_column(column, overflow="fold")
+        for change in changes:
+            table.add_row(change.path, json.dumps(change.before), json.dumps(change.after))
+        stdout.print(table)
+    table = Table(title="Outcomes", title_justify="left")
+    table.add_column("")
+    for run in stored:
+        table.add_column(f"{run.run_id}\n{run.scenario.name}", justify="right")
+    for label, cells in outcome_table([run.summary for run in stored]):
+        table.add_row(label, *cells)
+    stdout.print(table)
+
+
+@runs_app.command("export")
+def runs_export(
+    run: RunArgument,
+    file_format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    out: Annotated[Path, typer.Option(help="Directory to write into.")] = Path("."),
+    store: StoreOption = None,
+) -> None:
+    """Write a run's tables (run and scenario, daily series, trajectories) as files."""
+    written = _store_call(lambda: _store(store).export(run, out, file_format))
+    for path in written:
+        stdout.print(str(path), highlight=False)
+
+
+@runs_app.command("delete")
+def runs_delete(
+    run: RunArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Delete a stored run (asks first, unless --yes)."""
+    run_store = _store(store)
+    run_id = _store_call(lambda: run_store.resolve(run))
+    if not yes and not typer.confirm(f"Delete run {run_id} from {run_store.path}?"):
+        stderr.print("nothing deleted")
+        raise typer.Exit(code=1)
+    _store_call(lambda: run_store.delete(run_id))
+    stdout.print(f"deleted run {run_id}", highlight=False)
+
+
+@app.command()
+def report(
+    runs: Annotated[
+        list[str], typer.Argument(help="A run (id, prefix or latest); several for a comparison.")
+    ],
+    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+    png: Annotated[
+        Path | None, typer.Option(help="Also write the charts as PNG files here.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """An HTML report of a stored run (self-contained: it opens offline), or a comparison."""
+    run_store = _store(store)
+    stored = [
+        _store_call(lambda reference=reference: run_store.get(reference)) for reference in runs
+    ]
+    if len(stored) == 1:
+        document = run_report(stored[0])
+        default_name = f"report-{stored[0].run_id}.html"
+    else:
+        document = comparison_report(stored)
+        default_name = f"comparison-{'-vs-'.join(run.run_id for run in stored)}.html"
+    target = out or Path(default_name)
+    target.write_text(document, encoding="utf-8")
+    stdout.print(f"wrote {target}", highlight=False)
+    if png is not None:
+        for run in stored:
+            for path in write_pngs(run, png):
+                stdout.print(f"wrote {path}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - the console script entry point is ``app``

@@ -1,0 +1,295 @@
+"""Charts of stored runs, drawn with matplotlib's object API (no global pyplot state).
+
+Every chart is built from the numbers in the run store only, labels its axes in plain words
+with units, and stays readable in black and white: series differ by line style as well as by
+shade, and bands are light grey fills. Each plotted series carries a ``gid`` naming what it is,
+so tests can compare what is drawn with what is stored.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from fieldcast.engine import compile_scenario
+from fieldcast.store import StoredRun
+
+LINE_STYLES = ("-", "--", ":", "-.")
+SHADES = ("#000000", "#555555", "#888888", "#333333")
+DAY_LABEL = "day (0 = first field day)"
+
+
+def _fan(
+    axes: Axes, series: dict[str, np.ndarray], label: str, style: int = 0, gid: str = ""
+) -> None:
+    """A median line over a light 5%-95% band."""
+    days = series["day"]
+    if not np.all(np.isnan(series["p05"])):
+        axes.fill_between(
+            days,
+            series["p05"],
+            series["p95"],
+            color=SHADES[style % 4],
+            alpha=0.15,
+            linewidth=0,
+            label=f"{label}: 90% interval",
+            gid=f"{gid}:band",
+        )
+    axes.plot(
+        days,
+        series["p50"],
+        linestyle=LINE_STYLES[style % 4],
+        color=SHADES[style % 4],
+        linewidth=1.8,
+        label=f"{label}: median",
+        gid=f"{gid}:median",
+    )
+
+
+def _finish(axes: Axes, title: str, ylabel: str) -> None:
+    top = axes.get_ylim()[1]
+    axes.set_ylim(0, max(top, 1))  # counts: the axis starts at zero, even when all are zero
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.set_xlabel(DAY_LABEL)
+    axes.set_ylabel(ylabel)
+    axes.grid(True, color="#dddddd", linewidth=0.6)
+    axes.legend(fontsize=7, loc="best", frameon=False)
+
+
+def _active_days(run: StoredRun, margin: int = 3) -> tuple[int, int]:
+    """From a few days before day 0 to a few days after the last field day."""
+    return -margin, run.scenario.operation.field_days - 1 + margin
+
+
+def cumulative_arrests(run: StoredRun) -> Figure:
+    """Target persons arrested over time, total and per city, with the goal."""
+    cities = [c.name for c in run.scenario.cities if c.target_persons > 0]
+    columns = 3
+    rows = 1 + math.ceil(len(cities) / columns)
+    figure = Figure(figsize=(10, 3.2 * rows), layout="constrained")
+    grid = figure.add_gridspec(rows, columns)
+    total = figure.add_subplot(grid[0, :])
+    _fan(total, run.series("arrests"), "all cities", gid="arrests:Total")
+    goal = run.scenario.operation.goal_persons
+    total.axhline(
+        goal,
+        color="black",
+        linestyle=(0, (6, 2, 1, 2)),
+        linewidth=1.2,
+        label=f"goal: {goal:,} persons",
+        gid="goal",
+    )
+    total.set_xlim(*_active_days(run))
+    _finish(total, "Target persons arrested, cumulative, all cities", "persons")
+    for index, city in enumerate(cities):
+        axes = figure.add_subplot(grid[1 + index // columns, index % columns])
+        _fan(axes, run.series("arrests", place=city), city, gid=f"arrests:{city}")
+        axes.set_xlim(*_active_days(run))
+        _finish(axes, city, "persons")
+    return figure
+
+
+def leak_effect(run: StoredRun) -> Figure:
+    """The same operation with and without its leak (paired runs, common random numbers)."""
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    arrests, at_address = figure.subplots(1, 2)
+    variants = (("scenario", "with the leak"), ("no_leak", "without the leak"))
+    stored = set(run.daily["variant"])
+    if "no_leak" not in stored:  # a scenario without leak events is its own twin
+        variants = (("scenario", "no leak in this scenario"),)
+    for style, (variant, label) in enumerate(variants):
+        _fan(
+            arrests, run.series("arrests", variant=variant), label, style, gid=f"arrests:{variant}"
+        )
+        _fan(
+            at_address,
+            run.series("at_address", "households", variant=variant),
+            label,
+            style,
+            gid=f"at_address:{variant}",
+        )
+    arrests.set_xlim(*_active_days(run))
+    _finish(arrests, "Target persons arrested, cumulative", "persons")
+    _finish(at_address, "Target households still at the address on file", "households")
+    return figure
+
+
+def resources(run: StoredRun) -> Figure:
+    """Team capacity used, beds in use against the pool, transport backlog, monitors worn."""
+    figure = Figure(figsize=(10, 6.4), layout="constrained")
+    (teams, beds), (transport, monitors) = figure.subplots(2, 2)
+    plan = compile_scenario(run.scenario)
+    days = np.arange(plan.start_day, plan.start_day + plan.days)
+
+    attempts = run.series("attempts", "households")
+    daily_attempts = np.diff(attempts["mean"], prepend=0.0)
+    teams.step(
+        days,
+        plan.capacity.sum(axis=1),
+        where="mid",
+        color="black",
+        linestyle="--",
+        label="attempts the teams can make",
+        gid="capacity",
+    )
+    teams.step(
+        attempts["day"],
+        daily_attempts,
+        where="mid",
+        color="#555555",
+        label="attempts made (mean)",
+        gid="attempts:mean",
+    )
+    teams.set_xlim(*_active_days(run))
+    _finish(teams, "Team capacity, per day", "attempts (household visits)")
+
+    _fan(beds, run.series("detained"), "persons detained", gid="detained")
+    beds.axhline(
+        plan.free_beds,
+        color="black",
+        linestyle="--",
+        linewidth=1.2,
+        label=f"beds free for the operation: {plan.free_beds:,}",
+        gid="free_beds",
+    )
+    _finish(beds, "Family beds in use", "beds (persons)")
+
+    _fan(
+        transport,
+        run.series("awaiting_removal"),
+        "persons waiting for a seat",
+        gid="awaiting_removal",
+    )
+    _finish(transport, "Removal transport backlog", "persons")
+
+    _fan(
+        monitors,
+        run.series("monitored", "households"),
+        "households wearing a monitor",
+        gid="monitored",
+    )
+    stock = [run.scenario.city_parameter(c.name, "monitors") for c in run.scenario.cities]
+    if all(s is not None for s in stock):
+        monitors.axhline(sum(stock), color="black", linestyle="--", label="monitor stock")
+    _finish(monitors, "Ankle monitors worn", "monitors (one per household)")
+    return figure
+
+
+def _interval_bars(
+    axes: Axes,
+    labels: list[str],
+    intervals: list[dict[str, Any]],
+    offset: float = 0.0,
+    height: float = 0.8,
+    style: int = 0,
+    legend: str = "",
+    gid: str = "",
+) -> None:
+    positions = np.arange(len(labels)) + offset
+    medians = np.array([i["median"] for i in intervals], dtype=float)
+    low = medians - np.array([i["p05"] for i in intervals], dtype=float)
+    high = np.array([i["p95"] for i in intervals], dtype=float) - medians
+    axes.barh(
+        positions,
+        medians,
+        height=height,
+        color="white",
+        edgecolor=SHADES[style],
+        hatch=("", "///", "...", "xx")[style % 4],
+        label=legend,
+        gid=gid,
+    )
+    axes.errorbar(
+        medians, positions, xerr=[low, high], fmt="none", ecolor="black", capsize=3, linewidth=1
+    )
+    axes.set_yticks(np.arange(len(labels)), labels)
+    axes.invert_yaxis()
+
+
+def costs(run: StoredRun) -> Figure:
+    """Costs to the horizon by kind, median with 90% interval."""
+    cost = run.summary["cost"]
+    items = [
+        (
+            "officers",
+            {"median": cost["officers"], "p05": cost["officers"], "p95": cost["officers"]},
+        ),
+        ("family beds", cost["beds"]),
+        ("ankle monitors", cost["monitors"]),
+        ("removal transport", cost["transport"]),
+    ]
+    figure = Figure(figsize=(10, 3), layout="constrained")
+    axes = figure.subplots()
+    _interval_bars(axes, [label for label, _ in items], [value for _, value in items], gid="costs")
+    axes.set_xlabel("US dollars to the horizon (median, bars: 90% interval)")
+    axes.set_title("Costs by kind", fontsize=10, loc="left")
+    axes.grid(True, axis="x", color="#dddddd", linewidth=0.6)
+    return figure
+
+
+PEOPLE = (
+    ("arrested", "arrested (targets)"),
+    ("detained", "detained"),
+    ("removed", "removed"),
+    ("released_on_notice", "released on notice"),
+    ("fitted_with_monitor", "fitted with a monitor"),
+    ("departed_on_notice", "departed by the deadline"),
+    ("lost_to_follow_up", "lost to follow-up"),
+)
+
+
+def people(run: StoredRun) -> Figure:
+    """Persons and minors affected, by the horizon."""
+    affected = run.summary["people_affected"]
+    labels = [label for _, label in PEOPLE]
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    axes = figure.subplots()
+    for style, measure in enumerate(("persons", "minors")):
+        _interval_bars(
+            axes,
+            labels,
+            [affected[key][measure] for key, _ in PEOPLE],
+            offset=-0.2 + 0.4 * style,
+            height=0.38,
+            style=style,
+            legend=measure,
+            gid=f"people:{measure}",
+        )
+    axes.set_xlabel("people by the horizon (median, bars: 90% interval)")
+    axes.set_title("People affected", fontsize=10, loc="left")
+    axes.legend(frameon=False)
+    axes.grid(True, axis="x", color="#dddddd", linewidth=0.6)
+    return figure
+
+
+def compare_arrests(runs: list[StoredRun]) -> Figure:
+    """Cumulative target persons arrested for several runs on shared axes."""
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    axes = figure.subplots()
+    for style, run in enumerate(runs):
+        _fan(
+            axes,
+            run.series("arrests"),
+            f"{run.run_id} ({run.scenario.name})",
+            style,
+            gid=f"arrests:{run.run_id}",
+        )
+    starts, ends = zip(*(_active_days(run) for run in runs), strict=True)
+    axes.set_xlim(min(starts), max(ends))
+    _finish(axes, "Target persons arrested, cumulative", "persons")
+    return figure
+
+
+def run_charts(run: StoredRun) -> dict[str, Figure]:
+    """Every chart of a run's report, by file stem."""
+    return {
+        "arrests": cumulative_arrests(run),
+        "leak": leak_effect(run),
+        "resources": resources(run),
+        "costs": costs(run),
+        "people": people(run),
+    }

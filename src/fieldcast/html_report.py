@@ -1,0 +1,180 @@
+"""Self-contained HTML reports of stored runs: charts inlined as SVG, no outside resources, so
+the file opens offline and can be mailed or archived as it is."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from fieldcast.charts import compare_arrests, run_charts
+from fieldcast.compare import outcome_table, scenario_changes
+from fieldcast.scenario import parameter_info, parameter_paths
+from fieldcast.store import StoredRun
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1040px; margin: 2em auto; color: #111;
+       line-height: 1.4; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 2em;
+       border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } td.number { text-align: right; white-space: nowrap; }
+.meta { color: #444; font-size: 0.9em; } .figure svg { max-width: 100%; height: auto; }
+.kind-source { font-weight: 600; } .kind-assumption { font-style: italic; }
+"""
+
+
+def svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prologue: the SVG is inlined
+
+
+def _page(title: str, body: list[str]) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    lines = []
+    for row in rows:
+        cells = "".join(
+            f"<td class='number'>{html.escape(c)}</td>"
+            if i >= numeric_from
+            else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        lines.append(f"<tr>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(lines)}</table>"
+
+
+def _metadata(run: StoredRun) -> str:
+    summary = run.summary
+    rows = [
+        ["run id", run.run_id],
+        ["stored", f"{run.created_at:%Y-%m-%d %H:%M:%S} UTC"],
+        ["fieldcast version", run.fieldcast_version],
+        ["scenario", f"{run.scenario.name}: {run.scenario.title}"],
+        ["scenario sha256", summary["scenario_sha256"]],
+        ["seed", str(run.seed)],
+        ["replications", f"{run.replications:,}"],
+        ["engine", run.engine],
+        ["run time", f"{run.seconds:.1f} s"],
+        [
+            "to reproduce",
+            f"fieldcast runs export {run.run_id} (for the scenario), then "
+            f"fieldcast forecast SCENARIO.json --seed {run.seed} -n {run.replications} "
+            f"--engine {run.engine}",
+        ],
+    ]
+    return _table(["", ""], rows, numeric_from=2)
+
+
+def _parameters(run: StoredRun) -> str:
+    scenario = run.scenario
+    data = scenario.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)
+    rows = []
+    for path in parameter_paths(scenario):
+        value: object = data
+        for part in path.split("."):
+            value = value[int(part)] if isinstance(value, list) else value[part]  # type: ignore[index]
+        unit, meaning = parameter_info(path)
+        provenance = scenario.provenance.get(path)
+        kind = provenance.kind if provenance else "not stated"
+        note = provenance.note if provenance else ""
+        rows.append(
+            f"<tr><td><code>{html.escape(path)}</code></td><td>{html.escape(json.dumps(value))}"
+            f"</td><td>{html.escape(unit)}</td><td>{html.escape(meaning)}</td>"
+            f"<td class='kind-{html.escape(kind)}'>{html.escape(kind)}</td>"
+            f"<td>{html.escape(note)}</td></tr>"
+        )
+    header = "".join(
+        f"<th>{h}</th>" for h in ("parameter", "value", "unit", "meaning", "kind", "source / note")
+    )
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+
+
+def run_report(run: StoredRun) -> str:
+    """The report of one run as an HTML document."""
+    summary = run.summary
+    charts = run_charts(run)
+    arrested = summary["persons_arrested"]
+    leak = summary["leak_effect_persons"]
+    body = [
+        f"<h1>{html.escape(run.scenario.title or run.scenario.name)}</h1>",
+        f"<p class='meta'>fieldcast forecast, run {html.escape(run.run_id)}: "
+        f"{run.replications:,} replications, seed {run.seed}, engine {run.engine}. "
+        "Figures are medians with 90% intervals over replications.</p>",
+        "<h2>Reach</h2>",
+        f"<p>Goal: {summary['goal_persons']:,} target persons arrested by the end of field work. "
+        f"Probability of reaching it: <b>{100 * summary['p_goal']:.1f}%</b>. "
+        f"Target persons arrested by the end of field work: <b>{arrested['median']:,.0f}</b> "
+        f"(90% interval {arrested['p05']:,.0f} to {arrested['p95']:,.0f}) "
+        f"of {summary['target_persons']:,} targets.</p>",
+        f"<div class='figure'>{svg(charts['arrests'])}</div>",
+        "<h2>Leak effect</h2>",
+        f"<p>With minus without the leak: <b>{leak['median']:,.0f}</b> persons "
+        f"(90% interval {leak['p05']:,.0f} to {leak['p95']:,.0f}); the two runs share their "
+        f"random numbers (correlation of paired totals {leak['correlation']:.2f}).</p>",
+        f"<div class='figure'>{svg(charts['leak'])}</div>",
+        "<h2>Resources: what binds</h2>",
+        f"<p>Binding: {html.escape(', '.join(summary['binding']['binds']) or 'nothing')}.</p>",
+        f"<div class='figure'>{svg(charts['resources'])}</div>",
+        "<h2>Costs</h2>",
+        f"<div class='figure'>{svg(charts['costs'])}</div>",
+        "<h2>People affected</h2>",
+        f"<div class='figure'>{svg(charts['people'])}</div>",
+        "<h2>Parameters and their provenance</h2>",
+        "<p>Each value is either from a cited <span class='kind-source'>source</span> or an "
+        "<span class='kind-assumption'>assumption</span> to override when you know better.</p>",
+        _parameters(run),
+        "<h2>Run</h2>",
+        _metadata(run),
+    ]
+    return _page(f"fieldcast: {run.scenario.name} ({run.run_id})", body)
+
+
+def comparison_report(runs: list[StoredRun]) -> str:
+    """Several runs side by side: outcomes, scenario differences, arrests on shared axes."""
+    ids = [run.run_id for run in runs]
+    outcome_rows = [[label, *cells] for label, cells in outcome_table([r.summary for r in runs])]
+    changes = []
+    for run in runs[1:]:
+        for change in scenario_changes(runs[0].scenario, run.scenario):
+            changes.append(
+                [run.run_id, change.path, json.dumps(change.before), json.dumps(change.after)]
+            )
+    body = [
+        "<h1>fieldcast: comparison of runs</h1>",
+        f"<p class='meta'>Runs: {html.escape(', '.join(ids))}.</p>",
+        "<h2>Outcomes</h2>",
+        _table(["", *[f"{r.run_id} ({r.scenario.name})" for r in runs]], outcome_rows),
+        f"<div class='figure'>{svg(compare_arrests(runs))}</div>",
+        f"<h2>Scenario differences from {html.escape(ids[0])}</h2>",
+        _table(["run", "parameter", "in the first run", "in this run"], changes, numeric_from=4)
+        if changes
+        else "<p>The scenarios are identical.</p>",
+    ]
+    return _page("fieldcast: comparison", body)
+
+
+def write_pngs(run: StoredRun, directory: str | Path) -> list[Path]:
+    """The run's charts as PNG files, for slides and papers."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem, figure in run_charts(run).items():
+        path = directory / f"{run.run_id}-{stem}.png"
+        figure.savefig(path, dpi=150)
+        written.append(path)
+    return written
