@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,18 @@ import pytest
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 
 
+STORE = Path(tempfile.mkdtemp(prefix="fieldcast-cli-")) / "runs.duckdb"
+
+
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """fieldcast as a user runs it, with the run store in a temporary folder."""
     result = subprocess.run(
-        [FIELDCAST, *args], capture_output=True, text=True, timeout=300, check=False
+        [FIELDCAST, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "FIELDCAST_STORE": str(STORE)},
     )
     if check and result.returncode != 0:
         raise AssertionError(f"fieldcast {' '.join(args)} failed:\n{result.stderr}")
@@ -96,3 +107,40 @@ def test_scenario_commands(tmp_path: Path) -> None:
     exported = tmp_path / "mine.toml"
     exported.write_text(run("scenario", "export", "national").stdout)
     assert "valid scenario 'national'" in run("scenario", "validate", str(exported)).stdout
+
+
+def test_runs_are_stored_listed_compared_exported_and_deleted(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.duckdb")
+    planned = run("forecast", "-n", "200", "--json", "--store", store)
+    assert "stored as run" in planned.stderr
+    run("forecast", "seed-2019-as-executed", "-n", "200", "--store", store)
+    run("forecast", "-n", "200", "--no-store", "--store", store)
+    listed = json.loads(run("runs", "list", "--json", "--store", store).stdout)
+    assert [r["scenario_name"] for r in listed] == ["seed-2019", "seed-2019-as-executed"]
+    first, second = (r["run_id"] for r in listed)
+    assert "Reach" in run("runs", "show", first[:15], "--store", store).stdout
+    compared = run("runs", "compare", first, second, "--store", store).stdout
+    assert "stands_down_day" in compared and "Outcomes" in compared
+    exported = run(
+        "runs", "export", second, "--format", "csv", "--out", str(tmp_path), "--store", store
+    ).stdout
+    assert f"{second}-daily.csv" in exported
+    refused = run("runs", "delete", first, "--store", store, check=False)
+    assert refused.returncode == 1  # asked, no answer: nothing deleted
+    run("runs", "delete", first, "--yes", "--store", store)
+    listed = json.loads(run("runs", "list", "--json", "--store", store).stdout)
+    assert [r["run_id"] for r in listed] == [second]
+
+
+def test_report_writes_html_and_pngs(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.duckdb")
+    run("forecast", "-n", "200", "--store", store)
+    run("forecast", "seed-2019-as-executed", "-n", "200", "--store", store)
+    out = tmp_path / "report.html"
+    run("report", "latest", "--out", str(out), "--png", str(tmp_path / "png"), "--store", store)
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert len(list((tmp_path / "png").glob("*.png"))) == 5
+    ids = [r["run_id"] for r in json.loads(run("runs", "list", "--json", "--store", store).stdout)]
+    comparison = tmp_path / "comparison.html"
+    run("report", *ids, "--out", str(comparison), "--store", store)
+    assert "Scenario differences" in comparison.read_text()

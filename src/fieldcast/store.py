@@ -87,6 +87,11 @@ class StoreError(RuntimeError):
     """The run store cannot be used; the message says why and what to do."""
 
 
+def new_run_id() -> str:
+    """A new run id: the UTC time it was made, readable and sortable, and a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
 def default_store_path() -> Path:
     """``FIELDCAST_STORE`` if set, else ``runs.duckdb`` in the user's data directory."""
     configured = os.environ.get(STORE_ENVIRONMENT)
@@ -232,7 +237,7 @@ class RunStore:
     def save(self, forecast: Forecast, seconds: float) -> str:
         """Store a forecast as a new run, in one transaction; returns its id."""
         summary = forecast.summary()
-        run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        run_id = new_run_id()
         # DuckDB reads these local dicts of arrays as tables (replacement scans); names are
         # stored as codes and turned into text by the INSERT
         daily_rows = _daily_columns(forecast)  # noqa: F841 (read by name in the SQL below)
@@ -276,6 +281,11 @@ class RunStore:
                     {"run_id": run_id, "places": names["places"], "metrics": names["metrics"]},
                 )
                 connection.execute("COMMIT")
+            except duckdb.ConstraintException:
+                connection.execute("ROLLBACK")
+                raise StoreError(
+                    f"{self.path}: a run {run_id} is already stored; nothing was overwritten"
+                ) from None
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -359,7 +369,7 @@ class RunStore:
             engine=engine,
             seconds=seconds,
             summary=json.loads(summary),
-            daily={name: np.asarray(column) for name, column in daily.items()},
+            daily={name: _unmasked(column) for name, column in daily.items()},
         )
 
     def export(self, reference: str, directory: str | Path, file_format: str) -> list[Path]:
@@ -380,6 +390,13 @@ class RunStore:
                 )
                 written.append(target)
         return written
+
+
+def _unmasked(column: np.ndarray) -> np.ndarray:
+    """A fetched column as a plain array, NULL numbers as NaN."""
+    if isinstance(column, np.ma.MaskedArray):
+        return column.astype(float).filled(np.nan) if column.dtype.kind == "f" else column.data
+    return np.asarray(column)
 
 
 def _daily_columns(forecast: Forecast) -> dict[str, np.ndarray]:

@@ -1,0 +1,108 @@
+"""Reports: charts show the stored numbers, HTML is self-contained, PNGs are written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from fieldcast import charts
+from fieldcast.engine import compile_scenario
+from fieldcast.forecast import run_forecast
+from fieldcast.html_report import comparison_report, run_report, write_pngs
+from fieldcast.scenario import Scenario
+from fieldcast.store import RunStore, StoredRun
+
+
+@pytest.fixture(scope="module")
+def stored(seed_scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> StoredRun:
+    store = RunStore(tmp_path_factory.mktemp("store") / "runs.duckdb")
+    run_id = store.save(run_forecast(seed_scenario, replications=200, seed=2), seconds=1.0)
+    return store.get(run_id)
+
+
+def _line(figure: Figure, gid: str) -> Line2D:
+    for axes in figure.axes:
+        for line in axes.get_lines():
+            if line.get_gid() == gid:
+                return line
+    raise AssertionError(f"no line {gid!r}")
+
+
+def test_arrest_fans_plot_the_stored_medians_and_the_goal(stored: StoredRun) -> None:
+    figure = charts.cumulative_arrests(stored)
+    total = _line(figure, "arrests:Total:median")
+    series = stored.series("arrests")
+    assert np.array_equal(total.get_xdata(), series["day"])
+    assert np.array_equal(total.get_ydata(), series["p50"])
+    chicago = _line(figure, "arrests:Chicago:median")
+    assert np.array_equal(chicago.get_ydata(), stored.series("arrests", place="Chicago")["p50"])
+    assert set(_line(figure, "goal").get_ydata()) == {2040}
+    labels = {axes.get_ylabel() for axes in figure.axes}
+    assert labels == {"persons"}
+
+
+def test_leak_chart_shows_both_variants(stored: StoredRun) -> None:
+    figure = charts.leak_effect(stored)
+    with_leak = _line(figure, "arrests:scenario:median").get_ydata()
+    without = _line(figure, "arrests:no_leak:median").get_ydata()
+    assert np.array_equal(without, stored.series("arrests", variant="no_leak")["p50"])
+    assert with_leak[-1] < without[-1]
+
+
+def test_resource_chart_shows_capacity_beds_and_stocks(stored: StoredRun) -> None:
+    figure = charts.resources(stored)
+    plan = compile_scenario(stored.scenario)
+    assert np.array_equal(_line(figure, "capacity").get_ydata(), plan.capacity.sum(axis=1))
+    attempts = stored.series("attempts", "households")["mean"]
+    assert np.allclose(_line(figure, "attempts:mean").get_ydata(), np.diff(attempts, prepend=0))
+    assert set(_line(figure, "free_beds").get_ydata()) == {plan.free_beds}
+    assert np.array_equal(
+        _line(figure, "detained:median").get_ydata(), stored.series("detained")["p50"]
+    )
+
+
+def test_cost_and_people_bars_are_the_summary_medians(stored: StoredRun) -> None:
+    cost = stored.summary["cost"]
+    bars = [p for p in charts.costs(stored).axes[0].patches if p.get_gid() == "costs"]
+    widths = [bar.get_width() for bar in bars]
+    assert widths == [
+        cost["officers"],
+        cost["beds"]["median"],
+        cost["monitors"]["median"],
+        cost["transport"]["median"],
+    ]
+    people = charts.people(stored).axes[0]
+    minors = [p.get_width() for p in people.patches if p.get_gid() == "people:minors"]
+    assert minors[0] == stored.summary["people_affected"]["arrested"]["minors"]["median"]
+
+
+def test_html_report_is_self_contained_and_complete(stored: StoredRun) -> None:
+    document = run_report(stored)
+    for outside in ("<script src", "<link", 'src="http', 'href="http', "@import"):
+        assert outside not in document
+    assert document.count("<svg") == 5
+    for heading in (
+        "Reach",
+        "Leak effect",
+        "Resources",
+        "Costs",
+        "People affected",
+        "Parameters and their provenance",
+        "Run",
+    ):
+        assert f"<h2>{heading}" in document
+    assert "ICE press call, July 2019" in document  # provenance of p_in_absentia
+    assert stored.run_id in document
+    comparison = comparison_report([stored, stored])
+    assert "The scenarios are identical." in comparison
+
+
+def test_pngs_are_written(stored: StoredRun, tmp_path: Path) -> None:
+    paths = write_pngs(stored, tmp_path)
+    assert len(paths) == 5
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,221 @@
+"""The run store: round trips, atomic writes under failure and kill -9, concurrent writers,
+schema versions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from fieldcast.forecast import Forecast, run_forecast
+from fieldcast.metrics import METRICS
+from fieldcast.scenario import Scenario
+from fieldcast.store import RunStore, StoreError
+
+FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
+
+
+@pytest.fixture(scope="module")
+def forecast(seed_scenario: Scenario) -> Forecast:
+    return run_forecast(seed_scenario, replications=150, seed=5)
+
+
+def _integrity(path: Path) -> tuple[int, list[str]]:
+    """(runs stored, problems): every run complete, no rows without a run."""
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        problems = []
+        runs = [row[0] for row in connection.execute("SELECT run_id FROM runs").fetchall()]
+        for run_id in runs:
+            daily = connection.execute(
+                "SELECT count(*) FROM daily WHERE run_id = ?", [run_id]
+            ).fetchone()[0]
+            trajectories = connection.execute(
+                "SELECT count(*) FROM trajectories WHERE run_id = ?", [run_id]
+            ).fetchone()[0]
+            if daily == 0 or trajectories == 0:
+                problems.append(f"{run_id}: {daily} daily rows, {trajectories} trajectory rows")
+        orphans = connection.execute(
+            "SELECT count(*) FROM daily WHERE run_id NOT IN (SELECT run_id FROM runs)"
+        ).fetchone()[0]
+        if orphans:
+            problems.append(f"{orphans} daily rows belong to no run")
+        return len(runs), problems
+    finally:
+        connection.close()
+
+
+def test_a_stored_run_reads_back_as_it_was(tmp_path: Path, forecast: Forecast) -> None:
+    store = RunStore(tmp_path / "runs.duckdb")
+    run_id = store.save(forecast, seconds=1.5)
+    stored = store.get(run_id)
+    assert stored.summary == json.loads(json.dumps(forecast.summary()))
+    assert stored.scenario == forecast.scenario
+    assert (stored.seed, stored.replications, stored.engine) == (5, 150, "counts")
+    results = forecast.results
+    series = stored.series("arrests", "persons")
+    assert np.array_equal(series["day"], results.days)
+    assert np.allclose(series["mean"], results.daily("arrests"))
+    assert np.allclose(series["p50"], results.daily_band("arrests")[1])
+    chicago = stored.series("detained", "persons", place="Chicago")
+    assert np.allclose(chicago["p95"], results.city_daily_band("detained", "Chicago")[2])
+    assert np.isnan(stored.series("moved", "households", place="Chicago")["p50"]).all()
+    no_leak = stored.series("at_address", "households", variant="no_leak")
+    assert np.allclose(no_leak["mean"], forecast.without_leak.daily("at_address", "households"))
+    assert store.resolve("latest") == run_id == store.resolve(run_id[:12])
+    assert [info.run_id for info in store.list()] == [run_id]
+
+
+def test_export_writes_every_table(tmp_path: Path, forecast: Forecast) -> None:
+    store = RunStore(tmp_path / "runs.duckdb")
+    run_id = store.save(forecast, seconds=1.0)
+    for file_format in ("parquet", "csv"):
+        files = store.export(run_id, tmp_path / file_format, file_format)
+        assert [f.name.split(run_id + "-")[1] for f in files] == [
+            f"runs.{file_format}",
+            f"daily.{file_format}",
+            f"trajectories.{file_format}",
+        ]
+        daily_rows = duckdb.sql(f"SELECT count(*) FROM '{files[1]}'").fetchall()[0][0]
+        days, places = len(forecast.results.days), len(forecast.results.places)
+        assert daily_rows == 2 * days * places * (len(METRICS) * 3 + 1)  # + collateral
+
+
+def test_delete_and_unknown_runs(tmp_path: Path, forecast: Forecast) -> None:
+    store = RunStore(tmp_path / "runs.duckdb")
+    first, second = store.save(forecast, 1.0), store.save(forecast, 1.0)
+    store.delete(first)
+    assert [info.run_id for info in store.list()] == [second]
+    assert _integrity(store.path) == (1, [])
+    with pytest.raises(StoreError, match="no run 'nope'"):
+        store.get("nope")
+    with pytest.raises(StoreError, match="no run store"):
+        RunStore(tmp_path / "missing.duckdb").list()
+
+
+def test_a_failure_mid_write_leaves_nothing(
+    tmp_path: Path, forecast: Forecast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStore(tmp_path / "runs.duckdb")
+    kept = store.save(forecast, 1.0)
+
+    def broken(results: object) -> dict[str, np.ndarray]:  # rows of unequal length
+        return {"replication": np.zeros(3, np.int32), "day": np.zeros(2, np.int32)}
+
+    monkeypatch.setattr("fieldcast.store._trajectory_columns", broken)
+    with pytest.raises(duckdb.Error):
+        store.save(forecast, 1.0)
+    assert _integrity(store.path) == (1, [])
+    assert [info.run_id for info in store.list()] == [kept]
+
+
+def test_a_run_is_never_overwritten(
+    tmp_path: Path, forecast: Forecast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStore(tmp_path / "runs.duckdb")
+    first = store.save(forecast, 1.0)
+
+    monkeypatch.setattr("fieldcast.store.new_run_id", lambda: first)
+    with pytest.raises(StoreError, match="already stored; nothing was overwritten"):
+        store.save(forecast, 2.0)
+    assert store.get(first).seconds == 1.0
+    assert _integrity(store.path) == (1, [])
+
+
+WRITER = """
+import sys
+from fieldcast import load_scenario, run_forecast
+from fieldcast.store import RunStore
+store = RunStore(sys.argv[1])
+forecast = run_forecast(load_scenario("seed-2019"), replications=60, seed=1)
+while True:
+    store.save(forecast, 0.0)
+    print("saved", flush=True)
+"""
+
+
+def test_kill_9_at_any_moment_leaves_whole_runs_and_a_store_that_opens(tmp_path: Path) -> None:
+    """A writer saves runs in a loop and is killed with SIGKILL at staggered moments; after
+    each kill the store must open, and hold only complete runs."""
+    path = tmp_path / "runs.duckdb"
+    stored = 0
+    for delay in (1.0, 2.3, 2.9, 3.6, 4.4, 5.1):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(delay)
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+        runs, problems = _integrity(path) if path.exists() else (0, [])
+        assert problems == [], f"after a kill at {delay} s: {problems}"
+        assert runs >= stored
+        stored = runs
+    assert stored > 0, "no run was ever saved: the kills came too early to test anything"
+
+
+def test_concurrent_writers_both_land_one_waiting(tmp_path: Path) -> None:
+    """Two forecasts finish while a third process holds the store: both wait, say so, land."""
+    path = tmp_path / "runs.duckdb"
+    RunStore(path).save(run_forecast_small(), 0.0)  # create the store
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            "time.sleep(4)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    env = {**os.environ, "FIELDCAST_STORE": str(path)}
+    command = [FIELDCAST, "forecast", "-n", "50", "--json", "--processes", "1"]
+    writers = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [writer.communicate(timeout=120) for writer in writers]
+    holder.wait()
+    for writer, (_, err) in zip(writers, outputs, strict=True):
+        assert writer.returncode == 0, err
+        assert "stored as run" in err
+    assert any("in use by another process; waiting" in err for _, err in outputs)
+    assert _integrity(path) == (3, [])
+
+
+def run_forecast_small() -> Forecast:
+    from fieldcast.catalog import load_scenario
+
+    return run_forecast(load_scenario("seed-2019"), replications=20, seed=1)
+
+
+def test_schema_versions(tmp_path: Path) -> None:
+    path = tmp_path / "runs.duckdb"
+    RunStore(path).save(run_forecast_small(), 0.0)
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("UPDATE store_info SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 99, written by a newer fieldcast"):
+        RunStore(path).list()
+    result = subprocess.run(
+        [FIELDCAST, "runs", "list", "--store", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "newer fieldcast" in result.stderr
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as connection:
+        connection.execute("CREATE TABLE things (x INTEGER)")
+    with pytest.raises(StoreError, match="not a fieldcast run store"):
+        RunStore(other).list()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 100)
+    with pytest.raises(StoreError, match=r"not a fieldcast run store|cannot open"):
+        RunStore(text).list()
