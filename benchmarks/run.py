@@ -140,7 +140,16 @@ def peak_rss_mb(replications: int) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     subprocess.run(
-        [fieldcast, "forecast", "-n", str(replications), "--json", "--processes", "1"],
+        [
+            fieldcast,
+            "forecast",
+            "-n",
+            str(replications),
+            "--json",
+            "--processes",
+            "1",
+            "--no-store",
+        ],
         check=True,
         capture_output=True,
     )

@@ -43,8 +43,9 @@ MEASURES = ("households", "persons", "minors")
 # mean and a national daily quantile band.
 CITY_BAND_METRICS = ("arrests", "detained", "on_notice", "removals")
 
-# Metrics kept for every replication (after the last field day and at the horizon): what the
-# summaries use. Every metric is kept for the trajectory sample.
+# Metrics kept for every replication, at the horizon and after the last field day: what the
+# summaries use (every metric is kept for the trajectory sample).
+FIELD_END_METRICS = ("arrests",)
 REPLICATION_METRICS = (
     "arrests",
     "attempts",

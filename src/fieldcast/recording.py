@@ -16,13 +16,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS, REPLICATION_METRICS
+from fieldcast.metrics import (
+    CITY_BAND_METRICS,
+    FIELD_END_METRICS,
+    MEASURES,
+    METRICS,
+    REPLICATION_METRICS,
+)
 
 if TYPE_CHECKING:
     from fieldcast.engine import CompiledScenario
 
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
 _REPLICATION_INDEX = [METRICS.index(metric) for metric in REPLICATION_METRICS]
+_FIELD_END_INDEX = [METRICS.index(metric) for metric in FIELD_END_METRICS]
 _DETAINED = METRICS.index("detained")
 _MONITORED = METRICS.index("monitored")
 _AWAITING_REMOVAL = METRICS.index("awaiting_removal")
@@ -42,7 +49,7 @@ class ChunkOutput:
     band_sample: np.ndarray | None  # [sampled rep, day, metric, measure] totals
     city_band_sample: np.ndarray | None  # [sampled rep, day, city, CITY_BAND_METRICS] persons
     trajectories: np.ndarray | None  # [sampled rep, day, place, metric, measure]
-    at_field_end: np.ndarray  # [rep, place, REPLICATION_METRICS, measure] after the last field day
+    at_field_end: np.ndarray  # [rep, place, FIELD_END_METRICS, measure] after the last field day
     at_horizon: np.ndarray  # [rep, place, REPLICATION_METRICS, measure] after the last day
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
@@ -84,9 +91,12 @@ class Recorder:
         self.trajectories = np.zeros(
             (min(trajectory_sample, reps), days, places, metrics, measures), dtype=np.int32
         )
-        kept = (reps, places, len(REPLICATION_METRICS), measures)
-        self.at_field_end = np.zeros(kept, dtype=np.int32)
-        self.at_horizon = np.zeros(kept, dtype=np.int32)
+        self.at_field_end = np.zeros(
+            (reps, places, len(FIELD_END_METRICS), measures), dtype=np.int32
+        )
+        self.at_horizon = np.zeros(
+            (reps, places, len(REPLICATION_METRICS), measures), dtype=np.int32
+        )
         self.collateral_at_field_end = np.zeros((reps, places), dtype=np.int64)
         self.collateral_at_horizon = np.zeros((reps, places), dtype=np.int64)
         self.full_capacity_days = np.zeros((reps, cities), dtype=np.int32)
@@ -132,7 +142,7 @@ class Recorder:
         if len(self.trajectories):
             self.trajectories[:, day] = self._values(counts[:, :, : len(self.trajectories)])
         if day == self.field_end_index:
-            self.at_field_end[...] = self._values(counts[_REPLICATION_INDEX])
+            self.at_field_end[...] = self._values(counts[_FIELD_END_INDEX])
             self.collateral_at_field_end[...] = self._with_total(collateral)
         if day == self.plan.days - 1:
             self.at_horizon[...] = self._values(counts[_REPLICATION_INDEX])

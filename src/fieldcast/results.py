@@ -17,6 +17,7 @@ import numpy as np
 from fieldcast.engine import CompiledScenario
 from fieldcast.metrics import (
     CITY_BAND_METRICS,
+    FIELD_END_METRICS,
     MEASURES,
     METRICS,
     REPLICATION_METRICS,
@@ -46,7 +47,7 @@ class Results:
     band_replications: int  # how many replications (the first ones) the bands come from
     trajectories: np.ndarray  # [sampled rep, day, place, metric, measure] the first few runs
     collateral_daily_mean: np.ndarray  # [day, place] non-target persons, cumulative
-    at_field_end: np.ndarray  # [rep, place, REPLICATION_METRICS, measure]
+    at_field_end: np.ndarray  # [rep, place, FIELD_END_METRICS, measure]
     at_horizon: np.ndarray  # [rep, place, REPLICATION_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
@@ -76,12 +77,13 @@ class Results:
     ) -> np.ndarray:
         """One number per replication: ``metric`` in ``measure`` at the end of field work or at
         the horizon, for a city or the total."""
-        if metric not in REPLICATION_METRICS:
+        kept = FIELD_END_METRICS if when == "field_end" else REPLICATION_METRICS
+        if metric not in kept:
             raise KeyError(
-                f"{metric!r} is not kept per replication; kept: {', '.join(REPLICATION_METRICS)}"
+                f"{metric!r} is not kept per replication at {when}; kept: {', '.join(kept)}"
             )
         values = self.at_field_end if when == "field_end" else self.at_horizon
-        column = REPLICATION_METRICS.index(metric)
+        column = kept.index(metric)
         return values[:, self.place_index(place), column, MEASURES.index(measure)]
 
     def collateral(self, when: When = "field_end", place: str = TOTAL) -> np.ndarray:
