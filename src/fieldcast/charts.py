@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from fieldcast.engine import compile_scenario
 from fieldcast.store import StoredRun
@@ -73,23 +74,30 @@ def cumulative_arrests(run: StoredRun) -> Figure:
     figure = Figure(figsize=(10, 3.2 * rows), layout="constrained")
     grid = figure.add_gridspec(rows, columns)
     total = figure.add_subplot(grid[0, :])
-    _fan(total, run.series("arrests"), "all cities", gid="arrests:Total")
+    series = run.series("arrests")
+    _fan(total, series, "all cities", gid="arrests:Total")
     goal = run.scenario.operation.goal_persons
-    total.axhline(
-        goal,
-        color="black",
-        linestyle=(0, (6, 2, 1, 2)),
-        linewidth=1.2,
-        label=f"goal: {goal:,} persons",
-        gid="goal",
-    )
+    title = "Target persons arrested, cumulative, all cities"
+    if goal <= 1.5 * np.nanmax(series["p95"]):
+        total.axhline(
+            goal,
+            color="black",
+            linestyle=(0, (6, 2, 1, 2)),
+            linewidth=1.2,
+            label=f"goal: {goal:,} persons",
+            gid="goal",
+        )
+    else:  # a goal far above the outcomes would flatten them: name it instead
+        title += f" (the goal, {goal:,} persons, is far above this scale)"
     total.set_xlim(*_active_days(run))
-    _finish(total, "Target persons arrested, cumulative, all cities", "persons")
+    _finish(total, title, "persons")
     for index, city in enumerate(cities):
         axes = figure.add_subplot(grid[1 + index // columns, index % columns])
         _fan(axes, run.series("arrests", place=city), city, gid=f"arrests:{city}")
         axes.set_xlim(*_active_days(run))
-        _finish(axes, city, "persons")
+        stands_down = run.scenario.city_parameter(city, "stands_down_day")
+        note = f" (stood down from day {stands_down})" if stands_down is not None else ""
+        _finish(axes, city + note, "persons")
     return figure
 
 
@@ -179,6 +187,13 @@ def resources(run: StoredRun) -> Figure:
     return figure
 
 
+def _dollars(value: float, _position: int) -> str:
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"${value / size:,.1f}{suffix}"
+    return f"${value:,.0f}"
+
+
 def _interval_bars(
     axes: Axes,
     labels: list[str],
@@ -225,6 +240,7 @@ def costs(run: StoredRun) -> Figure:
     figure = Figure(figsize=(10, 3), layout="constrained")
     axes = figure.subplots()
     _interval_bars(axes, [label for label, _ in items], [value for _, value in items], gid="costs")
+    axes.xaxis.set_major_formatter(FuncFormatter(_dollars))
     axes.set_xlabel("US dollars to the horizon (median, bars: 90% interval)")
     axes.set_title("Costs by kind", fontsize=10, loc="left")
     axes.grid(True, axis="x", color="#dddddd", linewidth=0.6)

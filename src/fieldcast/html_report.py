@@ -7,6 +7,7 @@ import html
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -104,6 +105,19 @@ def _parameters(run: StoredRun) -> str:
     return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
 
 
+RESOURCE_NAMES = {
+    "team_capacity": "team capacity (every attempt used on most field days)",
+    "beds": "family beds (households meant for detention found no bed)",
+    "transport": "removal transport (families still waiting for seats at the horizon)",
+    "monitors": "ankle monitors (stock-outs)",
+}
+
+
+def _binds(summary: dict[str, Any]) -> str:
+    names = [RESOURCE_NAMES[name] for name in summary["binding"]["binds"]]
+    return "; ".join(names) or "nothing: no resource limited the operation in most runs"
+
+
 def run_report(run: StoredRun) -> str:
     """The report of one run as an HTML document."""
     summary = run.summary
@@ -128,7 +142,7 @@ def run_report(run: StoredRun) -> str:
         f"random numbers (correlation of paired totals {leak['correlation']:.2f}).</p>",
         f"<div class='figure'>{svg(charts['leak'])}</div>",
         "<h2>Resources: what binds</h2>",
-        f"<p>Binding: {html.escape(', '.join(summary['binding']['binds']) or 'nothing')}.</p>",
+        f"<p>What binds: {html.escape(_binds(summary))}.</p>",
         f"<div class='figure'>{svg(charts['resources'])}</div>",
         "<h2>Costs</h2>",
         f"<div class='figure'>{svg(charts['costs'])}</div>",
