@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine with Python 3.11+ and make:
-#   make run   - create .venv from the lock, install fieldcast, forecast the built-in scenario
+#   make run   - create .venv from the lock, install fieldcast, forecast the built-in scenario,
+#                keep the run in the run store and write its report to report.html
 #   make test  - the same environment, then lint and the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -17,6 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/fieldcast forecast seed-2019
+	$(BIN)/fieldcast report latest --out report.html
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -34,7 +34,7 @@ def test_readme_python_examples_run() -> None:
 
 def test_readme_commands_exist() -> None:
     fieldcast = str(Path(sys.executable).parent / "fieldcast")
-    commands = re.findall(r"^\$ \.venv/bin/fieldcast ((?:scenario )?[a-z]+)", README, re.M)
+    commands = re.findall(r"^\$ \.venv/bin/fieldcast ((?:scenario |runs )?[a-z]+)", README, re.M)
     assert commands
     for command in {c.strip() for c in commands}:
         result = subprocess.run(
