@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +28,10 @@ from fieldcast.html_report import comparison_report, run_report, write_pngs
 from fieldcast.scenario import Scenario, ScenarioError, parameter_info, parameter_paths
 from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
 from fieldcast.terminal_report import render_forecast
+from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 T = TypeVar("T")
 
@@ -87,6 +92,16 @@ def _store_call(action: Callable[[], T]) -> T:
         raise typer.Exit(code=2) from None
 
 
+@contextmanager
+def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Client | None]:
+    try:
+        with dask_client(workers, scheduler) as client:
+            yield client
+    except OSError as error:  # the scheduler cannot be reached
+        stderr.print(f"[bold red]error:[/bold red] Dask cluster: {error}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
 def _default_processes() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -109,21 +124,35 @@ def forecast(
     ] = Engine.counts,
     store: StoreOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep this run.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Run on a local Dask cluster of this many worker processes."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Run on an existing Dask cluster (tcp://HOST:PORT; or ${SCHEDULER_ENVIRONMENT})."
+        ),
+    ] = None,
 ) -> None:
     """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected.
 
-    The run is kept in the run store (see `fieldcast runs`) unless --no-store is given."""
+    The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
+    Results are identical in-process, on local processes and on a Dask cluster."""
     loaded = _load(scenario)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=not stderr.is_terminal,
-    ) as bar:
+    with (
+        _cluster(workers, scheduler) as client,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+            disable=not stderr.is_terminal,
+        ) as bar,
+    ):
         task = bar.add_task(f"{loaded.name}: chunks of replications", total=None)
         result = run_forecast(
             loaded,
@@ -132,6 +161,7 @@ def forecast(
             processes=processes or _default_processes(),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             engine=engine.value,
+            client=client,
         )
     seconds = time.perf_counter() - started
     summary = result.summary()

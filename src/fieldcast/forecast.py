@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from fieldcast.reference import simulate_reference
 from fieldcast.results import Results, interval
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import Progress, simulate_many
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 # A resource "binds" when it limits the operation in most replications (see docs/model.md).
 BINDING_SHARE = 0.5
@@ -209,18 +212,23 @@ def run_forecast(
     processes: int = 1,
     progress: Progress | None = None,
     engine: Literal["counts", "reference"] = "counts",
+    client: Client | None = None,
 ) -> Forecast:
     """Run a scenario and its no-leak twin with the same seed (common random numbers).
 
     A scenario without leak events is its own twin: it is run once and the effect is zero.
     ``engine="reference"`` runs the per-household reference model instead (slow; its twin
-    shares the seed but, drawing per household, not the random numbers).
+    shares the seed but, drawing per household, not the random numbers). With a Dask
+    ``client`` the chunks run on its cluster; the numbers are the same.
     """
     scenarios = [scenario]
     if any(event.peak_hazard > 0 for event in scenario.leak.events):
         scenarios.append(scenario.without_leak())
     if engine == "reference":
-        runs = [simulate_reference(s, replications, seed, processes, progress) for s in scenarios]
+        runs = [
+            simulate_reference(s, replications, seed, processes, progress, client)
+            for s in scenarios
+        ]
     else:
-        runs = simulate_many(scenarios, replications, seed, processes, progress)
+        runs = simulate_many(scenarios, replications, seed, processes, progress, client)
     return Forecast(results=runs[0], without_leak=runs[-1], engine=engine)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -28,6 +27,10 @@ from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario, compose_households
 from fieldcast.simulation import BAND_SAMPLE, TRAJECTORY_SAMPLE, Progress
+from fieldcast.workers import completed
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 ALERT_MOVES = 0.10  # 1a. households alerted yesterday may move
 HAZARD_MOVES = 0.15  # 1b. baseline or leak moves
@@ -408,16 +411,13 @@ def simulate_reference_block(
     return recorder.output()
 
 
-def _block(task: tuple[Scenario, int, int, int, int]) -> ChunkOutput:
-    return simulate_reference_block(*task)
-
-
 def simulate_reference(
     scenario: Scenario,
     replications: int,
     seed: int,
     processes: int = 1,
     progress: Progress | None = None,
+    client: Client | None = None,
 ) -> Results:
     """Run the reference model; the same interface and results as ``simulation.simulate``."""
     tasks = [
@@ -427,9 +427,10 @@ def simulate_reference(
     builder = ResultsBuilder(compile_scenario(scenario), seed, [task[3] for task in tasks])
     if progress:
         progress(0, len(tasks))
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        for index, output in enumerate((map if processes == 1 else pool.map)(_block, tasks)):
-            builder.add(index, output)
-            if progress:
-                progress(index + 1, len(tasks))
+    for done, (index, output) in enumerate(
+        completed(simulate_reference_block, tasks, processes, client), start=1
+    ):
+        builder.add(index, output)
+        if progress:
+            progress(done, len(tasks))
     return builder.build()

@@ -1,4 +1,5 @@
-"""Running replications: split into fixed-size chunks, computed in-process or on local processes.
+"""Running replications: split into fixed-size chunks, computed in this process, on local
+processes or on a Dask cluster (``workers.py``).
 
 A run of R replications is always cut into the same chunks (``CHUNK_SIZE`` replications each,
 the last one shorter), and chunk i always draws from the seed's i-th spawned stream. Which
@@ -8,12 +9,16 @@ process computes a chunk, and when, changes nothing: chunks are merged in index 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import TYPE_CHECKING
 
 from fieldcast.engine import CompiledScenario, compile_scenario, simulate_chunk
 from fieldcast.recording import ChunkOutput
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario
+from fieldcast.workers import completed
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 CHUNK_SIZE = 1000  # replications per chunk; part of what makes results reproducible
 BAND_SAMPLE = 1000  # replications (the first ones) whose daily totals give the daily bands
@@ -48,34 +53,24 @@ def simulate_many(
     seed: int,
     processes: int = 1,
     progress: Progress | None = None,
+    client: Client | None = None,
 ) -> list[Results]:
-    """Run several scenarios with the same seed (common random numbers) and replications."""
+    """Run several scenarios with the same seed (common random numbers) and replications,
+    in this process, on ``processes`` local processes, or on a Dask ``client``'s cluster."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     plans = [compile_scenario(scenario) for scenario in scenarios]
     sizes = chunk_sizes(replications)
     builders = [ResultsBuilder(plan, seed, sizes) for plan in plans]
-    tasks = [(p, i, size) for p in range(len(plans)) for i, size in enumerate(sizes)]
-    done = 0
+    tasks = [(plan, seed, i, size) for plan in plans for i, size in enumerate(sizes)]
     if progress:
-        progress(done, len(tasks))
-    if processes == 1:
-        for p, i, size in tasks:
-            builders[p].add(i, _run_chunk(plans[p], seed, i, size))
-            done += 1
-            if progress:
-                progress(done, len(tasks))
-    else:
-        with ProcessPoolExecutor(max_workers=processes) as pool:
-            futures = {
-                pool.submit(_run_chunk, plans[p], seed, i, size): (p, i) for p, i, size in tasks
-            }
-            for future in as_completed(futures):
-                p, i = futures.pop(future)
-                builders[p].add(i, future.result())
-                done += 1
-                if progress:
-                    progress(done, len(tasks))
+        progress(0, len(tasks))
+    for done, (index, output) in enumerate(
+        completed(_run_chunk, tasks, processes, client), start=1
+    ):
+        builders[index // len(sizes)].add(index % len(sizes), output)
+        if progress:
+            progress(done, len(tasks))
     return [builder.build() for builder in builders]
 
 
@@ -85,6 +80,7 @@ def simulate(
     seed: int,
     processes: int = 1,
     progress: Progress | None = None,
+    client: Client | None = None,
 ) -> Results:
     """Run one scenario."""
-    return simulate_many([scenario], replications, seed, processes, progress)[0]
+    return simulate_many([scenario], replications, seed, processes, progress, client)[0]

@@ -1,0 +1,99 @@
+"""Where chunks of work run: in this process, on local processes, or on a Dask cluster.
+
+Every run is a list of independent tasks (chunks of replications, or scenario points) whose
+results depend only on their arguments. ``completed`` runs them where asked and yields each
+result as it arrives, with the task's index, so callers can merge results as they come and
+keep memory bounded. Because a task's result does not depend on where or when it ran, a lost
+Dask worker's tasks are simply computed again elsewhere, with the same numbers.
+
+Interrupting the caller (Ctrl-C) cancels what has not finished: local processes are shut down,
+and futures on a Dask cluster are cancelled, so nothing is left running for a run that will
+not be stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+SCHEDULER_ENVIRONMENT = "FIELDCAST_SCHEDULER"
+
+
+def completed(
+    function: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    processes: int = 1,
+    client: Client | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Run ``function(*task)`` for every task; yield ``(task index, result)`` as each ends."""
+    if client is not None:
+        yield from _on_dask(function, tasks, client)
+    elif processes == 1:
+        for index, task in enumerate(tasks):
+            yield index, function(*task)
+    else:
+        yield from _on_processes(function, tasks, processes)
+
+
+def _on_processes(
+    function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], processes: int
+) -> Iterator[tuple[int, Any]]:
+    pool = ProcessPoolExecutor(max_workers=processes)
+    try:
+        futures = {pool.submit(function, *task): index for index, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            yield futures.pop(future), future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _on_dask(
+    function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], client: Client
+) -> Iterator[tuple[int, Any]]:
+    from distributed import as_completed as dask_completed
+
+    futures = {client.submit(function, *task, pure=False): i for i, task in enumerate(tasks)}
+    try:
+        for future in dask_completed(list(futures)):
+            result = future.result()
+            index = futures.pop(future)
+            future.release()  # the result is merged here: the cluster need not keep it
+            yield index, result
+    finally:
+        if futures:  # interrupted or failed: cancel what is still queued or running
+            client.cancel(list(futures))
+
+
+@contextmanager
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Client | None]:
+    """A Dask client for ``--workers N`` (a local cluster of N processes, started and stopped
+    here) or ``--scheduler ADDRESS`` / ``FIELDCAST_SCHEDULER`` (an existing cluster); ``None``
+    when neither is asked for."""
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENVIRONMENT) or None
+    if workers is None and scheduler is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler, timeout="30s") as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
