@@ -47,6 +47,11 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "population_scaling_ratio": ("time at 10,000,000 / at 1,000 households", 1.5, "max"),
     "rng_floor_ratio": ("engine time / numpy drawing its uniforms alone", 3.0, "max"),
     "peak_rss_mb_100k": ("peak memory of a 100,000-replication forecast, MB", 1024, "max"),
+    "dask_2_workers_speedup": (
+        "100,000 replications of seed-2019: in-process / 2 local Dask workers",
+        1.7,
+        "min",
+    ),
 }
 
 
@@ -162,6 +167,28 @@ def peak_rss_mb(replications: int) -> dict[str, float]:
     }
 
 
+def dask_speedup(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    """In-process time over the time on a local cluster of two worker processes (cluster start
+    excluded, workers warmed), and the cluster's cost for a small run."""
+    from distributed import Client, LocalCluster
+
+    replications = 10_000 if quick else 100_000
+    in_process = timed(lambda: simulate(seed_2019, replications, 1))
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        simulate(seed_2019, 2000, 1, client=client)  # warm both workers' JIT cache
+        on_cluster = timed(lambda: simulate(seed_2019, replications, 1, client=client))
+        small_on_cluster = timed(lambda: simulate(seed_2019, 1000, 1, client=client), repeat=3)
+    small_in_process = timed(lambda: simulate(seed_2019, 1000, 1), repeat=3)
+    return {
+        "dask_2_workers_speedup": in_process / on_cluster,
+        "dask_replications": replications,
+        "dask_small_run_overhead_seconds": small_on_cluster - small_in_process,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
@@ -189,6 +216,8 @@ def main() -> None:
     ) * (1000 / national_reps)
     console.print("population scaling ...")
     figures |= population_scaling(seed_2019, args.quick)
+    console.print("Dask ...")
+    figures |= dask_speedup(seed_2019, args.quick)
     console.print("peak memory ...")
     figures |= peak_rss_mb(10_000 if args.quick else 100_000)
 
