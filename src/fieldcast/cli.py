@@ -22,6 +22,7 @@ from fieldcast.catalog import (
     load_scenario,
     scenario_to_toml,
 )
+from fieldcast.checks import check_plan
 from fieldcast.compare import outcome_table, scenario_changes
 from fieldcast.forecast import run_forecast
 from fieldcast.html_report import comparison_report, run_report, write_pngs
@@ -140,6 +141,8 @@ def forecast(
     The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
     Results are identical in-process, on local processes and on a Dask cluster."""
     loaded = _load(scenario)
+    for finding in check_plan(loaded):
+        stderr.print(f"[bold yellow]plan check:[/bold yellow] {finding.message}", highlight=False)
     started = time.perf_counter()
     with (
         _cluster(workers, scheduler) as client,
@@ -173,6 +176,25 @@ def forecast(
         typer.echo(json.dumps(summary, indent=2))
     else:
         render_forecast(summary, stdout)
+
+
+@app.command()
+def check(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit with 1 if there is any finding.")] = False,
+) -> None:
+    """Check a plan before running it: problems a planner should hear, with their numbers."""
+    findings = check_plan(_load(scenario))
+    if as_json:
+        typer.echo(json.dumps([finding.as_dict() for finding in findings], indent=2))
+    elif findings:
+        for finding in findings:
+            stdout.print(f"[bold]{finding.code}[/bold]: {finding.message}", highlight=False)
+    else:
+        stdout.print("no problems found with this plan")
+    if strict and findings:
+        raise typer.Exit(code=1)
 
 
 @app.command()
