@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench golden lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("fieldcast needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -28,6 +28,10 @@ test: $(STAMP)
 # Speed and memory figures against their targets; writes bench.json (see docs/performance.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out bench.json
+
+# Rewrite the golden forecasts (tests/golden_forecasts) after an intended change to the numbers.
+golden: $(STAMP)
+	$(BIN)/python tests/golden.py
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml (needs uv).
 lock:

@@ -32,6 +32,7 @@ from fieldcast.reference import simulate_reference_block
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import simulate
 from fieldcast.streams import Streams
+from fieldcast.workers import dask_client
 
 CORES = os.cpu_count() or 1
 
@@ -170,14 +171,10 @@ def peak_rss_mb(replications: int) -> dict[str, float]:
 def dask_speedup(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     """In-process time over the time on a local cluster of two worker processes (cluster start
     excluded, workers warmed), and the cluster's cost for a small run."""
-    from distributed import Client, LocalCluster
-
     replications = 10_000 if quick else 100_000
     in_process = timed(lambda: simulate(seed_2019, replications, 1))
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
+    with dask_client(workers=2, scheduler=None) as client:
+        assert client is not None
         simulate(seed_2019, 2000, 1, client=client)  # warm both workers' JIT cache
         on_cluster = timed(lambda: simulate(seed_2019, replications, 1, client=client))
         small_on_cluster = timed(lambda: simulate(seed_2019, 1000, 1, client=client), repeat=3)

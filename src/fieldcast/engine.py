@@ -3,9 +3,10 @@
 Households of one city and one size class are exchangeable, so the state is a set of count
 arrays indexed by size class, replication and city (and, for open households, attempts made),
 and every daily transition is a binomial, Poisson or (multivariate) hypergeometric draw on
-counts, each drawn by inversion from one uniform of a named stream (``sampling.py``). This is exact, not an
-approximation: it has the distribution of the per-household model in ``docs/model.md``, and
-its cost grows with replications x cities x size classes x days, not with households.
+counts, each drawn by inversion from one uniform of a named stream (``sampling.py``). This is
+exact, not an approximation: it has the distribution of the per-household model in
+``docs/model.md``, and its cost grows with replications x cities x size classes x days, not
+with households.
 
 Each day follows the order written in ``docs/model.md`` ("Per-day order"), in the methods
 ``_moves``, ``_field_attempts``, ``_dispositions``, ``_detention_outflows``,
