@@ -384,9 +384,10 @@ class RunStore:
             for table in ("runs", "daily", "trajectories"):
                 target = directory / f"{run_id}-{table}.{file_format}"
                 options = "FORMAT parquet" if file_format == "parquet" else "FORMAT csv, HEADER"
+                quoted = target.as_posix().replace("'", "''")
                 connection.execute(
                     f"COPY (SELECT * FROM {table} WHERE run_id = '{run_id}') "
-                    f"TO '{target.as_posix()}' ({options})"
+                    f"TO '{quoted}' ({options})"
                 )
                 written.append(target)
         return written
