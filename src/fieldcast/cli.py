@@ -26,6 +26,7 @@ from fieldcast.checks import check_plan
 from fieldcast.compare import outcome_table, scenario_changes
 from fieldcast.forecast import run_forecast
 from fieldcast.html_report import comparison_report, run_report, write_pngs
+from fieldcast.requirement import find_requirement
 from fieldcast.scenario import Scenario, ScenarioError, parameter_info, parameter_paths
 from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
 from fieldcast.terminal_report import render_forecast
@@ -56,6 +57,13 @@ ScenarioArgument = Annotated[
     str,
     typer.Argument(help="A built-in scenario name (see `fieldcast scenarios`) or a file path."),
 ]
+
+
+class Resource(StrEnum):
+    teams = "teams"
+    beds = "beds"
+    field_days = "field_days"
+    seats = "seats"
 
 
 class Engine(StrEnum):
@@ -195,6 +203,54 @@ def check(
         stdout.print("no problems found with this plan")
     if strict and findings:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def requirement(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    goal: Annotated[
+        int, typer.Option(min=0, help="Persons arrested by the end of field work.")
+    ] = 0,
+    probability: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Probability of reaching the goal.")
+    ] = 0.9,
+    vary: Annotated[Resource, typer.Option(help="The resource to search over.")] = Resource.teams,
+    ceiling: Annotated[
+        int | None, typer.Option(min=1, help="Largest amount to try (default: 64x today's).")
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-n", min=1, help="Replications per level tried.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Run seed, shared by every level.")] = 2019,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """What would it take: the least amount of one resource that reaches the goal."""
+    loaded = _load(scenario)
+    answer = find_requirement(
+        loaded,
+        vary.value,
+        goal or loaded.operation.goal_persons,
+        probability,
+        replications=replications,
+        seed=seed,
+        ceiling=ceiling,
+        processes=_default_processes(),
+    )
+    if as_json:
+        typer.echo(json.dumps(answer.as_dict(), indent=2))
+        return
+    table = Table(title=f"{loaded.name}: searching {answer.unit}", title_justify="left")
+    for column in (answer.unit, "P(goal)", "persons arrested (median)", "full team capacity"):
+        table.add_column(column, justify="right")
+    for level, row in sorted(answer.levels.items()):
+        table.add_row(
+            f"{level:,}",
+            f"{row['p_goal']:.3f}",
+            f"{row['persons_arrested_median']:,.0f}",
+            f"{100 * row['team_capacity_full_share']:.0f}%",
+        )
+    stdout.print(table)
+    stdout.print(answer.explanation(), highlight=False)
 
 
 @app.command()

@@ -1,0 +1,199 @@
+"""What would it take: the least amount of one resource that reaches a goal with a given
+probability.
+
+Every level of the resource is run with the same seed, so the levels share their random
+numbers (common random numbers) and the probability of reaching the goal moves with the
+resource, not with sampling noise. The search doubles the resource until the goal is reached
+with the asked probability (or a ceiling is hit), then halves the bracket down to the least
+whole amount. It assumes that more of the resource never lowers the probability; the levels it
+ran are reported so that assumption can be seen to hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fieldcast.scenario import Scenario
+from fieldcast.simulation import simulate
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+
+def _with_teams(scenario: Scenario, teams: int) -> Scenario:
+    """``teams`` teams in every city that has targets (overrides of teams for them dropped)."""
+    targeted = {city.name for city in scenario.cities if city.target_persons > 0}
+    overrides = {
+        name: override.model_copy(update={"teams": None}) if name in targeted else override
+        for name, override in scenario.city_overrides.items()
+    }
+    return scenario.model_copy(
+        update={
+            "city_defaults": scenario.city_defaults.model_copy(update={"teams": teams}),
+            "city_overrides": overrides,
+        }
+    )
+
+
+def _with_free_beds(scenario: Scenario, beds: int) -> Scenario:
+    detention = scenario.detention
+    total = detention.baseline_occupancy + beds
+    return scenario.model_copy(update={"detention": detention.model_copy(update={"beds": total})})
+
+
+def _with_field_days(scenario: Scenario, days: int) -> Scenario:
+    operation = scenario.operation
+    after_field_work = operation.horizon_days - operation.field_days
+    changed = operation.model_copy(
+        update={
+            "field_days": days,
+            "horizon_days": days + after_field_work,
+            "tempo": operation.tempo[:days],
+        }
+    )
+    return scenario.model_copy(update={"operation": changed})
+
+
+def _with_seats(scenario: Scenario, seats: int) -> Scenario:
+    detention = scenario.detention
+    changed = detention.model_copy(update={"removal_seats_per_day": seats})
+    return scenario.model_copy(update={"detention": changed})
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource the search can vary: how to set it, and how much the scenario has now."""
+
+    name: str
+    unit: str
+    apply: Callable[[Scenario, int], Scenario]
+    current: Callable[[Scenario], int]
+
+
+RESOURCES = {
+    "teams": Resource(
+        "teams",
+        "teams per city with targets",
+        _with_teams,
+        lambda s: max(s.city_parameter(c.name, "teams") for c in s.cities if c.target_persons > 0),
+    ),
+    "beds": Resource(
+        "beds",
+        "free beds",
+        _with_free_beds,
+        lambda s: max(s.detention.beds - s.detention.baseline_occupancy, 0),
+    ),
+    "field_days": Resource(
+        "field_days", "field days", _with_field_days, lambda s: s.operation.field_days
+    ),
+    "seats": Resource(
+        "seats", "removal seats per day", _with_seats, lambda s: s.detention.removal_seats_per_day
+    ),
+}
+
+
+@dataclass
+class Requirement:
+    """The search's answer and every level it ran."""
+
+    resource: str
+    unit: str
+    goal_persons: int
+    probability: float
+    current: int
+    least: int | None  # None: no level up to the ceiling reached the goal
+    ceiling: int
+    levels: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def explanation(self) -> str:
+        """The answer in one or two plain sentences, with its numbers."""
+        if self.least is not None:
+            reached = self.levels[self.least]
+            return (
+                f"At least {self.least:,} {self.unit} (now {self.current:,}) reach "
+                f"{self.goal_persons:,} persons arrested by the end of field work with "
+                f"probability {reached['p_goal']:.2f} (asked: {self.probability:.2f})."
+            )
+        top = self.levels[max(self.levels)]
+        limit = (
+            "teams still use every attempt, so more field days or better contact would help"
+            if top["team_capacity_full_share"] >= 0.5
+            else "teams no longer use all their attempts: what limits the operation is finding "
+            "families (addresses, the leak, contact and arrest rates, attempts per household)"
+        )
+        return (
+            f"No amount of {self.resource} up to {max(self.levels):,} {self.unit} reaches "
+            f"{self.goal_persons:,} persons with probability {self.probability:.2f}: there, "
+            f"the median is {top['persons_arrested_median']:,.0f} persons and P(goal) is "
+            f"{top['p_goal']:.2f}; {limit}."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resource": self.resource,
+            "unit": self.unit,
+            "goal_persons": self.goal_persons,
+            "probability": self.probability,
+            "current": self.current,
+            "least": self.least,
+            "ceiling": self.ceiling,
+            "explanation": self.explanation(),
+            "levels": [{"level": level, **row} for level, row in sorted(self.levels.items())],
+        }
+
+
+def find_requirement(
+    scenario: Scenario,
+    resource: str,
+    goal_persons: int,
+    probability: float,
+    replications: int = 1000,
+    seed: int = 2019,
+    ceiling: int | None = None,
+    processes: int = 1,
+    client: Client | None = None,
+) -> Requirement:
+    """The least whole amount of ``resource`` with P(persons arrested by the end of field work
+    >= goal_persons) >= probability, searched with common random numbers."""
+    if resource not in RESOURCES:
+        raise ValueError(f"unknown resource {resource!r}; known: {', '.join(RESOURCES)}")
+    if not 0 < probability <= 1:
+        raise ValueError(f"probability must be in (0, 1], got {probability}")
+    kind = RESOURCES[resource]
+    current = kind.current(scenario)
+    ceiling = ceiling if ceiling is not None else max(64, 64 * current)
+    answer = Requirement(resource, kind.unit, goal_persons, probability, current, None, ceiling)
+
+    def reaches(level: int) -> bool:
+        if level not in answer.levels:
+            results = simulate(
+                kind.apply(scenario, level), replications, seed, processes, client=client
+            )
+            arrested = results.outcome("arrests")
+            capacity_days = results.field_days_with_capacity.sum()
+            full = results.full_capacity_days.sum(axis=1).mean() / max(capacity_days, 1)
+            answer.levels[level] = {
+                "p_goal": float(np.mean(arrested >= goal_persons)),
+                "persons_arrested_median": float(np.median(arrested)),
+                "team_capacity_full_share": float(full),
+            }
+        return answer.levels[level]["p_goal"] >= probability
+
+    low, high = 0, max(current, 1)  # low: known (or assumed, at 0) not to reach
+    while not reaches(high):
+        low = high
+        if high >= ceiling:
+            return answer
+        high = min(2 * high, ceiling)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reaches(middle):
+            high = middle
+        else:
+            low = middle
+    answer.least = high
+    return answer
