@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldcast.engine import compile_scenario
+from fieldcast.engine import CompiledScenario, compile_scenario
 from fieldcast.scenario import Scenario
 
 
@@ -79,7 +79,7 @@ def check_plan(scenario: Scenario) -> list[Finding]:
                 )
             )
 
-    at_home = _share_at_address_on_day_0(scenario)
+    at_home = _share_at_address_on_day_0(plan)
     if at_home < MOSTLY_MOVED:
         findings.append(
             Finding(
@@ -140,9 +140,8 @@ def check_plan(scenario: Scenario) -> list[Finding]:
     return findings
 
 
-def _share_at_address_on_day_0(scenario: Scenario) -> float:
+def _share_at_address_on_day_0(plan: CompiledScenario) -> float:
     """Expected share of target households still at the address on file on day 0."""
-    plan = compile_scenario(scenario)
     households = plan.households.sum(axis=1)
     if households.sum() == 0:
         return 1.0

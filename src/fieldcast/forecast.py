@@ -19,7 +19,8 @@ import numpy as np
 from fieldcast.reference import simulate_reference
 from fieldcast.results import Results, interval
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import Progress, simulate_many
+from fieldcast.simulation import simulate_many
+from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -26,8 +26,8 @@ from fieldcast.metrics import FLOWS, METRICS, STOCKS
 from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario, compose_households
-from fieldcast.simulation import BAND_SAMPLE, TRAJECTORY_SAMPLE, Progress
-from fieldcast.workers import completed
+from fieldcast.simulation import BAND_SAMPLE, TRAJECTORY_SAMPLE
+from fieldcast.workers import Progress, gather
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -425,12 +425,5 @@ def simulate_reference(
         for first in range(0, replications, BLOCK)
     ]
     builder = ResultsBuilder(compile_scenario(scenario), seed, [task[3] for task in tasks])
-    if progress:
-        progress(0, len(tasks))
-    for done, (index, output) in enumerate(
-        completed(simulate_reference_block, tasks, processes, client), start=1
-    ):
-        builder.add(index, output)
-        if progress:
-            progress(done, len(tasks))
+    gather(simulate_reference_block, tasks, builder.add, processes, client, progress)
     return builder.build()

@@ -19,7 +19,6 @@ from fieldcast.metrics import (
     CITY_BAND_METRICS,
     FIELD_END_METRICS,
     MEASURES,
-    METRICS,
     REPLICATION_METRICS,
     metric_index,
 )
@@ -111,10 +110,6 @@ class Results:
     @property
     def cities(self) -> tuple[str, ...]:
         return self.places[:-1]
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return METRICS
 
 
 def interval(values: np.ndarray) -> dict[str, float]:

@@ -8,14 +8,14 @@ process computes a chunk, and when, changes nothing: chunks are merged in index 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fieldcast.engine import CompiledScenario, compile_scenario, simulate_chunk
 from fieldcast.recording import ChunkOutput
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario
-from fieldcast.workers import completed
+from fieldcast.workers import Progress, gather
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 1000  # replications per chunk; part of what makes results reproducible
 BAND_SAMPLE = 1000  # replications (the first ones) whose daily totals give the daily bands
 TRAJECTORY_SAMPLE = 10  # replications (the first ones) kept whole
-
-Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
 
 
 def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
@@ -63,14 +61,11 @@ def simulate_many(
     sizes = chunk_sizes(replications)
     builders = [ResultsBuilder(plan, seed, sizes) for plan in plans]
     tasks = [(plan, seed, i, size) for plan in plans for i, size in enumerate(sizes)]
-    if progress:
-        progress(0, len(tasks))
-    for done, (index, output) in enumerate(
-        completed(_run_chunk, tasks, processes, client), start=1
-    ):
+
+    def receive(index: int, output: ChunkOutput) -> None:
         builders[index // len(sizes)].add(index % len(sizes), output)
-        if progress:
-            progress(done, len(tasks))
+
+    gather(_run_chunk, tasks, receive, processes, client, progress)
     return [builder.build() for builder in builders]
 
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 SCHEDULER_ENVIRONMENT = "FIELDCAST_SCHEDULER"
 
+Progress = Callable[[int, int], None]  # (tasks done, tasks in all)
+
 # Settings for the workers of the local clusters fieldcast starts (measured: a chunk of
 # seed-2019 took 2.1 s in a default worker and 1.3 s in this process):
 LOCAL_WORKER_CONFIG = {
@@ -51,6 +53,24 @@ def completed(
             yield index, function(*task)
     else:
         yield from _on_processes(function, tasks, processes)
+
+
+def gather(
+    function: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    receive: Callable[[int, Any], None],
+    processes: int = 1,
+    client: Client | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Run the tasks as ``completed`` does, hand each result to ``receive(index, result)`` as it
+    arrives, and report progress after each."""
+    if progress:
+        progress(0, len(tasks))
+    for done, (index, result) in enumerate(completed(function, tasks, processes, client), 1):
+        receive(index, result)
+        if progress:
+            progress(done, len(tasks))
 
 
 def _on_processes(
