@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fieldcast.allocation import allocate_teams, current_teams
 from fieldcast.catalog import (
     DEFAULT_SCENARIO,
     builtin_names,
@@ -203,6 +204,58 @@ def check(
         stdout.print("no problems found with this plan")
     if strict and findings:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def plan(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    teams: Annotated[
+        int | None, typer.Option(min=0, help="Teams to spread (default: the scenario's own).")
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-n", min=1, help="Replications per level.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Run seed, shared by every run.")] = 2019,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """How to spread teams across cities to maximise the expected persons arrested."""
+    loaded = _load(scenario)
+    total = current_teams(loaded) if teams is None else teams
+    answer = allocate_teams(
+        loaded, total, replications=replications, seed=seed, processes=_default_processes()
+    )
+    if as_json:
+        typer.echo(json.dumps(answer.as_dict(), indent=2))
+        return
+    table = Table(title=f"{loaded.name}: {total} teams across cities", title_justify="left")
+    for column in (
+        "City",
+        "Now",
+        "Recommended",
+        "Expected arrested (now)",
+        "Expected arrested (recommended)",
+        "Gain of one more team",
+    ):
+        table.add_column(column, justify="left" if column == "City" else "right")
+    for city in answer.cities:
+        curve, now, best = answer.curves[city], answer.current[city], answer.recommended[city]
+        next_gain = curve[best + 1] - curve[best] if best + 1 < len(curve) else float("nan")
+        expected_now = f"{curve[now]:,.1f}" if now < len(curve) else "n/a"
+        table.add_row(
+            city, str(now), str(best), expected_now, f"{curve[best]:,.1f}", f"{next_gain:,.2f}"
+        )
+    stdout.print(table)
+    gain = answer.gain_persons
+    stdout.print(
+        f"Recommended minus current allocation, same replications: {gain['median']:,.0f} persons "
+        f"(90% interval {gain['p05']:,.0f} to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}).",
+        highlight=False,
+    )
+    if gain["p05"] <= 0 <= gain["p95"]:
+        stdout.print(
+            "The interval includes zero: the scenario's own allocation is as good, within noise.",
+            highlight=False,
+        )
 
 
 @app.command()
