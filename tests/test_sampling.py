@@ -63,7 +63,7 @@ def test_draw_without_replacement_takes_exactly_the_picks() -> None:
 
 
 def test_leak_and_no_leak_runs_are_closely_paired(seed_scenario: Scenario) -> None:
-    """docs/model.md promises a correlation of about 0.86 for seed-2019. With 1,000
+    """docs/model.md promises a correlation of about 0.85 for seed-2019. With 1,000
     replications the standard error of a correlation near 0.85 is about (1 - 0.85**2) / sqrt(1000)
     = 0.009, so 0.75 is over ten standard errors below: this fails only if pairing breaks."""
     with_leak, without = simulate_many([seed_scenario, seed_scenario.without_leak()], 1000, 4)
