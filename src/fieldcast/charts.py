@@ -1,9 +1,10 @@
-"""Charts of stored runs, drawn with matplotlib's object API (no global pyplot state).
+"""Charts of stored runs and of sensitivity analyses, drawn with matplotlib's object API (no
+global pyplot state).
 
-Every chart is built from the numbers in the run store only, labels its axes in plain words
-with units, and stays readable in black and white: series differ by line style as well as by
-shade, and bands are light grey fills. Each plotted series carries a ``gid`` naming what it is,
-so tests can compare what is drawn with what is stored.
+Every run chart is built from the numbers in the run store only. Every chart labels its axes
+in plain words with units, and stays readable in black and white: series differ by line style
+as well as by shade, and bands are light grey fills. Each plotted series carries a ``gid``
+naming what it is, so tests can compare what is drawn with what is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from fieldcast.engine import compile_scenario
+from fieldcast.sensitivity import CONFIDENCE, OUTPUTS, Sensitivity
 from fieldcast.store import StoredRun
 
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -309,3 +311,44 @@ def run_charts(run: StoredRun) -> dict[str, Figure]:
         "costs": costs(run),
         "people": people(run),
     }
+
+
+def sensitivity_chart(answer: Sensitivity) -> Figure:
+    """The main index of every assumption, one panel per output, bars with their confidence
+    intervals; assumptions in the order of their effect on persons arrested."""
+    order = answer.ranked("persons_arrested")
+    labels = [answer.parameters[i] for i in order]
+    figure = Figure(figsize=(13, 1.2 + 0.32 * len(labels)), layout="constrained")
+    panels = figure.subplots(1, len(OUTPUTS), sharey=True)
+    index = answer.main_index
+    for axes, (output, meaning) in zip(panels, OUTPUTS.items(), strict=True):
+        values = np.array(answer.indices[output][index])[order]
+        spread = np.array(answer.indices[output][f"{index}_conf"])[order]
+        positions = np.arange(len(labels))
+        axes.barh(
+            positions, values, height=0.7, color="white", edgecolor="black", gid=f"{output}:{index}"
+        )
+        axes.errorbar(
+            values, positions, xerr=spread, fmt="none", ecolor="black", capsize=2, linewidth=1
+        )
+        axes.set_yticks(positions, labels)
+        axes.set_title(meaning, fontsize=10, loc="left")
+        axes.grid(True, axis="x", color="#dddddd", linewidth=0.6)
+        if index == "mu_star" and output == "total_cost":
+            axes.xaxis.set_major_formatter(FuncFormatter(_dollars))
+    panels[0].invert_yaxis()
+    figure.supxlabel(
+        "mu*: mean absolute change of the output when the assumption moves across 2/3 of its range"
+        if index == "mu_star"
+        else "ST: share of the output's variance due to the assumption, interactions included",
+        fontsize=10,
+    )
+    confidence = f"{100 * CONFIDENCE:.0f}%"
+    figure.suptitle(
+        f"{answer.scenario}: {answer.method} sensitivity over {answer.points:,} points "
+        f"(bars: {confidence} bootstrap intervals)",
+        fontsize=11,
+        x=0.01,
+        horizontalalignment="left",
+    )
+    return figure

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,14 +23,22 @@ from fieldcast.catalog import (
     load_scenario,
     scenario_to_toml,
 )
+from fieldcast.charts import sensitivity_chart
 from fieldcast.checks import check_plan
 from fieldcast.compare import outcome_table, scenario_changes
 from fieldcast.forecast import run_forecast
 from fieldcast.html_report import comparison_report, run_report, write_pngs
 from fieldcast.requirement import find_requirement
-from fieldcast.scenario import Scenario, ScenarioError, parameter_info, parameter_paths
+from fieldcast.scenario import (
+    Scenario,
+    ScenarioError,
+    parameter_info,
+    parameter_paths,
+    parameter_value,
+)
+from fieldcast.sensitivity import run_sensitivity
 from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
-from fieldcast.terminal_report import render_forecast
+from fieldcast.terminal_report import render_forecast, render_sensitivity
 from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
 
 if TYPE_CHECKING:
@@ -65,6 +73,11 @@ class Resource(StrEnum):
     beds = "beds"
     field_days = "field_days"
     seats = "seats"
+
+
+class Method(StrEnum):
+    morris = "morris"
+    sobol = "sobol"
 
 
 class Engine(StrEnum):
@@ -112,6 +125,31 @@ def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Client | No
         raise typer.Exit(code=2) from None
 
 
+def _progress_bar() -> Progress:
+    """A progress bar on stderr, shown only on a terminal and cleared when done."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    )
+
+
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, help="Run on a local Dask cluster of this many worker processes."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Run on an existing Dask cluster (tcp://HOST:PORT; or ${SCHEDULER_ENVIRONMENT})."
+    ),
+]
+
+
 def _default_processes() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -134,16 +172,8 @@ def forecast(
     ] = Engine.counts,
     store: StoreOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep this run.")] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(min=1, help="Run on a local Dask cluster of this many worker processes."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Run on an existing Dask cluster (tcp://HOST:PORT; or ${SCHEDULER_ENVIRONMENT})."
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected.
 
@@ -153,18 +183,7 @@ def forecast(
     for finding in check_plan(loaded):
         stderr.print(f"[bold yellow]plan check:[/bold yellow] {finding.message}", highlight=False)
     started = time.perf_counter()
-    with (
-        _cluster(workers, scheduler) as client,
-        Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=stderr,
-            transient=True,
-            disable=not stderr.is_terminal,
-        ) as bar,
-    ):
+    with _cluster(workers, scheduler) as client, _progress_bar() as bar:
         task = bar.add_task(f"{loaded.name}: chunks of replications", total=None)
         result = run_forecast(
             loaded,
@@ -307,6 +326,67 @@ def requirement(
 
 
 @app.command()
+def sensitivity(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    method: Annotated[
+        Method,
+        typer.Option(help="morris: ranks cheaply; sobol: variance shares, dearer."),
+    ] = Method.morris,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Morris trajectories (default 10) or Sobol' base sample, a power of two "
+            "(default 64).",
+            show_default=False,
+        ),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-n", min=2, help="Replications per point.")
+    ] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the sample and of every point.")] = 2019,
+    processes: Annotated[
+        int | None, typer.Option(min=1, help="Local processes. Default: cores.")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Write a bar chart of the indices (.png or .svg).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Which assumptions matter: rank the scenario's ranged parameters by their effect on
+    persons arrested, persons removed and total cost (SALib; see [ranges] in the scenario)."""
+    loaded = _load(scenario)
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
+        stderr.print("[bold red]error:[/bold red] --chart: use a .png or .svg file name")
+        raise typer.Exit(code=2)
+    try:
+        with _cluster(workers, scheduler) as client, _progress_bar() as bar:
+            task = bar.add_task(f"{loaded.name}: {method.value} points", total=None)
+            answer = run_sensitivity(
+                loaded,
+                method.value,
+                samples,
+                replications,
+                seed,
+                processes=processes or _default_processes(),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                client=client,
+            )
+    except ValueError as error:
+        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        raise typer.Exit(code=2) from None
+    if chart is not None:
+        sensitivity_chart(answer).savefig(chart)
+        stderr.print(f"chart written to {chart}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(answer.as_dict(), indent=2))
+        return
+    render_sensitivity(answer.as_dict(), stdout)
+
+
+@app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
     table = Table(title="Built-in scenarios", title_justify="left")
@@ -330,12 +410,9 @@ def scenarios() -> None:
 def scenario_show(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
     """Print every parameter with its value, unit, meaning and provenance."""
     loaded = _load(scenario)
-    data = loaded.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)
     stdout.print(f"[bold]{loaded.name}[/bold]: {loaded.title}\n", highlight=False)
     for path in parameter_paths(loaded):
-        value: Any = data
-        for part in path.split("."):
-            value = value[int(part)] if isinstance(value, list) else value[part]
+        value = parameter_value(loaded, path)
         unit, meaning = parameter_info(path)
         provenance = loaded.provenance.get(path)
         stdout.print(
@@ -346,6 +423,12 @@ def scenario_show(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
             stdout.print("    [red]provenance not stated[/red]")
         else:
             stdout.print(f"    [bold]{provenance.kind}[/bold]: {provenance.note}", highlight=False)
+        span = loaded.ranges.get(path)
+        if span is not None:
+            note = f": {span.note}" if span.note else ""
+            stdout.print(
+                f"    [bold]range[/bold] {span.low:g} to {span.high:g}{note}", highlight=False
+            )
 
 
 @scenario_app.command("export")

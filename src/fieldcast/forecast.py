@@ -18,7 +18,7 @@ import numpy as np
 
 from fieldcast.reference import simulate_reference
 from fieldcast.results import Results, interval
-from fieldcast.scenario import Scenario
+from fieldcast.scenario import Costs, Scenario
 from fieldcast.simulation import simulate_many
 from fieldcast.workers import Progress
 
@@ -150,13 +150,16 @@ class Forecast:
         }
 
     def _cost(self) -> dict[str, Any]:
-        results, costs = self.results, self.scenario.costs
+        results = self.results
         officer_days = float(results.officer_days.sum())
-        officers = officer_days * costs.officer_day
-        beds = results.bed_days * costs.bed_day
-        monitors = results.monitor_days * costs.monitor_day
         removed_persons = results.outcome("removals", when="horizon")
-        transport = removed_persons * costs.removal_seat
+        officers, beds, monitors, transport = cost_items(
+            self.scenario.costs,
+            officer_days,
+            results.bed_days,
+            results.monitor_days,
+            removed_persons,
+        )
         total = officers + beds + monitors + transport
         arrested = results.outcome("arrests", when="horizon")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -197,6 +200,23 @@ class Forecast:
             }
         affected["collateral_arrests_persons"] = interval(results.collateral(when="horizon"))
         return affected
+
+
+def cost_items(
+    costs: Costs,
+    officer_days: float,
+    bed_days: np.ndarray,
+    monitor_days: np.ndarray,
+    removed_persons: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Officers, beds, monitors and transport in USD, per replication (officers are scheduled,
+    so the same in every replication)."""
+    return (
+        officer_days * costs.officer_day,
+        bed_days * costs.bed_day,
+        monitor_days * costs.monitor_day,
+        removed_persons * costs.removal_seat,
+    )
 
 
 def _nan_interval(values: np.ndarray) -> dict[str, float | None]:

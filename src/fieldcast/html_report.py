@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from fieldcast.charts import compare_arrests, run_charts
 from fieldcast.compare import outcome_table, scenario_changes
-from fieldcast.scenario import parameter_info, parameter_paths
+from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
 
 STYLE = """
@@ -83,12 +83,9 @@ def _metadata(run: StoredRun) -> str:
 
 def _parameters(run: StoredRun) -> str:
     scenario = run.scenario
-    data = scenario.model_dump(mode="json", exclude={"provenance"}, exclude_none=True)
     rows = []
     for path in parameter_paths(scenario):
-        value: object = data
-        for part in path.split("."):
-            value = value[int(part)] if isinstance(value, list) else value[part]  # type: ignore[index]
+        value = parameter_value(scenario, path)
         unit, meaning = parameter_info(path)
         provenance = scenario.provenance.get(path)
         kind = provenance.kind if provenance else "not stated"

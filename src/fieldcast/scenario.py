@@ -15,6 +15,7 @@ scenario's ``provenance`` table under the parameter's dotted path.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from collections.abc import Iterator
@@ -236,6 +237,14 @@ class Provenance(Strict):
     note: str = Field(min_length=1)
 
 
+class Range(Strict):
+    """A plausible range for one numeric parameter: what ``fieldcast sensitivity`` varies."""
+
+    low: float = param(..., "the parameter's unit", "lowest plausible value")
+    high: float = param(..., "the parameter's unit", "highest plausible value")
+    note: str = param("", "text", "why this range (a source, or the reasoning behind it)")
+
+
 class Scenario(Strict):
     """A complete, validated operation scenario."""
 
@@ -251,6 +260,7 @@ class Scenario(Strict):
     notice: Notice
     costs: Costs
     provenance: dict[str, Provenance] = {}
+    ranges: dict[str, Range] = {}
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -285,6 +295,8 @@ class Scenario(Strict):
                 compose_households(city.target_persons, self.households.classes)
             except ValueError as error:
                 raise ValueError(f"cities.{index}.target_persons: {error}") from None
+        for path, span in self.ranges.items():
+            _check_range(self, known, path, span)
         return self
 
     # -- derived views -----------------------------------------------------------------------
@@ -322,7 +334,7 @@ class Scenario(Strict):
 
 def parameter_paths(scenario: Scenario) -> Iterator[str]:
     """Every parameter's dotted path (lists by index), as used in the provenance table."""
-    data = scenario.model_dump(exclude={"provenance"}, exclude_none=True)
+    data = scenario.model_dump(exclude={"provenance", "ranges"}, exclude_none=True)
 
     def walk(prefix: str, value: Any) -> Iterator[str]:
         if isinstance(value, dict):
@@ -335,6 +347,63 @@ def parameter_paths(scenario: Scenario) -> Iterator[str]:
             yield prefix
 
     yield from walk("", data)
+
+
+def parameter_value(scenario: Scenario, path: str) -> Any:
+    """The value of the parameter at a dotted path (as in the provenance table)."""
+    container, key = _locate(scenario.model_dump(), path)
+    return container[key]
+
+
+def with_parameter(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of scenario data with the parameter at ``path`` set to ``value``."""
+    changed = copy.deepcopy(data)
+    container, key = _locate(changed, path)
+    container[key] = value
+    return changed
+
+
+def _locate(data: Any, path: str) -> tuple[Any, Any]:
+    """The container holding a dotted path's value, and its key there. Keys may themselves hold
+    dots (a city called "St. Louis"), so each step takes the key the rest of the path starts
+    with, longest first."""
+    rest = path
+    while True:
+        if isinstance(data, list):
+            head, _, tail = rest.partition(".")
+            key: Any = int(head) if head.isdigit() and int(head) < len(data) else None
+        else:
+            keys = sorted((k for k in data if rest == k or rest.startswith(f"{k}.")), key=len)
+            key = keys[-1] if keys else None
+            tail = rest[len(key) + 1 :] if key is not None else ""
+        if key is None:
+            raise KeyError(f"unknown parameter {path!r}")
+        if not tail:
+            return data, key
+        data, rest = data[key], tail
+
+
+def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) -> None:
+    """A declared range must be of a numeric parameter, ordered, and valid at both ends."""
+    if path not in known:
+        raise ValueError(
+            f"ranges.{path}: not a parameter of this scenario{_did_you_mean(path, known)}"
+        )
+    value = parameter_value(scenario, path)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"ranges.{path}: only numbers can have a range (the value is {value!r})")
+    if not span.low < span.high:
+        raise ValueError(f"ranges.{path}: low ({span.low}) must be below high ({span.high})")
+    whole = isinstance(value, int)
+    if whole and not (span.low.is_integer() and span.high.is_integer()):
+        raise ValueError(f"ranges.{path}: the parameter is a whole number, so must be its range")
+    data = scenario.model_dump(exclude={"ranges"})
+    for end in (span.low, span.high):
+        try:
+            Scenario.model_validate(with_parameter(data, path, int(end) if whole else end))
+        except ValidationError as error:
+            reason = _describe(error.errors(include_url=False)[0])
+            raise ValueError(f"ranges.{path}: {end:g} is not a valid value ({reason})") from None
 
 
 def compose_households(persons: int, classes: list[SizeClass]) -> list[int]:

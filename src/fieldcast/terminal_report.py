@@ -206,3 +206,72 @@ def _people(summary: dict[str, Any]) -> Table:
         "Collateral arrests (non-targets)", _range(people["collateral_arrests_persons"]), "", ""
     )
     return table
+
+
+def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
+    """Print a sensitivity analysis (``Sensitivity.as_dict()``): one ranking per output."""
+    morris = answer["method"] == "morris"
+    confidence = f"{100 * answer['confidence_level']:.0f}%"
+    for output, result in answer["outputs"].items():
+        money = output == "total_cost"
+        mean = (_money if money else _count)(result["mean_over_points"])
+        table = Table(
+            title=f"{answer['scenario']}: what moves {result['meaning']} (mean over points {mean})",
+            title_justify="left",
+        )
+        table.add_column("#", justify="right")
+        table.add_column("assumption", overflow="fold")
+        table.add_column("range", justify="right")
+        if morris:
+            table.add_column(f"mu* (+/- {confidence})", justify="right")
+            table.add_column("sigma", justify="right")
+        else:
+            table.add_column(f"S1 (+/- {confidence})", justify="right")
+            table.add_column(f"ST (+/- {confidence})", justify="right")
+        for rank, row in enumerate(result["ranking"], 1):
+            span = f"{row['low']:g} to {row['high']:g}"
+            if morris:
+                value = _money if money else _effect
+                cells = [
+                    f"{value(row['mu_star'])} +/- {value(row['mu_star_conf'])}",
+                    value(row["sigma"]),
+                ]
+            else:
+                cells = [
+                    f"{_share(row['S1'])} +/- {_share(row['S1_conf'])}",
+                    f"{_share(row['ST'])} +/- {_share(row['ST_conf'])}",
+                ]
+            table.add_row(str(rank), row["parameter"], span, *cells)
+        console.print(table)
+        noise = result["replication_noise_share"]
+        console.print(
+            Text(
+                "replication noise: "
+                + ("n/a (the output does not vary)" if noise is None else _percent(noise))
+                + " of the variance across points",
+                style="dim",
+            )
+        )
+    what = (
+        "mu*: mean absolute change of the output when the assumption moves across two thirds of "
+        "its range; sigma: how much that change depends on the other assumptions."
+        if morris
+        else "S1: share of the output's variance due to the assumption alone; ST: including its "
+        "interactions with the others."
+    )
+    console.print(
+        Text(
+            f"{answer['method'].capitalize()} over {answer['points']:,} points of "
+            f"{answer['replications_per_point']:,} replications each (seed {answer['seed']}, "
+            f"common random numbers). {what} Intervals: {confidence} bootstrap over the points.",
+            style="dim",
+        )
+    )
+
+
+def _effect(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -1,0 +1,262 @@
+"""Which assumptions the answer hangs on: global sensitivity analysis over declared ranges.
+
+A scenario declares a plausible range for each assumption it wants examined (``[ranges]``,
+keyed by the parameter's dotted path). SALib draws points in that box (Morris trajectories or
+Saltelli's Sobol' sample), every point is run as a scenario of its own, and SALib turns the
+outputs into indices:
+
+* Morris: ``mu_star``, the mean absolute change of an output when one assumption moves by
+  two thirds of its range (four levels), and ``sigma``, how much that change varies with the
+  other assumptions (interactions, non-linearity). Cheap: trajectories x (assumptions + 1)
+  points. Good for ranking.
+* Sobol': ``S1``, the share of the output's variance due to the assumption alone, and ``ST``,
+  its share including interactions. Dearer: samples x (assumptions + 2) points.
+
+Every point runs with the same seed, so all points share their random numbers (common random
+numbers) and differences between points are the assumptions' doing, not sampling noise. The
+analysis reports its own sampling error twice: SALib's bootstrap confidence intervals over the
+sampled points, and the share of the outputs' variance across points that replication noise
+accounts for (the mean squared standard error of a point's mean over the variance of the point
+means; near 0 means the replications per point are enough).
+
+Whole-number parameters (teams, days, seats) are rounded to the nearest whole number at each
+point; the indices still refer to the declared range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from SALib.analyze import morris as morris_analysis
+from SALib.analyze import sobol as sobol_analysis
+from SALib.sample import morris as morris_sampling
+from SALib.sample import sobol as sobol_sampling
+
+from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.forecast import cost_items
+from fieldcast.metrics import MEASURES, REPLICATION_METRICS
+from fieldcast.scenario import Scenario, parameter_value, validate_scenario, with_parameter
+from fieldcast.simulation import chunk_sizes
+from fieldcast.workers import Progress, gather
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Method = Literal["morris", "sobol"]
+
+OUTPUTS = {
+    "persons_arrested": "persons arrested by the end of field work",
+    "persons_removed": "persons removed by the horizon",
+    "total_cost": "total cost, USD",
+}
+# The index each method ranks by, and its confidence interval's key in SALib's answer.
+MAIN_INDEX = {"morris": "mu_star", "sobol": "ST"}
+INDICES = {
+    "morris": ("mu_star", "mu_star_conf", "sigma"),
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+}
+DEFAULT_SAMPLES = {"morris": 10, "sobol": 64}  # trajectories; base sample (a power of two)
+MORRIS_LEVELS = 4
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """The indices of every assumption with a range, for each output."""
+
+    scenario: str
+    method: Method
+    parameters: tuple[str, ...]
+    ranges: dict[str, tuple[float, float]]
+    samples: int
+    points: int
+    replications: int
+    seed: int
+    output_means: dict[str, float]  # mean over the points
+    indices: dict[str, dict[str, list[float]]]  # output -> index -> value per parameter
+    noise_share: dict[str, float]  # output -> replication noise / variance across points
+
+    @property
+    def main_index(self) -> str:
+        return MAIN_INDEX[self.method]
+
+    def ranked(self, output: str) -> list[int]:
+        """Parameter positions, most influential first on ``output`` (NaN last)."""
+        values = np.nan_to_num(np.asarray(self.indices[output][self.main_index]), nan=-np.inf)
+        return sorted(range(len(self.parameters)), key=lambda i: (-values[i], i))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "method": self.method,
+            "samples": self.samples,
+            "points": self.points,
+            "replications_per_point": self.replications,
+            "seed": self.seed,
+            "confidence_level": CONFIDENCE,
+            "main_index": self.main_index,
+            "outputs": {
+                output: {
+                    "meaning": OUTPUTS[output],
+                    "mean_over_points": self.output_means[output],
+                    "replication_noise_share": _finite(self.noise_share[output]),
+                    "ranking": [
+                        {
+                            "parameter": self.parameters[i],
+                            "low": self.ranges[self.parameters[i]][0],
+                            "high": self.ranges[self.parameters[i]][1],
+                            **{
+                                name: _finite(values[i])
+                                for name, values in self.indices[output].items()
+                            },
+                        }
+                        for i in self.ranked(output)
+                    ],
+                }
+                for output in OUTPUTS
+            },
+        }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def sample_points(scenario: Scenario, method: Method, samples: int, seed: int) -> np.ndarray:
+    """The points SALib asks for, [point, parameter], in the ranges' order."""
+    problem = _problem(scenario)
+    if method == "morris":
+        if samples < 2:
+            raise ValueError(f"samples: Morris needs at least 2 trajectories, got {samples}")
+        return morris_sampling.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=seed)
+    if samples < 2 or samples & (samples - 1):
+        raise ValueError(f"samples: Sobol' needs a power of two (64, 128, ...), got {samples}")
+    return sobol_sampling.sample(problem, samples, calc_second_order=False, seed=seed)
+
+
+def point_scenario(scenario: Scenario, values: np.ndarray) -> Scenario:
+    """The scenario with each ranged parameter set to its value at one point."""
+    data = scenario.model_dump(exclude={"ranges"})
+    for path, value in zip(scenario.ranges, values, strict=True):
+        whole = isinstance(parameter_value(scenario, path), int)
+        data = with_parameter(data, path, round(float(value)) if whole else float(value))
+    return validate_scenario(
+        data, source=f"sensitivity point {dict(zip(scenario.ranges, values, strict=True))}"
+    )
+
+
+def evaluate_point(scenario: Scenario, replications: int, seed: int) -> np.ndarray:
+    """Mean and variance over replications of each output, [output, (mean, variance)]."""
+    plan = compile_scenario(scenario)
+    persons = MEASURES.index("persons")
+    removals = REPLICATION_METRICS.index("removals")
+    columns: list[np.ndarray] = []
+    for index, size in enumerate(chunk_sizes(replications)):
+        chunk = simulate_chunk(plan, seed, index, size)
+        arrested = chunk.at_field_end[:, -1, 0, persons]
+        removed = chunk.at_horizon[:, -1, removals, persons]
+        items = cost_items(
+            scenario.costs,
+            float(plan.officer_days.sum()),
+            chunk.bed_days,
+            chunk.monitor_days,
+            removed,
+        )
+        columns.append(np.stack([arrested, removed, sum(items)]).astype(float))
+    values = np.concatenate(columns, axis=1)
+    variance = values.var(axis=1, ddof=1) if replications > 1 else np.zeros(len(values))
+    return np.stack([values.mean(axis=1), variance], axis=1)
+
+
+def run_sensitivity(
+    scenario: Scenario,
+    method: Method = "morris",
+    samples: int | None = None,
+    replications: int = 200,
+    seed: int = 2019,
+    processes: int = 1,
+    progress: Progress | None = None,
+    client: Client | None = None,
+) -> Sensitivity:
+    """Rank the scenario's ranged assumptions by their effect on reach, removals and cost."""
+    if method not in MAIN_INDEX:
+        raise ValueError(f"method: must be one of {', '.join(MAIN_INDEX)}, got {method!r}")
+    if len(scenario.ranges) < 2:
+        raise ValueError(
+            f"ranges: the scenario {scenario.name!r} declares {len(scenario.ranges)} range(s); "
+            "sensitivity needs at least two (add a [ranges] table, see `fieldcast scenario show`)"
+        )
+    if replications < 2:
+        raise ValueError(f"replications: at least 2 per point are needed, got {replications}")
+    samples = samples if samples is not None else DEFAULT_SAMPLES[method]
+    points = sample_points(scenario, method, samples, seed)
+    scenarios = [point_scenario(scenario, row) for row in points]  # all validated before running
+    summary = np.zeros((len(points), len(OUTPUTS), 2))
+
+    def receive(index: int, values: np.ndarray) -> None:
+        summary[index] = values
+
+    tasks = [(point, replications, seed) for point in scenarios]
+    gather(evaluate_point, tasks, receive, processes, client, progress)
+    problem = _problem(scenario)
+    indices, noise = {}, {}
+    for position, output in enumerate(OUTPUTS):
+        means, variances = summary[:, position, 0], summary[:, position, 1]
+        indices[output] = _analyse(method, problem, points, means, seed)
+        spread = means.var(ddof=1)
+        noise[output] = float(variances.mean() / replications / spread) if spread > 0 else math.nan
+    return Sensitivity(
+        scenario=scenario.name,
+        method=method,
+        parameters=tuple(scenario.ranges),
+        ranges={path: (span.low, span.high) for path, span in scenario.ranges.items()},
+        samples=samples,
+        points=len(points),
+        replications=replications,
+        seed=seed,
+        output_means={o: float(summary[:, i, 0].mean()) for i, o in enumerate(OUTPUTS)},
+        indices=indices,
+        noise_share=noise,
+    )
+
+
+def _problem(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "num_vars": len(scenario.ranges),
+        "names": list(scenario.ranges),
+        "bounds": [[span.low, span.high] for span in scenario.ranges.values()],
+    }
+
+
+def _analyse(
+    method: Method, problem: dict[str, Any], points: np.ndarray, outputs: np.ndarray, seed: int
+) -> dict[str, list[float]]:
+    """SALib's indices for one output. Sobol' indices are shares of a variance: NaN when the
+    output does not vary at all."""
+    names = INDICES[method]
+    if method == "sobol" and np.ptp(outputs) == 0:
+        return {name: [math.nan] * problem["num_vars"] for name in names}
+    if method == "morris":
+        answer = morris_analysis.analyze(
+            problem,
+            points,
+            outputs,
+            num_resamples=BOOTSTRAP_RESAMPLES,
+            conf_level=CONFIDENCE,
+            num_levels=MORRIS_LEVELS,
+            seed=seed,
+        )
+    else:
+        answer = sobol_analysis.analyze(
+            problem,
+            outputs,
+            calc_second_order=False,
+            num_resamples=BOOTSTRAP_RESAMPLES,
+            conf_level=CONFIDENCE,
+            seed=seed,
+        )
+    return {name: [float(v) for v in answer[name]] for name in names}
