@@ -16,15 +16,16 @@ from fieldcast.scenario import Scenario, validate_scenario
 
 def variant(base: Scenario, **changes: Any) -> Scenario:
     """The scenario with nested changes, given as dotted paths: variant(s, **{"leak.events": []}).
-    The result is validated again, as a user's file would be."""
+    Provenance and ranges are dropped (unless given). The result is validated again, as a
+    user's file would be."""
     data = base.model_dump(mode="json", exclude_none=True)
+    data["provenance"], data["ranges"] = {}, {}  # both name paths the changes may remove
     for path, value in changes.items():
         target = data
         parts = path.split(".")
         for part in parts[:-1]:
             target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
         target[parts[-1]] = value
-    data["provenance"] = {}
     return validate_scenario(data, source="test variant")
 
 

@@ -15,6 +15,7 @@ from fieldcast.scenario import (
     compose_households,
     parameter_info,
     parameter_paths,
+    parameter_value,
 )
 
 
@@ -149,6 +150,50 @@ def test_bad_values_name_the_field_and_the_reason(
     message = _error_for(tmp_path, text.replace(old, new, 1))
     assert expected in message
     assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        (
+            '"city_defaults.p_contact" = { low = 0.2, high = 1.4 }',
+            "ranges.city_defaults.p_contact: 1.4 is not a valid value (city_defaults.p_contact: "
+            "Input should be less than or equal to 1 (got 1.4))",
+        ),
+        (
+            '"city_defaults.p_contcat" = { low = 0.2, high = 0.4 }',
+            "ranges.city_defaults.p_contcat: not a parameter of this scenario "
+            "(did you mean 'city_defaults.p_contact'?)",
+        ),
+        (
+            '"city_defaults.teams" = { low = 2.5, high = 4 }',
+            "ranges.city_defaults.teams: the parameter is a whole number, so must be its range",
+        ),
+        ('"name" = { low = 1, high = 2 }', "ranges.name: only numbers can have a range"),
+        (
+            '"notice.p_comply" = { low = 0.5, high = 0.1 }',
+            "ranges.notice.p_comply: low (0.5) must be below high (0.1)",
+        ),
+        (
+            '"city_overrides.Los Angeles.local_support" = { low = 0.5, hgih = 1.0 }',
+            "ranges.city_overrides.Los Angeles.local_support.hgih: unknown key",
+        ),
+    ],
+)
+def test_bad_ranges_name_the_range_and_the_reason(
+    tmp_path: Path, declared: str, expected: str
+) -> None:
+    message = _error_for(tmp_path, f'extends = "seed-2019"\n[ranges]\n{declared}\n')
+    assert expected in message
+
+
+def test_ranges_hold_paths_with_city_names_and_concern_assumptions() -> None:
+    seed = load_scenario("seed-2019")
+    assert parameter_value(seed, "city_overrides.Los Angeles.local_support") == 0.8
+    span = seed.ranges["city_overrides.Los Angeles.local_support"]
+    assert (span.low, span.high) == (0.5, 1.0)
+    assumptions = {p for p, v in seed.provenance.items() if v.kind == "assumption"}
+    assert set(seed.ranges) <= assumptions  # the default ranges are about assumptions only
 
 
 def test_empty_binary_and_malformed_files_are_refused_clearly(tmp_path: Path) -> None:
