@@ -20,10 +20,15 @@ from fieldcast.scenario import (
 
 
 def test_builtin_scenarios_are_listed_default_first() -> None:
-    assert builtin_names() == ["seed-2019", "national", "seed-2019-as-executed"]
+    assert builtin_names() == [
+        "seed-2019",
+        "national",
+        "seed-2019-as-executed",
+        "seed-2019-docket",
+    ]
 
 
-@pytest.mark.parametrize("name", ["seed-2019", "seed-2019-as-executed", "national"])
+@pytest.mark.parametrize("name", builtin_names())
 def test_every_builtin_parameter_has_provenance_unit_and_meaning(name: str) -> None:
     scenario = load_scenario(name)
     for path in parameter_paths(scenario):

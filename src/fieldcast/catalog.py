@@ -16,7 +16,7 @@ from typing import Any
 import tomli_w
 import yaml
 
-from fieldcast.scenario import Scenario, ScenarioError, validate_scenario
+from fieldcast.scenario import Scenario, ScenarioError, editable_data, validate_scenario
 
 DEFAULT_SCENARIO = "seed-2019"
 _SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -108,10 +108,11 @@ def _parse(text: str, suffix: str, source: str) -> dict[str, Any]:
 
 def scenario_to_toml(scenario: Scenario) -> str:
     """The scenario as a complete TOML file (what ``fieldcast scenario export`` prints)."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
+    data = editable_data(scenario)
     header = (
-        f"# fieldcast scenario {scenario.name!r}, exported in full.\n"
-        "# Edit values and their [provenance] notes, then run:\n"
+        f"# fieldcast scenario {scenario.name!r}, exported in full"
+        + (" (values derived from the docket follow from it)" if scenario.docket else "")
+        + ".\n# Edit values and their [provenance] notes, then run:\n"
         "#   fieldcast scenario validate FILE && fieldcast forecast FILE\n\n"
     )
     return header + tomli_w.dumps(data)

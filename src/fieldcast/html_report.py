@@ -26,6 +26,7 @@ th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-al
 th { background: #f0f0f0; } td.number { text-align: right; white-space: nowrap; }
 .meta { color: #444; font-size: 0.9em; } .figure svg { max-width: 100%; height: auto; }
 .kind-source { font-weight: 600; } .kind-assumption { font-style: italic; }
+.kind-derived { color: #555; }
 """
 
 
@@ -146,8 +147,9 @@ def run_report(run: StoredRun) -> str:
         "<h2>People affected</h2>",
         f"<div class='figure'>{svg(charts['people'])}</div>",
         "<h2>Parameters and their provenance</h2>",
-        "<p>Each value is either from a cited <span class='kind-source'>source</span> or an "
-        "<span class='kind-assumption'>assumption</span> to override when you know better.</p>",
+        "<p>Each value is from a cited <span class='kind-source'>source</span>, an "
+        "<span class='kind-assumption'>assumption</span> to override when you know better, or "
+        "<span class='kind-derived'>derived</span> from other values (the docket stage).</p>",
         _parameters(run),
         "<h2>Run</h2>",
         _metadata(run),

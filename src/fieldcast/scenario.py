@@ -23,6 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fieldcast.docket import court_targets
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -230,10 +232,73 @@ class Costs(Strict):
     )
 
 
-class Provenance(Strict):
-    """Where a value comes from: a cited source, or an assumption a user should override."""
+class DocketCourt(Strict):
+    """One court of the dedicated docket, and the city (field office) whose list it feeds."""
 
-    kind: Literal["source", "assumption"]
+    city: str = param(..., "text", "city whose target list this court's orders feed", min_length=1)
+    persons_flagged: int = param(
+        ..., "persons", "persons entered on this court's dedicated docket", ge=0
+    )
+    p_order_in_absentia: Probability | None = param(
+        None,
+        "probability",
+        "share of decided cases ending in a removal order issued in absentia (omit: the docket's)",
+    )
+
+
+class Docket(Strict):
+    """Stage 1 (optional): a dedicated docket whose removal orders form the target lists
+    (computed in ``docket.py``; the cities' target persons and in-absentia shares follow)."""
+
+    intake_start_day: int = param(
+        ..., "day", "first day persons entered the docket (negative: before day 0)", ge=-7300, le=0
+    )
+    intake_end_day: int = param(
+        ..., "day", "last day persons entered the docket (negative: before day 0)", ge=-7300, le=0
+    )
+    mean_days_to_decision: float = param(
+        ..., "days", "mean time from entering the docket to the court's decision", gt=0
+    )
+    p_order_in_absentia: Probability = param(
+        ..., "probability", "share of decided cases ending in a removal order issued in absentia"
+    )
+    p_order_after_hearing: Probability = param(
+        ..., "probability", "share of decided cases ending in a removal order after a hearing"
+    )
+    p_listed: Probability = param(
+        ...,
+        "probability",
+        "share of persons holding a removal order at day 0 that the operation lists as targets",
+    )
+    courts: list[DocketCourt] = param(..., "list", "the docket's courts", min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Docket:
+        if self.intake_start_day > self.intake_end_day:
+            raise ValueError(
+                f"intake_start_day ({self.intake_start_day}) must not be after intake_end_day "
+                f"({self.intake_end_day})"
+            )
+        cities = [court.city for court in self.courts]
+        repeated = sorted({city for city in cities if cities.count(city) > 1})
+        if repeated:
+            raise ValueError(f"courts: each city can have one court, repeated: {repeated}")
+        for index, court in enumerate(self.courts):
+            in_absentia = court.p_order_in_absentia
+            in_absentia = self.p_order_in_absentia if in_absentia is None else in_absentia
+            if in_absentia + self.p_order_after_hearing > 1:
+                raise ValueError(
+                    f"courts.{index}: orders in absentia ({in_absentia:g}) and after a hearing "
+                    f"({self.p_order_after_hearing:g}) are more than all decided cases"
+                )
+        return self
+
+
+class Provenance(Strict):
+    """Where a value comes from: a cited source, an assumption a user should override, or
+    derived by fieldcast from other values (the docket stage)."""
+
+    kind: Literal["source", "assumption", "derived"]
     note: str = Field(min_length=1)
 
 
@@ -256,11 +321,25 @@ class Scenario(Strict):
     city_defaults: CityParameters
     city_overrides: dict[str, CityParameters] = {}
     cities: list[City] = Field(min_length=1)
+    docket: Docket | None = None
     detention: Detention
     notice: Notice
     costs: Costs
     provenance: dict[str, Provenance] = {}
     ranges: dict[str, Range] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _targets_from_docket(cls, data: Any) -> Any:
+        """With a valid docket, fill in the target persons and in-absentia share of each of its
+        cities where they are not given (a given value is checked against it afterwards)."""
+        if not isinstance(data, dict) or data.get("docket") is None:
+            return data
+        try:
+            docket = Docket.model_validate(data["docket"])
+        except ValidationError:
+            return data  # reported by the field validation, with its path
+        return _with_docket_targets(data, docket)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -297,6 +376,8 @@ class Scenario(Strict):
                 raise ValueError(f"cities.{index}.target_persons: {error}") from None
         for path, span in self.ranges.items():
             _check_range(self, known, path, span)
+        if self.docket is not None:
+            _check_docket_targets(self, self.docket)
         return self
 
     # -- derived views -----------------------------------------------------------------------
@@ -355,6 +436,18 @@ def parameter_value(scenario: Scenario, path: str) -> Any:
     return container[key]
 
 
+def editable_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data without the values fieldcast derives (provenance "derived",
+    from the docket stage), so that a changed value validates and derives them anew."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    for path, provenance in scenario.provenance.items():
+        if provenance.kind == "derived":
+            container, key = _locate(data, path)
+            del container[key]
+            del data["provenance"][path]
+    return data
+
+
 def with_parameter(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A deep copy of scenario data with the parameter at ``path`` set to ``value``."""
     changed = copy.deepcopy(data)
@@ -383,6 +476,75 @@ def _locate(data: Any, path: str) -> tuple[Any, Any]:
         data, rest = data[key], tail
 
 
+def _with_docket_targets(data: dict[str, Any], docket: Docket) -> dict[str, Any]:
+    """Scenario data with the docket's target persons and in-absentia shares filled in where
+    missing, their provenance marked "derived". Data of the wrong shape is left as it is, for
+    the field validation to report."""
+    cities, overrides = data.get("cities"), data.get("city_overrides", {})
+    if not isinstance(cities, list) or not isinstance(overrides, dict):
+        return data
+    cities = [c.model_dump() if isinstance(c, BaseModel) else c for c in cities]
+    overrides = {
+        name: o.model_dump(exclude_none=True) if isinstance(o, BaseModel) else o
+        for name, o in overrides.items()
+    }
+    if not all(isinstance(c, dict) for c in cities) or not all(
+        isinstance(o, dict) for o in overrides.values()
+    ):
+        return data
+    cities = [dict(city) for city in cities]
+    overrides = {name: dict(override) for name, override in overrides.items()}
+    provenance = dict(data.get("provenance") or {})
+    names = [city.get("name") for city in cities]
+    for index, court in enumerate(court_targets(docket)):
+        if court.city not in names:
+            continue  # reported by the cross-checks
+        position = names.index(court.city)
+        if cities[position].get("target_persons") is None:
+            cities[position]["target_persons"] = court.target_persons
+        provenance[f"cities.{position}.target_persons"] = {
+            "kind": "derived",
+            "note": f"docket stage (docket.courts.{index}): {court.persons_flagged:,} flagged, "
+            f"{court.persons_decided:,.0f} decided by day 0, {court.persons_with_orders:,.0f} "
+            f"with removal orders, {docket.p_listed:.2%} of them listed",
+        }
+        override = overrides.setdefault(court.city, {})
+        if override.get("p_in_absentia") is None:
+            override["p_in_absentia"] = court.p_in_absentia
+        provenance[f"city_overrides.{court.city}.p_in_absentia"] = {
+            "kind": "derived",
+            "note": f"docket stage (docket.courts.{index}): share of the removal orders issued "
+            "in absentia",
+        }
+    return {**data, "cities": cities, "city_overrides": overrides, "provenance": provenance}
+
+
+def _check_docket_targets(scenario: Scenario, docket: Docket) -> None:
+    """Every court must feed a city of the scenario, and values given for its city must be the
+    docket's (a scenario cannot say two different things)."""
+    names = [city.name for city in scenario.cities]
+    for index, court in enumerate(court_targets(docket)):
+        if court.city not in names:
+            raise ValueError(
+                f"docket.courts.{index}.city: {court.city!r} is not a city of this scenario"
+                f"{_did_you_mean(court.city, names)}"
+            )
+        position = names.index(court.city)
+        given = scenario.cities[position].target_persons
+        if given != court.target_persons:
+            raise ValueError(
+                f"cities.{position}.target_persons: {given} given, but the docket gives "
+                f"{court.target_persons} (docket.courts.{index}); leave it out to use the docket's"
+            )
+        share = scenario.city_parameter(court.city, "p_in_absentia")
+        if share != court.p_in_absentia:
+            raise ValueError(
+                f"city_overrides.{court.city}.p_in_absentia: {share:g} given, but the docket "
+                f"gives {court.p_in_absentia:.4f} (docket.courts.{index}); leave it out to use "
+                "the docket's"
+            )
+
+
 def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) -> None:
     """A declared range must be of a numeric parameter, ordered, and valid at both ends."""
     if path not in known:
@@ -397,7 +559,8 @@ def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) ->
     whole = isinstance(value, int)
     if whole and not (span.low.is_integer() and span.high.is_integer()):
         raise ValueError(f"ranges.{path}: the parameter is a whole number, so must be its range")
-    data = scenario.model_dump(exclude={"ranges"})
+    data = editable_data(scenario)
+    del data["ranges"]  # the changed scenarios need not check ranges again
     for end in (span.low, span.high):
         try:
             Scenario.model_validate(with_parameter(data, path, int(end) if whole else end))
@@ -463,7 +626,7 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{path}: unknown key{_suggest_key(error['loc'])}"
     if error["type"] == "missing":
         return f"{path}: required but missing"
-    if "input" in error and error["type"] not in ("model_type", "dict_type"):
+    if "input" in error and not isinstance(error["input"], dict | list | BaseModel):
         return f"{path}: {message} (got {error['input']!r})"
     return f"{path}: {message}"
 

@@ -38,7 +38,13 @@ from SALib.sample import sobol as sobol_sampling
 from fieldcast.engine import compile_scenario, simulate_chunk
 from fieldcast.forecast import cost_items
 from fieldcast.metrics import MEASURES, REPLICATION_METRICS
-from fieldcast.scenario import Scenario, parameter_value, validate_scenario, with_parameter
+from fieldcast.scenario import (
+    Scenario,
+    editable_data,
+    parameter_value,
+    validate_scenario,
+    with_parameter,
+)
 from fieldcast.simulation import chunk_sizes
 from fieldcast.workers import Progress, gather
 
@@ -140,7 +146,8 @@ def sample_points(scenario: Scenario, method: Method, samples: int, seed: int) -
 
 def point_scenario(scenario: Scenario, values: np.ndarray) -> Scenario:
     """The scenario with each ranged parameter set to its value at one point."""
-    data = scenario.model_dump(exclude={"ranges"})
+    data = editable_data(scenario)
+    del data["ranges"]
     for path, value in zip(scenario.ranges, values, strict=True):
         whole = isinstance(parameter_value(scenario, path), int)
         data = with_parameter(data, path, round(float(value)) if whole else float(value))
