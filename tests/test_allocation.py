@@ -3,13 +3,23 @@ diminishing returns), and on a real scenario it does at least as well as the sce
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import variant
-from fieldcast.allocation import allocate_teams, best_split, exhaustive, with_allocation
+from fieldcast.allocation import (
+    allocate_teams,
+    best_split,
+    best_split_probability,
+    exhaustive,
+    with_allocation,
+)
+from fieldcast.requirement import RESOURCES
 from fieldcast.scenario import Scenario
+from fieldcast.simulation import simulate
 
 curve = st.lists(st.floats(-5, 10, allow_nan=False), min_size=7, max_size=7)
 
@@ -46,3 +56,72 @@ def test_teams_go_where_they_find_families(seed_scenario: Scenario) -> None:
     moved = with_allocation(scenario, {"A": 6, "B": 2})
     assert moved.city_parameter("A", "teams") == 6
     assert moved.city_parameter("B", "teams") == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 3).flatmap(
+        lambda cities: st.tuples(
+            st.integers(0, 5),
+            st.integers(1, 12),
+            st.lists(st.integers(0, 10_000), min_size=cities, max_size=cities),
+            st.integers(0, 40),
+        )
+    )
+)
+def test_probability_split_reaches_the_goal_as_often_as_any_split(case) -> None:
+    """Branch and bound against trying every split, on random per-replication arrests (not
+    necessarily rising with teams): it must finish, prove it, and match the best count."""
+    teams, replications, seeds, goal = case
+    arrested = [
+        np.random.default_rng(seed).integers(0, 12, size=(teams + 1, replications)).astype(float)
+        for seed in seeds
+    ]
+    curves = [list(rows.mean(axis=1)) for rows in arrested]
+    split, proven = best_split_probability(arrested, teams, goal, best_split(curves, teams))
+    assert proven and sum(split) == teams
+
+    def reached(given: tuple[int, ...] | list[int]) -> int:
+        total = sum(rows[t] for rows, t in zip(arrested, given, strict=True))
+        return int(np.count_nonzero(total >= goal))
+
+    every = [
+        g for g in itertools.product(range(teams + 1), repeat=len(arrested)) if sum(g) == teams
+    ]
+    assert reached(split) == max(reached(g) for g in every)
+
+
+def test_a_citys_arrests_do_not_depend_on_other_cities_teams(seed_scenario: Scenario) -> None:
+    """What the probability search rests on: with common random numbers, city c's arrests in
+    each replication are the same whatever the other cities have, so a split's total is the
+    sum of per-city runs."""
+    cities = [city.name for city in seed_scenario.cities if city.target_persons > 0]
+    levels = {t: simulate(RESOURCES["teams"].apply(seed_scenario, t), 200, 7) for t in (1, 4, 7)}
+    split = {city: (1, 4, 7)[i % 3] for i, city in enumerate(cities)}
+    mixed = simulate(with_allocation(seed_scenario, split), 200, 7)
+    for city, teams in split.items():
+        expected = levels[teams].outcome("arrests", place=city)
+        assert np.array_equal(mixed.outcome("arrests", place=city), expected), city
+
+
+def test_the_probability_objective_backs_the_likelier_city(seed_scenario: Scenario) -> None:
+    """Goal 40 persons from two cities: A (400 targets) can reach it alone with enough teams, B
+    (40 targets, all found only rarely) cannot. The best chance puts the teams in A; the chance
+    is checked on fresh replications against an even split."""
+    scenario = variant(
+        seed_scenario,
+        **{
+            "cities": [{"name": "A", "target_persons": 400}, {"name": "B", "target_persons": 40}],
+            "city_overrides": {"A": {"teams": 2}, "B": {"teams": 2}},
+            "leak.events": [],
+            "operation.horizon_days": 30,
+        },
+    )
+    answer = allocate_teams(
+        scenario, 4, replications=400, seed=3, objective="probability", goal_persons=40
+    )
+    assert answer.proven_optimal
+    assert answer.recommended["A"] > answer.recommended["B"]
+    chance = answer.p_goal
+    assert chance["recommended"] >= chance["current"]
+    assert answer.as_dict()["objective"] == "probability"

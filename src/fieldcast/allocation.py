@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from fieldcast.requirement import RESOURCES
 from fieldcast.results import interval
 from fieldcast.scenario import CityParameters, Scenario
-from fieldcast.simulation import simulate
+from fieldcast.simulation import simulate, simulate_many
 
 if TYPE_CHECKING:
     from distributed import Client
+
+
+Objective = Literal["expected", "probability"]
+NODE_LIMIT = 200_000  # search nodes before the probability search settles for its best so far
 
 
 @dataclass(frozen=True)
@@ -34,23 +38,33 @@ class Allocation:
 
     cities: tuple[str, ...]
     teams: int
+    objective: Objective
+    goal_persons: int
     recommended: dict[str, int]
     current: dict[str, int]
     curves: dict[str, list[float]]  # expected persons arrested with 0..teams teams
     concave: bool  # every estimated curve has diminishing returns (not needed for optimality)
+    proven_optimal: bool  # False only if the probability search hit its node limit
+    validation_seed: int  # the fresh replications both allocations are compared on
     gain_persons: dict[str, float]  # recommended minus current, paired replications
+    p_goal: dict[str, float]  # current, recommended, difference and its 95% interval
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "teams": self.teams,
+            "objective": self.objective,
+            "goal_persons": self.goal_persons,
             "recommended": self.recommended,
             "current": self.current,
+            "proven_optimal": self.proven_optimal,
             "expected_persons_arrested_by_teams": self.curves,
             "marginal_gain_by_teams": {
                 city: list(np.diff(curve).round(3)) for city, curve in self.curves.items()
             },
             "curves_concave": self.concave,
+            "validation_seed": self.validation_seed,
             "gain_persons": self.gain_persons,
+            "p_goal": self.p_goal,
         }
 
 
@@ -76,6 +90,55 @@ def best_split(curves: list[list[float]], teams: int) -> list[int]:
         split.append(int(given[left]))
         left -= split[-1]
     return split[::-1]
+
+
+def best_split_probability(
+    arrested: list[np.ndarray], teams: int, goal: float, start: list[int]
+) -> tuple[list[int], bool]:
+    """The split of exactly ``teams`` teams that reaches ``goal`` in the most replications.
+
+    ``arrested[c]`` is [teams + 1, replication]: city c's persons arrested with 0..teams teams
+    in each replication. With common random numbers a city's arrests do not depend on the
+    other cities' teams, so any split's total in a replication is the sum of these rows. The
+    search is branch and bound over cities, starting from ``start`` (ties keep it): a partial
+    split is dropped when even the most each remaining city could add in each replication
+    (its best row with at most the teams left) cannot beat the best count so far. Exact unless
+    it stops at ``NODE_LIMIT`` nodes (the second value is then False).
+    """
+    cities = len(arrested)
+    # reach_rest[c][n]: the most the cities from c on can add with n teams in all, in each
+    # replication separately (each replication may pick its own split: an upper bound)
+    reach_rest = np.zeros((cities + 1, teams + 1, arrested[0].shape[1]))
+    for city in reversed(range(cities)):
+        for total in range(teams + 1):
+            options = arrested[city][: total + 1] + reach_rest[city + 1][total::-1]
+            reach_rest[city][total] = options.max(axis=0)
+
+    def count(split: list[int]) -> int:
+        total = sum(arrested[c][t] for c, t in enumerate(split))
+        return int(np.count_nonzero(total >= goal))
+
+    best, best_count = list(start), count(start)
+    nodes = 0
+
+    def search(city: int, left: int, partial: np.ndarray, split: list[int]) -> None:
+        nonlocal best, best_count, nodes
+        nodes += 1
+        if nodes > NODE_LIMIT:
+            return
+        if city == cities - 1:
+            reached = int(np.count_nonzero(partial + arrested[city][left] >= goal))
+            if reached > best_count:
+                best, best_count = [*split, left], reached
+            return
+        if np.count_nonzero(partial + reach_rest[city][left] >= goal) <= best_count:
+            return
+        # nearest the starting split first, so that good splits are found early
+        for own in sorted(range(left + 1), key=lambda t: (abs(t - start[city]), -t)):
+            search(city + 1, left - own, partial + arrested[city][own], [*split, own])
+
+    search(0, teams, np.zeros(arrested[0].shape[1]), [])
+    return best, nodes <= NODE_LIMIT
 
 
 def exhaustive(curves: list[list[float]], teams: int) -> list[int]:
@@ -115,26 +178,75 @@ def allocate_teams(
     seed: int = 2019,
     processes: int = 1,
     client: Client | None = None,
+    objective: Objective = "expected",
+    goal_persons: int | None = None,
 ) -> Allocation:
-    """Spread ``teams`` teams across the cities with targets to maximise expected arrests."""
+    """Spread ``teams`` teams across the cities with targets to maximise the expected persons
+    arrested by the end of field work, or the probability of arresting ``goal_persons``
+    (default: the scenario's goal).
+
+    The recommended and the current allocation are then compared on fresh replications (seed
+    + 1), paired, so that picking the best on one sample does not flatter it."""
     if teams < 0:
-        raise ValueError(f"teams must be at least 0, got {teams}")
+        raise ValueError(f"teams: must be at least 0, got {teams}")
+    if objective not in ("expected", "probability"):
+        raise ValueError(f"objective: must be 'expected' or 'probability', got {objective!r}")
+    goal = scenario.operation.goal_persons if goal_persons is None else goal_persons
     cities = tuple(city.name for city in scenario.cities if city.target_persons > 0)
-    curves: dict[str, list[float]] = {city: [] for city in cities}
+    arrested = [np.zeros((teams + 1, replications)) for _ in cities]  # [city][teams, rep]
     for level in range(teams + 1):
-        results = simulate(
+        run = simulate(
             RESOURCES["teams"].apply(scenario, level), replications, seed, processes, client=client
         )
-        for city in cities:
-            curves[city].append(float(results.outcome("arrests", place=city).mean()))
+        for rows, city in zip(arrested, cities, strict=True):
+            rows[level] = run.outcome("arrests", place=city)
+    curves = {city: list(rows.mean(axis=1)) for city, rows in zip(cities, arrested, strict=True)}
     given = best_split([curves[city] for city in cities], teams)
+    proven = True
+    if objective == "probability":
+        given, proven = best_split_probability(arrested, teams, goal, start=given)
     recommended = dict(zip(cities, given, strict=True))
     current = {city: int(scenario.city_parameter(city, "teams")) for city in cities}
     concave = all(np.all(np.diff(curve, 2) <= 1e-9) for curve in curves.values() if len(curve) > 2)
-    ours = simulate(
-        with_allocation(scenario, recommended), replications, seed, processes, client=client
+    validation_seed = seed + 1
+    ours, theirs = simulate_many(
+        [with_allocation(scenario, recommended), scenario],
+        replications,
+        validation_seed,
+        processes,
+        client=client,
     )
-    theirs = simulate(scenario, replications, seed, processes, client=client)
-    difference = ours.outcome("arrests") - theirs.outcome("arrests")
+    ours_arrested, theirs_arrested = ours.outcome("arrests"), theirs.outcome("arrests")
+    difference = ours_arrested - theirs_arrested
     gain = {**interval(difference), "mean": float(difference.mean())}
-    return Allocation(cities, teams, recommended, current, curves, concave, gain)
+    return Allocation(
+        cities=cities,
+        teams=teams,
+        objective=objective,
+        goal_persons=goal,
+        recommended=recommended,
+        current=current,
+        curves=curves,
+        concave=concave,
+        proven_optimal=proven,
+        validation_seed=validation_seed,
+        gain_persons=gain,
+        p_goal=_paired_probabilities(ours_arrested >= goal, theirs_arrested >= goal),
+    )
+
+
+def _paired_probabilities(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
+    """Both probabilities of reaching the goal and their difference with a 95% confidence
+    interval (normal approximation to the mean of paired differences)."""
+    difference = ours.astype(float) - theirs.astype(float)
+    half_width = (
+        1.96 * difference.std(ddof=1) / np.sqrt(len(difference)) if len(difference) > 1 else np.nan
+    )
+    mean = float(difference.mean())
+    return {
+        "current": float(theirs.mean()),
+        "recommended": float(ours.mean()),
+        "difference": mean,
+        "difference_low": mean - float(half_width),
+        "difference_high": mean + float(half_width),
+    }

@@ -75,6 +75,11 @@ class Resource(StrEnum):
     seats = "seats"
 
 
+class Objective(StrEnum):
+    expected = "expected"
+    probability = "probability"
+
+
 class Method(StrEnum):
     morris = "morris"
     sobol = "sobol"
@@ -235,13 +240,31 @@ def plan(
         int, typer.Option("--replications", "-n", min=1, help="Replications per level.")
     ] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Run seed, shared by every run.")] = 2019,
+    objective: Annotated[
+        Objective,
+        typer.Option(
+            help="expected: most persons arrested on average; probability: the best chance "
+            "of reaching the goal."
+        ),
+    ] = Objective.expected,
+    goal: Annotated[
+        int | None,
+        typer.Option(min=0, help="Goal in persons (default: the scenario's).", show_default=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """How to spread teams across cities to maximise the expected persons arrested."""
+    """How to spread teams across cities: the most persons arrested by the end of field work
+    on average, or the best chance of reaching the goal."""
     loaded = _load(scenario)
     total = current_teams(loaded) if teams is None else teams
     answer = allocate_teams(
-        loaded, total, replications=replications, seed=seed, processes=_default_processes()
+        loaded,
+        total,
+        replications=replications,
+        seed=seed,
+        processes=_default_processes(),
+        objective=objective.value,
+        goal_persons=goal,
     )
     if as_json:
         typer.echo(json.dumps(answer.as_dict(), indent=2))
@@ -264,12 +287,28 @@ def plan(
             city, str(now), str(best), expected_now, f"{curve[best]:,.1f}", f"{next_gain:,.2f}"
         )
     stdout.print(table)
-    gain = answer.gain_persons
+    gain, chance = answer.gain_persons, answer.p_goal
     stdout.print(
-        f"Recommended minus current allocation, same replications: {gain['median']:,.0f} persons "
-        f"(90% interval {gain['p05']:,.0f} to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}).",
+        f"On {replications:,} fresh replications (seed {answer.validation_seed}), recommended "
+        f"minus current: {gain['median']:,.0f} persons arrested (90% interval {gain['p05']:,.0f} "
+        f"to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}); P(arresting "
+        f"{answer.goal_persons:,}) {chance['current']:.3f} now, {chance['recommended']:.3f} "
+        f"recommended (difference {chance['difference']:+.3f}, 95% CI "
+        f"{chance['difference_low']:+.3f} to {chance['difference_high']:+.3f}).",
         highlight=False,
     )
+    if objective is Objective.probability and not answer.proven_optimal:
+        stdout.print(
+            "The search for the best chance stopped at its node limit: the split is the best "
+            "found, not proven the best.",
+            highlight=False,
+        )
+    if objective is Objective.probability and chance["current"] == chance["recommended"] == 0:
+        stdout.print(
+            f"No split of {total} teams reaches {answer.goal_persons:,} persons in any "
+            "replication; the split shown is the one with the most persons arrested on average.",
+            highlight=False,
+        )
     if gain["p05"] <= 0 <= gain["p95"]:
         stdout.print(
             "The interval includes zero: the scenario's own allocation is as good, within noise.",
