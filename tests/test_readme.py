@@ -41,3 +41,29 @@ def test_readme_commands_exist() -> None:
             [fieldcast, *command.split(), "--help"], capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, f"fieldcast {command}: {result.stderr}"
+
+
+def test_readme_command_options_exist() -> None:
+    """Every --option on a README command line is one its command's --help lists."""
+    fieldcast = str(Path(sys.executable).parent / "fieldcast")
+    lines = re.findall(r"^\$ (?:\S+=\S+ )?\.venv/bin/fieldcast (.*)$", README, re.M)
+    for line in lines:
+        words = line.split("#")[0].split()
+        command = words[:2] if words[0] in ("scenario", "runs") else words[:1]
+        result = subprocess.run(
+            [fieldcast, *command, "--help"], capture_output=True, text=True, check=False
+        )
+        for option in (word for word in words if word.startswith("--")):
+            assert option in result.stdout, f"fieldcast {' '.join(command)}: no {option}"
+
+
+def test_readme_scenario_snippets_are_valid(tmp_path: Path) -> None:
+    """TOML snippets are scenario files, or parts of one: added to the default, they validate."""
+    from fieldcast.catalog import load_scenario
+
+    blocks = re.findall(r"```toml\n(.*?)```", README, flags=re.DOTALL)
+    assert blocks
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"snippet{index}.toml"
+        path.write_text(block if "extends" in block else f'extends = "seed-2019"\n{block}')
+        load_scenario(path)
