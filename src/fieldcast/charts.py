@@ -338,7 +338,7 @@ def sensitivity_chart(answer: Sensitivity) -> Figure:
             axes.xaxis.set_major_formatter(FuncFormatter(_dollars))
     panels[0].invert_yaxis()
     figure.supxlabel(
-        "mu*: mean absolute change of the output when the assumption moves across 2/3 of its range"
+        "mu*: mean absolute change of the output per whole range of the assumption"
         if index == "mu_star"
         else "ST: share of the output's variance due to the assumption, interactions included",
         fontsize=10,

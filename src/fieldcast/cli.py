@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fieldcast.allocation import allocate_teams, current_teams
+from fieldcast.allocation import Allocation, allocate_teams, current_teams
 from fieldcast.catalog import (
     DEFAULT_SCENARIO,
     builtin_names,
@@ -38,6 +38,7 @@ from fieldcast.scenario import (
 )
 from fieldcast.sensitivity import run_sensitivity
 from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
+from fieldcast.surge import SurgePlan, plan_days
 from fieldcast.terminal_report import render_forecast, render_sensitivity
 from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
 
@@ -73,6 +74,11 @@ class Resource(StrEnum):
     beds = "beds"
     field_days = "field_days"
     seats = "seats"
+
+
+class Across(StrEnum):
+    cities = "cities"
+    days = "days"
 
 
 class Objective(StrEnum):
@@ -233,11 +239,24 @@ def check(
 @app.command()
 def plan(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    across: Annotated[
+        Across,
+        typer.Option(
+            help="cities: spread teams across cities; days: spread team-days across days."
+        ),
+    ] = Across.cities,
     teams: Annotated[
-        int | None, typer.Option(min=0, help="Teams to spread (default: the scenario's own).")
+        int | None,
+        typer.Option(min=0, help="Teams to spread across cities (default: the scenario's own)."),
     ] = None,
+    step: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=1.0, help="Across days: share of full strength moved at a time."
+        ),
+    ] = 0.1,
     replications: Annotated[
-        int, typer.Option("--replications", "-n", min=1, help="Replications per level.")
+        int, typer.Option("--replications", "-n", min=2, help="Replications per candidate.")
     ] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Run seed, shared by every run.")] = 2019,
     objective: Annotated[
@@ -253,23 +272,64 @@ def plan(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """How to spread teams across cities: the most persons arrested by the end of field work
-    on average, or the best chance of reaching the goal."""
+    """How to spread what the plan has: teams across cities, or team-days across the field days
+    (the surge profile), for the most persons arrested by the end of field work on average or
+    the best chance of reaching the goal."""
     loaded = _load(scenario)
+    if across is Across.days and teams is not None:
+        stderr.print("[bold red]error:[/bold red] --teams: only with --across cities")
+        raise typer.Exit(code=2)
     total = current_teams(loaded) if teams is None else teams
-    answer = allocate_teams(
-        loaded,
-        total,
-        replications=replications,
-        seed=seed,
-        processes=_default_processes(),
-        objective=objective.value,
-        goal_persons=goal,
-    )
+    try:
+        with _progress_bar() as bar:
+            task = bar.add_task(f"{loaded.name}: candidate plans", total=None)
+            common = {
+                "replications": replications,
+                "seed": seed,
+                "processes": _default_processes(),
+                "objective": objective.value,
+                "goal_persons": goal,
+                "progress": lambda done, count: bar.update(task, completed=done, total=count),
+            }
+            if across is Across.days:
+                answer: Allocation | SurgePlan = plan_days(loaded, step, **common)
+            else:
+                answer = allocate_teams(loaded, total, **common)
+    except ValueError as error:
+        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        raise typer.Exit(code=2) from None
     if as_json:
         typer.echo(json.dumps(answer.as_dict(), indent=2))
         return
-    table = Table(title=f"{loaded.name}: {total} teams across cities", title_justify="left")
+    if isinstance(answer, SurgePlan):
+        _print_surge(loaded, answer)
+    else:
+        _print_allocation(loaded, answer)
+    gain, chance = answer.gain_persons, answer.p_goal
+    stdout.print(
+        f"On {replications:,} fresh replications (seed {answer.validation_seed}), recommended "
+        f"minus current: {gain['median']:,.0f} persons arrested (90% interval {gain['p05']:,.0f} "
+        f"to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}); P(arresting "
+        f"{answer.goal_persons:,}) {chance['current']:.3f} now, {chance['recommended']:.3f} "
+        f"recommended (difference {chance['difference']:+.3f}, 95% CI "
+        f"{chance['difference_low']:+.3f} to {chance['difference_high']:+.3f}).",
+        highlight=False,
+    )
+    if objective is Objective.probability and chance["current"] == chance["recommended"] == 0:
+        stdout.print(
+            f"No candidate reaches {answer.goal_persons:,} persons in any replication: the "
+            "recommendation is the one with the most persons arrested on average.",
+            highlight=False,
+        )
+    if gain["p05"] <= 0 <= gain["p95"]:
+        stdout.print(
+            "The interval includes zero: the scenario's own plan is as good, within noise.",
+            highlight=False,
+        )
+
+
+def _print_allocation(loaded: Scenario, answer: Allocation) -> None:
+    table = Table(title=f"{loaded.name}: {answer.teams} teams across cities", title_justify="left")
     for column in (
         "City",
         "Now",
@@ -287,33 +347,31 @@ def plan(
             city, str(now), str(best), expected_now, f"{curve[best]:,.1f}", f"{next_gain:,.2f}"
         )
     stdout.print(table)
-    gain, chance = answer.gain_persons, answer.p_goal
-    stdout.print(
-        f"On {replications:,} fresh replications (seed {answer.validation_seed}), recommended "
-        f"minus current: {gain['median']:,.0f} persons arrested (90% interval {gain['p05']:,.0f} "
-        f"to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}); P(arresting "
-        f"{answer.goal_persons:,}) {chance['current']:.3f} now, {chance['recommended']:.3f} "
-        f"recommended (difference {chance['difference']:+.3f}, 95% CI "
-        f"{chance['difference_low']:+.3f} to {chance['difference_high']:+.3f}).",
-        highlight=False,
-    )
-    if objective is Objective.probability and not answer.proven_optimal:
+    if answer.objective == "probability" and not answer.proven_optimal:
         stdout.print(
             "The search for the best chance stopped at its node limit: the split is the best "
             "found, not proven the best.",
             highlight=False,
         )
-    if objective is Objective.probability and chance["current"] == chance["recommended"] == 0:
-        stdout.print(
-            f"No split of {total} teams reaches {answer.goal_persons:,} persons in any "
-            "replication; the split shown is the one with the most persons arrested on average.",
-            highlight=False,
-        )
-    if gain["p05"] <= 0 <= gain["p95"]:
-        stdout.print(
-            "The interval includes zero: the scenario's own allocation is as good, within noise.",
-            highlight=False,
-        )
+
+
+def _print_surge(loaded: Scenario, answer: SurgePlan) -> None:
+    table = Table(
+        title=f"{loaded.name}: share of full team strength by field day "
+        f"({sum(answer.current):.2f} days' worth in all)",
+        title_justify="left",
+    )
+    for column in ("Field day", "Now", "Recommended"):
+        table.add_column(column, justify="right")
+    for day, (now, best) in enumerate(zip(answer.current, answer.recommended, strict=True)):
+        table.add_row(str(day), f"{100 * now:.0f}%", f"{100 * best:.0f}%")
+    stdout.print(table)
+    stdout.print(
+        f"Steepest ascent in steps of {100 * answer.step:.0f}% ({answer.candidates} candidate "
+        f"profiles in {answer.rounds} round(s)): no single move of one step between two days "
+        "does significantly better (a local optimum; paired z-test at 5%, Bonferroni).",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -9,6 +9,7 @@ Axes used throughout: ``place`` is each city in scenario order, then ``"Total"``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,6 +117,21 @@ def interval(values: np.ndarray) -> dict[str, float]:
     """Median and 90% interval of per-replication values."""
     p05, median, p95 = np.quantile(values, QUANTILES, method="inverted_cdf")
     return {"median": float(median), "p05": float(p05), "p95": float(p95)}
+
+
+def paired_probabilities(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
+    """Both probabilities of reaching the goal and their difference with a 95% confidence
+    interval (normal approximation to the mean of paired differences)."""
+    difference = ours.astype(float) - theirs.astype(float)
+    mean = float(difference.mean())
+    half_width = 1.96 * float(difference.std(ddof=1)) / math.sqrt(len(difference))
+    return {
+        "current": float(theirs.mean()),
+        "recommended": float(ours.mean()),
+        "difference": mean,
+        "difference_low": mean - half_width,
+        "difference_high": mean + half_width,
+    }
 
 
 class ResultsBuilder:

@@ -5,8 +5,9 @@ keyed by the parameter's dotted path). SALib draws points in that box (Morris tr
 Saltelli's Sobol' sample), every point is run as a scenario of its own, and SALib turns the
 outputs into indices:
 
-* Morris: ``mu_star``, the mean absolute change of an output when one assumption moves by
-  two thirds of its range (four levels), and ``sigma``, how much that change varies with the
+* Morris: ``mu_star``, the mean absolute change of an output when one assumption moves one
+  step (two thirds of its range, on four levels), divided by the step as SALib does, so it
+  reads as a change over the whole range; ``sigma``, how much that change varies with the
   other assumptions (interactions, non-linearity). Cheap: trajectories x (assumptions + 1)
   points. Good for ranking.
 * Sobol': ``S1``, the share of the output's variance due to the assumption alone, and ``ST``,
@@ -35,9 +36,10 @@ from SALib.analyze import sobol as sobol_analysis
 from SALib.sample import morris as morris_sampling
 from SALib.sample import sobol as sobol_sampling
 
-from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.engine import CompiledScenario
 from fieldcast.forecast import cost_items
-from fieldcast.metrics import MEASURES, REPLICATION_METRICS
+from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
+from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import (
     Scenario,
     editable_data,
@@ -45,8 +47,8 @@ from fieldcast.scenario import (
     validate_scenario,
     with_parameter,
 )
-from fieldcast.simulation import chunk_sizes
-from fieldcast.workers import Progress, gather
+from fieldcast.simulation import replication_values
+from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -58,7 +60,7 @@ OUTPUTS = {
     "persons_removed": "persons removed by the horizon",
     "total_cost": "total cost, USD",
 }
-# The index each method ranks by, and its confidence interval's key in SALib's answer.
+# The index each method ranks by, and the indices kept from SALib's answer.
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST"}
 INDICES = {
     "morris": ("mu_star", "mu_star_conf", "sigma"),
@@ -156,27 +158,20 @@ def point_scenario(scenario: Scenario, values: np.ndarray) -> Scenario:
     )
 
 
-def evaluate_point(scenario: Scenario, replications: int, seed: int) -> np.ndarray:
-    """Mean and variance over replications of each output, [output, (mean, variance)]."""
-    plan = compile_scenario(scenario)
+def point_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """The outputs of one chunk of a point, [output, replication] (a ``replication_values``
+    reducer, in the order of ``OUTPUTS``)."""
     persons = MEASURES.index("persons")
-    removals = REPLICATION_METRICS.index("removals")
-    columns: list[np.ndarray] = []
-    for index, size in enumerate(chunk_sizes(replications)):
-        chunk = simulate_chunk(plan, seed, index, size)
-        arrested = chunk.at_field_end[:, -1, 0, persons]
-        removed = chunk.at_horizon[:, -1, removals, persons]
-        items = cost_items(
-            scenario.costs,
-            float(plan.officer_days.sum()),
-            chunk.bed_days,
-            chunk.monitor_days,
-            removed,
-        )
-        columns.append(np.stack([arrested, removed, sum(items)]).astype(float))
-    values = np.concatenate(columns, axis=1)
-    variance = values.var(axis=1, ddof=1) if replications > 1 else np.zeros(len(values))
-    return np.stack([values.mean(axis=1), variance], axis=1)
+    arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
+    removed = chunk.at_horizon[:, -1, REPLICATION_METRICS.index("removals"), persons]
+    items = cost_items(
+        plan.scenario.costs,
+        float(plan.officer_days.sum()),
+        chunk.bed_days,
+        chunk.monitor_days,
+        removed,
+    )
+    return np.stack([arrested, removed, sum(items)]).astype(float)
 
 
 def run_sensitivity(
@@ -202,17 +197,15 @@ def run_sensitivity(
     samples = samples if samples is not None else DEFAULT_SAMPLES[method]
     points = sample_points(scenario, method, samples, seed)
     scenarios = [point_scenario(scenario, row) for row in points]  # all validated before running
-    summary = np.zeros((len(points), len(OUTPUTS), 2))
-
-    def receive(index: int, values: np.ndarray) -> None:
-        summary[index] = values
-
-    tasks = [(point, replications, seed) for point in scenarios]
-    gather(evaluate_point, tasks, receive, processes, client, progress)
+    values = replication_values(
+        scenarios, replications, seed, point_outputs, processes, progress, client
+    )
+    outputs = np.stack(values)  # [point, output, replication]
     problem = _problem(scenario)
     indices, noise = {}, {}
     for position, output in enumerate(OUTPUTS):
-        means, variances = summary[:, position, 0], summary[:, position, 1]
+        means = outputs[:, position].mean(axis=1)
+        variances = outputs[:, position].var(axis=1, ddof=1)
         indices[output] = _analyse(method, problem, points, means, seed)
         spread = means.var(ddof=1)
         noise[output] = float(variances.mean() / replications / spread) if spread > 0 else math.nan
@@ -225,7 +218,7 @@ def run_sensitivity(
         points=len(points),
         replications=replications,
         seed=seed,
-        output_means={o: float(summary[:, i, 0].mean()) for i, o in enumerate(OUTPUTS)},
+        output_means={o: float(outputs[:, i].mean()) for i, o in enumerate(OUTPUTS)},
         indices=indices,
         noise_share=noise,
     )

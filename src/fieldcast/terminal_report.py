@@ -253,8 +253,8 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
             )
         )
     what = (
-        "mu*: mean absolute change of the output when the assumption moves across two thirds of "
-        "its range; sigma: how much that change depends on the other assumptions."
+        "mu*: mean absolute change of the output per whole range of the assumption (from steps "
+        "of two thirds of it); sigma: how much that change depends on the other assumptions."
         if morris
         else "S1: share of the output's variance due to the assumption alone; ST: including its "
         "interactions with the others."
