@@ -119,7 +119,7 @@ def plan_days(
     def run(profiles: list[tuple[int, ...]]) -> list[np.ndarray]:
         """Each profile's per-replication score: persons arrested, or 1 if the goal is met."""
         nonlocal evaluated
-        scenarios = [with_tempo(scenario, [u * step for u in profile]) for profile in profiles]
+        scenarios = [with_tempo(scenario, _shares(profile, step)) for profile in profiles]
         totals = replication_values(
             scenarios, replications, seed, persons_arrested, processes, client=client
         )
@@ -156,7 +156,7 @@ def plan_days(
             if _significant_gain(scores, best_scores, tests=1) <= 0:
                 break
             best, best_scores = following, scores
-    recommended = [u * step for u in best]
+    recommended = _shares(best, step)
     validation_seed = seed + 1
     ours, theirs = replication_values(
         [with_tempo(scenario, recommended), scenario],
@@ -179,6 +179,11 @@ def plan_days(
         gain_persons={**interval(difference), "mean": float(difference.mean())},
         p_goal=paired_probabilities(ours[-1] >= goal, theirs[-1] >= goal),
     )
+
+
+def _shares(profile: tuple[int, ...], step: float) -> list[float]:
+    """Steps as shares of full strength, rounded so that 6 x 0.1 reads 0.6."""
+    return [round(units * step, 9) for units in profile]
 
 
 def _moved(profile: tuple[int, ...], give: int, take: int) -> tuple[int, ...]:
