@@ -144,3 +144,64 @@ def test_report_writes_html_and_pngs(tmp_path: Path) -> None:
     comparison = tmp_path / "comparison.html"
     run("report", *ids, "--out", str(comparison), "--store", store)
     assert "Scenario differences" in comparison.read_text()
+
+
+SMALL_PLAN = """
+extends = "seed-2019"
+name = "two-cities"
+cities = [
+  { name = "Atlanta", target_persons = 300 },
+  { name = "Los Angeles", target_persons = 100 },
+  { name = "New York", target_persons = 100 },
+  { name = "Other field offices (standby)", target_persons = 0 },
+]
+[operation]
+goal_persons = 40
+field_days = 3
+horizon_days = 40
+tempo = [1.0, 0.5]
+[city_defaults]
+teams = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def small_plan(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("plans") / "two-cities.toml"
+    path.write_text(SMALL_PLAN)
+    return str(path)
+
+
+def test_planning_commands_answer_in_json(small_plan: str) -> None:
+    """check, plan (across cities by either objective, and across days) and requirement, as a
+    user runs them, each with --json."""
+    findings = json.loads(run("check", small_plan, "--json").stdout)
+    assert "teams_without_targets" in {finding["code"] for finding in findings}
+    split = json.loads(run("plan", small_plan, "--teams", "4", "-n", "100", "--json").stdout)
+    assert sum(split["recommended"].values()) == 4 and split["objective"] == "expected"
+    chance = json.loads(
+        run("plan", small_plan, "--objective", "probability", "-n", "100", "--json").stdout
+    )
+    assert chance["goal_persons"] == 40 and chance["proven_optimal"]
+    assert 0 <= chance["p_goal"]["recommended"] <= 1
+    days = json.loads(
+        run("plan", small_plan, "--across", "days", "--step", "0.5", "-n", "100", "--json").stdout
+    )
+    assert sum(days["recommended"]) == pytest.approx(sum(days["current"])) == 2.0
+    needed = json.loads(
+        run(
+            "requirement", small_plan, "--goal", "30", "--vary", "teams", "-n", "100", "--json"
+        ).stdout
+    )
+    assert needed["least"] is not None and needed["resource"] == "teams"
+
+
+def test_planning_commands_refuse_bad_requests_clearly(small_plan: str) -> None:
+    for args, message in (
+        (("plan", small_plan, "--across", "days", "--teams", "3"), "--teams: only with"),
+        (("plan", small_plan, "--across", "days", "--step", "0.3"), "not in whole steps"),
+        (("sensitivity", "--method", "sobol", "--samples", "12"), "power of two"),
+    ):
+        result = run(*args, check=False)
+        assert result.returncode == 2, args
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr

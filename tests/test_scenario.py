@@ -224,6 +224,23 @@ def test_yaml_files_and_extends(tmp_path: Path) -> None:
         load_scenario(tmp_path / "loop.toml")
 
 
+def test_a_replaced_list_takes_the_bases_notes_about_it_along(tmp_path: Path) -> None:
+    """Fewer cities than the base: the base's provenance of its eleven cities would name
+    cities that are gone, so it goes with the list; notes on other parameters stay."""
+    (tmp_path / "fewer.toml").write_text(
+        'extends = "seed-2019"\n'
+        'cities = [{ name = "New York", target_persons = 100 },'
+        ' { name = "Los Angeles", target_persons = 100 },'
+        ' { name = "Other field offices (standby)", target_persons = 0 }]\n'
+        '[provenance]\n"cities.0.name" = { kind = "source", note = "the seed" }\n'
+    )
+    scenario = load_scenario(tmp_path / "fewer.toml")
+    assert "cities.5.name" not in scenario.provenance
+    assert scenario.provenance["cities.0.name"].note == "the seed"
+    assert scenario.provenance["city_defaults.p_contact"].kind == "assumption"
+    assert "city_defaults.p_contact" in scenario.ranges
+
+
 def test_scenarios_can_be_built_in_python() -> None:
     scenario = load_scenario("seed-2019")
     changed = scenario.model_copy(update={"name": "copy"})

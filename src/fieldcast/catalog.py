@@ -2,13 +2,15 @@
 
 A scenario file may start from another scenario with ``extends = "NAME-or-PATH"`` and give
 only what differs: tables are merged key by key (so a variant can override one city's
-parameter), while lists (cities, household classes, leak events) are replaced whole.
+parameter), while lists (cities, household classes, leak events) are replaced whole, and with
+them the base's provenance notes and ranges about their items.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,26 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
     if base not in builtin_names() and reference not in builtin_names():
         base = str(Path(source).parent / base)  # a path relative to the extending file
     base_data, _ = _resolved_data(base, (*seen, reference))
+    for table in ("provenance", "ranges"):  # the base's notes on lists this file replaces go
+        replaced = list(_list_paths(data))
+        notes = base_data.get(table)
+        if isinstance(notes, dict):
+            base_data[table] = {
+                path: note
+                for path, note in notes.items()
+                if not any(path == r or path.startswith(f"{r}.") for r in replaced)
+            }
     return _merge(base_data, data), source
+
+
+def _list_paths(data: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of the lists in scenario data (they replace the base's lists whole)."""
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, list):
+            yield path
+        elif isinstance(value, dict) and key not in ("provenance", "ranges"):
+            yield from _list_paths(value, f"{path}.")
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
