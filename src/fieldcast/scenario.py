@@ -9,8 +9,13 @@ Per-city parameters live once in ``city_defaults`` and are overridden per city i
 ``city_overrides``, so a scenario says what is special about a city and nothing else.
 
 Every parameter declares its unit and a one-line meaning in its ``Field`` (``unit`` in
-``json_schema_extra``); every value's provenance (a source, or an assumption) is recorded in the
-scenario's ``provenance`` table under the parameter's dotted path.
+``json_schema_extra``); every value's provenance (a source, an assumption, or derived) is
+recorded in the scenario's ``provenance`` table under the parameter's dotted path, and an
+assumption may declare a plausible range in ``ranges`` (for ``fieldcast sensitivity``).
+
+An optional ``docket`` (model stage 1, ``docket.py``) derives the cities' target persons and
+in-absentia shares before the rest is validated, so everything downstream sees a plain
+target list.
 """
 
 from __future__ import annotations
@@ -374,10 +379,10 @@ class Scenario(Strict):
                 compose_households(city.target_persons, self.households.classes)
             except ValueError as error:
                 raise ValueError(f"cities.{index}.target_persons: {error}") from None
-        for path, span in self.ranges.items():
-            _check_range(self, known, path, span)
         if self.docket is not None:
             _check_docket_targets(self, self.docket)
+        for path, span in self.ranges.items():
+            _check_range(self, known, path, span)
         return self
 
     # -- derived views -----------------------------------------------------------------------

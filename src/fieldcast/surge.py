@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
+from fieldcast.allocation import Objective
 from fieldcast.results import interval, paired_probabilities
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import persons_arrested, replication_values
@@ -37,7 +38,6 @@ from fieldcast.workers import Progress
 if TYPE_CHECKING:
     from distributed import Client
 
-Objective = Literal["expected", "probability"]
 SIGNIFICANCE = 0.05  # a move must beat noise at this level (Bonferroni over a round's moves)
 
 
@@ -141,19 +141,19 @@ def plan_days(
             for take in range(len(best))
             if give != take and best[give] > 0 and best[take] < ceiling
         ]
-        gains = [
-            _significant_gain(scores, best_scores, tests=len(moves))
-            for scores in run([_moved(best, give, take) for give, take in moves])
-        ]
-        if not moves or max(gains) <= 0:
+        if not moves:
             break
-        move = moves[int(np.argmax(gains))]
-        best = _moved(best, *move)
-        best_scores = run([best])[0]
+        candidates = run([_moved(best, give, take) for give, take in moves])
+        gains = [_significant_gain(scores, best_scores, len(moves)) for scores in candidates]
+        if max(gains) <= 0:
+            break
+        chosen = int(np.argmax(gains))
+        move = moves[chosen]
+        best, best_scores = _moved(best, *move), candidates[chosen]
         while best[move[0]] > 0 and best[move[1]] < ceiling:  # repeat the move while it helps
             following = _moved(best, *move)
             scores = run([following])[0]
-            if _significant_gain(scores, best_scores, tests=1) <= 0:
+            if _significant_gain(scores, best_scores, 1) <= 0:
                 break
             best, best_scores = following, scores
     recommended = _shares(best, step)
