@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from fieldcast.allocation import Allocation, allocate_teams, current_teams
@@ -136,13 +143,18 @@ def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Client | No
         raise typer.Exit(code=2) from None
 
 
-def _progress_bar() -> Progress:
-    """A progress bar on stderr, shown only on a terminal and cleared when done."""
+def _progress_bar(time_left: bool = True) -> Progress:
+    """A progress bar on stderr with the time elapsed and, when the amount of work is known,
+    an estimate of the time left (long runs, such as the national scenario or the reference
+    engine, say so early). Shown only on a terminal, and cleared when done."""
+    estimate = (TextColumn("left"), TimeRemainingColumn()) if time_left else ()
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("elapsed"),
         TimeElapsedColumn(),
+        *estimate,
         console=stderr,
         transient=True,
         disable=not stderr.is_terminal,
@@ -281,7 +293,7 @@ def plan(
         raise typer.Exit(code=2)
     total = current_teams(loaded) if teams is None else teams
     try:
-        with _progress_bar() as bar:
+        with _progress_bar(time_left=across is Across.cities) as bar:
             task = bar.add_task(f"{loaded.name}: candidate plans", total=None)
             common = {
                 "replications": replications,
@@ -289,7 +301,10 @@ def plan(
                 "processes": _default_processes(),
                 "objective": objective.value,
                 "goal_persons": goal,
-                "progress": lambda done, count: bar.update(task, completed=done, total=count),
+                # across days the number of candidates is not known in advance
+                "progress": lambda done, count: bar.update(
+                    task, completed=done, total=count if across is Across.cities else None
+                ),
             }
             if across is Across.days:
                 answer: Allocation | SurgePlan = plan_days(loaded, step, **common)
@@ -395,16 +410,19 @@ def requirement(
 ) -> None:
     """What would it take: the least amount of one resource that reaches the goal."""
     loaded = _load(scenario)
-    answer = find_requirement(
-        loaded,
-        vary.value,
-        goal or loaded.operation.goal_persons,
-        probability,
-        replications=replications,
-        seed=seed,
-        ceiling=ceiling,
-        processes=_default_processes(),
-    )
+    with _progress_bar(time_left=False) as bar:
+        task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
+        answer = find_requirement(
+            loaded,
+            vary.value,
+            goal or loaded.operation.goal_persons,
+            probability,
+            replications=replications,
+            seed=seed,
+            ceiling=ceiling,
+            processes=_default_processes(),
+            progress=lambda done, _: bar.update(task, completed=done),
+        )
     if as_json:
         typer.echo(json.dumps(answer.as_dict(), indent=2))
         return

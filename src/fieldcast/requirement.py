@@ -19,6 +19,7 @@ import numpy as np
 
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import simulate
+from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -156,6 +157,7 @@ def find_requirement(
     ceiling: int | None = None,
     processes: int = 1,
     client: Client | None = None,
+    progress: Progress | None = None,
 ) -> Requirement:
     """The least whole amount of ``resource`` with P(persons arrested by the end of field work
     >= goal_persons) >= probability, searched with common random numbers."""
@@ -181,6 +183,8 @@ def find_requirement(
                 "persons_arrested_median": float(np.median(arrested)),
                 "team_capacity_full_share": float(full),
             }
+            if progress:
+                progress(len(answer.levels), len(answer.levels))
         return answer.levels[level]["p_goal"] >= probability
 
     low, high = 0, max(current, 1)  # low: known (or assumed, at 0) not to reach
