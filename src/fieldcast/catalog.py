@@ -61,8 +61,8 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
     if base not in builtin_names() and reference not in builtin_names():
         base = str(Path(source).parent / base)  # a path relative to the extending file
     base_data, _ = _resolved_data(base, (*seen, reference))
+    replaced = list(_list_paths(data))
     for table in ("provenance", "ranges"):  # the base's notes on lists this file replaces go
-        replaced = list(_list_paths(data))
         notes = base_data.get(table)
         if isinstance(notes, dict):
             base_data[table] = {
