@@ -190,10 +190,8 @@ def allocate_teams(
 ) -> Allocation:
     """Spread ``teams`` teams across the cities with targets to maximise the expected persons
     arrested by the end of field work, or the probability of arresting ``goal_persons``
-    (default: the scenario's goal).
-
-    The recommended and the current allocation are then compared on fresh replications (seed
-    + 1), paired, so that picking the best on one sample does not flatter it."""
+    (default: the scenario's goal); then compare it with the current allocation on fresh
+    replications (``fresh_comparison``)."""
     if teams < 0:
         raise ValueError(f"teams: must be at least 0, got {teams}")
     if objective not in ("expected", "probability"):
@@ -214,18 +212,6 @@ def allocate_teams(
     recommended = dict(zip(cities, given, strict=True))
     current = {city: int(scenario.city_parameter(city, "teams")) for city in cities}
     concave = all(np.all(np.diff(curve, 2) <= 1e-9) for curve in curves.values() if len(curve) > 2)
-    validation_seed = seed + 1
-    ours, theirs = replication_values(
-        [with_allocation(scenario, recommended), scenario],
-        replications,
-        validation_seed,
-        persons_arrested,
-        processes,
-        client=client,
-    )
-    ours_arrested, theirs_arrested = ours[-1], theirs[-1]  # the totals
-    difference = ours_arrested - theirs_arrested
-    gain = {**interval(difference), "mean": float(difference.mean())}
     return Allocation(
         cities=cities,
         teams=teams,
@@ -236,7 +222,42 @@ def allocate_teams(
         curves=curves,
         concave=concave,
         proven_optimal=proven,
-        validation_seed=validation_seed,
-        gain_persons=gain,
-        p_goal=paired_probabilities(ours_arrested >= goal, theirs_arrested >= goal),
+        **fresh_comparison(
+            with_allocation(scenario, recommended),
+            scenario,
+            goal,
+            replications,
+            seed,
+            processes,
+            client,
+        ),
     )
+
+
+def fresh_comparison(
+    recommended: Scenario,
+    scenario: Scenario,
+    goal: int,
+    replications: int,
+    seed: int,
+    processes: int = 1,
+    client: Client | None = None,
+) -> dict[str, Any]:
+    """The recommended and the scenario's own plan on fresh replications (the next seed),
+    paired: the gain in persons arrested by the end of field work and both chances of the goal.
+    Choosing the best of many candidates on one sample would otherwise flatter it."""
+    validation_seed = seed + 1
+    ours, theirs = replication_values(
+        [recommended, scenario],
+        replications,
+        validation_seed,
+        persons_arrested,
+        processes,
+        client=client,
+    )
+    difference = ours[-1] - theirs[-1]  # the totals
+    return {
+        "validation_seed": validation_seed,
+        "gain_persons": {**interval(difference), "mean": float(difference.mean())},
+        "p_goal": paired_probabilities(ours[-1] >= goal, theirs[-1] >= goal),
+    }

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from fieldcast.allocation import Objective
-from fieldcast.results import interval, paired_probabilities
+from fieldcast.allocation import Objective, fresh_comparison
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import persons_arrested, replication_values
 from fieldcast.workers import Progress
@@ -157,16 +156,6 @@ def plan_days(
                 break
             best, best_scores = following, scores
     recommended = _shares(best, step)
-    validation_seed = seed + 1
-    ours, theirs = replication_values(
-        [with_tempo(scenario, recommended), scenario],
-        replications,
-        validation_seed,
-        persons_arrested,
-        processes,
-        client=client,
-    )
-    difference = ours[-1] - theirs[-1]
     return SurgePlan(
         objective=objective,
         goal_persons=goal,
@@ -175,9 +164,9 @@ def plan_days(
         recommended=recommended,
         rounds=rounds,
         candidates=evaluated,
-        validation_seed=validation_seed,
-        gain_persons={**interval(difference), "mean": float(difference.mean())},
-        p_goal=paired_probabilities(ours[-1] >= goal, theirs[-1] >= goal),
+        **fresh_comparison(
+            with_tempo(scenario, recommended), scenario, goal, replications, seed, processes, client
+        ),
     )
 
 
