@@ -177,6 +177,14 @@ def current_teams(scenario: Scenario) -> int:
     )
 
 
+def objective_goal(scenario: Scenario, objective: Objective, goal_persons: int | None) -> int:
+    """The goal a plan is judged on (the scenario's unless given), once the objective is known
+    to be one fieldcast can optimise."""
+    if objective not in ("expected", "probability"):
+        raise ValueError(f"objective: must be 'expected' or 'probability', got {objective!r}")
+    return scenario.operation.goal_persons if goal_persons is None else goal_persons
+
+
 def allocate_teams(
     scenario: Scenario,
     teams: int,
@@ -194,9 +202,7 @@ def allocate_teams(
     replications (``fresh_comparison``)."""
     if teams < 0:
         raise ValueError(f"teams: must be at least 0, got {teams}")
-    if objective not in ("expected", "probability"):
-        raise ValueError(f"objective: must be 'expected' or 'probability', got {objective!r}")
-    goal = scenario.operation.goal_persons if goal_persons is None else goal_persons
+    goal = objective_goal(scenario, objective, goal_persons)
     places = [i for i, city in enumerate(scenario.cities) if city.target_persons > 0]
     cities = tuple(scenario.cities[i].name for i in places)
     levels = [RESOURCES["teams"].apply(scenario, level) for level in range(teams + 1)]

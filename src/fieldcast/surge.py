@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from fieldcast.allocation import Objective, fresh_comparison
+from fieldcast.allocation import Objective, fresh_comparison, objective_goal
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import persons_arrested, replication_values
 from fieldcast.workers import Progress
@@ -99,9 +99,7 @@ def plan_days(
     """The surge profile with the same team-days that does best on ``objective``."""
     if not 0 < step <= 1:
         raise ValueError(f"step: must be in (0, 1], got {step}")
-    if objective not in ("expected", "probability"):
-        raise ValueError(f"objective: must be 'expected' or 'probability', got {objective!r}")
-    goal = scenario.operation.goal_persons if goal_persons is None else goal_persons
+    goal = objective_goal(scenario, objective, goal_persons)
     current = daily_tempo(scenario)
     units = [round(share / step) for share in current]
     if any(
