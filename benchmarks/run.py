@@ -20,18 +20,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
+from numba import njit
 from rich.console import Console
 from rich.table import Table
 
 from fieldcast.catalog import load_scenario
-from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.compiled import compile_scenario, parameter_table_with
+from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.reference import simulate_reference_block
 from fieldcast.scenario import Scenario
+from fieldcast.sensitivity import run_sensitivity
 from fieldcast.simulation import simulate
-from fieldcast.streams import Streams
+from fieldcast.streams import uniform
 from fieldcast.workers import dask_client
 
 CORES = os.cpu_count() or 1
@@ -46,12 +48,23 @@ TARGETS: dict[str, tuple[str, float, str]] = {
         "max",
     ),
     "population_scaling_ratio": ("time at 10,000,000 / at 1,000 households", 1.5, "max"),
-    "rng_floor_ratio": ("engine time / numpy drawing its uniforms alone", 3.0, "max"),
-    "peak_rss_mb_100k": ("peak memory of a 100,000-replication forecast, MB", 1024, "max"),
+    "rng_floor_ratio": ("engine time / Philox producing the uniforms it drew, alone", 3.0, "max"),
+    "peak_rss_mb_100k": ("peak memory of a 100,000-replication forecast, MB", 512, "max"),
     "dask_2_workers_speedup": (
         "100,000 replications of seed-2019: in-process / 2 local Dask workers",
         1.7,
         "min",
+    ),
+    "morris_seed_seconds": ("sensitivity on seed-2019 (220 points x 200), all cores", 5.0, "max"),
+    "lane_overhead_ratio": (
+        "10,000 lanes with their own parameters / 10,000 replications of one scenario",
+        1.25,
+        "max",
+    ),
+    "pause_resume_overhead_ratio": (
+        "seed-2019 paused and resumed every field day / straight through",
+        1.2,
+        "max",
     ),
 }
 
@@ -98,31 +111,31 @@ def speedup_vs_reference(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     }
 
 
+@njit
+def _philox_uniforms(count: int) -> float:
+    """``count`` uniforms from the engine's generator with varying keys (summed, so that
+    nothing is optimised away)."""
+    total = 0.0
+    for i in range(count):
+        total += uniform(np.uint64(1), i // 64, 0, i % 19, i % 120 - 27, i % 4, i % 11, i % 3)
+    return total
+
+
 def rng_floor(seed_2019: Scenario) -> dict[str, float]:
-    """The engine draws exactly one uniform per count it draws; the floor is numpy drawing
-    those uniforms, in the same calls (recorded from one run), and nothing else."""
+    """The floor is the generator alone producing as many uniforms as the engine drew (the
+    engine counts them: a cell with nothing to draw draws none), in the same run."""
     plan = compile_scenario(seed_2019)
-    shapes: list[tuple[int, ...]] = []
-    for_day = Streams.for_day
-
-    def recording_for_day(streams: Streams, name: str, day: int) -> Any:
-        generator = for_day(streams, name, day)
-        draw = generator.random
-
-        class Recorded:
-            def random(self, shape: Any) -> np.ndarray:
-                shapes.append(tuple(np.atleast_1d(shape)))
-                return draw(shape)
-
-        return Recorded()
-
-    with mock.patch.object(Streams, "for_day", recording_for_day):
-        simulate_chunk(plan, 1, 0, 1000)
-    engine = timed(lambda: simulate_chunk(plan, 1, 0, 1000), repeat=2)
-    rng = np.random.default_rng(1)
-    floor = timed(lambda: [rng.random(shape) for shape in shapes], repeat=2)
-    uniforms = sum(int(np.prod(shape)) for shape in shapes)
-    return {"rng_floor_ratio": engine / floor, "uniforms_per_1000_replications": uniforms}
+    lanes = Lanes.start([plan], 1, np.zeros(1000, dtype=np.int64), np.arange(1000))
+    lanes.run()
+    uniforms = int(lanes.keys.uniforms.sum())
+    engine = timed(lambda: simulate_chunk(plan, 1, 0, 1000), repeat=3)
+    _philox_uniforms(10)
+    floor = timed(lambda: _philox_uniforms(uniforms), repeat=3)
+    return {
+        "rng_floor_ratio": engine / floor,
+        "uniforms_per_1000_replications": uniforms,
+        "philox_ns_per_uniform": 1e9 * floor / uniforms,
+    }
 
 
 def population_scaling(seed_2019: Scenario, quick: bool) -> dict[str, float]:
@@ -186,6 +199,73 @@ def dask_speedup(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     }
 
 
+def morris_seconds(seed_2019: Scenario) -> dict[str, float]:
+    """``fieldcast sensitivity`` as the README runs it (Morris, 10 trajectories, 200
+    replications per point, all cores), in this process (interpreter start not counted)."""
+    run_sensitivity(seed_2019, "morris", samples=2, replications=10, processes=CORES)  # warm
+    seconds = timed(lambda: run_sensitivity(seed_2019, "morris", processes=CORES))
+    return {"morris_seed_seconds": seconds}
+
+
+def lane_overhead(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    """10,000 lanes each with its own draw of five parameters (one parameter set per lane)
+    against 10,000 replications of the scenario itself, in one process."""
+    lanes_count = 2000 if quick else 10_000
+    plan = compile_scenario(seed_2019)
+    rng = np.random.default_rng(7)
+    draws = {
+        "p_contact": rng.uniform(0.2, 0.45, lanes_count),
+        "p_arrest": rng.uniform(0.45, 0.75, lanes_count),
+        "p_address_valid": rng.uniform(0.4, 0.7, lanes_count),
+        "p_detain": rng.uniform(0.3, 0.7, lanes_count),
+        "p_comply": rng.uniform(0.1, 0.4, lanes_count),
+    }
+    table = parameter_table_with(plan, draws)
+
+    def own_parameters() -> None:
+        lanes = Lanes.start(
+            [plan], 1, np.arange(lanes_count), np.arange(lanes_count), daily=False, table=table
+        )
+        lanes.run()
+
+    def one_scenario() -> None:
+        lanes = Lanes.start(
+            [plan], 1, np.zeros(lanes_count, dtype=np.int64), np.arange(lanes_count), daily=False
+        )
+        lanes.run()
+
+    one_scenario()
+    own_parameters()
+    return {"lane_overhead_ratio": timed(own_parameters, 2) / timed(one_scenario, 2)}
+
+
+def pause_resume_overhead(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    """A seed-2019 batch stopped at the end of the day before the operation and of every
+    field day, then resumed, against the same batch run straight through."""
+    lanes_count = 1000 if quick else 5000
+    plan = compile_scenario(seed_2019)
+    field_days = seed_2019.operation.field_days
+
+    def batch(pausable: bool) -> Lanes:
+        return Lanes.start(
+            [plan], 1, np.zeros(lanes_count, dtype=np.int64), np.arange(lanes_count),
+            pausable=pausable,
+        )  # fmt: skip
+
+    def straight() -> None:
+        batch(False).run()
+
+    def paused() -> None:
+        lanes = batch(True)
+        for day in range(-1, field_days):
+            lanes.run_until(day)
+        lanes.run_until()
+
+    straight()
+    paused()
+    return {"pause_resume_overhead_ratio": timed(paused, 2) / timed(straight, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
@@ -215,6 +295,11 @@ def main() -> None:
     figures |= population_scaling(seed_2019, args.quick)
     console.print("Dask ...")
     figures |= dask_speedup(seed_2019, args.quick)
+    console.print("Morris ...")
+    figures |= morris_seconds(seed_2019)
+    console.print("lanes ...")
+    figures |= lane_overhead(seed_2019, args.quick)
+    figures |= pause_resume_overhead(seed_2019, args.quick)
     console.print("peak memory ...")
     figures |= peak_rss_mb(10_000 if args.quick else 100_000)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from fieldcast.catalog import load_scenario
-from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.compiled import compile_scenario
+from fieldcast.engine import simulate_chunk
 from fieldcast.metrics import MEASURES, METRICS
 from fieldcast.scenario import Scenario, validate_scenario
 

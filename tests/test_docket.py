@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from fieldcast.catalog import load_scenario, scenario_to_toml
+from fieldcast.compiled import compile_scenario
 from fieldcast.docket import court_targets, decided_share
-from fieldcast.engine import compile_scenario
 from fieldcast.scenario import Scenario, ScenarioError, editable_data, validate_scenario
 from fieldcast.sensitivity import point_scenario
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import Days, variant
-from fieldcast.engine import compile_scenario
+from fieldcast.compiled import compile_scenario
 from fieldcast.metrics import FLOWS
 from fieldcast.scenario import Scenario
 
@@ -207,15 +207,18 @@ def test_leak_moves_households_away_before_day_0(seed_scenario: Scenario) -> Non
     assert days.on_day("attempts", -1).max() == 0  # no field work before day 0
 
 
-@pytest.mark.parametrize("chunk_index", [0, 3])
-def test_a_chunk_is_a_pure_function_of_seed_and_index(
-    simple_scenario: Scenario, chunk_index: int
+@pytest.mark.parametrize("first", [0, 3000])
+def test_a_chunk_is_a_pure_function_of_seed_and_replications(
+    simple_scenario: Scenario, first: int
 ) -> None:
     from fieldcast.engine import simulate_chunk
 
     plan = compile_scenario(simple_scenario)
-    first = simulate_chunk(plan, 5, chunk_index, 50)
-    second = simulate_chunk(plan, 5, chunk_index, 50)
-    other = simulate_chunk(plan, 5, chunk_index + 1, 50)
-    assert np.array_equal(first.at_horizon, second.at_horizon)
-    assert not np.array_equal(first.at_horizon, other.at_horizon)
+    once = simulate_chunk(plan, 5, first, 50)
+    again = simulate_chunk(plan, 5, first, 50)
+    others = simulate_chunk(plan, 5, first + 50, 50)
+    overlapping = simulate_chunk(plan, 5, first + 20, 50)
+    assert np.array_equal(once.at_horizon, again.at_horizon)
+    assert not np.array_equal(once.at_horizon, others.at_horizon)
+    # a replication is the same in whichever chunk it is computed
+    assert np.array_equal(once.at_horizon[20:], overlapping.at_horizon[:30])

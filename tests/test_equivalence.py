@@ -2,8 +2,9 @@
 
 Method. For each scenario the reference runs ``REFERENCE_REPS`` replications and the engine
 ``ENGINE_REPS``, with different seeds (independent samples). Each compared quantity is one
-metric, for the national total, on one day (day 0, the last field day, the last day), as a
-count per replication. Two tests per quantity:
+metric, for the national total on one day (day 0, the last field day, the last day), or for
+one city on the last field day and the last day (``PER_CITY``), as a count per replication.
+Two tests per quantity:
 
 * a chi-square test of homogeneity of the two distributions of counts (adjacent values pooled
   so that every expected cell count is at least 5), which sees any difference in shape;
@@ -27,7 +28,8 @@ from scipy import stats
 
 from conftest import variant
 from fieldcast.catalog import load_scenario
-from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.compiled import compile_scenario
+from fieldcast.engine import simulate_chunk
 from fieldcast.metrics import MEASURES, METRICS
 from fieldcast.reference import simulate_reference_block
 from fieldcast.scenario import Scenario
@@ -52,6 +54,14 @@ COMPARED = (
     ("departures", "households"),
     ("rearrests", "households"),
     ("losses", "households"),
+)
+# compared city by city too (on the last field day and the last day): where families are
+# arrested, held and removed, so that a rule applied to the wrong city would show
+PER_CITY = (
+    ("arrests", "households"),
+    ("detained", "persons"),
+    ("on_notice", "households"),
+    ("removals", "households"),
 )
 
 
@@ -119,23 +129,30 @@ def _days(scenario: Scenario) -> list[int]:
     return [0, operation.field_days - 1, operation.horizon_days - 1]
 
 
+def _kept_days(output_trajectories: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """[rep, compared day, place, metric, measure]: the compared days only."""
+    start_day = compile_scenario(scenario).start_day
+    return output_trajectories[:, [day - start_day for day in _days(scenario)]]
+
+
 @cache
 def reference_samples(name: str) -> np.ndarray:
-    """[rep, day index, metric, measure] national totals from the reference."""
+    """[rep, compared day, place, metric, measure] from the reference."""
     output = simulate_reference_block(
         scenario(name), 101, 0, REFERENCE_REPS, trajectory_sample=REFERENCE_REPS
     )
     assert output.trajectories is not None
-    return output.trajectories[:, :, -1]
+    return _kept_days(output.trajectories, scenario(name))
 
 
 def engine_samples(scenario: Scenario, seed: int = 202) -> np.ndarray:
+    """[rep, compared day, place, metric, measure] from the engine."""
     plan = compile_scenario(scenario)
     chunks = []
-    for index in range(ENGINE_REPS // 1000):
-        output = simulate_chunk(plan, seed, index, 1000, trajectory_sample=1000)
+    for first in range(0, ENGINE_REPS, 1000):
+        output = simulate_chunk(plan, seed, first, 1000, trajectory_sample=ENGINE_REPS)
         assert output.trajectories is not None
-        chunks.append(output.trajectories[:, :, -1])
+        chunks.append(_kept_days(output.trajectories, scenario))
     return np.concatenate(chunks)
 
 
@@ -167,28 +184,46 @@ def homogeneity_pvalue(first: np.ndarray, second: np.ndarray) -> float:
     return float(stats.chi2_contingency(table)[1])
 
 
+def _tests(label: str, first: np.ndarray, second: np.ndarray) -> list[tuple[str, float]]:
+    first, second = first.astype(float), second.astype(float)
+    if first.std() == 0 and second.std() == 0:
+        return [(label + " [constant]", 1.0 if first[0] == second[0] else 0.0)]
+    welch = stats.ttest_ind(first, second, equal_var=False).pvalue
+    return [
+        (label + " [distribution]", homogeneity_pvalue(first, second)),
+        (label + " [mean]", float(welch)),
+    ]
+
+
 def comparisons(name: str, reference: np.ndarray, engine: np.ndarray) -> list[tuple[str, float]]:
     """(description, p-value) for every test of one scenario."""
     results = []
-    start_day = compile_scenario(scenario(name)).start_day
-    for day in _days(scenario(name)):
+    cities = [city.name for city in scenario(name).cities]
+    for position, day in enumerate(_days(scenario(name))):
         for metric, measure in COMPARED:
-            index = (day - start_day, METRICS.index(metric), MEASURES.index(measure))
-            first = reference[:, index[0], index[1], index[2]].astype(float)
-            second = engine[:, index[0], index[1], index[2]].astype(float)
+            index = (position, -1, METRICS.index(metric), MEASURES.index(measure))
             label = f"{name}: {metric} ({measure}) on day {day}"
-            if first.std() == 0 and second.std() == 0:
-                results.append((label + " [constant]", 1.0 if first[0] == second[0] else 0.0))
-                continue
-            results.append((label + " [distribution]", homogeneity_pvalue(first, second)))
-            welch = stats.ttest_ind(first, second, equal_var=False).pvalue
-            results.append((label + " [mean]", float(welch)))
+            results += _tests(
+                label, reference[(slice(None), *index)], engine[(slice(None), *index)]
+            )
+        if position == 0:
+            continue
+        for city_index, city in enumerate(cities):
+            for metric, measure in PER_CITY:
+                index = (position, city_index, METRICS.index(metric), MEASURES.index(measure))
+                label = f"{name}: {metric} ({measure}) in {city} on day {day}"
+                first, second = reference[(slice(None), *index)], engine[(slice(None), *index)]
+                results += _tests(label, first, second)
     return results
 
 
 def family_size() -> int:
-    per_scenario = len(COMPARED) * 2 * 3
-    return per_scenario * len(SCENARIOS)
+    """Tests in the whole family (two per compared quantity)."""
+    size = 0
+    for name in SCENARIOS:
+        cities = len(scenario(name).cities)
+        size += 2 * (len(COMPARED) * 3 + len(PER_CITY) * 2 * cities)
+    return size
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from fieldcast import charts
-from fieldcast.engine import compile_scenario
+from fieldcast.compiled import compile_scenario
 from fieldcast.forecast import run_forecast
 from fieldcast.html_report import comparison_report, run_report, write_pngs
 from fieldcast.scenario import Scenario

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fieldcast.engine import compile_scenario, simulate_chunk
+from fieldcast.compiled import compile_scenario
+from fieldcast.engine import simulate_chunk
 from fieldcast.results import ResultsBuilder
 from fieldcast.scenario import Scenario
 
@@ -13,11 +14,10 @@ from fieldcast.scenario import Scenario
 def test_chunks_merge_to_the_same_results_in_any_order(simple_scenario: Scenario) -> None:
     plan = compile_scenario(simple_scenario)
     sizes = [40, 40, 25]
+    firsts = [0, 40, 80]
     chunks = [
-        simulate_chunk(
-            plan, 3, i, size, band_sample=40 if i == 0 else 0, trajectory_sample=5 if i == 0 else 0
-        )
-        for i, size in enumerate(sizes)
+        simulate_chunk(plan, 3, first, size, band_sample=40, trajectory_sample=5)
+        for first, size in zip(firsts, sizes, strict=True)
     ]
     in_order, reversed_order = ResultsBuilder(plan, 3, sizes), ResultsBuilder(plan, 3, sizes)
     for index in range(3):

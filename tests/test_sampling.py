@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from conftest import variant
-from fieldcast.sampling import binomial, draw_without_replacement, hypergeometric, poisson
+from fieldcast.sampling import binomial, hypergeometric, poisson
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import simulate_many
 
@@ -17,7 +17,19 @@ UNIFORMS = np.random.default_rng(2026).random(3000)
 
 @pytest.mark.parametrize(
     ("trials", "probability"),
-    [(0, 0.3), (1, 0.5), (10, 0.3), (50, 0.01), (1000, 0.999), (7, 0.0004), (30_000, 0.3)],
+    [
+        (0, 0.3),
+        (1, 0.5),
+        (10, 0.3),
+        (24, 0.99),
+        (50, 0.01),
+        (60, 0.6),
+        (1000, 0.999),
+        (7, 0.0004),
+        (30_000, 0.3),
+        (10_000_000, 0.03),  # large counts: the CDF near the answer in closed form
+        (100_000_000, 0.5),
+    ],
 )
 def test_binomial_is_the_exact_quantile_function(trials: int, probability: float) -> None:
     mine = binomial(np.full(UNIFORMS.size, trials), probability, UNIFORMS)
@@ -27,7 +39,18 @@ def test_binomial_is_the_exact_quantile_function(trials: int, probability: float
 
 @pytest.mark.parametrize(
     ("good", "bad", "sample"),
-    [(5, 5, 3), (100, 3, 50), (3, 100, 50), (1000, 2000, 700), (0, 5, 3), (5, 0, 3), (1, 1, 1)],
+    [
+        (5, 5, 3),
+        (100, 3, 50),
+        (3, 100, 50),
+        (1000, 2000, 700),
+        (0, 5, 3),
+        (5, 0, 3),
+        (1, 1, 1),
+        (52, 30, 24),  # f(0) as a product
+        (20, 4, 22),  # all the bad ones drawn at the lowest value: f(lo) as a product
+        (1_000_000, 1_000_000, 20),
+    ],
 )
 def test_hypergeometric_is_the_exact_quantile_function(good: int, bad: int, sample: int) -> None:
     n = UNIFORMS.size
@@ -36,7 +59,7 @@ def test_hypergeometric_is_the_exact_quantile_function(good: int, bad: int, samp
     assert np.array_equal(mine, reference)
 
 
-@pytest.mark.parametrize("mean", [0.1, 3.0, 50.0, 100_000.0])
+@pytest.mark.parametrize("mean", [0.1, 3.0, 31.0, 50.0, 100_000.0, 1e9])
 def test_poisson_is_the_exact_quantile_function(mean: float) -> None:
     mine = poisson(np.full(UNIFORMS.size, mean), UNIFORMS)
     assert np.array_equal(mine, stats.poisson.ppf(UNIFORMS, mean))
@@ -49,17 +72,6 @@ def test_samplers_are_monotone_in_the_uniform_and_in_the_count() -> None:
     assert (np.diff(hypergeometric(40, 60, 30, ordered)) >= 0).all()
     trials = np.arange(0, 300)
     assert (np.diff(binomial(trials, 0.3, 0.5)) >= 0).all()
-
-
-def test_draw_without_replacement_takes_exactly_the_picks() -> None:
-    rng = np.random.default_rng(5)
-    counts = rng.integers(0, 20, size=(6, 400))
-    picks = rng.integers(0, counts.sum(axis=0) + 1)
-    picked = draw_without_replacement(counts, picks, rng.random(counts.shape))
-    assert (picked.sum(axis=0) == picks).all()
-    assert ((picked >= 0) & (picked <= counts)).all()
-    with pytest.raises(ValueError, match="more items than there are"):
-        draw_without_replacement(counts, counts.sum(axis=0) + 1, rng.random(counts.shape))
 
 
 def test_leak_and_no_leak_runs_are_closely_paired(seed_scenario: Scenario) -> None:

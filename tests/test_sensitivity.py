@@ -14,7 +14,7 @@ import pytest
 
 from conftest import variant
 from fieldcast.charts import sensitivity_chart
-from fieldcast.engine import compile_scenario
+from fieldcast.compiled import compile_scenario
 from fieldcast.scenario import Scenario
 from fieldcast.sensitivity import point_scenario, run_sensitivity, sample_points
 

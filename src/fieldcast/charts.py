@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from fieldcast.engine import compile_scenario
+from fieldcast.compiled import compile_scenario
 from fieldcast.sensitivity import CONFIDENCE, OUTPUTS, Sensitivity
 from fieldcast.store import StoredRun
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldcast.engine import CompiledScenario, compile_scenario
+from fieldcast.compiled import CompiledScenario, compile_scenario
 from fieldcast.scenario import Scenario
 
 

@@ -1,12 +1,12 @@
-"""From a chunk's end-of-day counts to what the results keep: the one place where daily state
-is reduced, shared by the fast engine and the reference model (it holds no model rules).
+"""What a chunk of replications hands to the results (``ChunkOutput``), from either simulator.
 
-The simulators hand over, for every day, the household counts per (metric, size class,
+The reference model hands over, for every day, the household counts per (metric, size class,
 replication, city), with flows cumulative, plus what happened that day to the binding
-resources. The recorder converts households into the three measures, sums over replications
+resources; ``Recorder`` converts households into the three measures, sums over replications
 for daily means, keeps daily national totals of the first replications (for quantile bands),
 whole trajectories of the very first ones, and each replication's values after the last field
-day and at the horizon.
+day and at the horizon. The engine's compiled kernel records the same things as it goes
+(``engine.Recording``); ``chunk_output`` converts them. Neither holds a model rule.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from fieldcast.metrics import (
 )
 
 if TYPE_CHECKING:
-    from fieldcast.engine import CompiledScenario
+    from fieldcast.compiled import CompiledScenario
+    from fieldcast.engine import Recording
 
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
 _REPLICATION_INDEX = [METRICS.index(metric) for metric in REPLICATION_METRICS]
@@ -59,6 +60,9 @@ class ChunkOutput:
     removal_backlog_max: np.ndarray  # [rep] largest removal queue, persons
     bed_days: np.ndarray  # [rep] persons x days in detention
     monitor_days: np.ndarray  # [rep] monitored households x days
+    # households that moved in each quiet window (model section 5), [window, class, city]:
+    # counted in daily_sum on the window's first day, spread over its days by the results
+    quiet_movers: np.ndarray | None = None
 
 
 class Recorder:
@@ -177,3 +181,74 @@ class Recorder:
             bed_days=self.bed_days,
             monitor_days=self.monitor_days,
         )
+
+
+def _measures(households: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """[..., class, city] households -> [..., place, measure] (place: cities, then the total)."""
+    per_city = np.einsum("...kc,kq->...cq", households, weights)
+    return np.concatenate([per_city, per_city.sum(axis=-2, keepdims=True)], axis=-2)
+
+
+def _with_total(per_city: np.ndarray) -> np.ndarray:
+    return np.concatenate([per_city, per_city.sum(axis=-1, keepdims=True)], axis=-1)
+
+
+def chunk_output(
+    compiled: CompiledScenario,
+    recording: Recording,
+    lanes: np.ndarray,
+    band_rows: np.ndarray,
+    trajectory_rows: np.ndarray,
+    group: int,
+    daily: bool,
+    quiet_movers: np.ndarray | None,
+) -> ChunkOutput:
+    """The ``ChunkOutput`` of the lanes selected by the mask ``lanes`` (one group) from what
+    the engine's kernel recorded. The kernel records each change on its day, and the moves of
+    a quiet window on the window's first day; sampled replications also recorded how many of
+    those moves were still to come each day (``*_pending``), which is put back here.
+    ``band_rows`` and ``trajectory_rows`` are the sampled lanes' rows, in replication order;
+    ``quiet_movers`` [window, class, city] sums the group's lanes' quiet-window moves."""
+    weights = np.stack([np.ones_like(compiled.sizes), compiled.sizes, compiled.minors], axis=-1)
+    moved_rows = [METRICS.index(m) for m in ("at_address", "moved", "moved_away")]
+    moved_signs = np.array([1, -1, -1])  # a pending move is still at the address
+    daily_sum = collateral_daily_sum = None
+    if daily:
+        cumulative = np.cumsum(recording.daily_sum[group], axis=0)  # [day, metric, class, city]
+        daily_sum = np.moveaxis(_measures(cumulative, weights), 1, 2)  # [day, place, m, q]
+        collateral_daily_sum = _with_total(np.cumsum(recording.collateral_daily_sum[group], 0))
+    band = city_band = None
+    if len(band_rows):
+        band = recording.band[band_rows].copy()
+        pending = np.einsum("rdk,kq->rdq", recording.band_pending[band_rows], weights)
+        band[:, :, moved_rows] += moved_signs[None, None, :, None] * pending[:, :, None]
+        city_band = recording.city_band[band_rows]
+    trajectories = None
+    if len(trajectory_rows):
+        households = recording.trajectory[trajectory_rows].astype(np.int64)
+        pending = recording.trajectory_pending[trajectory_rows]
+        households[:, :, moved_rows] += moved_signs[None, None, :, None, None] * pending[:, :, None]
+        trajectories = _measures(households, weights).transpose(0, 1, 3, 2, 4).astype(np.int32)
+    return ChunkOutput(
+        replications=int(lanes.sum()),
+        daily_sum=daily_sum,
+        collateral_daily_sum=collateral_daily_sum,
+        band_sample=band,
+        city_band_sample=city_band,
+        trajectories=trajectories,
+        at_field_end=_measures(recording.at_field_end[lanes], weights)
+        .transpose(0, 2, 1, 3)
+        .astype(np.int32),
+        at_horizon=_measures(recording.at_horizon[lanes], weights)
+        .transpose(0, 2, 1, 3)
+        .astype(np.int32),
+        collateral_at_field_end=_with_total(recording.collateral_at_field_end[lanes]),
+        collateral_at_horizon=_with_total(recording.collateral_at_horizon[lanes]),
+        full_capacity_days=recording.full_capacity_days[lanes].astype(np.int32),
+        bed_shortfall_days=recording.bed_shortfall_days[lanes].astype(np.int32),
+        monitor_shortfall_days=recording.monitor_shortfall_days[lanes].astype(np.int32),
+        removal_backlog_max=recording.removal_backlog_max[lanes],
+        bed_days=recording.bed_days[lanes],
+        monitor_days=recording.monitor_days[lanes],
+        quiet_movers=quiet_movers if daily else None,
+    )

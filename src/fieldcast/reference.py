@@ -7,8 +7,8 @@ count-based engine (only the scenario, household composition, and the recorder t
 of day counts into results), so that the equivalence tests compare two independent
 implementations of the same rules.
 
-The steps of docs/model.md ("Per-day order") happen at fixed times within each day, given
-below as fractions of the day, so SimPy runs them in that order.
+The steps of docs/model.md ("Per-day order") happen at fixed times within each day, taken from
+the declared order (``day_steps.time_of_day``), so SimPy runs them in that order.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from fieldcast.engine import compile_scenario
+from fieldcast.compiled import compile_scenario
+from fieldcast.day_steps import time_of_day
 from fieldcast.metrics import FLOWS, METRICS, STOCKS
 from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.results import Results, ResultsBuilder
@@ -32,14 +33,14 @@ from fieldcast.workers import Progress, gather
 if TYPE_CHECKING:
     from distributed import Client
 
-ALERT_MOVES = 0.10  # 1a. households alerted yesterday may move
-HAZARD_MOVES = 0.15  # 1b. baseline or leak moves
-FIELD = 0.20  # 2. field attempts
-DISPOSITIONS = 0.30  # 3. today's arrests and yesterday's re-arrests disposed of
-PROCESSING_DONE = 0.40  # 4a. relief or the removal queue
-REMOVALS = 0.45  # 4b. removal seats
-DEADLINES = 0.50  # 5. notice deadlines
-RECORD = 0.90  # 6. end-of-day counts
+ALERT_MOVES = time_of_day("moves", 0)  # 1a. households alerted yesterday may move
+HAZARD_MOVES = time_of_day("moves", 1)  # 1b. baseline or leak moves
+FIELD = time_of_day("field_attempts")  # 2. field attempts
+DISPOSITIONS = time_of_day("dispositions")  # 3. today's arrests and yesterday's re-arrests
+PROCESSING_DONE = time_of_day("detention_outflows", 0)  # 4a. relief or the removal queue
+REMOVALS = time_of_day("detention_outflows", 1)  # 4b. removal seats
+DEADLINES = time_of_day("notice_deadlines")  # 5. notice deadlines
+RECORD = time_of_day("record")  # 6. end-of-day counts
 
 BLOCK = 250  # replications handed to one recorder (a results chunk)
 _STOCK_ROW = {stock: METRICS.index(stock) for stock in STOCKS}

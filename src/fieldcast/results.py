@@ -15,11 +15,12 @@ from typing import Literal
 
 import numpy as np
 
-from fieldcast.engine import CompiledScenario
+from fieldcast.compiled import CompiledScenario
 from fieldcast.metrics import (
     CITY_BAND_METRICS,
     FIELD_END_METRICS,
     MEASURES,
+    METRICS,
     REPLICATION_METRICS,
     metric_index,
 )
@@ -139,7 +140,8 @@ class ResultsBuilder:
 
     Per-replication values are copied into place and each chunk can then be dropped, so a run
     holds one copy of them; daily sums are integers, so their total does not depend on the
-    order of arrival. Chunk 0 carries the band and trajectory samples.
+    order of arrival. The band and trajectory samples are the first replications' and come in
+    the first chunks; they are joined in chunk order.
     """
 
     def __init__(self, plan: CompiledScenario, seed: int, chunk_sizes: list[int]) -> None:
@@ -152,7 +154,8 @@ class ResultsBuilder:
         self.per_replication: dict[str, np.ndarray] = {}
         self.daily_sum: np.ndarray | None = None
         self.collateral_daily_sum: np.ndarray | None = None
-        self.first: ChunkOutput | None = None
+        self.quiet_movers: np.ndarray | None = None
+        self.samples: dict[int, ChunkOutput] = {}
 
     def add(self, index: int, chunk: ChunkOutput) -> None:
         if index in self.arrived:
@@ -172,20 +175,31 @@ class ResultsBuilder:
             self.collateral_daily_sum = np.zeros_like(chunk.collateral_daily_sum)
         self.daily_sum += chunk.daily_sum
         self.collateral_daily_sum += chunk.collateral_daily_sum
-        if index == 0:
-            self.first = chunk
+        if chunk.quiet_movers is not None:
+            if self.quiet_movers is None:
+                self.quiet_movers = np.zeros_like(chunk.quiet_movers)
+            self.quiet_movers += chunk.quiet_movers
+        if chunk.band_sample is not None or chunk.trajectories is not None:
+            self.samples[index] = chunk
 
     def build(self) -> Results:
         missing = set(range(len(self.chunk_sizes))) - self.arrived
         if missing:
             raise ValueError(f"chunks {sorted(missing)} have not arrived")
-        first, plan = self.first, self.plan
-        assert first is not None and self.daily_sum is not None
-        assert self.collateral_daily_sum is not None
-        if first.band_sample is None or first.city_band_sample is None:
-            raise ValueError("chunk 0 must carry the band sample")
-        if first.trajectories is None:
-            raise ValueError("chunk 0 must carry the trajectory sample")
+        plan = self.plan
+        assert self.daily_sum is not None and self.collateral_daily_sum is not None
+        ordered = [self.samples[index] for index in sorted(self.samples)]
+        bands = [chunk for chunk in ordered if chunk.band_sample is not None]
+        trajectories = [chunk.trajectories for chunk in ordered if chunk.trajectories is not None]
+        if not bands:
+            raise ValueError("the first chunk must carry the band sample")
+        if not trajectories:
+            raise ValueError("the first chunk must carry the trajectory sample")
+        band_sample = np.concatenate([chunk.band_sample for chunk in bands])  # type: ignore[misc]
+        city_band_sample = np.concatenate([chunk.city_band_sample for chunk in bands])  # type: ignore[misc]
+        daily_sum = self.daily_sum.astype(float)
+        if self.quiet_movers is not None:
+            daily_sum += _quiet_moves_to_come(plan, self.quiet_movers)
         scenario = plan.scenario
         return Results(
             scenario=scenario,
@@ -194,18 +208,41 @@ class ResultsBuilder:
             chunk_size=self.chunk_sizes[0],
             days=np.arange(plan.start_day, plan.start_day + plan.days),
             places=(*(city.name for city in scenario.cities), TOTAL),
-            daily_mean=self.daily_sum / self.replications,
-            daily_bands=np.quantile(first.band_sample, QUANTILES, axis=0, method="inverted_cdf"),
+            daily_mean=daily_sum / self.replications,
+            daily_bands=np.quantile(band_sample, QUANTILES, axis=0, method="inverted_cdf"),
             city_daily_bands=np.quantile(
-                first.city_band_sample, QUANTILES, axis=0, method="inverted_cdf"
+                city_band_sample, QUANTILES, axis=0, method="inverted_cdf"
             ),
-            band_replications=len(first.band_sample),
-            trajectories=first.trajectories,
+            band_replications=len(band_sample),
+            trajectories=np.concatenate(trajectories),
             collateral_daily_mean=self.collateral_daily_sum / self.replications,
             officer_days=plan.officer_days,
             field_days_with_capacity=(plan.capacity > 0).sum(axis=0),
             **self.per_replication,
         )
+
+
+def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarray:
+    """[day, place, metric, measure]: the correction that spreads each quiet window's moves,
+    which daily sums count on the window's first day, over the window's days by their
+    expected day (docs/model.md, section 5): the households expected still at the address at
+    the end of each day, given how many moved in the window."""
+    survival = plan.survival
+    start = -plan.start_day
+    windows = ((0, start), (plan.field_days + start, plan.days))
+    weights = np.stack([np.ones_like(plan.sizes), plan.sizes, plan.minors], axis=-1)
+    to_come = np.zeros((plan.days, *movers.shape[1:]))  # [day, class, city] households
+    for window, (first, end) in enumerate(windows):
+        if end <= first or survival[first] - survival[end] <= 0:
+            continue
+        share = (survival[first + 1 : end + 1] - survival[end]) / (survival[first] - survival[end])
+        to_come[first:end] += share[:, None, None] * movers[window]
+    per_place = np.einsum("dkc,kq->dcq", to_come, weights)
+    per_place = np.concatenate([per_place, per_place.sum(axis=1, keepdims=True)], axis=1)
+    correction = np.zeros((plan.days, per_place.shape[1], len(METRICS), 3))
+    for metric, sign in (("at_address", 1), ("moved", -1), ("moved_away", -1)):
+        correction[:, :, METRICS.index(metric)] = sign * per_place
+    return correction
 
 
 _PER_REPLICATION = (

@@ -2,30 +2,58 @@
 
 Why not numpy's own samplers? They are exact too, but they use a varying number of uniforms
 per draw (rejection), so two runs whose counts differ slightly fall out of step and their
-draws become independent. Here every (cell, transition, day) consumes exactly one uniform,
-and the count returned is the inverse CDF at that uniform: two runs that share the uniforms
-(common random numbers) draw counts that differ only as much as their inputs do. Inversion is
-as exact as the double-precision CDF it walks.
+draws become independent. Here every draw consumes exactly one uniform, and the count
+returned is the inverse CDF at that uniform: two runs that share the uniforms (common random
+numbers) draw counts that differ only as much as their inputs do. Inversion is as exact as
+the double-precision CDF it walks.
 
-Each sampler is a numba ufunc, so it broadcasts like numpy (counts per cell, probabilities per
-city). A draw with a small mean walks up from zero (about mean steps); otherwise the walk starts at
-the distribution's mode (about a few standard deviations of steps), never the size of the
-population.
+The cost of a draw does not grow with the counts. A draw with a small mean walks the pmf up
+from zero (about mean steps). Otherwise the walk starts next to the answer: at the normal
+approximation's quantile (with its skewness correction), where the CDF is evaluated in closed
+form, the regularized incomplete beta function for the binomial and the regularized upper
+incomplete gamma function for the Poisson (scipy's cephes implementations, called from
+compiled code), so only a few steps remain whatever the count. The hypergeometric has no such
+closed form in scipy; its draws in the engine are bounded by a day's attempts, arrests or
+seats, not by the population, and it walks from its mode.
+
+``binomial_draw``, ``hypergeometric_draw`` and ``poisson_draw`` are the scalar samplers the
+engine's compiled day loop calls; ``binomial``, ``hypergeometric`` and ``poisson`` are the same
+as numpy ufuncs (they broadcast), for tests and interactive use.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-from numba import njit, vectorize
+import llvmlite.binding as llvm
+from numba import njit, types, vectorize
+from numba.extending import get_cython_function_address
 
 _BINOMIAL, _HYPERGEOMETRIC, _POISSON = 0, 1, 2
 _NEGLIGIBLE = 1e-20  # probability mass below which the lower tail is not summed
-# With a small mean, walking up from zero is cheaper than finding the mode's CDF first; the
-# walk starts at zero only if f(0) is comfortably representable.
+# With a small mean, walking up from zero is cheaper than evaluating the CDF in closed form;
+# the walk starts at zero only if f(0) is comfortably representable.
 _SMALL_MEAN = 30.0
 _LOG_TINY = -600.0
+# Up to this many factors, a pmf at the edge of the support is a product (no lgamma, exp):
+# 2 x 24 factors of at most 1e12 stay far inside double range.
+_SHORT_PRODUCT = 24
+
+
+def _scipy_function(name: str, symbol: str, signature: types.Function) -> types.ExternalFunction:
+    """A scipy.special (cephes) function callable from compiled code. It is linked by symbol
+    name rather than through a ctypes pointer, so that numba can cache what calls it."""
+    llvm.add_symbol(symbol, get_cython_function_address("scipy.special.cython_special", name))
+    return types.ExternalFunction(symbol, signature)
+
+
+_f64 = types.float64
+# regularized incomplete beta I_x(a, b)
+_betainc = _scipy_function("__pyx_fuse_0betainc", "fieldcast_betainc", _f64(_f64, _f64, _f64))
+# regularized upper incomplete gamma Q(a, x)
+_gammaincc = _scipy_function("gammaincc", "fieldcast_gammaincc", _f64(_f64, _f64))
+# inverse of the standard normal CDF
+_ndtri = _scipy_function("ndtri", "fieldcast_ndtri", _f64(_f64))
 
 
 @njit(cache=True)
@@ -39,7 +67,39 @@ def _pmf_ratio(kind: int, x: float, a: float, b: float, c: float) -> float:
 
 
 @njit(cache=True)
-def _invert(
+def _walk(
+    kind: int,
+    u: float,
+    lo: int,
+    hi: int,
+    x: int,
+    cdf: float,
+    pmf: float,
+    a: float,
+    b: float,
+    c: float,
+) -> int:
+    """The smallest y in [lo, hi] with F(y) > u, from x with cdf = F(x) and pmf = f(x)."""
+    if cdf > u:  # the answer is x or below: walk down while F(x - 1) > u
+        while x > lo:
+            below = cdf - pmf
+            if below <= u:
+                return x
+            pmf = pmf / _pmf_ratio(kind, x - 1.0, a, b, c)
+            cdf = below
+            x -= 1
+        return lo
+    while cdf <= u and x < hi:  # walk up until F(x) passes u
+        pmf = pmf * _pmf_ratio(kind, x, a, b, c)
+        x += 1
+        if cdf + pmf == cdf:  # F no longer grows in double precision: u is within rounding of 1
+            return x
+        cdf += pmf
+    return x
+
+
+@njit(cache=True)
+def _from_mode(
     kind: int,
     u: float,
     lo: int,
@@ -50,11 +110,11 @@ def _invert(
     b: float,
     c: float,
 ) -> int:
-    """The smallest x in [lo, hi] with F(x) > u, walking the pmf outwards from the mode."""
+    """Invert by summing the lower tail from the mode (until its terms are negligible)."""
     if lo >= hi:
         return lo
     pmf_mode = math.exp(log_pmf_mode)
-    below = 0.0  # F(mode - 1), summed downwards until the terms are negligible
+    below = 0.0
     f = pmf_mode
     x = mode
     while x > lo:
@@ -63,57 +123,81 @@ def _invert(
         below += f
         if f < _NEGLIGIBLE and x < mode - 1:
             break
-    if u < below:  # the answer is below the mode: walk down, keeping cdf = F(x - 1)
-        cdf = below
-        f = pmf_mode
-        x = mode
-        while x > lo:
-            f_previous = f / _pmf_ratio(kind, x - 1.0, a, b, c)
-            if cdf - f_previous <= u:
-                return x - 1
-            cdf -= f_previous
-            f = f_previous
-            x -= 1
-        return lo
-    cdf = below + pmf_mode  # F(mode): walk up until it passes u
-    f = pmf_mode
-    x = mode
-    while cdf <= u and x < hi:
-        f = f * _pmf_ratio(kind, x, a, b, c)
-        x += 1
-        cdf += f
-    return x
+    return _walk(kind, u, lo, hi, mode, below + pmf_mode, pmf_mode, a, b, c)
 
 
-@vectorize(["int64(int64, float64, float64)"], cache=True)
-def binomial(trials: int, probability: float, u: float) -> int:
+@njit(cache=True)
+def _normal_start(u: float, mean: float, sd: float, skewness: float, lo: int, hi: int) -> int:
+    """Where to start walking: the normal approximation's u-quantile with the first
+    Cornish-Fisher (skewness) term, rounded and kept within [lo, hi]."""
+    z = _ndtri(min(max(u, 1e-300), 1.0 - 1e-16))
+    x = mean + sd * (z + skewness * (z * z - 1.0) / 6.0) - 0.5
+    return int(min(max(math.floor(x + 0.5), lo), hi))
+
+
+@njit(cache=True)
+def _log_binomial_pmf(x: int, trials: int, probability: float) -> float:
+    return (
+        math.lgamma(trials + 1.0)
+        - math.lgamma(x + 1.0)
+        - math.lgamma(trials - x + 1.0)
+        + x * math.log(probability)
+        + (trials - x) * math.log1p(-probability)
+    )
+
+
+@njit(cache=True)
+def binomial_draw(trials: int, probability: float, u: float) -> int:
     """Binomial(trials, probability) at uniform u."""
     if trials <= 0 or probability <= 0.0:
         return 0
     if probability >= 1.0:
         return trials
+    mean = trials * probability
+    if trials <= _SHORT_PRODUCT:  # f(0) = (1 - p)^trials by multiplication: cheaper than exp
+        pmf_zero = 1.0
+        for _ in range(trials):
+            pmf_zero *= 1.0 - probability
+        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, probability, 0.0)
     log_pmf_zero = trials * math.log1p(-probability)
-    if trials * probability < _SMALL_MEAN and log_pmf_zero > _LOG_TINY:
-        return _invert(_BINOMIAL, u, 0, trials, 0, log_pmf_zero, trials, probability, 0.0)
-    mode = min(int((trials + 1) * probability), trials)
-    log_pmf = (
-        math.lgamma(trials + 1.0)
-        - math.lgamma(mode + 1.0)
-        - math.lgamma(trials - mode + 1.0)
-        + mode * math.log(probability)
-        + (trials - mode) * math.log1p(-probability)
-    )
-    return _invert(_BINOMIAL, u, 0, trials, mode, log_pmf, trials, probability, 0.0)
+    if mean < _SMALL_MEAN and log_pmf_zero > _LOG_TINY:
+        pmf_zero = math.exp(log_pmf_zero)
+        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, probability, 0.0)
+    variance = mean * (1.0 - probability)
+    sd = math.sqrt(variance)
+    x = _normal_start(u, mean, sd, (1.0 - 2.0 * probability) / sd, 0, trials)
+    # F(x) = I_{1-p}(trials - x, x + 1) for x < trials
+    cdf = 1.0 if x >= trials else _betainc(trials - x, x + 1.0, 1.0 - probability)
+    pmf = math.exp(_log_binomial_pmf(x, trials, probability))
+    return _walk(_BINOMIAL, u, 0, trials, x, cdf, pmf, trials, probability, 0.0)
 
 
-@vectorize(["int64(int64, int64, int64, float64)"], cache=True)
-def hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
+@njit(cache=True)
+def hypergeometric_draw(good: int, bad: int, sample: int, u: float) -> int:
     """How many of ``sample`` items drawn without replacement from good + bad are good."""
     lo = max(0, sample - bad)
     hi = min(sample, good)
     if lo >= hi:
         return lo
     total = good + bad
+    if lo == 0 and sample <= _SHORT_PRODUCT:
+        # f(0) = prod over i < sample of (bad - i) / (total - i): cheaper than four lgammas
+        numerator = 1.0
+        denominator = 1.0
+        for i in range(sample):
+            numerator *= bad - i
+            denominator *= total - i
+        pmf_zero = numerator / denominator
+        return _walk(_HYPERGEOMETRIC, u, 0, hi, 0, pmf_zero, pmf_zero, good, bad, sample)
+    if lo > 0 and bad <= _SHORT_PRODUCT:
+        # all the bad ones drawn: f(lo) = prod over i = 1..bad of (lo + i) / (good + i)
+        numerator = 1.0
+        denominator = 1.0
+        for i in range(1, bad + 1):
+            numerator *= lo + i
+            denominator *= good + i
+        pmf_low = numerator / denominator
+        return _walk(_HYPERGEOMETRIC, u, lo, hi, lo, pmf_low, pmf_low, good, bad, sample)
     if lo == 0 and sample * good < _SMALL_MEAN * total:
         log_pmf_zero = (
             math.lgamma(bad + 1.0)
@@ -122,7 +206,8 @@ def hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
             - math.lgamma(total + 1.0)
         )
         if log_pmf_zero > _LOG_TINY:
-            return _invert(_HYPERGEOMETRIC, u, 0, hi, 0, log_pmf_zero, good, bad, sample)
+            pmf_zero = math.exp(log_pmf_zero)
+            return _walk(_HYPERGEOMETRIC, u, 0, hi, 0, pmf_zero, pmf_zero, good, bad, sample)
     mode = min(max(int((sample + 1.0) * (good + 1.0) / (total + 2.0)), lo), hi)
     log_pmf = (
         math.lgamma(good + 1.0)
@@ -135,42 +220,37 @@ def hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
         + math.lgamma(sample + 1.0)
         + math.lgamma(total - sample + 1.0)
     )
-    return _invert(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
+    return _from_mode(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
+
+
+@njit(cache=True)
+def poisson_draw(mean: float, u: float) -> int:
+    """Poisson(mean) at uniform u."""
+    if mean <= 0.0:
+        return 0
+    top = 2**62
+    if mean < _SMALL_MEAN:
+        return _walk(_POISSON, u, 0, top, 0, math.exp(-mean), math.exp(-mean), mean, 0.0, 0.0)
+    sd = math.sqrt(mean)
+    x = _normal_start(u, mean, sd, 1.0 / sd, 0, top)
+    cdf = _gammaincc(x + 1.0, mean)  # F(x) = Q(x + 1, mean)
+    pmf = math.exp(x * math.log(mean) - mean - math.lgamma(x + 1.0))
+    return _walk(_POISSON, u, 0, top, x, cdf, pmf, mean, 0.0, 0.0)
+
+
+@vectorize(["int64(int64, float64, float64)"], cache=True)
+def binomial(trials: int, probability: float, u: float) -> int:
+    """Binomial(trials, probability) at uniform u, broadcasting."""
+    return binomial_draw(trials, probability, u)
+
+
+@vectorize(["int64(int64, int64, int64, float64)"], cache=True)
+def hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
+    """Hypergeometric draw at uniform u, broadcasting."""
+    return hypergeometric_draw(good, bad, sample, u)
 
 
 @vectorize(["int64(float64, float64)"], cache=True)
 def poisson(mean: float, u: float) -> int:
-    """Poisson(mean) at uniform u."""
-    if mean <= 0.0:
-        return 0
-    if mean < _SMALL_MEAN:
-        return _invert(_POISSON, u, 0, 2**62, 0, -mean, mean, 0.0, 0.0)
-    mode = int(mean)
-    log_pmf = mode * math.log(mean) - mean - math.lgamma(mode + 1.0)
-    return _invert(_POISSON, u, 0, 2**62, mode, log_pmf, mean, 0.0, 0.0)
-
-
-def draw_without_replacement(
-    counts: np.ndarray, picks: np.ndarray, uniforms: np.ndarray
-) -> np.ndarray:
-    """Pick ``picks`` items uniformly at random without replacement from categories ``counts``.
-
-    ``counts`` has the categories on its first axis and ``picks`` the remaining shape;
-    ``uniforms`` has the shape of ``counts`` (the last category's are unused). Returns how many
-    were picked per category: a multivariate hypergeometric draw, as a sequence of conditional
-    hypergeometric draws (category i among categories i, i+1, ...).
-    """
-    counts = np.asarray(counts, dtype=np.int64)
-    remaining_picks = np.asarray(picks, dtype=np.int64)
-    remaining_pool = counts.sum(axis=0)
-    if np.any(remaining_picks > remaining_pool) or np.any(remaining_picks < 0):
-        raise ValueError("cannot pick more items than there are, or a negative number")
-    picked = np.empty_like(counts)
-    for category in range(len(counts) - 1):
-        good = counts[category]
-        remaining_pool = remaining_pool - good
-        taken = hypergeometric(good, remaining_pool, remaining_picks, uniforms[category])
-        picked[category] = taken
-        remaining_picks = remaining_picks - taken
-    picked[-1] = remaining_picks
-    return picked
+    """Poisson(mean) at uniform u, broadcasting."""
+    return poisson_draw(mean, u)

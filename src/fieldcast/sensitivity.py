@@ -36,7 +36,7 @@ from SALib.analyze import sobol as sobol_analysis
 from SALib.sample import morris as morris_sampling
 from SALib.sample import sobol as sobol_sampling
 
-from fieldcast.engine import CompiledScenario
+from fieldcast.compiled import CompiledScenario
 from fieldcast.forecast import cost_items
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
 from fieldcast.recording import ChunkOutput

@@ -1,9 +1,10 @@
 """Running replications: split into fixed-size chunks, computed in this process, on local
 processes or on a Dask cluster (``workers.py``).
 
-A run of R replications is always cut into the same chunks (``CHUNK_SIZE`` replications each,
-the last one shorter), and chunk i always draws from the seed's i-th spawned stream. Which
-process computes a chunk, and when, changes nothing: chunks are merged in index order.
+A run of R replications is cut into chunks (``CHUNK_SIZE`` replications each, the last one
+shorter). Every replication's random numbers are keyed by its index (``streams.py``), so the
+cut does not matter: any chunk size, and any process or worker computing any chunk in any
+order, gives the same results, merged into place by replication index.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fieldcast.engine import CompiledScenario, compile_scenario, simulate_chunk
+from fieldcast.compiled import CompiledScenario, compile_scenario
+from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES
 from fieldcast.recording import ChunkOutput
 from fieldcast.results import Results, ResultsBuilder
@@ -38,16 +40,15 @@ def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
     return [chunk_size] * full + ([rest] if rest else [])
 
 
-def _run_chunk(plan: CompiledScenario, seed: int, index: int, size: int) -> ChunkOutput:
-    sample = index == 0
+def _run_chunk(plan: CompiledScenario, seed: int, first: int, size: int) -> ChunkOutput:
     return simulate_chunk(
-        plan,
-        seed,
-        index,
-        size,
-        band_sample=BAND_SAMPLE if sample else 0,
-        trajectory_sample=TRAJECTORY_SAMPLE if sample else 0,
+        plan, seed, first, size, band_sample=BAND_SAMPLE, trajectory_sample=TRAJECTORY_SAMPLE
     )
+
+
+def _firsts(sizes: list[int]) -> list[int]:
+    """The first replication of each chunk."""
+    return [int(first) for first in np.cumsum([0, *sizes[:-1]])]
 
 
 def simulate_many(
@@ -57,15 +58,21 @@ def simulate_many(
     processes: int = 1,
     progress: Progress | None = None,
     client: Client | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> list[Results]:
     """Run several scenarios with the same seed (common random numbers) and replications,
-    in this process, on ``processes`` local processes, or on a Dask ``client``'s cluster."""
+    in this process, on ``processes`` local processes, or on a Dask ``client``'s cluster.
+    ``chunk_size`` changes how the work is cut, never the results."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     plans = [compile_scenario(scenario) for scenario in scenarios]
-    sizes = chunk_sizes(replications)
+    sizes = chunk_sizes(replications, chunk_size)
     builders = [ResultsBuilder(plan, seed, sizes) for plan in plans]
-    tasks = [(plan, seed, i, size) for plan in plans for i, size in enumerate(sizes)]
+    tasks = [
+        (plan, seed, first, size)
+        for plan in plans
+        for first, size in zip(_firsts(sizes), sizes, strict=True)
+    ]
 
     def receive(index: int, output: ChunkOutput) -> None:
         builders[index // len(sizes)].add(index % len(sizes), output)
@@ -74,10 +81,20 @@ def simulate_many(
     return [builder.build() for builder in builders]
 
 
-def _chunk_values(
-    plan: CompiledScenario, seed: int, index: int, size: int, reduce: Reducer
-) -> np.ndarray:
-    return reduce(plan, simulate_chunk(plan, seed, index, size))
+def _lane_values(
+    plans: Sequence[CompiledScenario], seed: int, first: int, size: int, reduce: Reducer
+) -> list[np.ndarray]:
+    """Replications first .. first + size - 1 of several parameter sets (one structure) as
+    lanes of one batch; ``reduce`` per set."""
+    lanes = Lanes.start(
+        plans,
+        seed,
+        parameter_set=np.repeat(np.arange(len(plans)), size),
+        replication=np.tile(np.arange(first, first + size), len(plans)),
+        daily=False,
+    )
+    lanes.run()
+    return [reduce(plan, output) for plan, output in zip(plans, lanes.outputs(), strict=True)]
 
 
 def replication_values(
@@ -92,18 +109,35 @@ def replication_values(
     """Per-replication values of several scenarios run with the same seed: ``reduce(plan,
     chunk)`` gives [..., replication] for one chunk, where the chunk ran. Unlike
     ``simulate_many`` nothing else is kept (no daily bands, no trajectories), so searches can
-    run many scenarios at once. ``reduce`` must be a module-level function (it is pickled)."""
+    run many scenarios at once. ``reduce`` must be a module-level function (it is pickled).
+
+    Scenarios that share their structure run as lanes of shared batches, about
+    ``CHUNK_SIZE`` lanes each (several scenarios' replications in one compiled loop); a
+    replication's numbers do not depend on its batch, so the values are those of separate
+    runs, to the bit."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     sizes = chunk_sizes(replications)
     plans = [compile_scenario(scenario) for scenario in scenarios]
-    tasks = [(plan, seed, i, size, reduce) for plan in plans for i, size in enumerate(sizes)]
+    by_structure: dict[object, list[int]] = {}
+    for index, plan in enumerate(plans):
+        by_structure.setdefault(plan.structure, []).append(index)
+    tasks, owners = [], []
+    for members in by_structure.values():
+        for chunk, (first, size) in enumerate(zip(_firsts(sizes), sizes, strict=True)):
+            per_task = max(1, CHUNK_SIZE // size)
+            for start in range(0, len(members), per_task):
+                block = members[start : start + per_task]
+                tasks.append(([plans[i] for i in block], seed, first, size, reduce))
+                owners.append((block, chunk))
     parts: list[list[np.ndarray | None]] = [[None] * len(sizes) for _ in plans]
 
-    def receive(index: int, values: np.ndarray) -> None:
-        parts[index // len(sizes)][index % len(sizes)] = values
+    def receive(index: int, values: list[np.ndarray]) -> None:
+        block, chunk = owners[index]
+        for scenario_index, value in zip(block, values, strict=True):
+            parts[scenario_index][chunk] = value
 
-    gather(_chunk_values, tasks, receive, processes, client, progress)
+    gather(_lane_values, tasks, receive, processes, client, progress)
     return [np.concatenate(chunks, axis=-1) for chunks in parts]  # type: ignore[arg-type]
 
 
@@ -120,6 +154,7 @@ def simulate(
     processes: int = 1,
     progress: Progress | None = None,
     client: Client | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Results:
     """Run one scenario."""
-    return simulate_many([scenario], replications, seed, processes, progress, client)[0]
+    return simulate_many([scenario], replications, seed, processes, progress, client, chunk_size)[0]

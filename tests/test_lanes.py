@@ -1,0 +1,177 @@
+"""Lanes: replications of many parameter sets in one batch, paused, copied and resumed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import variant
+from fieldcast.compiled import compile_scenario
+from fieldcast.engine import Lanes, simulate_chunk
+from fieldcast.recording import ChunkOutput
+from fieldcast.scenario import Scenario
+
+LANES = 60
+
+KEPT = (
+    "at_field_end",
+    "at_horizon",
+    "daily_sum",
+    "band_sample",
+    "city_band_sample",
+    "trajectories",
+    "bed_days",
+    "monitor_days",
+    "full_capacity_days",
+    "collateral_at_horizon",
+)
+
+
+def _start(scenario: Scenario, pausable: bool) -> Lanes:
+    return Lanes.start(
+        [compile_scenario(scenario)],
+        seed=5,
+        parameter_set=np.zeros(LANES, dtype=np.int64),
+        replication=np.arange(LANES),
+        band_rows=np.arange(LANES),
+        trajectory_rows=np.where(np.arange(LANES) < 5, np.arange(LANES), -1),
+        pausable=pausable,
+    )
+
+
+def _same(first: ChunkOutput, second: ChunkOutput) -> None:
+    for name in KEPT:
+        assert np.array_equal(getattr(first, name), getattr(second, name)), name
+
+
+def test_a_run_paused_every_day_is_the_run_straight_through(seed_scenario: Scenario) -> None:
+    straight = _start(seed_scenario, pausable=False)
+    straight.run()
+    paused = _start(seed_scenario, pausable=True)
+    for day in range(seed_scenario.start_day, seed_scenario.operation.horizon_days):
+        paused.run_until(day)
+        assert paused.day == day
+    _same(straight.outputs()[0], paused.outputs()[0])
+
+
+def test_copies_share_their_past_and_draw_their_own_future(seed_scenario: Scenario) -> None:
+    lanes = _start(seed_scenario, pausable=True)
+    lanes.run_until(1)
+    before = lanes.state.counts.copy()
+    parents = np.repeat(np.arange(LANES // 2), 2)  # every other lane dropped, the rest doubled
+    lanes.resample(parents)
+    assert np.array_equal(lanes.state.counts, before[parents])
+    lanes.run()
+    arrests = lanes.outputs()[0].at_field_end[:, -1, 0, 0]  # households, national
+    first_copies, second_copies = arrests[0::2], arrests[1::2]
+    # the first copy of a lane keeps its numbers: it ends as the lane would have
+    straight = _start(seed_scenario, pausable=False)
+    straight.run()
+    assert np.array_equal(first_copies, straight.outputs()[0].at_field_end[: LANES // 2, -1, 0, 0])
+    # further copies draw new numbers from day 2 on: with five field days left most pairs
+    # end apart (identical copies would end equal in all 30)
+    assert (first_copies != second_copies).sum() >= LANES // 4
+
+
+def test_resampling_every_lane_once_changes_nothing(seed_scenario: Scenario) -> None:
+    lanes = _start(seed_scenario, pausable=True)
+    lanes.run_until(3)
+    lanes.resample(np.arange(LANES))
+    lanes.run()
+    straight = _start(seed_scenario, pausable=False)
+    straight.run()
+    expected = straight.outputs()[0]
+    resumed = lanes.outputs()[0]
+    assert np.array_equal(resumed.at_horizon, expected.at_horizon)
+    assert np.array_equal(resumed.bed_days, expected.bed_days)
+
+
+def test_lanes_of_several_parameter_sets_give_what_separate_runs_give(
+    simple_scenario: Scenario,
+) -> None:
+    more_teams = variant(simple_scenario, **{"city_defaults.teams": 9})
+    compiled = [compile_scenario(simple_scenario), compile_scenario(more_teams)]
+    lanes = Lanes.start(
+        compiled,
+        seed=8,
+        parameter_set=np.repeat([0, 1], 40),
+        replication=np.tile(np.arange(100, 140), 2),
+    )
+    lanes.run()
+    together = lanes.outputs()
+    for plan, output in zip(compiled, together, strict=True):
+        alone = simulate_chunk(plan, 8, 100, 40)
+        for name in ("at_field_end", "at_horizon", "daily_sum", "bed_days"):
+            assert np.array_equal(getattr(output, name), getattr(alone, name)), name
+    assert not np.array_equal(together[0].at_field_end, together[1].at_field_end)
+
+
+def test_lanes_refuse_parameter_sets_of_different_shapes(simple_scenario: Scenario) -> None:
+    longer = variant(simple_scenario, **{"operation.horizon_days": 90})
+    with pytest.raises(ValueError, match="must share cities"):
+        Lanes.start(
+            [compile_scenario(simple_scenario), compile_scenario(longer)],
+            seed=1,
+            parameter_set=np.array([0, 1]),
+            replication=np.array([0, 0]),
+        )
+
+
+def test_a_batch_that_is_not_pausable_cannot_stop_on_a_day(simple_scenario: Scenario) -> None:
+    lanes = _start(simple_scenario, pausable=False)
+    with pytest.raises(ValueError, match="pausable=True"):
+        lanes.run_until(0)
+    paused = _start(simple_scenario, pausable=True)
+    paused.run_until(2)
+    with pytest.raises(ValueError, match="cannot run until day 1"):
+        paused.run_until(1)
+
+
+BOUNDS_SCRIPT = """
+import numpy as np
+from fieldcast.catalog import load_scenario
+from fieldcast.compiled import compile_scenario, parameter_table_with
+from fieldcast.engine import Lanes, simulate_chunk
+
+for name in ("seed-2019", "seed-2019-as-executed"):
+    plan = compile_scenario(load_scenario(name))
+    simulate_chunk(plan, 1, 0, 30, band_sample=20, trajectory_sample=5)
+    lanes = Lanes.start([plan], 2, np.zeros(20, dtype=np.int64), np.arange(20),
+                        band_rows=np.arange(20), trajectory_rows=np.arange(20), pausable=True)
+    lanes.run_until(0)
+    lanes.resample(np.repeat(np.arange(10), 2))
+    lanes.run()
+    lanes.outputs()
+    table = parameter_table_with(plan, {"p_contact": np.linspace(0.1, 0.9, 8)})
+    lanes = Lanes.start([plan], 3, np.arange(8), np.arange(8), daily=False, table=table)
+    lanes.run()
+national = compile_scenario(load_scenario("national"))
+simulate_chunk(national, 1, 0, 3, band_sample=3, trajectory_sample=1)
+print("in bounds")
+"""
+
+
+def test_the_kernel_never_indexes_outside_its_arrays(tmp_path: Path) -> None:
+    """The compiled kernel runs without bounds checks (and without reference counting), so a
+    wrong index would silently corrupt memory. Here it runs the main paths (straight, paused
+    and resampled, band and trajectory samples, per-lane parameters, two scenarios with many
+    cells) compiled with numba's bounds checks, which raise IndexError instead."""
+    environment = {
+        **os.environ,
+        "NUMBA_BOUNDSCHECK": "1",
+        "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"),  # checked code, cached apart
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", BOUNDS_SCRIPT],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "in bounds" in done.stdout
