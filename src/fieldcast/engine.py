@@ -1225,22 +1225,25 @@ def _zeros(*shape: int, dtype: type = np.int64) -> np.ndarray:
 
 
 def _lane_state(structure: Structure, rows: int) -> LaneState:
+    """Household counts are int32 (at most 10**8 households a city fit with room to spare):
+    a paused batch keeps every lane's rings, so their size is what a pause costs."""
     attempts, classes, cities = structure.max_attempts, structure.classes, structure.cities
     cells = (classes, cities)
+    counts = np.int32
     return LaneState(
-        at_address=_zeros(rows, attempts, *cells),
-        moved=_zeros(rows, attempts, *cells),
-        alerted=_zeros(rows, attempts, *cells),
-        awaiting=_zeros(rows, *cells),
-        processing=_zeros(rows, structure.processing_days + 1, *cells),
+        at_address=_zeros(rows, attempts, *cells, dtype=counts),
+        moved=_zeros(rows, attempts, *cells, dtype=counts),
+        alerted=_zeros(rows, attempts, *cells, dtype=counts),
+        awaiting=_zeros(rows, *cells, dtype=counts),
+        processing=_zeros(rows, structure.processing_days + 1, *cells, dtype=counts),
         processing_slot_total=_zeros(rows, structure.processing_days + 1),
-        queue=_zeros(rows, *cells),
-        notice=_zeros(rows, structure.notice_days + 1, 2, *cells),
+        queue=_zeros(rows, *cells, dtype=counts),
+        notice=_zeros(rows, structure.notice_days + 1, 2, *cells, dtype=counts),
         notice_slot_total=_zeros(rows, structure.notice_days + 1),
         monitors_out=_zeros(rows, cities),
         beds_used=_zeros(rows),
         collateral=_zeros(rows, cities),
-        counts=_zeros(rows, len(METRICS), *cells),
+        counts=_zeros(rows, len(METRICS), *cells, dtype=counts),
         national=_zeros(rows, len(METRICS), classes),
     )
 

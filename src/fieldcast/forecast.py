@@ -34,7 +34,7 @@ class Forecast:
     """The run of a scenario and of the same scenario without its leak."""
 
     results: Results
-    without_leak: Results
+    without_leak: Results  # kept at the end of field work only (what the leak effect needs)
     engine: str = "counts"
 
     @property
@@ -251,5 +251,9 @@ def run_forecast(
             for s in scenarios
         ]
     else:
-        runs = simulate_many(scenarios, replications, seed, processes, progress, client)
+        # the twin is compared at the end of field work only: its horizon values are not kept
+        keep_horizon = [True, False][: len(scenarios)]
+        runs = simulate_many(
+            scenarios, replications, seed, processes, progress, client, keep_horizon=keep_horizon
+        )
     return Forecast(results=runs[0], without_leak=runs[-1], engine=engine)

@@ -79,6 +79,8 @@ class Results:
         """One number per replication: ``metric`` in ``measure`` at the end of field work or at
         the horizon, for a city or the total."""
         kept = FIELD_END_METRICS if when == "field_end" else REPLICATION_METRICS
+        if when == "horizon" and len(self.at_horizon) < self.replications:
+            raise KeyError("this run keeps per-replication values at the end of field work only")
         if metric not in kept:
             raise KeyError(
                 f"{metric!r} is not kept per replication at {when}; kept: {', '.join(kept)}"
@@ -144,8 +146,17 @@ class ResultsBuilder:
     the first chunks; they are joined in chunk order.
     """
 
-    def __init__(self, plan: CompiledScenario, seed: int, chunk_sizes: list[int]) -> None:
+    def __init__(
+        self,
+        plan: CompiledScenario,
+        seed: int,
+        chunk_sizes: list[int],
+        keep_horizon: bool = True,
+    ) -> None:
+        """``keep_horizon=False`` keeps per-replication values at the end of field work only
+        (for a run that is only compared there, such as the no-leak twin: half the memory)."""
         self.plan = plan
+        self.kept = _PER_REPLICATION if keep_horizon else _AT_FIELD_END
         self.seed = seed
         self.chunk_sizes = chunk_sizes
         self.offsets = np.concatenate([[0], np.cumsum(chunk_sizes)])
@@ -164,7 +175,7 @@ class ResultsBuilder:
             raise ValueError(f"chunk {index} has {chunk.replications} replications")
         self.arrived.add(index)
         rows = slice(self.offsets[index], self.offsets[index + 1])
-        for name in _PER_REPLICATION:
+        for name in self.kept:
             values = getattr(chunk, name)
             if name not in self.per_replication:
                 shape = (self.replications, *values.shape[1:])
@@ -209,17 +220,31 @@ class ResultsBuilder:
             days=np.arange(plan.start_day, plan.start_day + plan.days),
             places=(*(city.name for city in scenario.cities), TOTAL),
             daily_mean=daily_sum / self.replications,
-            daily_bands=np.quantile(band_sample, QUANTILES, axis=0, method="inverted_cdf"),
-            city_daily_bands=np.quantile(
-                city_band_sample, QUANTILES, axis=0, method="inverted_cdf"
-            ),
+            daily_bands=_quantiles(band_sample),
+            city_daily_bands=_quantiles(city_band_sample),
             band_replications=len(band_sample),
             trajectories=np.concatenate(trajectories),
             collateral_daily_mean=self.collateral_daily_sum / self.replications,
             officer_days=plan.officer_days,
             field_days_with_capacity=(plan.capacity > 0).sum(axis=0),
-            **self.per_replication,
+            **self._per_replication(),
         )
+
+    def _per_replication(self) -> dict[str, np.ndarray]:
+        """Every per-replication array; those not kept are empty (no replications)."""
+        return {
+            name: self.per_replication.get(name, np.zeros((0, 0), dtype=np.int32))
+            for name in _PER_REPLICATION
+        }
+
+
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    """``np.quantile(values, QUANTILES, axis=0, method="inverted_cdf")``, from one sort: numpy
+    sorts (or partitions) once per quantile, which is most of the time of building results."""
+    ordered = np.sort(values, axis=0)
+    count = len(ordered)
+    rows = [max(math.ceil(count * q) - 1, 0) for q in QUANTILES]
+    return ordered[rows].astype(float)
 
 
 def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarray:
@@ -245,6 +270,7 @@ def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarr
     return correction
 
 
+_AT_FIELD_END = ("at_field_end", "collateral_at_field_end")
 _PER_REPLICATION = (
     "at_field_end",
     "at_horizon",

@@ -1,10 +1,11 @@
 """Running replications: split into fixed-size chunks, computed in this process, on local
 processes or on a Dask cluster (``workers.py``).
 
-A run of R replications is cut into chunks (``CHUNK_SIZE`` replications each, the last one
-shorter). Every replication's random numbers are keyed by its index (``streams.py``), so the
-cut does not matter: any chunk size, and any process or worker computing any chunk in any
-order, gives the same results, merged into place by replication index.
+A run of R replications is cut into chunks (``work_split``: enough for every worker, at most
+``CHUNK_SIZE`` replications each). Every replication's random numbers are keyed by its index
+(``streams.py``), so the cut does not matter: any chunk size, and any process or worker
+computing any chunk in any order, gives the same results, merged into place by replication
+index.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 Reducer = Callable[[CompiledScenario, ChunkOutput], np.ndarray]
 
-CHUNK_SIZE = 1000  # replications per chunk; part of what makes results reproducible
+CHUNK_SIZE = 1000  # at most this many lanes per chunk (memory per task stays small)
+SMALLEST_CHUNK = 50  # at least this many (a task has a fixed cost of a few milliseconds)
 BAND_SAMPLE = 1000  # replications (the first ones) whose daily totals give the daily bands
 TRAJECTORY_SAMPLE = 10  # replications (the first ones) kept whole
 
@@ -38,6 +40,15 @@ def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
         raise ValueError(f"replications must be at least 1, got {replications}")
     full, rest = divmod(replications, chunk_size)
     return [chunk_size] * full + ([rest] if rest else [])
+
+
+def work_split(lanes: int, processes: int = 1, client: Client | None = None) -> int:
+    """Lanes per chunk for this many lanes on these workers: about four chunks per worker,
+    so that all of them stay busy to the end, within [SMALLEST_CHUNK, CHUNK_SIZE]. Only the
+    speed depends on it: results are the same for any chunk size."""
+    workers = processes if client is None else max(len(client.nthreads()), 1)
+    wanted = -(-lanes // (4 * workers))  # ceiling
+    return min(CHUNK_SIZE, max(SMALLEST_CHUNK, wanted))
 
 
 def _run_chunk(plan: CompiledScenario, seed: int, first: int, size: int) -> ChunkOutput:
@@ -58,16 +69,22 @@ def simulate_many(
     processes: int = 1,
     progress: Progress | None = None,
     client: Client | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
+    keep_horizon: Sequence[bool] | None = None,
 ) -> list[Results]:
     """Run several scenarios with the same seed (common random numbers) and replications,
     in this process, on ``processes`` local processes, or on a Dask ``client``'s cluster.
-    ``chunk_size`` changes how the work is cut, never the results."""
+    ``chunk_size`` (default: ``work_split``) changes how the work is cut, never the
+    results. ``keep_horizon[i] =
+    False`` keeps scenario i's per-replication values at the end of field work only."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     plans = [compile_scenario(scenario) for scenario in scenarios]
-    sizes = chunk_sizes(replications, chunk_size)
-    builders = [ResultsBuilder(plan, seed, sizes) for plan in plans]
+    sizes = chunk_sizes(replications, chunk_size or work_split(replications, processes, client))
+    keep = [True] * len(plans) if keep_horizon is None else list(keep_horizon)
+    builders = [
+        ResultsBuilder(plan, seed, sizes, keep) for plan, keep in zip(plans, keep, strict=True)
+    ]
     tasks = [
         (plan, seed, first, size)
         for plan in plans
@@ -111,13 +128,13 @@ def replication_values(
     ``simulate_many`` nothing else is kept (no daily bands, no trajectories), so searches can
     run many scenarios at once. ``reduce`` must be a module-level function (it is pickled).
 
-    Scenarios that share their structure run as lanes of shared batches, about
-    ``CHUNK_SIZE`` lanes each (several scenarios' replications in one compiled loop); a
-    replication's numbers do not depend on its batch, so the values are those of separate
-    runs, to the bit."""
+    Scenarios that share their structure run as lanes of shared batches (several scenarios'
+    replications in one compiled loop, ``work_split`` lanes each); a replication's numbers do
+    not depend on its batch, so the values are those of separate runs, to the bit."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
-    sizes = chunk_sizes(replications)
+    batch = work_split(replications * len(scenarios), processes, client)
+    sizes = chunk_sizes(replications, min(batch, replications))
     plans = [compile_scenario(scenario) for scenario in scenarios]
     by_structure: dict[object, list[int]] = {}
     for index, plan in enumerate(plans):
@@ -125,7 +142,7 @@ def replication_values(
     tasks, owners = [], []
     for members in by_structure.values():
         for chunk, (first, size) in enumerate(zip(_firsts(sizes), sizes, strict=True)):
-            per_task = max(1, CHUNK_SIZE // size)
+            per_task = max(1, batch // size)
             for start in range(0, len(members), per_task):
                 block = members[start : start + per_task]
                 tasks.append(([plans[i] for i in block], seed, first, size, reduce))
@@ -154,7 +171,7 @@ def simulate(
     processes: int = 1,
     progress: Progress | None = None,
     client: Client | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
 ) -> Results:
     """Run one scenario."""
     return simulate_many([scenario], replications, seed, processes, progress, client, chunk_size)[0]
