@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -152,30 +151,30 @@ def population_scaling(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     }
 
 
+# Runs the forecast as its only child, so that the peak is the forecast's own: a process's
+# RUSAGE_CHILDREN peak is the largest of all its children so far, and this benchmark's earlier
+# children (process pools forked from it) would count otherwise.
+_MEASURE_CHILD = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def peak_rss_mb(replications: int) -> dict[str, float]:
-    """Peak resident memory of ``fieldcast forecast`` in a fresh process (its workers are
-    measured too: the figure is the largest of the processes, plus nothing shared)."""
+    """Peak resident memory of ``fieldcast forecast`` in a fresh process, one process."""
     fieldcast = str(Path(sys.executable).parent / "fieldcast")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = [fieldcast, "forecast", "-n", str(replications), "--json", "--processes", "1"]
     start = time.perf_counter()
-    subprocess.run(
-        [
-            fieldcast,
-            "forecast",
-            "-n",
-            str(replications),
-            "--json",
-            "--processes",
-            "1",
-            "--no-store",
-        ],
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_CHILD, *command, "--no-store"],
         check=True,
         capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
-        "peak_rss_mb_100k": max(peak_kb, before) / 1024,
+        "peak_rss_mb_100k": int(done.stdout.strip()) / 1024,
         "forecast_replications_for_rss": replications,
         "forecast_seconds_one_process": seconds,
     }
@@ -185,11 +184,11 @@ def dask_speedup(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     """In-process time over the time on a local cluster of two worker processes (cluster start
     excluded, workers warmed), and the cluster's cost for a small run."""
     replications = 10_000 if quick else 100_000
-    in_process = timed(lambda: simulate(seed_2019, replications, 1))
+    in_process = timed(lambda: simulate(seed_2019, replications, 1), repeat=2)
     with dask_client(workers=2, scheduler=None) as client:
         assert client is not None
         simulate(seed_2019, 2000, 1, client=client)  # warm both workers' JIT cache
-        on_cluster = timed(lambda: simulate(seed_2019, replications, 1, client=client))
+        on_cluster = timed(lambda: simulate(seed_2019, replications, 1, client=client), repeat=2)
         small_on_cluster = timed(lambda: simulate(seed_2019, 1000, 1, client=client), repeat=3)
     small_in_process = timed(lambda: simulate(seed_2019, 1000, 1), repeat=3)
     return {

@@ -154,8 +154,9 @@ def test_interrupting_a_run_cancels_its_work_and_stores_nothing(tmp_path: Path) 
         [
             str(BIN / "fieldcast"),
             "forecast",
+            "national",  # about a minute and a half on two workers: still running at 8 s
             "-n",
-            "20000",
+            "5000",
             "--workers",
             "2",
             "--store",

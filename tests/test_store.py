@@ -29,10 +29,17 @@ def forecast(seed_scenario: Scenario) -> Forecast:
 
 
 def _integrity(path: Path) -> tuple[int, list[str]]:
-    """(runs stored, problems): every run complete, no rows without a run."""
+    """(runs stored, problems): every run complete, no rows without a run. A store killed
+    while it was being created is an empty DuckDB file (the schema is one transaction): it
+    holds no run, and the next writer creates the schema."""
     connection = duckdb.connect(str(path), read_only=True)
     try:
         problems = []
+        tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        if not tables:
+            return 0, []
+        if tables != {"store_info", "runs", "daily", "trajectories"}:
+            return 0, [f"a partial schema: {sorted(tables)}"]
         runs = [row[0] for row in connection.execute("SELECT run_id FROM runs").fetchall()]
         for run_id in runs:
             daily = connection.execute(

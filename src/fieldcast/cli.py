@@ -23,19 +23,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from fieldcast.allocation import Allocation, allocate_teams, current_teams
 from fieldcast.catalog import (
     DEFAULT_SCENARIO,
     builtin_names,
     load_scenario,
     scenario_to_toml,
 )
-from fieldcast.charts import sensitivity_chart
 from fieldcast.checks import check_plan
-from fieldcast.compare import outcome_table, scenario_changes
 from fieldcast.forecast import run_forecast
-from fieldcast.html_report import comparison_report, run_report, write_pngs
-from fieldcast.requirement import find_requirement
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -43,14 +38,18 @@ from fieldcast.scenario import (
     parameter_paths,
     parameter_value,
 )
-from fieldcast.sensitivity import run_sensitivity
 from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
-from fieldcast.surge import SurgePlan, plan_days
-from fieldcast.terminal_report import render_forecast, render_sensitivity
+from fieldcast.terminal_report import render_forecast
 from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
 
 if TYPE_CHECKING:
     from distributed import Client
+
+    from fieldcast.allocation import Allocation
+    from fieldcast.surge import SurgePlan
+
+# Commands import what only they need (planning, charts, reports) when they run: a forecast
+# does not load matplotlib, pandas or SALib, which keeps start-up and memory down.
 
 T = TypeVar("T")
 
@@ -291,6 +290,9 @@ def plan(
     if across is Across.days and teams is not None:
         stderr.print("[bold red]error:[/bold red] --teams: only with --across cities")
         raise typer.Exit(code=2)
+    from fieldcast.allocation import allocate_teams, current_teams
+    from fieldcast.surge import SurgePlan, plan_days
+
     total = current_teams(loaded) if teams is None else teams
     try:
         with _progress_bar(time_left=across is Across.cities) as bar:
@@ -412,6 +414,8 @@ def requirement(
     loaded = _load(scenario)
     with _progress_bar(time_left=False) as bar:
         task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
+        from fieldcast.requirement import find_requirement
+
         answer = find_requirement(
             loaded,
             vary.value,
@@ -472,6 +476,10 @@ def sensitivity(
 ) -> None:
     """Which assumptions matter: rank the scenario's ranged parameters by their effect on
     persons arrested, persons removed and total cost (SALib; see [ranges] in the scenario)."""
+    from fieldcast.charts import sensitivity_chart
+    from fieldcast.sensitivity import run_sensitivity
+    from fieldcast.terminal_report import render_sensitivity
+
     loaded = _load(scenario)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
         stderr.print("[bold red]error:[/bold red] --chart: use a .png or .svg file name")
@@ -629,6 +637,8 @@ def runs_compare(
     store: StoreOption = None,
 ) -> None:
     """What changed in the scenario, and what changed in the outcome."""
+    from fieldcast.compare import outcome_table, scenario_changes
+
     if len(runs) < 2:
         stderr.print("[bold red]error:[/bold red] give at least two runs to compare")
         raise typer.Exit(code=2)
@@ -698,6 +708,8 @@ def report(
     store: StoreOption = None,
 ) -> None:
     """An HTML report of a stored run (self-contained: it opens offline), or a comparison."""
+    from fieldcast.html_report import comparison_report, run_report, write_pngs
+
     run_store = _store(store)
     stored = [
         _store_call(lambda reference=reference: run_store.get(reference)) for reference in runs

@@ -39,6 +39,13 @@ class Structure:
     def classes(self) -> int:
         return len(self.sizes)
 
+    @property
+    def measure_weights(self) -> np.ndarray:
+        """[class, measure]: one household of a class in households, persons and minors."""
+        sizes = np.array(self.sizes, dtype=np.int64)
+        minors = np.array(self.minors, dtype=np.int64)
+        return np.ascontiguousarray(np.stack([np.ones_like(sizes), sizes, minors], axis=-1))
+
 
 @dataclass(frozen=True)
 class CompiledScenario:
@@ -79,6 +86,10 @@ class CompiledScenario:
     @property
     def minors(self) -> np.ndarray:
         return np.array(self.structure.minors, dtype=np.int64)
+
+    @property
+    def measure_weights(self) -> np.ndarray:
+        return self.structure.measure_weights
 
     @property
     def start_day(self) -> int:

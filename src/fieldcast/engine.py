@@ -34,6 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+import fieldcast.compiled_code_cache  # noqa: F401 (first: where compiled code is cached)
 from fieldcast.compiled import CompiledScenario, ParameterTable, Structure, parameter_table
 from fieldcast.metrics import FIELD_END_METRICS, METRICS, REPLICATION_METRICS
 from fieldcast.recording import ChunkOutput, chunk_output
@@ -1206,10 +1207,9 @@ def _clear(state: LaneState, row: int) -> None:
 
 def _calendar(structure: Structure) -> Calendar:
     sizes = np.array(structure.sizes, dtype=np.int64)
-    minors = np.array(structure.minors, dtype=np.int64)
     return Calendar(
         sizes=sizes,
-        measure_weights=np.ascontiguousarray(np.stack([np.ones_like(sizes), sizes, minors], 1)),
+        measure_weights=structure.measure_weights,
         largest_first=np.argsort(-sizes, kind="stable").astype(np.int64),
         start_day=structure.start_day,
         days=structure.days,
@@ -1318,6 +1318,7 @@ class Lanes:
     groups: int
     pausable: bool
     next_day_index: int = 0
+    _outputs: list[ChunkOutput] | None = None
 
     @classmethod
     def start(
@@ -1457,6 +1458,8 @@ class Lanes:
         """What each group of lanes recorded, as the results expect it (after the horizon)."""
         if self.next_day_index != self.calendar.days:
             raise ValueError(f"the lanes are at day {self.day}, not at the horizon")
+        if self._outputs is not None:  # made once: making them completes the recording
+            return self._outputs
         outputs = []
         for g in range(self.groups):
             lanes = self.keys.group == g
@@ -1477,6 +1480,7 @@ class Lanes:
                     self.recording.quiet_movers[sets].sum(axis=0) if self.daily else None,
                 )
             )
+        self._outputs = outputs
         return outputs
 
 

@@ -65,6 +65,12 @@ REPLICATION_METRICS = (
 )
 
 
+# Of those, the ones kept per city too at the horizon (the others: national totals only; every
+# metric has per-city daily means). Per-city values of every metric for every replication
+# would be most of a large run's memory.
+CITY_HORIZON_METRICS = ("arrests",)
+
+
 def metric_index(name: str) -> int:
     """Position of a metric on the metric axis of the engine's arrays."""
     try:

@@ -18,6 +18,7 @@ import numpy as np
 
 from fieldcast.metrics import (
     CITY_BAND_METRICS,
+    CITY_HORIZON_METRICS,
     FIELD_END_METRICS,
     MEASURES,
     METRICS,
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
 _REPLICATION_INDEX = [METRICS.index(metric) for metric in REPLICATION_METRICS]
+_CITY_HORIZON_INDEX = [METRICS.index(metric) for metric in CITY_HORIZON_METRICS]
+_CITY_HORIZON_ROWS = [REPLICATION_METRICS.index(metric) for metric in CITY_HORIZON_METRICS]
 _FIELD_END_INDEX = [METRICS.index(metric) for metric in FIELD_END_METRICS]
 _DETAINED = METRICS.index("detained")
 _MONITORED = METRICS.index("monitored")
@@ -51,7 +54,8 @@ class ChunkOutput:
     city_band_sample: np.ndarray | None  # [sampled rep, day, city, CITY_BAND_METRICS] persons
     trajectories: np.ndarray | None  # [sampled rep, day, place, metric, measure]
     at_field_end: np.ndarray  # [rep, place, FIELD_END_METRICS, measure] after the last field day
-    at_horizon: np.ndarray  # [rep, place, REPLICATION_METRICS, measure] after the last day
+    at_horizon: np.ndarray  # [rep, REPLICATION_METRICS, measure] national, after the last day
+    city_at_horizon: np.ndarray  # [rep, city, CITY_HORIZON_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
     full_capacity_days: np.ndarray  # [rep, city] field days with every attempt used
@@ -81,9 +85,7 @@ class Recorder:
         places, metrics, measures = cities + 1, len(METRICS), len(MEASURES)
         self.field_end_index = plan.day_index(plan.field_days - 1)
         # [class, measure]: one household of a class in households, persons, minors
-        self.measure_weights = np.stack(
-            [np.ones_like(plan.sizes), plan.sizes, plan.minors], axis=-1
-        )
+        self.measure_weights = plan.measure_weights
         # integer sums: merging chunks in any order gives the same numbers
         self.daily_sum = np.zeros((days, places, metrics, measures), dtype=np.int64)
         self.collateral_daily_sum = np.zeros((days, places), dtype=np.int64)
@@ -98,8 +100,9 @@ class Recorder:
         self.at_field_end = np.zeros(
             (reps, places, len(FIELD_END_METRICS), measures), dtype=np.int32
         )
-        self.at_horizon = np.zeros(
-            (reps, places, len(REPLICATION_METRICS), measures), dtype=np.int32
+        self.at_horizon = np.zeros((reps, len(REPLICATION_METRICS), measures), dtype=np.int32)
+        self.city_at_horizon = np.zeros(
+            (reps, cities, len(CITY_HORIZON_METRICS), measures), dtype=np.int32
         )
         self.collateral_at_field_end = np.zeros((reps, places), dtype=np.int64)
         self.collateral_at_horizon = np.zeros((reps, places), dtype=np.int64)
@@ -149,7 +152,8 @@ class Recorder:
             self.at_field_end[...] = self._values(counts[_FIELD_END_INDEX])
             self.collateral_at_field_end[...] = self._with_total(collateral)
         if day == self.plan.days - 1:
-            self.at_horizon[...] = self._values(counts[_REPLICATION_INDEX])
+            self.at_horizon[...] = self._values(counts[_REPLICATION_INDEX])[:, -1]
+            self.city_at_horizon[...] = self._values(counts[_CITY_HORIZON_INDEX])[:, :-1]
             self.collateral_at_horizon[...] = self._with_total(collateral)
 
     def _values(self, counts: np.ndarray) -> np.ndarray:
@@ -172,6 +176,7 @@ class Recorder:
             trajectories=self.trajectories if trajectories else None,
             at_field_end=self.at_field_end,
             at_horizon=self.at_horizon,
+            city_at_horizon=self.city_at_horizon,
             collateral_at_field_end=self.collateral_at_field_end,
             collateral_at_horizon=self.collateral_at_horizon,
             full_capacity_days=self.full_capacity_days,
@@ -193,6 +198,13 @@ def _with_total(per_city: np.ndarray) -> np.ndarray:
     return np.concatenate([per_city, per_city.sum(axis=-1, keepdims=True)], axis=-1)
 
 
+def _rows(rows: np.ndarray) -> slice | np.ndarray:
+    """Consecutive rows as a slice (indexing gives a view), others as they are."""
+    if len(rows) and np.array_equal(rows, np.arange(rows[0], rows[0] + len(rows))):
+        return slice(int(rows[0]), int(rows[0]) + len(rows))
+    return rows
+
+
 def chunk_output(
     compiled: CompiledScenario,
     recording: Recording,
@@ -209,7 +221,7 @@ def chunk_output(
     those moves were still to come each day (``*_pending``), which is put back here.
     ``band_rows`` and ``trajectory_rows`` are the sampled lanes' rows, in replication order;
     ``quiet_movers`` [window, class, city] sums the group's lanes' quiet-window moves."""
-    weights = np.stack([np.ones_like(compiled.sizes), compiled.sizes, compiled.minors], axis=-1)
+    weights = compiled.measure_weights
     moved_rows = [METRICS.index(m) for m in ("at_address", "moved", "moved_away")]
     moved_signs = np.array([1, -1, -1])  # a pending move is still at the address
     daily_sum = collateral_daily_sum = None
@@ -219,16 +231,19 @@ def chunk_output(
         collateral_daily_sum = _with_total(np.cumsum(recording.collateral_daily_sum[group], 0))
     band = city_band = None
     if len(band_rows):
-        band = recording.band[band_rows].copy()
-        pending = np.einsum("rdk,kq->rdq", recording.band_pending[band_rows], weights)
-        band[:, :, moved_rows] += moved_signs[None, None, :, None] * pending[:, :, None]
-        city_band = recording.city_band[band_rows]
+        rows = _rows(band_rows)
+        band = recording.band[rows]  # a view when the rows are consecutive (no copy)
+        pending = np.einsum("rdk,kq->rdq", recording.band_pending[rows], weights)
+        for row, sign in zip(moved_rows, moved_signs, strict=True):
+            band[:, :, row] += (sign * pending).astype(band.dtype)
+        city_band = recording.city_band[rows]
     trajectories = None
     if len(trajectory_rows):
         households = recording.trajectory[trajectory_rows].astype(np.int64)
         pending = recording.trajectory_pending[trajectory_rows]
         households[:, :, moved_rows] += moved_signs[None, None, :, None, None] * pending[:, :, None]
         trajectories = _measures(households, weights).transpose(0, 1, 3, 2, 4).astype(np.int32)
+    horizon = recording.at_horizon[lanes]  # [lane, REPLICATION_METRICS, class, city]
     return ChunkOutput(
         replications=int(lanes.sum()),
         daily_sum=daily_sum,
@@ -239,9 +254,10 @@ def chunk_output(
         at_field_end=_measures(recording.at_field_end[lanes], weights)
         .transpose(0, 2, 1, 3)
         .astype(np.int32),
-        at_horizon=_measures(recording.at_horizon[lanes], weights)
-        .transpose(0, 2, 1, 3)
-        .astype(np.int32),
+        at_horizon=np.einsum("lmkc,kq->lmq", horizon, weights).astype(np.int32),
+        city_at_horizon=np.einsum("lmkc,kq->lcmq", horizon[:, _CITY_HORIZON_ROWS], weights).astype(
+            np.int32
+        ),
         collateral_at_field_end=_with_total(recording.collateral_at_field_end[lanes]),
         collateral_at_horizon=_with_total(recording.collateral_at_horizon[lanes]),
         full_capacity_days=recording.full_capacity_days[lanes].astype(np.int32),

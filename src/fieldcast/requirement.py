@@ -3,10 +3,12 @@ probability.
 
 Every level of the resource is run with the same seed, so the levels share their random
 numbers (common random numbers) and the probability of reaching the goal moves with the
-resource, not with sampling noise. The search doubles the resource until the goal is reached
-with the asked probability (or a ceiling is hit), then halves the bracket down to the least
-whole amount. It assumes that more of the resource never lowers the probability; the levels it
-ran are reported so that assumption can be seen to hold.
+resource, not with sampling noise. The search runs the doubling ladder of the resource (today's
+amount, twice that, ... up to a ceiling) at once, then narrows the bracket where the goal is
+first reached with the asked probability, three levels at a time, down to the least whole
+amount. Levels run together as lanes of shared batches (``simulation.replication_values``).
+It assumes that more of the resource never lowers the probability; the levels it ran are
+reported so that assumption can be seen to hold.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fieldcast.compiled import CompiledScenario
+from fieldcast.metrics import FIELD_END_METRICS, MEASURES
+from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate
+from fieldcast.simulation import replication_values
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
@@ -170,34 +175,59 @@ def find_requirement(
     ceiling = ceiling if ceiling is not None else max(64, 64 * current)
     answer = Requirement(resource, kind.unit, goal_persons, probability, current, None, ceiling)
 
-    def reaches(level: int) -> bool:
-        if level not in answer.levels:
-            results = simulate(
-                kind.apply(scenario, level), replications, seed, processes, client=client
-            )
-            arrested = results.outcome("arrests")
-            capacity_days = results.field_days_with_capacity.sum()
-            full = results.full_capacity_days.sum(axis=1).mean() / max(capacity_days, 1)
+    def run(levels: list[int]) -> None:
+        """Run the levels not run yet, together."""
+        new = [level for level in levels if level not in answer.levels]
+        if not new:
+            return
+        values = replication_values(
+            [kind.apply(scenario, level) for level in new],
+            replications,
+            seed,
+            arrests_and_full_capacity,
+            processes,
+            client=client,
+        )
+        for level, (arrested, full) in zip(new, values, strict=True):
             answer.levels[level] = {
                 "p_goal": float(np.mean(arrested >= goal_persons)),
                 "persons_arrested_median": float(np.median(arrested)),
-                "team_capacity_full_share": float(full),
+                "team_capacity_full_share": float(full.mean()),
             }
-            if progress:
-                progress(len(answer.levels), len(answer.levels))
+        if progress:
+            progress(len(answer.levels), len(answer.levels))
+
+    def reaches(level: int) -> bool:
         return answer.levels[level]["p_goal"] >= probability
 
-    low, high = 0, max(current, 1)  # low: known (or assumed, at 0) not to reach
-    while not reaches(high):
-        low = high
-        if high >= ceiling:
-            return answer
-        high = min(2 * high, ceiling)
+    ladder = [max(current, 1)]
+    while ladder[-1] < ceiling:
+        ladder.append(min(2 * ladder[-1], ceiling))
+    run(ladder)
+    reached = [level for level in ladder if reaches(level)]
+    if not reached:
+        return answer
+    high = reached[0]
+    low = max([level for level in ladder if level < high], default=0)  # 0: assumed not to
     while high - low > 1:
-        middle = (low + high) // 2
-        if reaches(middle):
-            high = middle
-        else:
-            low = middle
+        step = (high - low) / 4
+        inside = sorted({low + max(1, round(step * i)) for i in (1, 2, 3)} - {high})
+        inside = [level for level in inside if low < level < high]
+        run(inside)
+        for level in inside:
+            if reaches(level):
+                high = level
+                break
+            low = level
     answer.least = high
     return answer
+
+
+def arrests_and_full_capacity(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """A reducer: per replication, persons arrested by the end of field work (national) and
+    the share of city-days with capacity on which every attempt was used, [2, replication]."""
+    persons = MEASURES.index("persons")
+    arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
+    capacity_days = max(int((plan.capacity > 0).sum()), 1)
+    full = chunk.full_capacity_days.sum(axis=1) / capacity_days
+    return np.stack([arrested.astype(float), full])

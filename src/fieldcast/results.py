@@ -18,6 +18,7 @@ import numpy as np
 from fieldcast.compiled import CompiledScenario
 from fieldcast.metrics import (
     CITY_BAND_METRICS,
+    CITY_HORIZON_METRICS,
     FIELD_END_METRICS,
     MEASURES,
     METRICS,
@@ -49,7 +50,8 @@ class Results:
     trajectories: np.ndarray  # [sampled rep, day, place, metric, measure] the first few runs
     collateral_daily_mean: np.ndarray  # [day, place] non-target persons, cumulative
     at_field_end: np.ndarray  # [rep, place, FIELD_END_METRICS, measure]
-    at_horizon: np.ndarray  # [rep, place, REPLICATION_METRICS, measure]
+    at_horizon: np.ndarray  # [rep, REPLICATION_METRICS, measure] national totals
+    city_at_horizon: np.ndarray  # [rep, city, CITY_HORIZON_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
     full_capacity_days: np.ndarray  # [rep, city]
@@ -77,17 +79,21 @@ class Results:
         place: str = TOTAL,
     ) -> np.ndarray:
         """One number per replication: ``metric`` in ``measure`` at the end of field work or at
-        the horizon, for a city or the total."""
-        kept = FIELD_END_METRICS if when == "field_end" else REPLICATION_METRICS
-        if when == "horizon" and len(self.at_horizon) < self.replications:
+        the horizon, for a city or the total. At the horizon every metric of
+        ``REPLICATION_METRICS`` is kept for the total, and ``CITY_HORIZON_METRICS`` per city."""
+        column = MEASURES.index(measure)
+        if when == "field_end":
+            _check_kept(metric, FIELD_END_METRICS, "field_end")
+            row = FIELD_END_METRICS.index(metric)
+            return self.at_field_end[:, self.place_index(place), row, column]
+        if len(self.at_horizon) < self.replications:
             raise KeyError("this run keeps per-replication values at the end of field work only")
-        if metric not in kept:
-            raise KeyError(
-                f"{metric!r} is not kept per replication at {when}; kept: {', '.join(kept)}"
-            )
-        values = self.at_field_end if when == "field_end" else self.at_horizon
-        column = kept.index(metric)
-        return values[:, self.place_index(place), column, MEASURES.index(measure)]
+        if place == TOTAL:
+            _check_kept(metric, REPLICATION_METRICS, "horizon")
+            return self.at_horizon[:, REPLICATION_METRICS.index(metric), column]
+        _check_kept(metric, CITY_HORIZON_METRICS, "horizon for a city")
+        row = CITY_HORIZON_METRICS.index(metric)
+        return self.city_at_horizon[:, self.place_index(place), row, column]
 
     def collateral(self, when: When = "field_end", place: str = TOTAL) -> np.ndarray:
         """Non-target persons arrested, per replication."""
@@ -114,6 +120,11 @@ class Results:
     @property
     def cities(self) -> tuple[str, ...]:
         return self.places[:-1]
+
+
+def _check_kept(metric: str, kept: tuple[str, ...], when: str) -> None:
+    if metric not in kept:
+        raise KeyError(f"{metric!r} is not kept per replication at {when}; kept: {', '.join(kept)}")
 
 
 def interval(values: np.ndarray) -> dict[str, float]:
@@ -206,8 +217,8 @@ class ResultsBuilder:
             raise ValueError("the first chunk must carry the band sample")
         if not trajectories:
             raise ValueError("the first chunk must carry the trajectory sample")
-        band_sample = np.concatenate([chunk.band_sample for chunk in bands])  # type: ignore[misc]
-        city_band_sample = np.concatenate([chunk.city_band_sample for chunk in bands])  # type: ignore[misc]
+        band_sample = _joined([chunk.band_sample for chunk in bands])
+        city_band_sample = _joined([chunk.city_band_sample for chunk in bands])
         daily_sum = self.daily_sum.astype(float)
         if self.quiet_movers is not None:
             daily_sum += _quiet_moves_to_come(plan, self.quiet_movers)
@@ -238,13 +249,23 @@ class ResultsBuilder:
         }
 
 
-def _quantiles(values: np.ndarray) -> np.ndarray:
-    """``np.quantile(values, QUANTILES, axis=0, method="inverted_cdf")``, from one sort: numpy
-    sorts (or partitions) once per quantile, which is most of the time of building results."""
-    ordered = np.sort(values, axis=0)
-    count = len(ordered)
+def _joined(parts: list) -> np.ndarray:
+    """Chunks' samples in order: the one part itself when there is one (no copy)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _quantiles(values: np.ndarray, block: int = 4096) -> np.ndarray:
+    """``np.quantile(values, QUANTILES, axis=0, method="inverted_cdf")``: numpy sorts (or
+    partitions) once per quantile and copies the whole sample; here each block of columns is
+    sorted once, so the time is one sort and the extra memory one block."""
+    count = len(values)
     rows = [max(math.ceil(count * q) - 1, 0) for q in QUANTILES]
-    return ordered[rows].astype(float)
+    columns = values.reshape(count, -1)
+    result = np.empty((len(rows), columns.shape[1]))
+    for start in range(0, columns.shape[1], block):
+        ordered = np.sort(columns[:, start : start + block], axis=0)
+        result[:, start : start + block] = ordered[rows]
+    return result.reshape(len(rows), *values.shape[1:])
 
 
 def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarray:
@@ -255,7 +276,7 @@ def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarr
     survival = plan.survival
     start = -plan.start_day
     windows = ((0, start), (plan.field_days + start, plan.days))
-    weights = np.stack([np.ones_like(plan.sizes), plan.sizes, plan.minors], axis=-1)
+    weights = plan.measure_weights
     to_come = np.zeros((plan.days, *movers.shape[1:]))  # [day, class, city] households
     for window, (first, end) in enumerate(windows):
         if end <= first or survival[first] - survival[end] <= 0:
@@ -274,6 +295,7 @@ _AT_FIELD_END = ("at_field_end", "collateral_at_field_end")
 _PER_REPLICATION = (
     "at_field_end",
     "at_horizon",
+    "city_at_horizon",
     "collateral_at_field_end",
     "collateral_at_horizon",
     "full_capacity_days",

@@ -29,6 +29,8 @@ import llvmlite.binding as llvm
 from numba import njit, types, vectorize
 from numba.extending import get_cython_function_address
 
+import fieldcast.compiled_code_cache  # noqa: F401 (first: where compiled code is cached)
+
 _BINOMIAL, _HYPERGEOMETRIC, _POISSON = 0, 1, 2
 _NEGLIGIBLE = 1e-20  # probability mass below which the lower tail is not summed
 # With a small mean, walking up from zero is cheaper than evaluating the CDF in closed form;
@@ -238,19 +240,19 @@ def poisson_draw(mean: float, u: float) -> int:
     return _walk(_POISSON, u, 0, top, x, cdf, pmf, mean, 0.0, 0.0)
 
 
-@vectorize(["int64(int64, float64, float64)"], cache=True)
+@vectorize(cache=True)  # compiled on first use: importing the engine does not
 def binomial(trials: int, probability: float, u: float) -> int:
     """Binomial(trials, probability) at uniform u, broadcasting."""
     return binomial_draw(trials, probability, u)
 
 
-@vectorize(["int64(int64, int64, int64, float64)"], cache=True)
+@vectorize(cache=True)  # compiled on first use: importing the engine does not
 def hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
     """Hypergeometric draw at uniform u, broadcasting."""
     return hypergeometric_draw(good, bad, sample, u)
 
 
-@vectorize(["int64(float64, float64)"], cache=True)
+@vectorize(cache=True)  # compiled on first use: importing the engine does not
 def poisson(mean: float, u: float) -> int:
     """Poisson(mean) at uniform u, broadcasting."""
     return poisson_draw(mean, u)

@@ -163,7 +163,7 @@ def point_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     reducer, in the order of ``OUTPUTS``)."""
     persons = MEASURES.index("persons")
     arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
-    removed = chunk.at_horizon[:, -1, REPLICATION_METRICS.index("removals"), persons]
+    removed = chunk.at_horizon[:, REPLICATION_METRICS.index("removals"), persons]
     items = cost_items(
         plan.scenario.costs,
         float(plan.officer_days.sum()),

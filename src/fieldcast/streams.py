@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import fieldcast.compiled_code_cache  # noqa: F401 (first: where compiled code is cached)
+
 DAY_OFFSET = 4096  # day numbers are >= -3650 and < 61440: (day + DAY_OFFSET) fits 16 bits
 
 # Stream numbers are part of the random numbers: never renumber, only append.
