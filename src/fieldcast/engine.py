@@ -36,7 +36,7 @@ from numba import njit
 
 import fieldcast.compiled_code_cache  # noqa: F401 (first: where compiled code is cached)
 from fieldcast.compiled import CompiledScenario, ParameterTable, Structure, parameter_table
-from fieldcast.metrics import FIELD_END_METRICS, METRICS, REPLICATION_METRICS
+from fieldcast.metrics import CITY_BAND_METRICS, FIELD_END_METRICS, METRICS, REPLICATION_METRICS
 from fieldcast.recording import ChunkOutput, chunk_output
 from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
 from fieldcast.streams import STREAMS, uniform
@@ -69,9 +69,7 @@ _LOSSES = METRICS.index("losses")
 _METRIC_COUNT = len(METRICS)
 _FIELD_END_ROWS = np.array([METRICS.index(m) for m in FIELD_END_METRICS], dtype=np.int64)
 _HORIZON_ROWS = np.array([METRICS.index(m) for m in REPLICATION_METRICS], dtype=np.int64)
-_CITY_BAND_ROWS = np.array(
-    [METRICS.index(m) for m in ("arrests", "detained", "on_notice", "removals")], dtype=np.int64
-)
+_CITY_BAND_ROWS = np.array([METRICS.index(m) for m in CITY_BAND_METRICS], dtype=np.int64)
 
 _ADDRESS = STREAMS["address"]
 _MOVES = STREAMS["moves"]
@@ -94,7 +92,7 @@ _QUIET_MOVES = STREAMS["quiet_moves"]
 _QUIET_MOVE_DAYS = STREAMS["quiet_move_days"]
 
 _BEFORE_FIELD, _AFTER_FIELD = 0, 1  # the two quiet windows
-_SPLIT_STACK = 128  # depth bound of the binary split of a window (days < 2**64)
+_SPLIT_STACK = 128  # intervals pending in the binary split of a window (about log2 of its days)
 
 
 class Calendar(NamedTuple):

@@ -7,12 +7,13 @@ returned is the inverse CDF at that uniform: two runs that share the uniforms (c
 numbers) draw counts that differ only as much as their inputs do. Inversion is as exact as
 the double-precision CDF it walks.
 
-The cost of a draw does not grow with the counts. A draw with a small mean walks the pmf up
+A draw does not walk the spread of a large count. A draw with a small mean walks the pmf up
 from zero (about mean steps). Otherwise the walk starts next to the answer: at the normal
 approximation's quantile (with its skewness correction), where the CDF is evaluated in closed
 form, the regularized incomplete beta function for the binomial and the regularized upper
-incomplete gamma function for the Poisson (scipy's cephes implementations, called from
-compiled code), so only a few steps remain whatever the count. The hypergeometric has no such
+incomplete gamma function for the Poisson (scipy's implementations, called from compiled
+code), so only a few steps remain whatever the count; the closed form itself costs about 1
+microsecond at a thousand trials and 6 at a hundred million. The hypergeometric has no such
 closed form in scipy; its draws in the engine are bounded by a day's attempts, arrests or
 seats, not by the population, and it walks from its mode.
 
