@@ -3,12 +3,12 @@ probability.
 
 Every level of the resource is run with the same seed, so the levels share their random
 numbers (common random numbers) and the probability of reaching the goal moves with the
-resource, not with sampling noise. The search runs the doubling ladder of the resource (today's
-amount, twice that, ... up to a ceiling) at once, then narrows the bracket where the goal is
-first reached with the asked probability, three levels at a time, down to the least whole
-amount. Levels run together as lanes of shared batches (``simulation.replication_values``).
-It assumes that more of the resource never lowers the probability; the levels it ran are
-reported so that assumption can be seen to hold.
+resource, not with sampling noise. The search climbs the doubling ladder of the resource
+(today's amount, twice that, ... up to a ceiling) three rungs at a time until the goal is
+reached with the asked probability, then narrows the bracket, three levels at a time, down to
+the least whole amount. Levels run together as lanes of shared batches
+(``simulation.replication_values``). It assumes that more of the resource never lowers the
+probability; the levels it ran are reported so that assumption can be seen to hold.
 """
 
 from __future__ import annotations
@@ -152,6 +152,9 @@ class Requirement:
         }
 
 
+RUNGS_AT_ONCE = 3  # levels run together as lanes of shared batches
+
+
 def find_requirement(
     scenario: Scenario,
     resource: str,
@@ -203,15 +206,23 @@ def find_requirement(
     ladder = [max(current, 1)]
     while ladder[-1] < ceiling:
         ladder.append(min(2 * ladder[-1], ceiling))
-    run(ladder)
-    reached = [level for level in ladder if reaches(level)]
+    # three rungs at a time: the top rungs (64 times today's amount) are the dearest to run,
+    # and are not needed once a lower one reaches the goal
+    reached: list[int] = []
+    for start in range(0, len(ladder), RUNGS_AT_ONCE):
+        run(ladder[start : start + RUNGS_AT_ONCE])
+        reached = [level for level in ladder if level in answer.levels and reaches(level)]
+        if reached:
+            break
     if not reached:
         return answer
     high = reached[0]
     low = max([level for level in ladder if level < high], default=0)  # 0: assumed not to
     while high - low > 1:
-        step = (high - low) / 4
-        inside = sorted({low + max(1, round(step * i)) for i in (1, 2, 3)} - {high})
+        step = (high - low) / (RUNGS_AT_ONCE + 1)
+        inside = sorted(
+            {low + max(1, round(step * i)) for i in range(1, RUNGS_AT_ONCE + 1)} - {high}
+        )
         inside = [level for level in inside if low < level < high]
         run(inside)
         for level in inside:
