@@ -29,6 +29,7 @@ from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
 from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.reference import simulate_reference_block
+from fieldcast.sampling import binomial
 from fieldcast.scenario import Scenario
 from fieldcast.sensitivity import run_sensitivity
 from fieldcast.simulation import simulate
@@ -198,6 +199,33 @@ def dask_speedup(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     }
 
 
+def uniforms_drawn(scenario: Scenario, replications: int) -> float:
+    """Uniforms the engine draws per replication of a scenario (it counts them)."""
+    lanes = Lanes.start(
+        [compile_scenario(scenario)],
+        1,
+        np.zeros(replications, dtype=np.int64),
+        np.arange(replications),
+        daily=False,
+    )
+    lanes.run()
+    return float(lanes.keys.uniforms.sum() / replications)
+
+
+def sampler_costs() -> dict[str, float]:
+    """Nanoseconds per binomial draw (p = 0.3) by number of trials: small counts walk from
+    zero, large ones start next to the answer with the CDF in closed form (sampling.py)."""
+    rng = np.random.default_rng(3)
+    uniforms = rng.random(100_000)
+    figures = {}
+    for trials in (20, 1_000, 1_000_000, 100_000_000):
+        counts = np.full(len(uniforms), trials)
+        binomial(counts[:10], 0.3, uniforms[:10])  # compile
+        seconds = timed(lambda counts=counts: binomial(counts, 0.3, uniforms), repeat=3)
+        figures[f"binomial_ns_at_{trials}_trials"] = 1e9 * seconds / len(uniforms)
+    return figures
+
+
 def morris_seconds(seed_2019: Scenario) -> dict[str, float]:
     """``fieldcast sensitivity`` as the README runs it (Morris, 10 trajectories, 200
     replications per point, all cores), in this process (interpreter start not counted)."""
@@ -279,6 +307,7 @@ def main() -> None:
     figures |= speedup_vs_reference(seed_2019, args.quick)
     console.print("rng floor ...")
     figures |= rng_floor(seed_2019)
+    figures |= sampler_costs()
     console.print("default 10k ...")
     simulate(seed_2019, 100, 1, processes=CORES)  # warm the workers' JIT cache
     default_reps = 2000 if args.quick else 10_000
@@ -290,6 +319,7 @@ def main() -> None:
     figures["national_1k_seconds"] = timed(
         lambda: simulate(national, national_reps, 1, processes=CORES)
     ) * (1000 / national_reps)
+    figures["uniforms_per_national_replication"] = uniforms_drawn(national, 10)
     console.print("population scaling ...")
     figures |= population_scaling(seed_2019, args.quick)
     console.print("Dask ...")

@@ -51,3 +51,14 @@ def test_outcome_names_what_is_kept(simple_scenario: Scenario) -> None:
         results.outcome("moved_away")
     with pytest.raises(KeyError, match="unknown place"):
         results.outcome("arrests", place="Atlantis")
+
+
+@pytest.mark.parametrize("replications", [1, 2, 3, 19, 20, 1000])
+def test_band_quantiles_are_numpys_inverted_cdf_quantiles(replications: int) -> None:
+    """The bands' blockwise sort gives numpy's quantiles exactly, including across blocks."""
+    from fieldcast.results import QUANTILES, _quantiles
+
+    values = np.random.default_rng(replications).integers(0, 40, (replications, 30, 7, 3))
+    expected = np.quantile(values, QUANTILES, axis=0, method="inverted_cdf")
+    assert np.array_equal(_quantiles(values, block=37), expected)
+    assert np.array_equal(_quantiles(values), expected)

@@ -12,10 +12,10 @@ from zero (about mean steps). Otherwise the walk starts next to the answer: at t
 approximation's quantile (with its skewness correction), where the CDF is evaluated in closed
 form, the regularized incomplete beta function for the binomial and the regularized upper
 incomplete gamma function for the Poisson (scipy's implementations, called from compiled
-code), so only a few steps remain whatever the count; the closed form itself costs about 1
-microsecond at a thousand trials and 6 at a hundred million. The hypergeometric has no such
-closed form in scipy; its draws in the engine are bounded by a day's attempts, arrests or
-seats, not by the population, and it walks from its mode.
+code), so only a few steps remain whatever the count; the closed form itself costs 0.5
+microseconds at a thousand trials and 6 at a hundred million (``make bench``). The
+hypergeometric has no such closed form in scipy; its draws in the engine are bounded by a
+day's attempts, arrests or seats, not by the population, and it walks from its mode.
 
 ``binomial_draw``, ``hypergeometric_draw`` and ``poisson_draw`` are the scalar samplers the
 engine's compiled day loop calls; ``binomial``, ``hypergeometric`` and ``poisson`` are the same
