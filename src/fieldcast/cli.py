@@ -411,11 +411,11 @@ def requirement(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What would it take: the least amount of one resource that reaches the goal."""
+    from fieldcast.requirement import find_requirement
+
     loaded = _load(scenario)
     with _progress_bar(time_left=False) as bar:
         task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
-        from fieldcast.requirement import find_requirement
-
         answer = find_requirement(
             loaded,
             vary.value,

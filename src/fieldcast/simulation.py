@@ -1,5 +1,5 @@
-"""Running replications: split into fixed-size chunks, computed in this process, on local
-processes or on a Dask cluster (``workers.py``).
+"""Running replications: cut into chunks, computed in this process, on local processes or on a
+Dask cluster (``workers.py``).
 
 A run of R replications is cut into chunks (``work_split``: enough for every worker, at most
 ``CHUNK_SIZE`` replications each). Every replication's random numbers are keyed by its index
@@ -75,8 +75,8 @@ def simulate_many(
     """Run several scenarios with the same seed (common random numbers) and replications,
     in this process, on ``processes`` local processes, or on a Dask ``client``'s cluster.
     ``chunk_size`` (default: ``work_split``) changes how the work is cut, never the
-    results. ``keep_horizon[i] =
-    False`` keeps scenario i's per-replication values at the end of field work only."""
+    results. ``keep_horizon[i] = False`` keeps scenario i's per-replication values at the end
+    of field work only."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     plans = [compile_scenario(scenario) for scenario in scenarios]
