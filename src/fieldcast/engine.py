@@ -36,7 +36,14 @@ from numba import njit
 
 import fieldcast.compiled_code_cache  # noqa: F401 (first: where compiled code is cached)
 from fieldcast.compiled import CompiledScenario, ParameterTable, Structure, parameter_table
-from fieldcast.metrics import CITY_BAND_METRICS, FIELD_END_METRICS, METRICS, REPLICATION_METRICS
+from fieldcast.metrics import (
+    CITY_BAND_METRICS,
+    CITY_HORIZON_METRICS,
+    FIELD_END_METRICS,
+    MEASURES,
+    METRICS,
+    REPLICATION_METRICS,
+)
 from fieldcast.recording import ChunkOutput, chunk_output
 from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
 from fieldcast.streams import STREAMS, uniform
@@ -69,6 +76,7 @@ _LOSSES = METRICS.index("losses")
 _METRIC_COUNT = len(METRICS)
 _FIELD_END_ROWS = np.array([METRICS.index(m) for m in FIELD_END_METRICS], dtype=np.int64)
 _HORIZON_ROWS = np.array([METRICS.index(m) for m in REPLICATION_METRICS], dtype=np.int64)
+_CITY_HORIZON_ROWS = np.array([METRICS.index(m) for m in CITY_HORIZON_METRICS], dtype=np.int64)
 _CITY_BAND_ROWS = np.array([METRICS.index(m) for m in CITY_BAND_METRICS], dtype=np.int64)
 
 _ADDRESS = STREAMS["address"]
@@ -167,10 +175,11 @@ class Recording(NamedTuple):
     daily_sum: np.ndarray  # [group, day, metric, class, city] int64 over the group's lanes
     collateral_daily_sum: np.ndarray  # [group, day, city]
     quiet_movers: np.ndarray  # [set, window, class, city] households moved in quiet windows
-    at_field_end: np.ndarray  # [lane, FIELD_END_METRICS, class, city]
-    at_horizon: np.ndarray  # [lane, REPLICATION_METRICS, class, city]
-    collateral_at_field_end: np.ndarray  # [lane, city]
-    collateral_at_horizon: np.ndarray  # [lane, city]
+    at_field_end: np.ndarray  # [lane, place, FIELD_END_METRICS, measure] (place: cities, total)
+    at_horizon: np.ndarray  # [lane, REPLICATION_METRICS, measure] national
+    city_at_horizon: np.ndarray  # [lane, city, CITY_HORIZON_METRICS, measure]
+    collateral_at_field_end: np.ndarray  # [lane, place]
+    collateral_at_horizon: np.ndarray  # [lane, place]
     full_capacity_days: np.ndarray  # [lane, city]
     bed_shortfall_days: np.ndarray  # [lane]
     monitor_shortfall_days: np.ndarray  # [lane, city]
@@ -1040,13 +1049,12 @@ def _record(
     if backlog > recording.removal_backlog_max[lane]:
         recording.removal_backlog_max[lane] = backlog
     if day_index == calendar.field_days - 1 - calendar.start_day:
-        _keep(state, row, _FIELD_END_ROWS, recording.at_field_end[lane])
-        for c in range(cities):
-            recording.collateral_at_field_end[lane, c] = state.collateral[row, c]
+        _keep_by_place(calendar, state, row, _FIELD_END_ROWS, recording.at_field_end[lane])
+        _keep_collateral(state, row, recording.collateral_at_field_end[lane])
     if day_index == calendar.days - 1:
-        _keep(state, row, _HORIZON_ROWS, recording.at_horizon[lane])
-        for c in range(cities):
-            recording.collateral_at_horizon[lane, c] = state.collateral[row, c]
+        _keep_national(calendar, state, row, _HORIZON_ROWS, recording.at_horizon[lane])
+        _keep_by_place(calendar, state, row, _CITY_HORIZON_ROWS, recording.city_at_horizon[lane])
+        _keep_collateral(state, row, recording.collateral_at_horizon[lane])
     band_row = keys.band_row[lane]
     if band_row >= 0:
         weights = calendar.measure_weights
@@ -1072,12 +1080,52 @@ def _record(
 
 
 @njit(**_SMALL)
-def _keep(state: LaneState, row: int, rows: np.ndarray, into: np.ndarray) -> None:
-    """Copy the lane's counts of some metrics (``rows``) into ``into`` [row, class, city]."""
+def _keep_national(
+    calendar: Calendar, state: LaneState, row: int, rows: np.ndarray, into: np.ndarray
+) -> None:
+    """The lane's national totals of some metrics (``rows``) in the three measures, into
+    ``into`` [metric, measure]. Converted here, per lane, rather than from [class, city]
+    arrays afterwards: those would be most of a large batch's memory."""
+    weights = calendar.measure_weights
     for j in range(rows.shape[0]):
-        for k in range(into.shape[1]):
-            for c in range(into.shape[2]):
-                into[j, k, c] = state.counts[row, rows[j], k, c]
+        for q in range(3):
+            value = 0
+            for k in range(weights.shape[0]):
+                value += state.national[row, rows[j], k] * weights[k, q]
+            into[j, q] = value
+
+
+@njit(**_SMALL)
+def _keep_by_place(
+    calendar: Calendar, state: LaneState, row: int, rows: np.ndarray, into: np.ndarray
+) -> None:
+    """The lane's counts of some metrics (``rows``) per city in the three measures, into
+    ``into`` [place, metric, measure]; a place after the cities, if there is one, gets the
+    national total."""
+    weights = calendar.measure_weights
+    cities = state.counts.shape[3]
+    with_total = into.shape[0] > cities
+    for j in range(rows.shape[0]):
+        for q in range(3):
+            total = 0
+            for c in range(cities):
+                value = 0
+                for k in range(weights.shape[0]):
+                    value += state.counts[row, rows[j], k, c] * weights[k, q]
+                into[c, j, q] = value
+                total += value
+            if with_total:
+                into[cities, j, q] = total
+
+
+@njit(**_SMALL)
+def _keep_collateral(state: LaneState, row: int, into: np.ndarray) -> None:
+    """Non-target persons arrested per city, then in all, into ``into`` [place]."""
+    total = 0
+    for c in range(state.collateral.shape[1]):
+        into[c] = state.collateral[row, c]
+        total += state.collateral[row, c]
+    into[state.collateral.shape[1]] = total
 
 
 @njit(**_KERNEL)
@@ -1251,19 +1299,21 @@ def _recording(
 ) -> Recording:
     lanes, classes, cities = len(keys.parameter_set), structure.classes, structure.cities
     cells, metrics, days = (classes, cities), len(METRICS), structure.days
+    measures = len(MEASURES)
     bands = int(keys.band_row.max()) + 1 if lanes else 0
     trajectories = int(keys.trajectory_row.max()) + 1 if lanes else 0
     return Recording(
         daily_sum=_zeros(groups if daily else 0, days, metrics, *cells),
         collateral_daily_sum=_zeros(groups if daily else 0, days, cities),
         quiet_movers=_zeros(parameter_sets, 2, *cells),
-        at_field_end=_zeros(lanes, len(FIELD_END_METRICS), *cells),
-        at_horizon=_zeros(lanes, len(REPLICATION_METRICS), *cells),
-        collateral_at_field_end=_zeros(lanes, cities),
-        collateral_at_horizon=_zeros(lanes, cities),
-        full_capacity_days=_zeros(lanes, cities),
-        bed_shortfall_days=_zeros(lanes),
-        monitor_shortfall_days=_zeros(lanes, cities),
+        at_field_end=_zeros(lanes, cities + 1, len(FIELD_END_METRICS), measures, dtype=np.int32),
+        at_horizon=_zeros(lanes, len(REPLICATION_METRICS), measures, dtype=np.int32),
+        city_at_horizon=_zeros(lanes, cities, len(CITY_HORIZON_METRICS), measures, dtype=np.int32),
+        collateral_at_field_end=_zeros(lanes, cities + 1),
+        collateral_at_horizon=_zeros(lanes, cities + 1),
+        full_capacity_days=_zeros(lanes, cities, dtype=np.int32),
+        bed_shortfall_days=_zeros(lanes, dtype=np.int32),
+        monitor_shortfall_days=_zeros(lanes, cities, dtype=np.int32),
         removal_backlog_max=_zeros(lanes),
         bed_days=_zeros(lanes),
         monitor_days=_zeros(lanes),
@@ -1495,6 +1545,7 @@ _PER_GROUP_RECORDS = (
 _PER_LANE_RECORDS = (
     "at_field_end",
     "at_horizon",
+    "city_at_horizon",
     "collateral_at_field_end",
     "collateral_at_horizon",
     "full_capacity_days",

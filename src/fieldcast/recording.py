@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
 _REPLICATION_INDEX = [METRICS.index(metric) for metric in REPLICATION_METRICS]
 _CITY_HORIZON_INDEX = [METRICS.index(metric) for metric in CITY_HORIZON_METRICS]
-_CITY_HORIZON_ROWS = [REPLICATION_METRICS.index(metric) for metric in CITY_HORIZON_METRICS]
 _FIELD_END_INDEX = [METRICS.index(metric) for metric in FIELD_END_METRICS]
 _DETAINED = METRICS.index("detained")
 _MONITORED = METRICS.index("monitored")
@@ -243,7 +242,9 @@ def chunk_output(
         pending = recording.trajectory_pending[trajectory_rows]
         households[:, :, moved_rows] += moved_signs[None, None, :, None, None] * pending[:, :, None]
         trajectories = _measures(households, weights).transpose(0, 1, 3, 2, 4).astype(np.int32)
-    horizon = recording.at_horizon[lanes]  # [lane, REPLICATION_METRICS, class, city]
+    # per-lane values are already in measures (the kernel converts them): a batch of one
+    # group hands them over without a copy
+    selected = slice(None) if lanes.all() else lanes
     return ChunkOutput(
         replications=int(lanes.sum()),
         daily_sum=daily_sum,
@@ -251,20 +252,16 @@ def chunk_output(
         band_sample=band,
         city_band_sample=city_band,
         trajectories=trajectories,
-        at_field_end=_measures(recording.at_field_end[lanes], weights)
-        .transpose(0, 2, 1, 3)
-        .astype(np.int32),
-        at_horizon=np.einsum("lmkc,kq->lmq", horizon, weights).astype(np.int32),
-        city_at_horizon=np.einsum("lmkc,kq->lcmq", horizon[:, _CITY_HORIZON_ROWS], weights).astype(
-            np.int32
-        ),
-        collateral_at_field_end=_with_total(recording.collateral_at_field_end[lanes]),
-        collateral_at_horizon=_with_total(recording.collateral_at_horizon[lanes]),
-        full_capacity_days=recording.full_capacity_days[lanes].astype(np.int32),
-        bed_shortfall_days=recording.bed_shortfall_days[lanes].astype(np.int32),
-        monitor_shortfall_days=recording.monitor_shortfall_days[lanes].astype(np.int32),
-        removal_backlog_max=recording.removal_backlog_max[lanes],
-        bed_days=recording.bed_days[lanes],
-        monitor_days=recording.monitor_days[lanes],
+        at_field_end=recording.at_field_end[selected],
+        at_horizon=recording.at_horizon[selected],
+        city_at_horizon=recording.city_at_horizon[selected],
+        collateral_at_field_end=recording.collateral_at_field_end[selected],
+        collateral_at_horizon=recording.collateral_at_horizon[selected],
+        full_capacity_days=recording.full_capacity_days[selected],
+        bed_shortfall_days=recording.bed_shortfall_days[selected],
+        monitor_shortfall_days=recording.monitor_shortfall_days[selected],
+        removal_backlog_max=recording.removal_backlog_max[selected],
+        bed_days=recording.bed_days[selected],
+        monitor_days=recording.monitor_days[selected],
         quiet_movers=quiet_movers if daily else None,
     )
