@@ -62,8 +62,8 @@ _ndtri = _scipy_function("ndtri", "fieldcast_ndtri", _f64(_f64))
 @njit(cache=True)
 def _pmf_ratio(kind: int, x: float, a: float, b: float, c: float) -> float:
     """f(x + 1) / f(x) for the distribution of ``kind`` with parameters (a, b, c)."""
-    if kind == _BINOMIAL:  # a: trials, b: probability
-        return (a - x) / (x + 1.0) * b / (1.0 - b)
+    if kind == _BINOMIAL:  # a: trials, b: odds p / (1 - p), so that a step divides once
+        return (a - x) * b / (x + 1.0)
     if kind == _HYPERGEOMETRIC:  # a: good, b: bad, c: sample
         return (a - x) * (c - x) / ((x + 1.0) * (b - c + x + 1.0))
     return a / (x + 1.0)  # Poisson, a: mean
@@ -139,6 +139,19 @@ def _normal_start(u: float, mean: float, sd: float, skewness: float, lo: int, hi
 
 
 @njit(cache=True)
+def _power(base: float, exponent: int) -> float:
+    """base ** exponent for a small non-negative integer exponent, by repeated squaring: a
+    few dependent multiplications instead of ``exponent`` of them, and no exp or log."""
+    result = 1.0
+    while exponent > 0:
+        if exponent & 1:
+            result *= base
+        base *= base
+        exponent >>= 1
+    return result
+
+
+@njit(cache=True)
 def _log_binomial_pmf(x: int, trials: int, probability: float) -> float:
     return (
         math.lgamma(trials + 1.0)
@@ -157,22 +170,21 @@ def binomial_draw(trials: int, probability: float, u: float) -> int:
     if probability >= 1.0:
         return trials
     mean = trials * probability
+    odds = probability / (1.0 - probability)
     if trials <= _SHORT_PRODUCT:  # f(0) = (1 - p)^trials by multiplication: cheaper than exp
-        pmf_zero = 1.0
-        for _ in range(trials):
-            pmf_zero *= 1.0 - probability
-        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, probability, 0.0)
+        pmf_zero = _power(1.0 - probability, trials)
+        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, odds, 0.0)
     log_pmf_zero = trials * math.log1p(-probability)
     if mean < _SMALL_MEAN and log_pmf_zero > _LOG_TINY:
         pmf_zero = math.exp(log_pmf_zero)
-        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, probability, 0.0)
+        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, odds, 0.0)
     variance = mean * (1.0 - probability)
     sd = math.sqrt(variance)
     x = _normal_start(u, mean, sd, (1.0 - 2.0 * probability) / sd, 0, trials)
     # F(x) = I_{1-p}(trials - x, x + 1) for x < trials
     cdf = 1.0 if x >= trials else _betainc(trials - x, x + 1.0, 1.0 - probability)
     pmf = math.exp(_log_binomial_pmf(x, trials, probability))
-    return _walk(_BINOMIAL, u, 0, trials, x, cdf, pmf, trials, probability, 0.0)
+    return _walk(_BINOMIAL, u, 0, trials, x, cdf, pmf, trials, odds, 0.0)
 
 
 @njit(cache=True)
