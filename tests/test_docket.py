@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate
 
+from fieldcast.assumptions import scenario_at
 from fieldcast.catalog import load_scenario, scenario_to_toml
 from fieldcast.compiled import compile_scenario
 from fieldcast.docket import court_targets, decided_share
 from fieldcast.scenario import Scenario, ScenarioError, editable_data, validate_scenario
-from fieldcast.sensitivity import point_scenario
 
 
 @given(
@@ -73,7 +73,7 @@ def test_changing_a_docket_rate_derives_the_list_again(docket_scenario: Scenario
     assert sum(city.target_persons for city in changed.cities) == pytest.approx(2040 / 0.817, 5)
     ranged = [p for p in docket_scenario.ranges if p.startswith("docket.")]
     assert ranged == ["docket.mean_days_to_decision", "docket.p_listed"]
-    low = point_scenario(docket_scenario, [s.low for s in docket_scenario.ranges.values()])
+    low = scenario_at(docket_scenario, [s.low for s in docket_scenario.ranges.values()])
     assert sum(c.target_persons for c in low.cities) < 2040
 
 

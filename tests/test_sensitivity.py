@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from conftest import variant
+from fieldcast.assumptions import scenario_at
 from fieldcast.charts import sensitivity_chart
 from fieldcast.compiled import compile_scenario
 from fieldcast.scenario import Scenario
-from fieldcast.sensitivity import point_scenario, run_sensitivity, sample_points
+from fieldcast.sensitivity import run_sensitivity, sample_points
 
 RANGES = {
     "costs.officer_day": {"low": 500.0, "high": 1000.0},
@@ -39,7 +40,7 @@ def test_points_set_each_ranged_parameter_and_round_whole_numbers(ranged: Scenar
     with_teams = variant(ranged, ranges={**RANGES, "city_defaults.teams": {"low": 1, "high": 6}})
     points = sample_points(with_teams, "morris", 3, seed=1)
     for row in points:
-        scenario = point_scenario(with_teams, row)
+        scenario = scenario_at(with_teams, row)
         assert scenario.costs.officer_day == row[0]
         assert scenario.city_defaults.p_contact == row[1]
         assert scenario.city_defaults.teams == round(row[3])

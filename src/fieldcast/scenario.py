@@ -308,10 +308,18 @@ class Provenance(Strict):
 
 
 class Range(Strict):
-    """A plausible range for one numeric parameter: what ``fieldcast sensitivity`` varies."""
+    """A plausible range for one numeric parameter: what ``fieldcast sensitivity`` varies, and
+    the prior distribution of the parameter's value for assumption uncertainty and
+    calibration (``assumptions.py``)."""
 
     low: float = param(..., "the parameter's unit", "lowest plausible value")
     high: float = param(..., "the parameter's unit", "highest plausible value")
+    prior: Literal["uniform", "log-uniform"] = param(
+        "uniform",
+        "text",
+        "how belief spreads over the range: uniform, or log-uniform (uniform in the "
+        "logarithm, for a rate whose order of magnitude is uncertain)",
+    )
     note: str = param("", "text", "why this range (a source, or the reasoning behind it)")
 
 
@@ -453,11 +461,13 @@ def editable_data(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
-def with_parameter(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A deep copy of scenario data with the parameter at ``path`` set to ``value``."""
+def with_parameters(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of scenario data with the parameter at each path of ``values`` set (one copy
+    for all of them: copying is most of the cost of a changed scenario)."""
     changed = copy.deepcopy(data)
-    container, key = _locate(changed, path)
-    container[key] = value
+    for path, value in values.items():
+        container, key = _locate(changed, path)
+        container[key] = value
     return changed
 
 
@@ -561,6 +571,8 @@ def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) ->
         raise ValueError(f"ranges.{path}: only numbers can have a range (the value is {value!r})")
     if not span.low < span.high:
         raise ValueError(f"ranges.{path}: low ({span.low}) must be below high ({span.high})")
+    if span.prior == "log-uniform" and span.low <= 0:
+        raise ValueError(f"ranges.{path}: a log-uniform prior needs low > 0, got {span.low:g}")
     whole = isinstance(value, int)
     if whole and not (span.low.is_integer() and span.high.is_integer()):
         raise ValueError(f"ranges.{path}: the parameter is a whole number, so must be its range")
@@ -568,7 +580,7 @@ def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) ->
     del data["ranges"]  # the changed scenarios need not check ranges again
     for end in (span.low, span.high):
         try:
-            Scenario.model_validate(with_parameter(data, path, int(end) if whole else end))
+            Scenario.model_validate(with_parameters(data, {path: int(end) if whole else end}))
         except ValidationError as error:
             reason = _describe(error.errors(include_url=False)[0])
             raise ValueError(f"ranges.{path}: {end:g} is not a valid value ({reason})") from None

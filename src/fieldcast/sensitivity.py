@@ -36,17 +36,10 @@ from SALib.analyze import sobol as sobol_analysis
 from SALib.sample import morris as morris_sampling
 from SALib.sample import sobol as sobol_sampling
 
+from fieldcast.assumptions import KEY_OUTPUTS, key_outputs, scenario_at
 from fieldcast.compiled import CompiledScenario
-from fieldcast.forecast import cost_items
-from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
 from fieldcast.recording import ChunkOutput
-from fieldcast.scenario import (
-    Scenario,
-    editable_data,
-    parameter_value,
-    validate_scenario,
-    with_parameter,
-)
+from fieldcast.scenario import Scenario
 from fieldcast.simulation import replication_values
 from fieldcast.workers import Progress
 
@@ -60,6 +53,7 @@ OUTPUTS = {
     "persons_removed": "persons removed by the horizon",
     "total_cost": "total cost, USD",
 }
+_OUTPUT_ROWS = [list(KEY_OUTPUTS).index(output) for output in OUTPUTS]
 # The index each method ranks by, and the indices kept from SALib's answer.
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST"}
 INDICES = {
@@ -146,32 +140,10 @@ def sample_points(scenario: Scenario, method: Method, samples: int, seed: int) -
     return sobol_sampling.sample(problem, samples, calc_second_order=False, seed=seed)
 
 
-def point_scenario(scenario: Scenario, values: np.ndarray) -> Scenario:
-    """The scenario with each ranged parameter set to its value at one point."""
-    data = editable_data(scenario)
-    del data["ranges"]
-    for path, value in zip(scenario.ranges, values, strict=True):
-        whole = isinstance(parameter_value(scenario, path), int)
-        data = with_parameter(data, path, round(float(value)) if whole else float(value))
-    return validate_scenario(
-        data, source=f"sensitivity point {dict(zip(scenario.ranges, values, strict=True))}"
-    )
-
-
 def point_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """The outputs of one chunk of a point, [output, replication] (a ``replication_values``
     reducer, in the order of ``OUTPUTS``)."""
-    persons = MEASURES.index("persons")
-    arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
-    removed = chunk.at_horizon[:, REPLICATION_METRICS.index("removals"), persons]
-    items = cost_items(
-        plan.scenario.costs,
-        float(plan.officer_days.sum()),
-        chunk.bed_days,
-        chunk.monitor_days,
-        removed,
-    )
-    return np.stack([arrested, removed, sum(items)]).astype(float)
+    return key_outputs(plan, chunk)[_OUTPUT_ROWS]
 
 
 def run_sensitivity(
@@ -196,7 +168,7 @@ def run_sensitivity(
         raise ValueError(f"replications: at least 2 per point are needed, got {replications}")
     samples = samples if samples is not None else DEFAULT_SAMPLES[method]
     points = sample_points(scenario, method, samples, seed)
-    scenarios = [point_scenario(scenario, row) for row in points]  # all validated before running
+    scenarios = [scenario_at(scenario, row, "sensitivity point") for row in points]
     values = replication_values(
         scenarios, replications, seed, point_outputs, processes, progress, client
     )

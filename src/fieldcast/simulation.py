@@ -99,15 +99,22 @@ def simulate_many(
 
 
 def _lane_values(
-    plans: Sequence[CompiledScenario], seed: int, first: int, size: int, reduce: Reducer
+    plans: Sequence[CompiledScenario],
+    offsets: Sequence[int],
+    seed: int,
+    first: int,
+    size: int,
+    reduce: Reducer,
 ) -> list[np.ndarray]:
     """Replications first .. first + size - 1 of several parameter sets (one structure) as
-    lanes of one batch; ``reduce`` per set."""
+    lanes of one batch, each set's replication indices shifted by its offset; ``reduce`` per
+    set."""
     lanes = Lanes.start(
         plans,
         seed,
         parameter_set=np.repeat(np.arange(len(plans)), size),
-        replication=np.tile(np.arange(first, first + size), len(plans)),
+        replication=np.repeat(np.asarray(offsets, dtype=np.int64), size)
+        + np.tile(np.arange(first, first + size), len(plans)),
         daily=False,
     )
     lanes.run()
@@ -122,11 +129,17 @@ def replication_values(
     processes: int = 1,
     progress: Progress | None = None,
     client: Client | None = None,
+    first_replications: Sequence[int] | None = None,
 ) -> list[np.ndarray]:
     """Per-replication values of several scenarios run with the same seed: ``reduce(plan,
     chunk)`` gives [..., replication] for one chunk, where the chunk ran. Unlike
     ``simulate_many`` nothing else is kept (no daily bands, no trajectories), so searches can
     run many scenarios at once. ``reduce`` must be a module-level function (it is pickled).
+
+    By default every scenario runs replications 0 .. replications - 1, so that they share
+    their random numbers (common random numbers: differences are the scenarios' doing);
+    ``first_replications`` gives each scenario its own first index instead (draws from a
+    distribution of scenarios, whose lanes must not share their noise).
 
     Scenarios that share their structure run as lanes of shared batches (several scenarios'
     replications in one compiled loop, ``work_split`` lanes each); a replication's numbers do
@@ -136,6 +149,9 @@ def replication_values(
     batch = work_split(replications * len(scenarios), processes, client)
     sizes = chunk_sizes(replications, min(batch, replications))
     plans = [compile_scenario(scenario) for scenario in scenarios]
+    offsets = list(first_replications) if first_replications is not None else [0] * len(plans)
+    if len(offsets) != len(plans):
+        raise ValueError(f"first_replications: {len(offsets)} values for {len(plans)} scenarios")
     by_structure: dict[object, list[int]] = {}
     for index, plan in enumerate(plans):
         by_structure.setdefault(plan.structure, []).append(index)
@@ -145,7 +161,16 @@ def replication_values(
             per_task = max(1, batch // size)
             for start in range(0, len(members), per_task):
                 block = members[start : start + per_task]
-                tasks.append(([plans[i] for i in block], seed, first, size, reduce))
+                tasks.append(
+                    (
+                        [plans[i] for i in block],
+                        [offsets[i] for i in block],
+                        seed,
+                        first,
+                        size,
+                        reduce,
+                    )
+                )
                 owners.append((block, chunk))
     parts: list[list[np.ndarray | None]] = [[None] * len(sizes) for _ in plans]
 

@@ -1,0 +1,197 @@
+"""The uncertainty of a scenario's assumptions: its ``[ranges]`` read as prior distributions.
+
+A scenario's values are single numbers, but most are assumptions known only to within a range
+(``[ranges]``, each with a note saying why). Read as a prior (uniform over the range unless it
+declares ``prior = "log-uniform"``), the ranges say how sure the scenario is of itself, and
+two things follow:
+
+* **prior predictive intervals** (``prior_predictive``): every lane draws its assumptions from
+  the priors and runs its own replications, so the spread of the outcomes includes both the
+  replication noise and the assumptions' uncertainty; a forecast run with
+  ``--uncertainty assumptions`` reports them next to its replication-only intervals;
+* **calibration** starts from the same priors and narrows them with observed counts.
+
+Whole-number parameters (teams, days, seats) are drawn on the continuous range and rounded,
+as ``fieldcast sensitivity`` does.
+
+Draws come from a generator of their own, keyed by the run seed (``ASSUMPTION_DRAWS``): the
+same seed gives the same draws, and the draws share nothing with the engine's random numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from fieldcast.compiled import CompiledScenario
+from fieldcast.forecast import cost_items
+from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
+from fieldcast.recording import ChunkOutput
+from fieldcast.results import interval
+from fieldcast.scenario import (
+    Scenario,
+    editable_data,
+    parameter_value,
+    validate_scenario,
+    with_parameters,
+)
+from fieldcast.simulation import replication_values
+from fieldcast.workers import Progress
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+ASSUMPTION_DRAWS = 0xA55  # keys the generator of assumption draws (with the run seed)
+DEFAULT_DRAWS = 1000  # parameter draws of a prior predictive run (capped by the replications)
+
+# The outputs every lane reports (``key_outputs``), in this order.
+KEY_OUTPUTS = {
+    "persons_arrested": "target persons arrested by the end of field work",
+    "persons_arrested_by_horizon": "target persons arrested by the horizon",
+    "persons_removed": "persons removed by the horizon",
+    "total_cost": "total cost, USD",
+}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The prior of one assumption: its declared range and shape."""
+
+    path: str
+    low: float
+    high: float
+    shape: str  # "uniform" or "log-uniform"
+    whole: bool  # a whole-number parameter: draws are rounded
+
+    @property
+    def distribution(self) -> Any:
+        """The prior as a frozen scipy distribution (``rvs``, ``ppf``, ``logpdf``)."""
+        if self.shape == "log-uniform":
+            return stats.loguniform(self.low, self.high)
+        return stats.uniform(self.low, self.high - self.low)
+
+
+def priors(scenario: Scenario) -> list[Prior]:
+    """The scenario's priors, in the order of its ``[ranges]``."""
+    return [
+        Prior(
+            path=path,
+            low=span.low,
+            high=span.high,
+            shape=span.prior,
+            whole=isinstance(parameter_value(scenario, path), int),
+        )
+        for path, span in scenario.ranges.items()
+    ]
+
+
+def draw_assumptions(scenario: Scenario, count: int, seed: int) -> np.ndarray:
+    """``count`` independent draws from the priors, [draw, parameter], keyed by ``seed``."""
+    generator = np.random.default_rng(np.random.SeedSequence([seed, ASSUMPTION_DRAWS]))
+    columns = [p.distribution.ppf(generator.random(count)) for p in priors(scenario)]
+    return np.stack(columns, axis=1) if columns else np.zeros((count, 0))
+
+
+def scenario_at(scenario: Scenario, values: np.ndarray, source: str = "assumptions") -> Scenario:
+    """The scenario with each ranged assumption set to its value in ``values`` (in the order
+    of ``[ranges]``; whole numbers rounded), validated like any scenario, without ranges.
+    An error names ``source`` and the values."""
+    data = editable_data(scenario)
+    del data["ranges"]
+    changes = {
+        prior.path: round(float(value)) if prior.whole else float(value)
+        for prior, value in zip(priors(scenario), values, strict=True)
+    }
+    return validate_scenario(with_parameters(data, changes), source=f"{source} {changes}")
+
+
+def key_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """A ``replication_values`` reducer: ``KEY_OUTPUTS`` of one chunk, [output, replication]."""
+    persons = MEASURES.index("persons")
+    arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
+    by_horizon = chunk.at_horizon[:, REPLICATION_METRICS.index("arrests"), persons]
+    removed = chunk.at_horizon[:, REPLICATION_METRICS.index("removals"), persons]
+    items = cost_items(
+        plan.scenario.costs,
+        float(plan.officer_days.sum()),
+        chunk.bed_days,
+        chunk.monitor_days,
+        removed,
+    )
+    return np.stack([arrested, by_horizon, removed, sum(items)]).astype(float)
+
+
+@dataclass(frozen=True)
+class PriorPredictive:
+    """Outcomes with every lane's assumptions drawn from the priors."""
+
+    parameters: tuple[str, ...]
+    draws: np.ndarray  # [draw, parameter] the assumption values drawn
+    replications_per_draw: int
+    outputs: np.ndarray  # [draw, KEY_OUTPUTS, replication]
+    goal_persons: int
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: what the intervals include, and each key output's interval."""
+        values = {
+            name: self.outputs[:, position].ravel() for position, name in enumerate(KEY_OUTPUTS)
+        }
+        draws, parameters = len(self.draws), len(self.parameters)
+        return {
+            "includes": (
+                f"replication noise and the uncertainty of {parameters} assumptions: "
+                f"{draws} draws from the priors declared in [ranges], "
+                f"{self.replications_per_draw} replication(s) each"
+            ),
+            "parameters": list(self.parameters),
+            "draws": draws,
+            "replications_per_draw": self.replications_per_draw,
+            "p_goal": float(np.mean(values["persons_arrested"] >= self.goal_persons)),
+            **{name: interval(value) for name, value in values.items()},
+        }
+
+
+def prior_predictive(
+    scenario: Scenario,
+    replications: int,
+    seed: int,
+    draws: int = DEFAULT_DRAWS,
+    processes: int = 1,
+    progress: Progress | None = None,
+    client: Client | None = None,
+) -> PriorPredictive:
+    """Outcomes of ``replications`` lanes, ``draws`` assumption draws with the same number of
+    replications each (``draws`` is lowered to ``replications`` if above). Every lane has its
+    own replication index, so no two lanes share random numbers."""
+    if not scenario.ranges:
+        raise ValueError(
+            f"ranges: the scenario {scenario.name!r} declares no [ranges], so it has no "
+            "assumption uncertainty to propagate (see `fieldcast scenario show`)"
+        )
+    draws = max(1, min(draws, replications))
+    per_draw = max(1, replications // draws)
+    points = draw_assumptions(scenario, draws, seed)
+    scenarios = [
+        scenario_at(scenario, point, f"{scenario.name}, assumption draw {index}")
+        for index, point in enumerate(points)
+    ]
+    values = replication_values(
+        scenarios,
+        per_draw,
+        seed,
+        key_outputs,
+        processes,
+        progress,
+        client,
+        first_replications=[index * per_draw for index in range(draws)],
+    )
+    return PriorPredictive(
+        parameters=tuple(scenario.ranges),
+        draws=points,
+        replications_per_draw=per_draw,
+        outputs=np.stack(values),
+        goal_persons=scenario.operation.goal_persons,
+    )
