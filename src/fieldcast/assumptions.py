@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from fieldcast.compiled import CompiledScenario
-from fieldcast.forecast import cost_items
+from fieldcast.costs import cost_items
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
 from fieldcast.recording import ChunkOutput
 from fieldcast.results import interval

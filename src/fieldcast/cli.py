@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -100,6 +101,17 @@ class Method(StrEnum):
 class Engine(StrEnum):
     counts = "counts"
     reference = "reference"
+
+
+class Uncertainty(StrEnum):
+    replication = "replication"
+    assumptions = "assumptions"
+
+
+def _fail(message: str) -> NoReturn:
+    """Print an error (the message's own text, never read as console markup) and exit with 2."""
+    stderr.print("[bold red]error:[/bold red]", escape(message), highlight=False)
+    raise typer.Exit(code=2)
 
 
 def _load(reference: str) -> Scenario:
@@ -192,6 +204,18 @@ def forecast(
         Engine,
         typer.Option(help="counts: the fast engine; reference: the per-household specification."),
     ] = Engine.counts,
+    uncertainty: Annotated[
+        Uncertainty,
+        typer.Option(
+            help="replication: intervals of replication noise only; assumptions: also run "
+            "the prior predictive, drawing the assumptions from the scenario's [ranges], and "
+            "report both."
+        ),
+    ] = Uncertainty.replication,
+    draws: Annotated[
+        int,
+        typer.Option(min=1, help="Assumption draws for --uncertainty assumptions (at most -n)."),
+    ] = 1000,
     store: StoreOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep this run.")] = False,
     workers: WorkersOption = None,
@@ -202,6 +226,11 @@ def forecast(
     The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
     Results are identical in-process, on local processes and on a Dask cluster."""
     loaded = _load(scenario)
+    if uncertainty == Uncertainty.assumptions and not loaded.ranges:
+        _fail(
+            f"--uncertainty assumptions: the scenario {loaded.name!r} declares no [ranges] "
+            "to draw its assumptions from (see `fieldcast scenario show`)"
+        )
     for finding in check_plan(loaded):
         stderr.print(f"[bold yellow]plan check:[/bold yellow] {finding.message}", highlight=False)
     started = time.perf_counter()
@@ -215,6 +244,7 @@ def forecast(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             engine=engine.value,
             client=client,
+            assumption_draws=draws if uncertainty == Uncertainty.assumptions else 0,
         )
     seconds = time.perf_counter() - started
     summary = result.summary()

@@ -16,14 +16,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from fieldcast.assumptions import PriorPredictive, prior_predictive
+from fieldcast.costs import cost_items
 from fieldcast.reference import simulate_reference
 from fieldcast.results import Results, interval
-from fieldcast.scenario import Costs, Scenario
+from fieldcast.scenario import Scenario
 from fieldcast.simulation import simulate_many
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
     from distributed import Client
+
+# What the intervals of a forecast's results include (the prior predictive says its own).
+REPLICATION_ONLY = (
+    "replication noise only: the scenario's values are taken as exact; "
+    "90% intervals (5th to 95th percentile)"
+)
 
 # A resource "binds" when it limits the operation in most replications (see docs/model.md).
 BINDING_SHARE = 0.5
@@ -36,6 +44,8 @@ class Forecast:
     results: Results
     without_leak: Results  # kept at the end of field work only (what the leak effect needs)
     engine: str = "counts"
+    # outcomes with the assumptions drawn from their priors (``--uncertainty assumptions``)
+    assumptions: PriorPredictive | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -55,6 +65,7 @@ class Forecast:
             "seed": results.seed,
             "replications": results.replications,
             "engine": self.engine,
+            "intervals_include": REPLICATION_ONLY,
             "goal_persons": goal,
             "target_persons": sum(city.target_persons for city in scenario.cities),
             "p_goal": float(np.mean(arrested >= goal)),
@@ -67,6 +78,9 @@ class Forecast:
             "binding": self._binding(),
             "cost": self._cost(),
             "people_affected": self._people_affected(),
+            "with_assumption_uncertainty": (
+                self.assumptions.summary() if self.assumptions is not None else None
+            ),
         }
 
     def _by_city(self) -> dict[str, Any]:
@@ -202,21 +216,26 @@ class Forecast:
         return affected
 
 
-def cost_items(
-    costs: Costs,
-    officer_days: float,
-    bed_days: np.ndarray,
-    monitor_days: np.ndarray,
-    removed_persons: np.ndarray,
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Officers, beds, monitors and transport in USD, per replication (officers are scheduled,
-    so the same in every replication)."""
-    return (
-        officer_days * costs.officer_day,
-        bed_days * costs.bed_day,
-        monitor_days * costs.monitor_day,
-        removed_persons * costs.removal_seat,
-    )
+# The outcomes reported with and without the assumptions' uncertainty: (label, key of the
+# prior predictive's summary, in USD?)
+_UNCERTAINTY_ROWS = (
+    ("Target persons arrested by the end of field work", "persons_arrested", False),
+    ("Target persons arrested by the horizon", "persons_arrested_by_horizon", False),
+    ("Persons removed by the horizon", "persons_removed", False),
+    ("Total cost to the horizon", "total_cost", True),
+)
+
+
+def uncertainty_pairs(summary: dict[str, Any]) -> list[tuple[str, dict, dict, bool]]:
+    """Each outcome's interval with replication noise only and with the assumptions too."""
+    forecast = {
+        "persons_arrested": summary["persons_arrested"],
+        "persons_arrested_by_horizon": summary["persons_arrested_by_horizon"],
+        "persons_removed": summary["cost"]["persons_removed"],
+        "total_cost": summary["cost"]["total"],
+    }
+    prior = summary["with_assumption_uncertainty"]
+    return [(label, forecast[key], prior[key], money) for label, key, money in _UNCERTAINTY_ROWS]
 
 
 def _nan_interval(values: np.ndarray) -> dict[str, float | None]:
@@ -234,6 +253,7 @@ def run_forecast(
     progress: Progress | None = None,
     engine: Literal["counts", "reference"] = "counts",
     client: Client | None = None,
+    assumption_draws: int = 0,
 ) -> Forecast:
     """Run a scenario and its no-leak twin with the same seed (common random numbers).
 
@@ -241,6 +261,10 @@ def run_forecast(
     ``engine="reference"`` runs the per-household reference model instead (slow; its twin
     shares the seed but, drawing per household, not the random numbers). With a Dask
     ``client`` the chunks run on its cluster; the numbers are the same.
+
+    ``assumption_draws`` > 0 also runs the prior predictive (``assumptions.py``): as many
+    replications again, with the assumptions drawn from the scenario's ``[ranges]`` that many
+    times, so the report can show intervals that include what the scenario does not know.
     """
     scenarios = [scenario]
     if any(event.peak_hazard > 0 for event in scenario.leak.events):
@@ -256,4 +280,9 @@ def run_forecast(
         runs = simulate_many(
             scenarios, replications, seed, processes, progress, client, keep_horizon=keep_horizon
         )
-    return Forecast(results=runs[0], without_leak=runs[-1], engine=engine)
+    assumptions = None
+    if assumption_draws:
+        assumptions = prior_predictive(
+            scenario, replications, seed, assumption_draws, processes, progress, client
+        )
+    return Forecast(results=runs[0], without_leak=runs[-1], engine=engine, assumptions=assumptions)

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from fieldcast.charts import compare_arrests, run_charts
 from fieldcast.compare import outcome_table, scenario_changes
+from fieldcast.forecast import uncertainty_pairs
 from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
 
@@ -116,6 +117,36 @@ def _binds(summary: dict[str, Any]) -> str:
     return "; ".join(names) or "nothing: no resource limited the operation in most runs"
 
 
+def _assumption_uncertainty(summary: dict[str, Any]) -> list[str]:
+    """The outcomes with replication noise only and with the assumptions' uncertainty."""
+    prior = summary.get("with_assumption_uncertainty")
+    if not prior:
+        return []
+
+    def shown(interval: dict[str, Any], money: bool) -> str:
+        unit = "$" if money else ""
+        return (
+            f"{unit}{interval['median']:,.0f} ({unit}{interval['p05']:,.0f} to "
+            f"{unit}{interval['p95']:,.0f})"
+        )
+
+    rows = [
+        [
+            "Probability of reaching the goal",
+            f"{100 * summary['p_goal']:.1f}%",
+            f"{100 * prior['p_goal']:.1f}%",
+        ]
+    ]
+    for label, alone, with_prior, money in uncertainty_pairs(summary):
+        rows.append([label, shown(alone, money), shown(with_prior, money)])
+    return [
+        "<h2>How sure: replication noise and the assumptions</h2>",
+        f"<p>With assumption uncertainty: {html.escape(prior['includes'])}. Without: the "
+        "scenario's values taken as exact.</p>",
+        _table(["Outcome", "Replication noise only", "With assumption uncertainty"], rows),
+    ]
+
+
 def run_report(run: StoredRun) -> str:
     """The report of one run as an HTML document."""
     summary = run.summary
@@ -126,7 +157,8 @@ def run_report(run: StoredRun) -> str:
         f"<h1>{html.escape(run.scenario.title or run.scenario.name)}</h1>",
         f"<p class='meta'>fieldcast forecast, run {html.escape(run.run_id)}: "
         f"{run.replications:,} replications, seed {run.seed}, engine {run.engine}. "
-        "Figures are medians with 90% intervals over replications.</p>",
+        "Figures are medians with 90% intervals over replications; they include replication "
+        "noise only, unless marked as including the assumptions' uncertainty.</p>",
         "<h2>Reach</h2>",
         f"<p>Goal: {summary['goal_persons']:,} target persons arrested by the end of field work. "
         f"Probability of reaching it: <b>{100 * summary['p_goal']:.1f}%</b>. "
@@ -134,6 +166,7 @@ def run_report(run: StoredRun) -> str:
         f"(90% interval {arrested['p05']:,.0f} to {arrested['p95']:,.0f}) "
         f"of {summary['target_persons']:,} targets.</p>",
         f"<div class='figure'>{svg(charts['arrests'])}</div>",
+        *_assumption_uncertainty(summary),
         "<h2>Leak effect</h2>",
         f"<p>With minus without the leak: <b>{leak['median']:,.0f}</b> persons "
         f"(90% interval {leak['p05']:,.0f} to {leak['p95']:,.0f}); the two runs share their "

@@ -12,6 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from fieldcast.forecast import uncertainty_pairs
+
 
 def _count(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
@@ -42,6 +44,8 @@ def render_forecast(summary: dict[str, Any], console: Console) -> None:
     """Print the forecast: reach, by city, leak effect, what binds, costs, people affected."""
     console.print(_header(summary))
     console.print(_reach(summary))
+    if summary.get("with_assumption_uncertainty"):
+        console.print(_assumption_uncertainty(summary))
     console.print(_by_city(summary))
     console.print(_leak(summary))
     console.print(_binding(summary))
@@ -49,8 +53,10 @@ def render_forecast(summary: dict[str, Any], console: Console) -> None:
     console.print(_people(summary))
     console.print(
         Text(
-            "Figures are medians with 90% intervals over replications. Targets are counted in "
-            "persons; collateral (non-target) arrests are never included in them.",
+            "Figures are medians with 90% intervals over replications; they include "
+            "replication noise only, unless marked as including the assumptions' uncertainty. "
+            "Targets are counted in persons; collateral (non-target) arrests are never "
+            "included in them.",
             style="dim",
         )
     )
@@ -87,6 +93,28 @@ def _reach(summary: dict[str, Any]) -> Panel:
     days = summary["arrests_by_day"]
     text.append(", ".join(f"day {row['day']}: {row['median']:,.0f}" for row in days))
     return Panel(text, title="Reach", expand=False)
+
+
+def _assumption_uncertainty(summary: dict[str, Any]) -> Table:
+    prior = summary["with_assumption_uncertainty"]
+    table = Table(
+        title="How sure: replication noise only, and with the assumptions' uncertainty",
+        title_justify="left",
+        caption=Text(f"With assumptions: {prior['includes']}."),
+        caption_justify="left",
+    )
+    table.add_column("Outcome")
+    table.add_column("Replication noise only", justify="right")
+    table.add_column("With assumption uncertainty", justify="right")
+    table.add_row(
+        "Probability of reaching the goal",
+        _percent(summary["p_goal"]),
+        _percent(prior["p_goal"]),
+    )
+    for label, alone, with_prior, money in uncertainty_pairs(summary):
+        show = _money_range if money else _range
+        table.add_row(label, show(alone), show(with_prior))
+    return table
 
 
 def _by_city(summary: dict[str, Any]) -> Table:

@@ -1,0 +1,25 @@
+"""What an operation costs, per replication, from the scenario's unit costs (docs/model.md,
+section 8: "Costs")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fieldcast.scenario import Costs
+
+
+def cost_items(
+    costs: Costs,
+    officer_days: float,
+    bed_days: np.ndarray,
+    monitor_days: np.ndarray,
+    removed_persons: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Officers, beds, monitors and transport in USD, per replication (officers are scheduled,
+    so the same in every replication)."""
+    return (
+        officer_days * costs.officer_day,
+        bed_days * costs.bed_day,
+        monitor_days * costs.monitor_day,
+        removed_persons * costs.removal_seat,
+    )
