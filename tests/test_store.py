@@ -20,6 +20,7 @@ from fieldcast.metrics import METRICS
 from fieldcast.scenario import Scenario
 from fieldcast.store import RunStore, StoreError
 
+RUN_TABLES = ("store_info", "runs", "daily", "trajectories")
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 
 
@@ -38,7 +39,7 @@ def _integrity(path: Path) -> tuple[int, list[str]]:
         tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
         if not tables:
             return 0, []
-        if tables != {"store_info", "runs", "daily", "trajectories"}:
+        if tables != {*RUN_TABLES, "observation_sets", "observation_rows"}:
             return 0, [f"a partial schema: {sorted(tables)}"]
         runs = [row[0] for row in connection.execute("SELECT run_id FROM runs").fetchall()]
         for run_id in runs:

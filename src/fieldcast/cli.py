@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
@@ -66,6 +67,11 @@ runs_app = typer.Typer(
     help="Runs kept in the run store: list, show, compare, export, delete.", no_args_is_help=True
 )
 app.add_typer(runs_app, name="runs")
+observe_app = typer.Typer(
+    help="Observed counts of an operation, kept in the run store: add, list, show.",
+    no_args_is_help=True,
+)
+app.add_typer(observe_app, name="observe")
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -761,3 +767,115 @@ def report(
 
 def main() -> None:  # pragma: no cover - the console script entry point is ``app``
     app()
+
+
+# -- observed counts -----------------------------------------------------------------------
+
+
+@observe_app.command("add")
+def observe_add(
+    file: Annotated[
+        Path, typer.Argument(help="CSV or JSON rows: day, place, metric, value, basis.")
+    ],
+    scenario: Annotated[
+        str, typer.Option(help="The scenario the counts are checked against.")
+    ] = DEFAULT_SCENARIO,
+    name: Annotated[
+        str | None, typer.Option(help="The set's name (default: the file's name without suffix).")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Check observed counts against a scenario and keep them as the next version of a named
+    set (the same counts again change nothing)."""
+    from fieldcast.observations import ObservationError, check_name, read_observations
+
+    loaded = _load(scenario)
+    try:
+        set_name = check_name(name if name is not None else file.stem)
+        observed = read_observations(file, loaded)
+    except (ObservationError, UnicodeDecodeError, OSError) as error:
+        _fail(str(error))
+    run_store = _store(store)
+    info, added = _store_call(
+        lambda: run_store.add_observations(set_name, observed, loaded, str(file))
+    )
+    what = "added as" if added else "unchanged: the same counts are already"
+    stdout.print(
+        f"observations {info.name!r} {what} version {info.version} ({info.rows} rows, days "
+        f"{info.first_day} to {info.last_day}, sha256 {info.sha256[:12]}) in {run_store.path}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@observe_app.command("list")
+def observe_list(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Every stored version of every observation set, oldest first."""
+    infos = _store_call(_store(store).observation_infos)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [{**info.__dict__, "added_at": info.added_at.isoformat()} for info in infos],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"Observations in {_store(store).path}", title_justify="left")
+    for column in ("Name", "Version", "Added (UTC)", "Scenario", "Rows", "Days", "sha256"):
+        table.add_column(column, justify="right" if column in ("Version", "Rows") else "left")
+    for info in infos:
+        table.add_row(
+            escape(info.name),
+            str(info.version),
+            f"{info.added_at:%Y-%m-%d %H:%M:%S}",
+            escape(info.scenario_name),
+            str(info.rows),
+            f"{info.first_day} to {info.last_day}",
+            info.sha256[:12],
+        )
+    stdout.print(table)
+
+
+@observe_app.command("show")
+def observe_show(
+    name: Annotated[str, typer.Argument(help="The observation set's name.")],
+    version: Annotated[
+        int | None, typer.Option(min=1, help="A version (default: the latest).")
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(help="The latest version added by this UTC time: what was known then."),
+    ] = None,
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The rows of one version of an observation set."""
+    if version is not None and as_of is not None:
+        _fail("--version and --as-of: give one or the other")
+    info, observed = _store_call(lambda: _store(store).observations(name, version, as_of))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    **info.__dict__,
+                    "added_at": info.added_at.isoformat(),
+                    "rows": [row.__dict__ for row in observed.rows],
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(
+        title=f"Observations {info.name} version {info.version}, added "
+        f"{info.added_at:%Y-%m-%d %H:%M:%S} UTC from {escape(info.source)} "
+        f"(sha256 {info.sha256[:12]})",
+        title_justify="left",
+    )
+    for column in ("Day", "Place", "Metric", "Persons", "Basis"):
+        table.add_column(column, justify="right" if column in ("Day", "Persons") else "left")
+    for row in observed.rows:
+        table.add_row(str(row.day), escape(row.place), row.metric, f"{row.value:,}", row.basis)
+    stdout.print(table)

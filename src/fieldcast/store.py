@@ -1,4 +1,4 @@
-"""The run store: every forecast kept in an embedded DuckDB database.
+"""The run store: every forecast and every set of observed counts, in an embedded DuckDB database.
 
 What is kept per run: its id and time, the fieldcast version, the canonical scenario (JSON) and
 its hash, seed, replications, engine, timings, the summary (what ``--json`` prints), the daily
@@ -12,12 +12,17 @@ Guarantees:
 * **Never overwritten.** Run ids are unique keys; storing a run under an existing id fails.
 * **One writer at a time.** DuckDB lets one process hold the file; another fieldcast waits for
   it (saying so) and then writes, so two forecasts finishing together both land.
-* **Versioned.** The schema has a version; an older store is upgraded in place, a newer one is
-  refused with a message saying which version of fieldcast wrote it.
+* **Versioned.** The schema has a version; an older store is upgraded in place (by the first
+  command that writes to it; reading needs no upgrade), a newer one is refused with a message
+  saying which version of fieldcast wrote it.
+
+Observed counts are kept too (``observations.py``): named sets, each version with its content
+hash and the time it was added, never changed once stored.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -36,10 +41,11 @@ import platformdirs
 
 from fieldcast.forecast import Forecast
 from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
+from fieldcast.observations import ObservationSet, ObservedRow, check_name
 from fieldcast.results import TOTAL, Results
 from fieldcast.scenario import Scenario, validate_scenario
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
 COLLATERAL = "collateral_arrests"  # daily metric of non-target persons (measure: persons)
 
@@ -81,6 +87,30 @@ _SCHEMA = [
         minors BIGINT NOT NULL
     )""",
 ]
+# What each schema version adds to the one before: an older store is upgraded in place.
+_UPGRADES = {
+    2: [
+        """CREATE TABLE observation_sets (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL,
+            scenario_name VARCHAR NOT NULL,
+            scenario_sha256 VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            PRIMARY KEY (name, version)
+        )""",
+        """CREATE TABLE observation_rows (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            place VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            value BIGINT NOT NULL,
+            basis VARCHAR NOT NULL
+        )""",
+    ],
+}
 
 
 class StoreError(RuntimeError):
@@ -113,6 +143,21 @@ class RunInfo:
     p_goal: float
     persons_arrested_median: float
     fieldcast_version: str
+
+
+@dataclass(frozen=True)
+class ObservationInfo:
+    """One stored version of an observation set (a line of ``fieldcast observe list``)."""
+
+    name: str
+    version: int
+    sha256: str
+    added_at: datetime  # UTC
+    scenario_name: str
+    source: str
+    rows: int
+    first_day: int
+    last_day: int
 
 
 @dataclass(frozen=True)
@@ -208,7 +253,7 @@ class RunStore:
             if not write:
                 raise StoreError(f"{self.path}: the run store is empty")
             connection.execute("BEGIN TRANSACTION")
-            for statement in _SCHEMA:
+            for statement in _SCHEMA + [s for v in sorted(_UPGRADES) for s in _UPGRADES[v]]:
                 connection.execute(statement)
             connection.execute(
                 "INSERT INTO store_info VALUES ('schema_version', ?), ('created_by', ?)",
@@ -228,9 +273,21 @@ class RunStore:
                 "Upgrade fieldcast, or use another store with --store."
             )
         if found < SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {found} has no upgrade path to {SCHEMA_VERSION}"
+            if not write:  # what an older store has, it has in this version's form
+                return
+            if found < 1:
+                raise StoreError(
+                    f"{self.path}: schema version {found} has no upgrade path to {SCHEMA_VERSION}"
+                )
+            connection.execute("BEGIN TRANSACTION")
+            for upgrade in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in _UPGRADES[upgrade]:
+                    connection.execute(statement)
+            connection.execute(
+                "UPDATE store_info SET value = ? WHERE key = 'schema_version'",
+                [str(SCHEMA_VERSION)],
             )
+            connection.execute("COMMIT")
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -297,6 +354,117 @@ class RunStore:
             for table in ("trajectories", "daily", "runs"):
                 connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             connection.execute("COMMIT")
+
+    # -- observations ------------------------------------------------------------------------
+
+    def add_observations(
+        self, name: str, observed: ObservationSet, scenario: Scenario, source: str
+    ) -> tuple[ObservationInfo, bool]:
+        """Keep an observation set as the next version of ``name``, unless its latest version
+        holds the same counts (same hash): (the version, whether it was added). Versions are
+        never changed or removed, so what was known at any time can be read back."""
+        check_name(name)
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                latest = connection.execute(
+                    "SELECT version, sha256 FROM observation_sets WHERE name = ? "
+                    "ORDER BY version DESC LIMIT 1",
+                    [name],
+                ).fetchone()
+                added = latest is None or latest[1] != observed.sha256
+                version_number = 1 if latest is None else latest[0] + int(added)
+                if added:
+                    self._insert_observations(
+                        connection, name, version_number, observed, scenario, source
+                    )
+                connection.execute("COMMIT")
+            except duckdb.ConstraintException:
+                connection.execute("ROLLBACK")
+                raise StoreError(
+                    f"{self.path}: observations {name!r} were added by another process at the "
+                    "same time; nothing was overwritten, add them again"
+                ) from None
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return self.observation_info(name, version_number), added
+
+    @staticmethod
+    def _insert_observations(
+        connection: duckdb.DuckDBPyConnection,
+        name: str,
+        version_number: int,
+        observed: ObservationSet,
+        scenario: Scenario,
+        source: str,
+    ) -> None:
+        connection.execute(
+            "INSERT INTO observation_sets VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                name,
+                version_number,
+                observed.sha256,
+                datetime.now(UTC).replace(tzinfo=None),
+                scenario.name,
+                hashlib.sha256(scenario.canonical_json().encode()).hexdigest(),
+                source,
+            ],
+        )
+        connection.executemany(
+            "INSERT INTO observation_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [name, version_number, r.day, r.place, r.metric, r.value, r.basis]
+                for r in observed.rows
+            ],
+        )
+
+    def observation_infos(self, name: str | None = None) -> list[ObservationInfo]:
+        """Every stored version (of one name, or of all), oldest first."""
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "observation_sets"):
+                return []
+            rows = connection.execute(
+                "SELECT s.name, s.version, s.sha256, s.added_at, s.scenario_name, s.source, "
+                "count(r.day), min(r.day), max(r.day) FROM observation_sets s "
+                "JOIN observation_rows r ON r.name = s.name AND r.version = s.version "
+                "WHERE ? IS NULL OR s.name = ? "
+                "GROUP BY ALL ORDER BY s.name, s.version",
+                [name, name],
+            ).fetchall()
+        return [ObservationInfo(*row) for row in rows]
+
+    def observation_info(self, name: str, version: int | None = None) -> ObservationInfo:
+        infos = self.observation_infos(name)
+        if not infos:
+            raise StoreError(
+                f"no observations named {name!r} in {self.path} (see `fieldcast observe list`)"
+            )
+        if version is None:
+            return infos[-1]
+        for info in infos:
+            if info.version == version:
+                return info
+        raise StoreError(f"observations {name!r} have versions 1 to {infos[-1].version}")
+
+    def observations(
+        self, name: str, version: int | None = None, as_of: datetime | None = None
+    ) -> tuple[ObservationInfo, ObservationSet]:
+        """A stored observation set: its latest version, a given one, or the latest added
+        by ``as_of`` (UTC), which is what was known then."""
+        if as_of is not None:
+            known = [i for i in self.observation_infos(name) if i.added_at <= as_of]
+            if not known:
+                raise StoreError(f"no version of observations {name!r} was added by {as_of}")
+            version = known[-1].version
+        info = self.observation_info(name, version)
+        with self._connect(write=False) as connection:
+            rows = connection.execute(
+                "SELECT day, place, metric, value, basis FROM observation_rows "
+                "WHERE name = ? AND version = ? ORDER BY place, metric, day",
+                [name, info.version],
+            ).fetchall()
+        return info, ObservationSet(tuple(ObservedRow(*row) for row in rows))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -391,6 +559,11 @@ class RunStore:
                 )
                 written.append(target)
         return written
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the store has a table (an older store read without upgrading may not)."""
+    return table in {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
 
 
 def _unmasked(column: np.ndarray) -> np.ndarray:
