@@ -299,11 +299,31 @@ class Docket(Strict):
         return self
 
 
-class Provenance(Strict):
-    """Where a value comes from: a cited source, an assumption a user should override, or
-    derived by fieldcast from other values (the docket stage)."""
+class Observation(Strict):
+    """How observed counts scatter around what happened (the observation model of
+    calibration and tracking): reporting noise, late or partial counts."""
 
-    kind: Literal["source", "assumption", "derived"]
+    model: Literal["negative-binomial", "poisson"] = param(
+        "negative-binomial",
+        "text",
+        "an observed count is drawn around the simulated one: negative binomial (Poisson "
+        "noise and more) or Poisson",
+    )
+    dispersion: float = param(
+        20.0,
+        "1",
+        "negative binomial size k: variance = mean + mean^2 / k (larger: closer to Poisson)",
+        gt=0,
+        le=1e6,
+    )
+
+
+class Provenance(Strict):
+    """Where a value comes from: a cited source, an assumption a user should override,
+    derived by fieldcast from other values (the docket stage), or calibrated by fieldcast to
+    observed counts (``fieldcast calibrate``; the note names the observations and the date)."""
+
+    kind: Literal["source", "assumption", "derived", "calibrated"]
     note: str = Field(min_length=1)
 
 
@@ -338,6 +358,7 @@ class Scenario(Strict):
     detention: Detention
     notice: Notice
     costs: Costs
+    observation: Observation = Observation()
     provenance: dict[str, Provenance] = {}
     ranges: dict[str, Range] = {}
 
