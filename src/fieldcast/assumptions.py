@@ -20,13 +20,14 @@ same seed gives the same draws, and the draws share nothing with the engine's ra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
-from fieldcast.compiled import CompiledScenario
+from fieldcast.compiled import CompiledScenario, ParameterTable, parameter_table
 from fieldcast.costs import cost_items
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
 from fieldcast.recording import ChunkOutput
@@ -88,11 +89,19 @@ def priors(scenario: Scenario) -> list[Prior]:
     ]
 
 
-def draw_assumptions(scenario: Scenario, count: int, seed: int) -> np.ndarray:
-    """``count`` independent draws from the priors, [draw, parameter], keyed by ``seed``."""
-    generator = np.random.default_rng(np.random.SeedSequence([seed, ASSUMPTION_DRAWS]))
-    columns = [p.distribution.ppf(generator.random(count)) for p in priors(scenario)]
+def draw_priors(
+    prior_list: Sequence[Prior], count: int, generator: np.random.Generator
+) -> np.ndarray:
+    """``count`` independent draws from the priors, [draw, parameter] (by inversion, one
+    uniform per value)."""
+    columns = [p.distribution.ppf(generator.random(count)) for p in prior_list]
     return np.stack(columns, axis=1) if columns else np.zeros((count, 0))
+
+
+def draw_assumptions(scenario: Scenario, count: int, seed: int) -> np.ndarray:
+    """``count`` independent draws from the scenario's priors, keyed by ``seed``."""
+    generator = np.random.default_rng(np.random.SeedSequence([seed, ASSUMPTION_DRAWS]))
+    return draw_priors(priors(scenario), count, generator)
 
 
 def scenario_at(scenario: Scenario, values: np.ndarray, source: str = "assumptions") -> Scenario:
@@ -106,6 +115,75 @@ def scenario_at(scenario: Scenario, values: np.ndarray, source: str = "assumptio
         for prior, value in zip(priors(scenario), values, strict=True)
     }
     return validate_scenario(with_parameters(data, changes), source=f"{source} {changes}")
+
+
+# Per-city parameters that set one field of the parameter table as they are, and
+# operation-wide ones: a lane can take a drawn value of these without a scenario of its own
+# (``direct_table``). Costs change no simulated count at all.
+_CITY_FIELDS = {
+    "p_contact": "p_contact",
+    "p_arrest_given_contact": "p_arrest",
+    "p_detain": "p_detain",
+    "p_monitor": "p_monitor",
+    "collateral_per_contact": "collateral_per_contact",
+}
+_OPERATION_FIELDS = {
+    "leak.p_alert_move": "p_alert_move",
+    "detention.p_relief": "p_relief",
+    "detention.removal_seats_per_day": "removal_seats_per_day",
+    "notice.p_comply": "p_comply",
+    "notice.p_rearrest_monitored": "p_rearrest_monitored",
+}
+
+
+def direct_table(
+    compiled: CompiledScenario, prior_list: Sequence[Prior], values: np.ndarray
+) -> ParameterTable | None:
+    """The parameter table of every row of ``values`` (one parameter set each), made from the
+    compiled scenario without a scenario per row, or None if some prior's parameter feeds
+    derived values (teams, hazards, address validity: those need ``scenario_at``).
+
+    Each row's table equals that of ``compile_scenario(scenario_at(scenario, row))`` (a test
+    checks it): a city default reaches the cities that do not override it, an override its
+    city; whole numbers are rounded. Every value inside a declared range is valid, because
+    the range's two ends were validated and these fields have bounds only of their own."""
+    scenario = compiled.scenario
+    cities = [city.name for city in scenario.cities]
+    changes = []
+    for prior in prior_list:
+        parts = prior.path.split(".")
+        if prior.path.startswith("costs."):
+            continue
+        if prior.path in _OPERATION_FIELDS:
+            changes.append((prior, _OPERATION_FIELDS[prior.path], slice(None)))
+            continue
+        field = parts[-1]
+        if field not in _CITY_FIELDS:
+            return None
+        if parts[0] == "city_defaults" and len(parts) == 2:
+            mask = np.array(
+                [getattr(scenario.city_overrides.get(name), field, None) is None for name in cities]
+            )
+        elif parts[0] == "city_overrides":
+            mask = np.array([name == ".".join(parts[1:-1]) for name in cities])
+        else:
+            return None
+        changes.append((prior, _CITY_FIELDS[field], mask))
+    base = parameter_table([compiled])
+    columns = {
+        name: np.ascontiguousarray(np.repeat(value, len(values), axis=0))
+        for name, value in base._asdict().items()
+    }
+    positions = {prior.path: j for j, prior in enumerate(prior_list)}
+    for prior, name, where in changes:
+        drawn = values[:, positions[prior.path]]
+        drawn = np.round(drawn) if prior.whole else drawn
+        column = columns[name]
+        if column.ndim == 1:
+            column[:] = drawn
+        else:
+            column[:, where] = drawn[:, None]
+    return ParameterTable(**columns)
 
 
 def key_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:

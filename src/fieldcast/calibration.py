@@ -1,0 +1,592 @@
+"""Calibration: what observed counts say about the scenario's assumptions.
+
+**Model.** The assumptions with a declared range (``[ranges]``) are unknown, the range being
+their prior (``assumptions.py``). Given their values, the operation runs as the engine
+simulates it, and each observed count (an interval count, ``observations.py``) scatters
+around the simulated one as the scenario's ``[observation]`` model says: negative binomial
+with size k (variance m + m^2 / k) or Poisson. A simulated count of zero is read as 0.5, so
+that one stray report does not rule a parameter set out. The posterior is the prior times
+the likelihood of the observed counts; that likelihood averages over the simulation's own
+randomness, which no formula gives, so each particle's likelihood is estimated from a
+simulation of it.
+
+**Method.** Sequential Monte Carlo with likelihood tempering and pseudo-marginal moves (Del
+Moral, Doucet and Jasra 2006; Andrieu and Roberts 2009):
+
+1. draw ``particles`` parameter sets from the prior and simulate each (one lane each);
+2. raise the temperature beta from 0 as far as keeps the effective sample size (ESS) of the
+   reweighted particles at ``target_ess``, and resample (systematic resampling);
+3. move every particle with Metropolis-Hastings: a Gaussian random walk in the logit of each
+   parameter's prior position, scaled from the particles' covariance (2.38^2 / dimensions),
+   each proposal simulated afresh; because a simulation gives an unbiased estimate of the
+   likelihood, the moves at beta = 1 leave the exact posterior invariant (pseudo-marginal);
+   moves repeat until the particles have moved once on average (at most ``MAX_MOVES``);
+4. repeat until beta = 1; the generation that reaches it moves its particles at beta = 1.
+
+Every simulation of a generation is one batch of lanes, cut into chunks by the same path as
+forecasts (in process, local processes or Dask). Random numbers are keyed by (seed,
+generation, step), and every simulation has its own replication index, so a calibration is
+reproducible to the bit, however it is split, and a resumed one goes on exactly as an
+uninterrupted one would have.
+
+Why not a library: pyabc and ELFI call the model once per particle and accept by ABC
+tolerances, while here a generation's particles run as lanes of shared batches and the
+observation model gives a likelihood; the loop below is short, and
+``tests/test_calibration.py`` validates it (simulation-based calibration, recovery of known
+parameters, a case with a closed-form posterior).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import special
+
+from fieldcast.assumptions import Prior, direct_table, draw_priors, priors, scenario_at
+from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
+from fieldcast.engine import Lanes
+from fieldcast.observations import (
+    OBSERVABLE,
+    TOTAL,
+    ObservationSet,
+    check_observations,
+    simulated_persons,
+)
+from fieldcast.scenario import Observation, Scenario, ScenarioError
+from fieldcast.simulation import CHUNK_SIZE
+from fieldcast.workers import Progress, gather
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+CALIBRATION_KEY = 0xCA1  # keys the calibration's own random numbers (with the seed)
+SYNTHETIC_KEY = 0x5E1  # keys the reporting noise of synthetic observations (with the seed)
+MAX_MOVES = 10  # Metropolis-Hastings rounds per generation, at most
+SIMULATED_ZERO = 0.5  # a simulated count of zero is read as this (module docstring)
+# Added to the variances of the synthetic likelihood (Anscombe scale, where a Poisson count's
+# variance is about 1): a count that happened not to vary among a particle's copies
+VARIANCE_FLOOR = 0.01
+CONFLICT_LEVEL = 0.99  # prior predictive interval outside which a series is a conflict
+CHECK_LEVEL = 0.90  # posterior predictive interval of each observed count
+EDGE_SHARE = 0.05  # the outer part of a range (in prior probability) that counts as its edge
+EDGE_ALARM = 0.25  # posterior share in an edge that is reported as piled against it
+
+
+# -- simulating the observed counts ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedLayout:
+    """Where each observed count is found in simulated cumulative counts [day, place, metric]
+    (``days``: the days whose end is needed; place: the cities, then the total)."""
+
+    days: tuple[int, ...]
+    last: np.ndarray  # [count] position in days of the count's last day
+    first: np.ndarray  # [count] position of the day before its first day, or -1 (from 0)
+    place: np.ndarray  # [count]
+    metric: np.ndarray  # [count] position in OBSERVABLE
+    persons: np.ndarray  # [count] observed
+    labels: tuple[str, ...]  # [count] "place metric days a-b"
+    series: np.ndarray  # [count] which (place, metric) series it belongs to
+    series_labels: tuple[str, ...]
+
+
+def observed_layout(
+    observed: ObservationSet, scenario: Scenario, up_to_day: int | None = None
+) -> ObservedLayout:
+    """The observed counts (up to a day) as index arrays into simulated counts."""
+    counts = observed.counts(start_day=0, up_to_day=up_to_day)
+    cities = [city.name for city in scenario.cities]
+    ends = {c.last_day for c in counts} | {c.first_day - 1 for c in counts if c.first_day > 0}
+    days = tuple(sorted(ends))
+    series_keys = sorted({(c.place, c.metric) for c in counts})
+    metrics = list(OBSERVABLE)
+    return ObservedLayout(
+        days=days,
+        last=np.array([days.index(c.last_day) for c in counts], dtype=np.int64),
+        first=np.array(
+            [days.index(c.first_day - 1) if c.first_day > 0 else -1 for c in counts],
+            dtype=np.int64,
+        ),
+        place=np.array(
+            [len(cities) if c.place == TOTAL else cities.index(c.place) for c in counts],
+            dtype=np.int64,
+        ),
+        metric=np.array([metrics.index(c.metric) for c in counts], dtype=np.int64),
+        persons=np.array([c.persons for c in counts], dtype=np.int64),
+        labels=tuple(
+            f"{c.place} {c.metric} day {c.last_day}"
+            if c.first_day == c.last_day
+            else f"{c.place} {c.metric} days {c.first_day}-{c.last_day}"
+            for c in counts
+        ),
+        series=np.array([series_keys.index((c.place, c.metric)) for c in counts]),
+        series_labels=tuple(f"{place} {metric}" for place, metric in series_keys),
+    )
+
+
+def simulate_observed(
+    scenario: Scenario, values: np.ndarray, copies: int, seed: int, days: Sequence[int]
+) -> np.ndarray:
+    """Cumulative persons of every observable metric at the end of each of ``days``, for
+    each row of ``values`` (a parameter set of the scenario's priors) run as ``copies`` lanes,
+    replications 0 to copies - 1: [particle, copy, day, place, OBSERVABLE] (place: the
+    cities, then the total). Every parameter set runs the same replications (common random
+    numbers), so its synthetic likelihood is a function of its values alone. NaN for a
+    parameter set that makes no valid scenario (counted as a failed simulation)."""
+    cities = len(scenario.cities)
+    shape = (len(values), copies, len(days), cities + 1, len(OBSERVABLE))
+    out = np.full(shape, np.nan)
+    compiled = compile_scenario(scenario)
+    table = direct_table(compiled, priors(scenario), values)
+    batches: list[tuple[list[int], list[CompiledScenario], ParameterTable | None]] = []
+    if table is not None:  # every prior sets a table field: no scenario per parameter set
+        batches.append((list(range(len(values))), [compiled], table))
+    else:
+        plans: dict[int, CompiledScenario] = {}
+        for index, row in enumerate(values):
+            try:
+                plans[index] = compile_scenario(scenario_at(scenario, row, "particle"))
+            except ScenarioError:
+                continue
+        groups: dict[object, list[int]] = {}
+        for index, plan in plans.items():
+            groups.setdefault(plan.structure, []).append(index)
+        batches += [(members, [plans[i] for i in members], None) for members in groups.values()]
+    for members, plans_of_batch, batch_table in batches:
+        lanes = Lanes.start(
+            plans_of_batch,
+            seed,
+            parameter_set=np.repeat(np.arange(len(members)), copies),
+            replication=np.tile(np.arange(copies), len(members)),
+            daily=False,
+            pausable=True,
+            table=batch_table,
+        )
+        sizes = lanes.calendar.sizes
+        for position, day in enumerate(days):
+            lanes.run_until(day)
+            persons = simulated_persons(lanes.state.counts, lanes.state.collateral, sizes)
+            for metric, name in enumerate(OBSERVABLE):
+                by_city = persons[name].reshape(len(members), copies, cities)
+                out[members, :, position, :cities, metric] = by_city
+                out[members, :, position, cities, metric] = by_city.sum(axis=2)
+    return out
+
+
+def _simulate_chunks(
+    scenario: Scenario,
+    values: np.ndarray,
+    copies: int,
+    seed: int,
+    days: Sequence[int],
+    processes: int,
+    client: Client | None,
+) -> np.ndarray:
+    """``simulate_observed`` for every particle, cut into chunks run where asked."""
+    per_chunk = max(1, CHUNK_SIZE // copies)
+    size = max(1, min(per_chunk, -(-len(values) // (4 * max(processes, 1)))))
+    tasks = [
+        (scenario, values[s : s + size], copies, seed, tuple(days))
+        for s in range(0, len(values), size)
+    ]
+    parts: list[np.ndarray | None] = [None] * len(tasks)
+
+    def receive(index: int, result: np.ndarray) -> None:
+        parts[index] = result
+
+    gather(simulate_observed, tasks, receive, processes, client)
+    return np.concatenate(parts)  # type: ignore[arg-type]
+
+
+# -- the observation model and the synthetic likelihood -----------------------------------------
+
+
+def simulated_counts(layout: ObservedLayout, cumulative: np.ndarray) -> np.ndarray:
+    """[..., count] simulated interval counts from cumulative ones [..., day, place, metric]."""
+    last = cumulative[..., layout.last, layout.place, layout.metric]
+    before = cumulative[..., np.maximum(layout.first, 0), layout.place, layout.metric]
+    return last - np.where(layout.first >= 0, before, 0)
+
+
+def reporting_variance(model: Observation, mean: np.ndarray) -> np.ndarray:
+    """The variance of an observed count around a simulated mean."""
+    if model.model == "poisson":
+        return mean
+    return mean + mean**2 / model.dispersion
+
+
+def observation_draws(
+    model: Observation, simulated: np.ndarray, generator: np.random.Generator
+) -> np.ndarray:
+    """Observed counts drawn around simulated ones, as the observation model says."""
+    mean = np.maximum(np.nan_to_num(simulated), SIMULATED_ZERO)
+    if model.model == "poisson":
+        return generator.poisson(mean)
+    k = model.dispersion
+    return generator.negative_binomial(k, k / (k + mean))
+
+
+def _anscombe(counts: np.ndarray) -> np.ndarray:
+    """2 sqrt(x + 3/8): counts on a scale where their spread hardly depends on their size,
+    so that a normal approximation fits them."""
+    return 2.0 * np.sqrt(np.asarray(counts, dtype=float) + 0.375)
+
+
+def synthetic_log_likelihood(
+    layout: ObservedLayout, model: Observation, simulated: np.ndarray
+) -> np.ndarray:
+    """[particle] the Gaussian synthetic log-likelihood of the observed counts (Wood 2010;
+    Price et al. 2018) from each particle's simulated counts [particle, copy, count].
+
+    On the Anscombe scale A(y) = 2 sqrt(y + 3/8), an observed count y reported around a
+    simulated x has mean A(x) - v(x) / (4 (x + 3/8)^1.5) and variance v(x) / (x + 3/8)
+    (second- and first-order expansions; v is the reporting variance). Over the copies,
+    these give the mean and covariance of what would be observed: the covariance of the
+    conditional means plus the mean conditional variance. The observed counts are scored
+    under that normal distribution, each place a block of its own (field work in one city
+    does not depend on another's). A particle whose simulation failed scores -inf."""
+    x = np.maximum(simulated, SIMULATED_ZERO)
+    variance = reporting_variance(model, x)
+    conditional_mean = _anscombe(x) - variance / (4 * (x + 0.375) ** 1.5)
+    conditional_variance = variance / (x + 0.375)
+    observed = _anscombe(layout.persons)
+    copies = simulated.shape[1]
+    total = np.zeros(len(simulated))
+    for place in np.unique(layout.place):
+        block = np.flatnonzero(layout.place == place)
+        sample = conditional_mean[:, :, block]  # [particle, copy, d]
+        mean = sample.mean(axis=1)
+        centred = sample - mean[:, None, :]
+        covariance = np.einsum("nri,nrj->nij", centred, centred) / max(copies - 1, 1)
+        noise = conditional_variance[:, :, block].mean(axis=1)  # [particle, d]
+        covariance += np.eye(len(block)) * (noise + VARIANCE_FLOOR)[:, None, :]
+        factor = np.linalg.cholesky(np.nan_to_num(covariance, nan=1.0))
+        residual = np.linalg.solve(factor, np.nan_to_num(observed[block] - mean)[..., None])
+        log_det = 2 * np.log(np.diagonal(factor, axis1=1, axis2=2)).sum(axis=1)
+        total += -0.5 * (
+            (residual[..., 0] ** 2).sum(axis=1) + log_det + len(block) * math.log(2 * math.pi)
+        )
+    failed = np.isnan(simulated).any(axis=(1, 2))
+    return np.where(failed, -np.inf, total)
+
+
+# -- the prior in unconstrained coordinates ----------------------------------------------------
+
+
+def to_unconstrained(prior_list: Sequence[Prior], values: np.ndarray) -> np.ndarray:
+    """Each value as the logit of its prior probability position: the random walk's space."""
+    positions = np.column_stack(
+        [p.distribution.cdf(values[:, j]) for j, p in enumerate(prior_list)]
+    )
+    return special.logit(np.clip(positions, 1e-12, 1 - 1e-12))
+
+
+def from_unconstrained(prior_list: Sequence[Prior], points: np.ndarray) -> np.ndarray:
+    positions = special.expit(points)
+    return np.column_stack([p.distribution.ppf(positions[:, j]) for j, p in enumerate(prior_list)])
+
+
+def log_prior_unconstrained(points: np.ndarray) -> np.ndarray:
+    """The prior's log density in the random walk's space: uniform in prior position, so the
+    density of logit(q) is q (1 - q)."""
+    return (-np.logaddexp(0, -points) - np.logaddexp(0, points)).sum(axis=1)
+
+
+# -- the sampler -------------------------------------------------------------------------------
+
+
+@dataclass
+class Generation:
+    """The particles after one generation (equally weighted after resampling and moves)."""
+
+    number: int
+    beta: float
+    values: np.ndarray  # [particle, parameter]
+    log_likelihood: np.ndarray  # [particle]
+    ess: float  # of the reweighting that raised beta to here (particles at generation 0)
+    acceptance: float  # of this generation's moves (NaN at generation 0)
+    moves: int  # Metropolis-Hastings rounds
+    simulations: int  # lanes simulated so far (particles x copies per batch)
+    failed: int  # particles whose parameter set made no valid scenario, so far
+    seconds: float  # so far
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "generation": self.number,
+            "beta": self.beta,
+            "ess": self.ess,
+            "acceptance": None if math.isnan(self.acceptance) else self.acceptance,
+            "moves": self.moves,
+            "simulations": self.simulations,
+            "failed_simulations": self.failed,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class Settings:
+    """How hard to work, and when to stop."""
+
+    particles: int = 2000
+    target_ess: int = 1000  # each reweighting keeps this effective sample size
+    copies: int = 24  # simulations per particle for its synthetic likelihood
+    max_simulations: int = 1_000_000
+    max_seconds: float = 3600.0
+    seed: int = 2019
+
+
+@dataclass
+class Calibration:
+    """A calibration's state and outcome: every generation so far."""
+
+    scenario: Scenario
+    observed: ObservationSet
+    observations: str  # "NAME version V (sha256 ...)" or a file's name and hash
+    settings: Settings
+    priors: list[Prior]
+    generations: list[Generation] = field(default_factory=list)
+    stopped: str = ""  # "converged", "simulation budget", "time limit" ("" while running)
+    prior_sample: np.ndarray | None = None  # [particle, count] generation 0's simulated counts
+
+    @property
+    def last(self) -> Generation:
+        return self.generations[-1]
+
+    @property
+    def converged(self) -> bool:
+        return self.stopped == "converged"
+
+
+Callback = Callable[[Calibration], None]
+
+
+def _generator(settings: Settings, generation: int, step: int) -> np.random.Generator:
+    """The sampler's random numbers for one step of one generation: keyed by the seed, so a
+    resumed calibration draws what an uninterrupted one would have."""
+    key = [settings.seed, CALIBRATION_KEY, generation, step]
+    return np.random.default_rng(np.random.SeedSequence(key))
+
+
+def _ess(log_weights: np.ndarray) -> float:
+    finite = np.isfinite(log_weights)
+    if not finite.any():
+        return 0.0
+    weights = np.exp(log_weights - log_weights[finite].max())
+    weights[~finite] = 0.0
+    return float(weights.sum() ** 2 / (weights**2).sum())
+
+
+def _next_beta(beta: float, log_likelihood: np.ndarray, target_ess: float) -> float:
+    """The largest beta' in (beta, 1] whose reweighting keeps the ESS at the target
+    (bisection; the ESS falls as beta' rises)."""
+    if _ess((1.0 - beta) * log_likelihood) >= target_ess:
+        return 1.0
+    low, high = beta, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if _ess((middle - beta) * log_likelihood) >= target_ess:
+            low = middle
+        else:
+            high = middle
+    return max(low, beta + 1e-12)
+
+
+def _systematic_resample(log_weights: np.ndarray, generator: np.random.Generator) -> np.ndarray:
+    finite = np.isfinite(log_weights)
+    weights = np.where(finite, np.exp(log_weights - log_weights[finite].max()), 0.0)
+    cumulative = np.cumsum(weights / weights.sum())
+    cumulative[-1] = 1.0
+    count = len(log_weights)
+    positions = (generator.random() + np.arange(count)) / count
+    return np.searchsorted(cumulative, positions, side="left")
+
+
+def calibrate(
+    scenario: Scenario,
+    observed: ObservationSet,
+    observations: str,
+    settings: Settings | None = None,
+    processes: int = 1,
+    client: Client | None = None,
+    progress: Progress | None = None,
+    on_generation: Callback | None = None,
+    resume: Calibration | None = None,
+) -> Calibration:
+    """Run (or resume) the sampler until beta = 1 and the last moves are made, or a stopping
+    rule says stop: the simulation budget or the time limit, checked before each batch.
+    ``on_generation`` is called after every complete generation (to keep it)."""
+    settings = settings or Settings()
+    prior_list = priors(scenario)
+    if not prior_list:
+        raise ValueError(
+            f"ranges: the scenario {scenario.name!r} declares no [ranges]: calibration infers "
+            "the assumptions that have one (their priors)"
+        )
+    if not 1 <= settings.target_ess <= settings.particles:
+        raise ValueError(
+            f"target_ess: must be between 1 and the particles ({settings.particles}), got "
+            f"{settings.target_ess}"
+        )
+    layout = observed_layout(observed, scenario)
+    model = scenario.observation
+    started = time.perf_counter()
+    run = resume or Calibration(scenario, observed, observations, settings, prior_list)
+    seconds_before = run.last.seconds if run.generations else 0.0
+
+    def elapsed() -> float:
+        return seconds_before + time.perf_counter() - started
+
+    copies = settings.copies
+
+    def likelihood(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Simulate every particle's copies: the simulated counts [particle, copy, count] and
+        the synthetic log-likelihoods."""
+        cumulative = _simulate_chunks(
+            scenario, values, copies, settings.seed, layout.days, processes, client
+        )
+        simulated = simulated_counts(layout, cumulative)
+        return simulated, synthetic_log_likelihood(layout, model, simulated)
+
+    def failures(simulated: np.ndarray) -> int:
+        return int(np.isnan(simulated).any(axis=(1, 2)).sum())
+
+    def out_of_budget(simulations: int) -> str:
+        if simulations + settings.particles * copies > settings.max_simulations:
+            return "simulation budget"
+        if elapsed() > settings.max_seconds:
+            return "time limit"
+        return ""
+
+    if not run.generations:
+        values = draw_priors(prior_list, settings.particles, _generator(settings, 0, 0))
+        simulated, loglik = likelihood(values)
+        run.prior_sample = simulated[:, 0]
+        run.generations.append(
+            Generation(
+                number=0,
+                beta=0.0,
+                values=values,
+                log_likelihood=loglik,
+                ess=float(settings.particles),
+                acceptance=math.nan,
+                moves=0,
+                simulations=settings.particles * copies,
+                failed=failures(simulated),
+                seconds=elapsed(),
+            )
+        )
+        if on_generation:
+            on_generation(run)
+    while True:
+        last = run.last
+        if last.beta >= 1.0 and last.number > 0:
+            run.stopped = "converged"
+            return run
+        stop = out_of_budget(last.simulations)
+        if stop:
+            run.stopped = stop
+            return run
+        number = last.number + 1
+        beta = _next_beta(last.beta, last.log_likelihood, settings.target_ess)
+        log_weights = (beta - last.beta) * last.log_likelihood
+        ess = _ess(log_weights)
+        parents = _systematic_resample(log_weights, _generator(settings, number, 0))
+        values = last.values[parents]
+        loglik = last.log_likelihood[parents]
+        points = to_unconstrained(prior_list, values)
+        covariance = np.atleast_2d(np.cov(points, rowvar=False))
+        scale = 2.38**2 / len(prior_list)
+        jitter = 1e-9 * np.eye(len(prior_list))
+        factor = np.linalg.cholesky(scale * covariance + jitter)
+        simulations, failed, accepted_share, moves = last.simulations, last.failed, 0.0, 0
+        while moves < MAX_MOVES and accepted_share < 1.0:
+            if out_of_budget(simulations):
+                break
+            generator = _generator(settings, number, moves + 1)
+            proposal = points + generator.standard_normal(points.shape) @ factor.T
+            proposed_values = from_unconstrained(prior_list, proposal)
+            simulated, proposed_loglik = likelihood(proposed_values)
+            simulations += len(proposal) * copies
+            failed += failures(simulated)
+            with np.errstate(invalid="ignore"):
+                log_ratio = (
+                    beta * (proposed_loglik - loglik)
+                    + log_prior_unconstrained(proposal)
+                    - log_prior_unconstrained(points)
+                )
+            accept = np.log(generator.random(len(points))) < np.nan_to_num(log_ratio, nan=-np.inf)
+            points[accept] = proposal[accept]
+            values[accept] = proposed_values[accept]
+            loglik[accept] = proposed_loglik[accept]
+            accepted_share += float(accept.mean())
+            moves += 1
+            if progress:
+                progress(number, moves)
+        acceptance = accepted_share / moves if moves else math.nan
+        run.generations.append(
+            Generation(
+                number=number,
+                beta=beta,
+                values=values,
+                log_likelihood=loglik,
+                ess=ess,
+                acceptance=acceptance,
+                moves=moves,
+                simulations=simulations,
+                failed=failed,
+                seconds=elapsed(),
+            )
+        )
+        if on_generation:
+            on_generation(run)
+        if moves == 0:  # the budget ran out before any move: the generation is unmoved
+            run.stopped = out_of_budget(simulations) or "simulation budget"
+            return run
+
+
+# -- synthetic observations ------------------------------------------------------------------
+
+
+def synthetic_observations(
+    scenario: Scenario,
+    last_day: int,
+    seed: int,
+    metrics: Sequence[str] = ("arrests",),
+    replication: int = 0,
+) -> ObservationSet:
+    """Cumulative counts of every city with targets, days 0 to ``last_day``, as one
+    replication of ``scenario`` produced them, reported through its observation model: what a
+    calibration should find the scenario's values from (the README's worked example, the
+    validation tests)."""
+    days = tuple(range(last_day + 1))
+    as_given = scenario.model_copy(update={"ranges": {}})  # its own values, nothing drawn
+    cumulative = simulate_observed(as_given, np.zeros((1, 0)), replication + 1, seed, days)[
+        0, -1
+    ]  # [day, place, metric] of the last copy: replication ``replication``
+    generator = np.random.default_rng(np.random.SeedSequence([seed, SYNTHETIC_KEY]))
+    daily = np.diff(cumulative, axis=0, prepend=0.0)
+    reported = observation_draws(scenario.observation, daily, generator).cumsum(axis=0)
+    rows = []
+    metric_names = list(OBSERVABLE)
+    for c, city in enumerate(scenario.cities):
+        if city.target_persons == 0:
+            continue
+        for name in metrics:
+            for d, day in enumerate(days):
+                value = int(reported[d, c, metric_names.index(name)])
+                rows.append(
+                    {
+                        "day": day,
+                        "place": city.name,
+                        "metric": name,
+                        "value": value,
+                        "basis": "cumulative",
+                    }
+                )
+    return check_observations(rows, scenario, f"synthetic observations of {scenario.name}")
