@@ -2,30 +2,35 @@
 
 **Model.** The assumptions with a declared range (``[ranges]``) are unknown, the range being
 their prior (``assumptions.py``). Given their values, the operation runs as the engine
-simulates it, and each observed count (an interval count, ``observations.py``) scatters
-around the simulated one as the scenario's ``[observation]`` model says: negative binomial
-with size k (variance m + m^2 / k) or Poisson. A simulated count of zero is read as 0.5, so
-that one stray report does not rule a parameter set out. The posterior is the prior times
-the likelihood of the observed counts; that likelihood averages over the simulation's own
-randomness, which no formula gives, so each particle's likelihood is estimated from a
-simulation of it.
+simulates it, and each observed count (an interval count, ``observations.py``; adjacent small
+counts merged until each holds ``SMALLEST_COUNT`` persons) scatters around the simulated one
+as the scenario's ``[observation]`` model says: negative binomial with size k (variance
+m + m^2 / k) or Poisson. A simulated count of zero is read as 0.5, so that one stray report
+does not rule a parameter set out.
 
-**Method.** Sequential Monte Carlo with likelihood tempering and pseudo-marginal moves (Del
-Moral, Doucet and Jasra 2006; Andrieu and Roberts 2009):
+**Likelihood.** The likelihood of the observed counts averages over the simulation's own
+randomness, which no formula gives. It is approximated by a Gaussian synthetic likelihood
+(Wood 2010): each parameter set runs ``copies`` replications, and the observed counts are
+scored under the normal distribution those copies imply on the Anscombe scale, with the
+reporting noise added analytically (``synthetic_log_likelihood``). Every parameter set runs
+the same replication indices (common random numbers), so its likelihood is a deterministic,
+smooth function of its values: the sampler below targets it exactly.
 
-1. draw ``particles`` parameter sets from the prior and simulate each (one lane each);
+**Method.** Sequential Monte Carlo with likelihood tempering (Del Moral, Doucet and Jasra
+2006):
+
+1. draw ``particles`` parameter sets from the prior and simulate each;
 2. raise the temperature beta from 0 as far as keeps the effective sample size (ESS) of the
    reweighted particles at ``target_ess``, and resample (systematic resampling);
 3. move every particle with Metropolis-Hastings: a Gaussian random walk in the logit of each
    parameter's prior position, scaled from the particles' covariance (2.38^2 / dimensions),
-   each proposal simulated afresh; because a simulation gives an unbiased estimate of the
-   likelihood, the moves at beta = 1 leave the exact posterior invariant (pseudo-marginal);
-   moves repeat until the particles have moved once on average (at most ``MAX_MOVES``);
+   each proposal simulated; moves repeat until the particles have moved once on average (at
+   most ``MAX_MOVES`` rounds);
 4. repeat until beta = 1; the generation that reaches it moves its particles at beta = 1.
 
 Every simulation of a generation is one batch of lanes, cut into chunks by the same path as
-forecasts (in process, local processes or Dask). Random numbers are keyed by (seed,
-generation, step), and every simulation has its own replication index, so a calibration is
+forecasts (in process, local processes or Dask). The sampler's random numbers are keyed by
+(seed, generation, step) and the simulations' by (seed, replication), so a calibration is
 reproducible to the bit, however it is split, and a resumed one goes on exactly as an
 uninterrupted one would have.
 
@@ -54,6 +59,7 @@ from fieldcast.observations import (
     OBSERVABLE,
     TOTAL,
     ObservationSet,
+    ObservedCount,
     check_observations,
     simulated_persons,
 )
@@ -68,6 +74,9 @@ CALIBRATION_KEY = 0xCA1  # keys the calibration's own random numbers (with the s
 SYNTHETIC_KEY = 0x5E1  # keys the reporting noise of synthetic observations (with the seed)
 MAX_MOVES = 10  # Metropolis-Hastings rounds per generation, at most
 SIMULATED_ZERO = 0.5  # a simulated count of zero is read as this (module docstring)
+# Adjacent observed counts are merged until each holds this many persons (``merged_counts``):
+# below it, a count's distribution is too far from normal for the synthetic likelihood.
+SMALLEST_COUNT = 10
 # Added to the variances of the synthetic likelihood (Anscombe scale, where a Poisson count's
 # variance is about 1): a count that happened not to vary among a particle's copies
 VARIANCE_FLOOR = 0.01
@@ -96,11 +105,55 @@ class ObservedLayout:
     series_labels: tuple[str, ...]
 
 
+def merged_counts(counts: Sequence[ObservedCount], smallest: int) -> list[ObservedCount]:
+    """Adjacent counts of a series merged until each holds at least ``smallest`` persons (a
+    short remainder joins the count before it): the likelihood's normal approximation is
+    poor for counts of a few persons, and a sum of adjacent counts is itself an interval
+    count. Which counts merge depends on the observed values only, so the merged counts are
+    a fixed summary of the data."""
+    merged: list[ObservedCount] = []
+    for count in sorted(counts, key=lambda c: (c.place, c.metric, c.first_day)):
+        previous = merged[-1] if merged else None
+        adjacent = (
+            previous is not None
+            and (previous.place, previous.metric) == (count.place, count.metric)
+            and previous.last_day + 1 == count.first_day
+        )
+        if adjacent and previous.persons < smallest:  # type: ignore[union-attr]
+            merged[-1] = _joined(previous, count)  # type: ignore[arg-type]
+        else:
+            merged.append(count)
+    # a short last count of a series joins the one before it
+    for index in range(len(merged) - 1, 0, -1):
+        count, previous = merged[index], merged[index - 1]
+        last_of_series = index == len(merged) - 1 or (
+            (merged[index + 1].place, merged[index + 1].metric) != (count.place, count.metric)
+        )
+        if (
+            last_of_series
+            and count.persons < smallest
+            and (previous.place, previous.metric) == (count.place, count.metric)
+            and previous.last_day + 1 == count.first_day
+        ):
+            merged[index - 1 : index + 1] = [_joined(previous, count)]
+    return merged
+
+
+def _joined(first: ObservedCount, second: ObservedCount) -> ObservedCount:
+    return ObservedCount(
+        first.place, first.metric, first.first_day, second.last_day, first.persons + second.persons
+    )
+
+
 def observed_layout(
-    observed: ObservationSet, scenario: Scenario, up_to_day: int | None = None
+    observed: ObservationSet,
+    scenario: Scenario,
+    up_to_day: int | None = None,
+    smallest: int = 0,
 ) -> ObservedLayout:
-    """The observed counts (up to a day) as index arrays into simulated counts."""
-    counts = observed.counts(start_day=0, up_to_day=up_to_day)
+    """The observed counts (up to a day; adjacent ones merged until each holds ``smallest``
+    persons) as index arrays into simulated counts."""
+    counts = merged_counts(observed.counts(start_day=0, up_to_day=up_to_day), smallest)
     cities = [city.name for city in scenario.cities]
     ends = {c.last_day for c in counts} | {c.first_day - 1 for c in counts if c.first_day > 0}
     days = tuple(sorted(ends))
@@ -214,6 +267,14 @@ def simulated_counts(layout: ObservedLayout, cumulative: np.ndarray) -> np.ndarr
     return last - np.where(layout.first >= 0, before, 0)
 
 
+def minimum_copies(layout: ObservedLayout) -> int:
+    """Copies per particle enough to estimate the covariance of the largest place's counts
+    (d of them) well: 2d + 10. With fewer, the inverse of the estimated covariance is noisy
+    and biased (by (R - 1) / (R - d - 2)), and the correction for it grows large."""
+    largest = max(int(np.sum(layout.place == place)) for place in np.unique(layout.place))
+    return 2 * largest + 10
+
+
 def reporting_variance(model: Observation, mean: np.ndarray) -> np.ndarray:
     """The variance of an observed count around a simulated mean."""
     if model.model == "poisson":
@@ -263,9 +324,19 @@ def synthetic_log_likelihood(
         sample = conditional_mean[:, :, block]  # [particle, copy, d]
         mean = sample.mean(axis=1)
         centred = sample - mean[:, None, :]
-        covariance = np.einsum("nri,nrj->nij", centred, centred) / max(copies - 1, 1)
+        dimensions = len(block)
+        if copies < dimensions + 3:
+            raise ValueError(
+                f"copies: {copies} copies cannot estimate the covariance of {dimensions} "
+                f"counts of one place; use at least {dimensions + 3} (or observe fewer days)"
+            )
+        covariance = np.einsum("nri,nrj->nij", centred, centred) / (copies - 1)
         noise = conditional_variance[:, :, block].mean(axis=1)  # [particle, d]
-        covariance += np.eye(len(block)) * (noise + VARIANCE_FLOOR)[:, None, :]
+        covariance += np.eye(dimensions) * (noise + VARIANCE_FLOOR)[:, None, :]
+        # The inverse of an estimated covariance overstates the precision by (R - 1) /
+        # (R - d - 2) on average, and the estimated mean adds its own variance (1 / R of the
+        # covariance): corrected, so that few copies do not make the posterior overconfident.
+        covariance *= (copies - 1) / (copies - dimensions - 2) * (1 + 1 / copies)
         factor = np.linalg.cholesky(np.nan_to_num(covariance, nan=1.0))
         residual = np.linalg.solve(factor, np.nan_to_num(observed[block] - mean)[..., None])
         log_det = 2 * np.log(np.diagonal(factor, axis1=1, axis2=2)).sum(axis=1)
@@ -433,7 +504,7 @@ def calibrate(
             f"target_ess: must be between 1 and the particles ({settings.particles}), got "
             f"{settings.target_ess}"
         )
-    layout = observed_layout(observed, scenario)
+    layout = observed_layout(observed, scenario, smallest=SMALLEST_COUNT)
     model = scenario.observation
     started = time.perf_counter()
     run = resume or Calibration(scenario, observed, observations, settings, prior_list)
@@ -442,7 +513,7 @@ def calibrate(
     def elapsed() -> float:
         return seconds_before + time.perf_counter() - started
 
-    copies = settings.copies
+    copies = max(settings.copies, minimum_copies(layout))
 
     def likelihood(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Simulate every particle's copies: the simulated counts [particle, copy, count] and
