@@ -47,6 +47,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,18 +73,18 @@ if TYPE_CHECKING:
 
 CALIBRATION_KEY = 0xCA1  # keys the calibration's own random numbers (with the seed)
 SYNTHETIC_KEY = 0x5E1  # keys the reporting noise of synthetic observations (with the seed)
+SIZE_KEY = 0x517E  # keys the prior draws that set the expected size of each count
+SIZE_DRAWS = 100  # prior draws for the expected sizes
+PREDICTIVE_FIRST = 2**31  # first replication of predictive draws: apart from every copy's
 MAX_MOVES = 10  # Metropolis-Hastings rounds per generation, at most
 SIMULATED_ZERO = 0.5  # a simulated count of zero is read as this (module docstring)
-# Adjacent observed counts are merged until each holds this many persons (``merged_counts``):
-# below it, a count's distribution is too far from normal for the synthetic likelihood.
+# Adjacent observed counts are merged until each is expected to hold this many persons
+# (``merged_counts``): below it, a count's distribution is too far from normal for the
+# synthetic likelihood.
 SMALLEST_COUNT = 10
 # Added to the variances of the synthetic likelihood (Anscombe scale, where a Poisson count's
 # variance is about 1): a count that happened not to vary among a particle's copies
 VARIANCE_FLOOR = 0.01
-CONFLICT_LEVEL = 0.99  # prior predictive interval outside which a series is a conflict
-CHECK_LEVEL = 0.90  # posterior predictive interval of each observed count
-EDGE_SHARE = 0.05  # the outer part of a range (in prior probability) that counts as its edge
-EDGE_ALARM = 0.25  # posterior share in an edge that is reported as piled against it
 
 
 # -- simulating the observed counts ----------------------------------------------------------
@@ -105,38 +106,39 @@ class ObservedLayout:
     series_labels: tuple[str, ...]
 
 
-def merged_counts(counts: Sequence[ObservedCount], smallest: int) -> list[ObservedCount]:
-    """Adjacent counts of a series merged until each holds at least ``smallest`` persons (a
-    short remainder joins the count before it): the likelihood's normal approximation is
-    poor for counts of a few persons, and a sum of adjacent counts is itself an interval
-    count. Which counts merge depends on the observed values only, so the merged counts are
-    a fixed summary of the data."""
-    merged: list[ObservedCount] = []
-    for count in sorted(counts, key=lambda c: (c.place, c.metric, c.first_day)):
-        previous = merged[-1] if merged else None
-        adjacent = (
-            previous is not None
-            and (previous.place, previous.metric) == (count.place, count.metric)
-            and previous.last_day + 1 == count.first_day
-        )
-        if adjacent and previous.persons < smallest:  # type: ignore[union-attr]
-            merged[-1] = _joined(previous, count)  # type: ignore[arg-type]
+def merged_counts(
+    counts: Sequence[ObservedCount], sizes: Sequence[float], smallest: float
+) -> list[ObservedCount]:
+    """Adjacent counts of a series merged until each is expected to hold at least
+    ``smallest`` persons (``sizes``: each count's expected size; a short remainder joins the
+    count before it): the likelihood's normal approximation is poor for counts of a few
+    persons, and a sum of adjacent counts is itself an interval count. Which counts merge
+    must not depend on the observed values, or the merging itself would carry information
+    the likelihood ignores (simulation-based calibration showed the bias): hence expected
+    sizes, from the prior (``expected_sizes``)."""
+    merged: list[tuple[ObservedCount, float]] = []
+    ordered = sorted(zip(counts, sizes, strict=True), key=lambda c: _order(c[0]))
+    for count, size in ordered:
+        if merged and _adjacent(merged[-1][0], count) and merged[-1][1] < smallest:
+            merged[-1] = (_joined(merged[-1][0], count), merged[-1][1] + size)
         else:
-            merged.append(count)
-    # a short last count of a series joins the one before it
-    for index in range(len(merged) - 1, 0, -1):
-        count, previous = merged[index], merged[index - 1]
-        last_of_series = index == len(merged) - 1 or (
-            (merged[index + 1].place, merged[index + 1].metric) != (count.place, count.metric)
-        )
-        if (
-            last_of_series
-            and count.persons < smallest
-            and (previous.place, previous.metric) == (count.place, count.metric)
-            and previous.last_day + 1 == count.first_day
-        ):
-            merged[index - 1 : index + 1] = [_joined(previous, count)]
-    return merged
+            merged.append((count, size))
+    for index in range(len(merged) - 1, 0, -1):  # a short last count joins the one before it
+        (count, size), (previous, previous_size) = merged[index], merged[index - 1]
+        last_of_series = index == len(merged) - 1 or not _adjacent(count, merged[index + 1][0])
+        if last_of_series and size < smallest and _adjacent(previous, count):
+            merged[index - 1 : index + 1] = [(_joined(previous, count), previous_size + size)]
+    return [count for count, _ in merged]
+
+
+def _order(count: ObservedCount) -> tuple[str, str, int]:
+    return count.place, count.metric, count.first_day
+
+
+def _adjacent(first: ObservedCount, second: ObservedCount) -> bool:
+    """Whether ``second`` follows ``first`` directly in the same series."""
+    same_series = (first.place, first.metric) == (second.place, second.metric)
+    return same_series and first.last_day + 1 == second.first_day
 
 
 def _joined(first: ObservedCount, second: ObservedCount) -> ObservedCount:
@@ -145,15 +147,9 @@ def _joined(first: ObservedCount, second: ObservedCount) -> ObservedCount:
     )
 
 
-def observed_layout(
-    observed: ObservationSet,
-    scenario: Scenario,
-    up_to_day: int | None = None,
-    smallest: int = 0,
-) -> ObservedLayout:
-    """The observed counts (up to a day; adjacent ones merged until each holds ``smallest``
-    persons) as index arrays into simulated counts."""
-    counts = merged_counts(observed.counts(start_day=0, up_to_day=up_to_day), smallest)
+def observed_layout(counts: Sequence[ObservedCount], scenario: Scenario) -> ObservedLayout:
+    """Observed counts as index arrays into simulated counts."""
+    counts = sorted(counts, key=_order)
     cities = [city.name for city in scenario.cities]
     ends = {c.last_day for c in counts} | {c.first_day - 1 for c in counts if c.first_day > 0}
     days = tuple(sorted(ends))
@@ -183,16 +179,40 @@ def observed_layout(
     )
 
 
+def expected_sizes(scenario: Scenario, counts: Sequence[ObservedCount], seed: int) -> np.ndarray:
+    """[count] each count's median simulated size over ``SIZE_DRAWS`` draws from the priors
+    (one replication each, apart from every other simulation's): what the assumptions lead
+    one to expect before seeing any value."""
+    layout = observed_layout(counts, scenario)
+    generator = np.random.default_rng(np.random.SeedSequence([seed, CALIBRATION_KEY, SIZE_KEY]))
+    values = draw_priors(priors(scenario), SIZE_DRAWS, generator)
+    own = (PREDICTIVE_FIRST - SIZE_DRAWS + np.arange(SIZE_DRAWS))[:, None]
+    cumulative = simulate_observed(scenario, values, own, seed, layout.days)
+    expected = np.nanmedian(simulated_counts(layout, cumulative)[:, 0], axis=0)
+    order = np.argsort([i for i, _ in sorted(enumerate(counts), key=lambda c: _order(c[1]))])
+    return expected[order]  # back in the order of ``counts``
+
+
+def calibration_layout(
+    observed: ObservationSet, scenario: Scenario, seed: int, up_to_day: int | None = None
+) -> ObservedLayout:
+    """The observed counts (up to a day) as the calibration scores them: adjacent ones
+    merged until each is expected to hold ``SMALLEST_COUNT`` persons."""
+    counts = observed.counts(start_day=0, up_to_day=up_to_day)
+    sizes = expected_sizes(scenario, counts, seed)
+    return observed_layout(merged_counts(counts, sizes, SMALLEST_COUNT), scenario)
+
+
 def simulate_observed(
-    scenario: Scenario, values: np.ndarray, copies: int, seed: int, days: Sequence[int]
+    scenario: Scenario, values: np.ndarray, replications: np.ndarray, seed: int, days: Sequence[int]
 ) -> np.ndarray:
     """Cumulative persons of every observable metric at the end of each of ``days``, for
-    each row of ``values`` (a parameter set of the scenario's priors) run as ``copies`` lanes,
-    replications 0 to copies - 1: [particle, copy, day, place, OBSERVABLE] (place: the
-    cities, then the total). Every parameter set runs the same replications (common random
-    numbers), so its synthetic likelihood is a function of its values alone. NaN for a
+    each row of ``values`` (a parameter set of the scenario's priors) run as one lane per
+    copy, the copies of row i being replications ``replications[i]``:
+    [particle, copy, day, place, OBSERVABLE] (place: the cities, then the total). NaN for a
     parameter set that makes no valid scenario (counted as a failed simulation)."""
     cities = len(scenario.cities)
+    copies = replications.shape[1]
     shape = (len(values), copies, len(days), cities + 1, len(OBSERVABLE))
     out = np.full(shape, np.nan)
     compiled = compile_scenario(scenario)
@@ -216,7 +236,7 @@ def simulate_observed(
             plans_of_batch,
             seed,
             parameter_set=np.repeat(np.arange(len(members)), copies),
-            replication=np.tile(np.arange(copies), len(members)),
+            replication=replications[members].ravel(),
             daily=False,
             pausable=True,
             table=batch_table,
@@ -235,17 +255,17 @@ def simulate_observed(
 def _simulate_chunks(
     scenario: Scenario,
     values: np.ndarray,
-    copies: int,
+    replications: np.ndarray,
     seed: int,
     days: Sequence[int],
     processes: int,
     client: Client | None,
 ) -> np.ndarray:
     """``simulate_observed`` for every particle, cut into chunks run where asked."""
-    per_chunk = max(1, CHUNK_SIZE // copies)
+    per_chunk = max(1, CHUNK_SIZE // replications.shape[1])
     size = max(1, min(per_chunk, -(-len(values) // (4 * max(processes, 1)))))
     tasks = [
-        (scenario, values[s : s + size], copies, seed, tuple(days))
+        (scenario, values[s : s + size], replications[s : s + size], seed, tuple(days))
         for s in range(0, len(values), size)
     ]
     parts: list[np.ndarray | None] = [None] * len(tasks)
@@ -407,27 +427,77 @@ class Settings:
     particles: int = 2000
     target_ess: int = 1000  # each reweighting keeps this effective sample size
     copies: int = 24  # simulations per particle for its synthetic likelihood
-    max_simulations: int = 1_000_000
-    max_seconds: float = 3600.0
+    max_simulations: int = 1_000_000  # in all, over every generation and resumption
+    max_seconds: float = 3600.0  # of one call (a resumed calibration has its own)
     seed: int = 2019
+    parameters: tuple[str, ...] = ()  # the ranged assumptions to calibrate (empty: all)
 
 
 @dataclass
 class Calibration:
     """A calibration's state and outcome: every generation so far."""
 
-    scenario: Scenario
+    scenario: Scenario  # as given, every range in it
     observed: ObservationSet
     observations: str  # "NAME version V (sha256 ...)" or a file's name and hash
     settings: Settings
-    priors: list[Prior]
     generations: list[Generation] = field(default_factory=list)
     stopped: str = ""  # "converged", "simulation budget", "time limit" ("" while running)
-    prior_sample: np.ndarray | None = None  # [particle, count] generation 0's simulated counts
+
+    @classmethod
+    def start(
+        cls, scenario: Scenario, observed: ObservationSet, observations: str, settings: Settings
+    ) -> Calibration:
+        """A new calibration, checked: the scenario has priors, the settings can work."""
+        if not scenario.ranges:
+            raise ValueError(
+                f"ranges: the scenario {scenario.name!r} declares no [ranges]: calibration "
+                "infers the assumptions that have one (their priors)"
+            )
+        unknown = [path for path in settings.parameters if path not in scenario.ranges]
+        if unknown:
+            raise ValueError(
+                f"parameters: {', '.join(unknown)}: no range in the scenario {scenario.name!r} "
+                f"(ranged: {', '.join(scenario.ranges)})"
+            )
+        if not 1 <= settings.target_ess <= settings.particles:
+            raise ValueError(
+                f"target_ess: must be between 1 and the particles ({settings.particles}), got "
+                f"{settings.target_ess}"
+            )
+        run = cls(scenario, observed, observations, settings)
+        if run.copies * settings.particles > settings.max_simulations:
+            raise ValueError(
+                f"max_simulations: {settings.max_simulations:,} cannot run even the first "
+                f"generation ({settings.particles:,} particles x {run.copies} copies)"
+            )
+        return run
 
     @property
     def last(self) -> Generation:
         return self.generations[-1]
+
+    @cached_property
+    def model(self) -> Scenario:
+        """The scenario as calibrated: only the assumptions calibrated keep their ranges (the
+        others are fixed at their values)."""
+        if not self.settings.parameters:
+            return self.scenario
+        ranges = {path: self.scenario.ranges[path] for path in self.settings.parameters}
+        return self.scenario.model_copy(update={"ranges": ranges})
+
+    @cached_property
+    def priors(self) -> list[Prior]:
+        return priors(self.model)
+
+    @cached_property
+    def layout(self) -> ObservedLayout:
+        return calibration_layout(self.observed, self.model, self.settings.seed)
+
+    @property
+    def copies(self) -> int:
+        """Copies per particle: as asked, or more where a place has many counts."""
+        return max(self.settings.copies, minimum_copies(self.layout))
 
     @property
     def converged(self) -> bool:
@@ -487,39 +557,43 @@ def calibrate(
     client: Client | None = None,
     progress: Progress | None = None,
     on_generation: Callback | None = None,
-    resume: Calibration | None = None,
+) -> Calibration:
+    """Calibrate the scenario's ranged assumptions to the observed counts (module docstring):
+    a new calibration run until it converges or a stopping rule says stop."""
+    run = Calibration.start(scenario, observed, observations, settings or Settings())
+    return advance(run, processes, client, progress, on_generation)
+
+
+def advance(
+    run: Calibration,
+    processes: int = 1,
+    client: Client | None = None,
+    progress: Progress | None = None,
+    on_generation: Callback | None = None,
 ) -> Calibration:
     """Run (or resume) the sampler until beta = 1 and the last moves are made, or a stopping
-    rule says stop: the simulation budget or the time limit, checked before each batch.
-    ``on_generation`` is called after every complete generation (to keep it)."""
-    settings = settings or Settings()
-    prior_list = priors(scenario)
-    if not prior_list:
-        raise ValueError(
-            f"ranges: the scenario {scenario.name!r} declares no [ranges]: calibration infers "
-            "the assumptions that have one (their priors)"
-        )
-    if not 1 <= settings.target_ess <= settings.particles:
-        raise ValueError(
-            f"target_ess: must be between 1 and the particles ({settings.particles}), got "
-            f"{settings.target_ess}"
-        )
-    layout = observed_layout(observed, scenario, smallest=SMALLEST_COUNT)
+    rule says stop: the simulation budget (all simulations so far) or the time limit (of this
+    call), checked before each batch. A generation that a stopping rule (or a kill)
+    interrupts is dropped, so the last complete one stands, and a resumed calibration goes on
+    exactly as an uninterrupted one would have. ``on_generation`` is called after every
+    complete generation (to keep it)."""
+    scenario, settings, prior_list = run.model, run.settings, run.priors
+    layout = run.layout
     model = scenario.observation
+    copies = run.copies
     started = time.perf_counter()
-    run = resume or Calibration(scenario, observed, observations, settings, prior_list)
     seconds_before = run.last.seconds if run.generations else 0.0
+    run.stopped = ""
 
     def elapsed() -> float:
         return seconds_before + time.perf_counter() - started
 
-    copies = max(settings.copies, minimum_copies(layout))
-
     def likelihood(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Simulate every particle's copies: the simulated counts [particle, copy, count] and
         the synthetic log-likelihoods."""
+        common = np.broadcast_to(np.arange(copies), (len(values), copies))
         cumulative = _simulate_chunks(
-            scenario, values, copies, settings.seed, layout.days, processes, client
+            scenario, values, common, settings.seed, layout.days, processes, client
         )
         simulated = simulated_counts(layout, cumulative)
         return simulated, synthetic_log_likelihood(layout, model, simulated)
@@ -530,14 +604,13 @@ def calibrate(
     def out_of_budget(simulations: int) -> str:
         if simulations + settings.particles * copies > settings.max_simulations:
             return "simulation budget"
-        if elapsed() > settings.max_seconds:
+        if time.perf_counter() - started > settings.max_seconds:
             return "time limit"
         return ""
 
     if not run.generations:
         values = draw_priors(prior_list, settings.particles, _generator(settings, 0, 0))
         simulated, loglik = likelihood(values)
-        run.prior_sample = simulated[:, 0]
         run.generations.append(
             Generation(
                 number=0,
@@ -577,8 +650,10 @@ def calibrate(
         factor = np.linalg.cholesky(scale * covariance + jitter)
         simulations, failed, accepted_share, moves = last.simulations, last.failed, 0.0, 0
         while moves < MAX_MOVES and accepted_share < 1.0:
-            if out_of_budget(simulations):
-                break
+            stop = out_of_budget(simulations)
+            if stop:  # the generation is incomplete: the last complete one stands
+                run.stopped = stop
+                return run
             generator = _generator(settings, number, moves + 1)
             proposal = points + generator.standard_normal(points.shape) @ factor.T
             proposed_values = from_unconstrained(prior_list, proposal)
@@ -616,9 +691,29 @@ def calibrate(
         )
         if on_generation:
             on_generation(run)
-        if moves == 0:  # the budget ran out before any move: the generation is unmoved
-            run.stopped = out_of_budget(simulations) or "simulation budget"
-            return run
+
+
+def predictive_counts(
+    run: Calibration,
+    values: np.ndarray,
+    purpose: int,
+    processes: int = 1,
+    client: Client | None = None,
+) -> np.ndarray:
+    """[particle, count] what would be observed under each parameter set: one replication of
+    its own (none shared with another set or with the copies of the likelihood), reported
+    through the observation model. NaN where a set makes no valid scenario. ``purpose``
+    keys the reporting noise (the prior and the posterior predictive draw apart)."""
+    layout = run.layout
+    own = (PREDICTIVE_FIRST + np.arange(len(values)))[:, None]
+    cumulative = _simulate_chunks(
+        run.model, values, own, run.settings.seed, layout.days, processes, client
+    )
+    simulated = simulated_counts(layout, cumulative)[:, 0]
+    key = [run.settings.seed, CALIBRATION_KEY, PREDICTIVE_FIRST, purpose]
+    generator = np.random.default_rng(np.random.SeedSequence(key))
+    reported = observation_draws(run.scenario.observation, simulated, generator)
+    return np.where(np.isnan(simulated), np.nan, reported)
 
 
 # -- synthetic observations ------------------------------------------------------------------
@@ -637,9 +732,9 @@ def synthetic_observations(
     validation tests)."""
     days = tuple(range(last_day + 1))
     as_given = scenario.model_copy(update={"ranges": {}})  # its own values, nothing drawn
-    cumulative = simulate_observed(as_given, np.zeros((1, 0)), replication + 1, seed, days)[
-        0, -1
-    ]  # [day, place, metric] of the last copy: replication ``replication``
+    cumulative = simulate_observed(
+        as_given, np.zeros((1, 0)), np.array([[replication]]), seed, days
+    )[0, 0]  # [day, place, metric]
     generator = np.random.default_rng(np.random.SeedSequence([seed, SYNTHETIC_KEY]))
     daily = np.diff(cumulative, axis=0, prepend=0.0)
     reported = observation_draws(scenario.observation, daily, generator).cumsum(axis=0)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -878,4 +878,224 @@ def observe_show(
         table.add_column(column, justify="right" if column in ("Day", "Persons") else "left")
     for row in observed.rows:
         table.add_row(str(row.day), escape(row.place), row.metric, f"{row.value:,}", row.basis)
+    stdout.print(table)
+
+
+@observe_app.command("simulate")
+def observe_simulate(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PATH=VALUE: simulate with this parameter changed (repeat for more), e.g. "
+            "--set city_defaults.p_contact=0.4",
+        ),
+    ] = None,
+    last_day: Annotated[int, typer.Option(min=0, help="Report days 0 to this one.")] = 6,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="Metrics to report (repeat; default: arrests and detentions)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the operation and the reports.")] = 1,
+    out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("observed.csv"),
+) -> None:
+    """Make observed counts by simulating one replication of a scenario (with parameters
+    changed by --set) and reporting it through its [observation] noise: synthetic evidence to
+    try calibration on, whose true values are known."""
+    from fieldcast.calibration import synthetic_observations
+    from fieldcast.observations import OBSERVABLE
+    from fieldcast.scenario import scenario_with
+
+    loaded = _load(scenario)
+    metrics = metric or ["arrests", "detentions"]
+    for name in metrics:
+        if name not in OBSERVABLE:
+            _fail(f"--metric: {name!r} is not one of {', '.join(OBSERVABLE)}")
+    try:
+        truth = scenario_with(loaded, set_values or [])
+        observed = synthetic_observations(truth, last_day, seed, metrics)
+    except ValueError as error:
+        _fail(str(error))
+    lines = ["day,place,metric,value,basis"]
+    lines += [f"{r.day},{r.place},{r.metric},{r.value},{r.basis}" for r in observed.rows]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    stdout.print(
+        f"wrote {out}: {len(observed.rows)} cumulative counts, days 0 to {last_day}, of "
+        f"{loaded.name} with {', '.join(set_values or []) or 'its own values'} (seed {seed})",
+        highlight=False,
+        markup=False,
+    )
+
+
+# -- calibration -------------------------------------------------------------------------------
+
+
+def _observed_counts(reference: str, loaded: Scenario, store: Path | None) -> tuple[Any, str]:
+    """Counts from a file (if one exists at ``reference``) or a stored set (NAME, or
+    NAME@VERSION), and a label naming them and their hash."""
+    from fieldcast.observations import ObservationError, read_observations
+
+    path = Path(reference)
+    if path.is_file():
+        try:
+            observed = read_observations(path, loaded)
+        except (ObservationError, UnicodeDecodeError, OSError) as error:
+            _fail(str(error))
+        return observed, f"{path.name} (sha256 {observed.sha256[:12]})"
+    name, _, number = reference.partition("@")
+    if number and not number.isdigit():
+        _fail(f"--observed: {reference!r}: give NAME, NAME@VERSION or a file")
+    info, observed = _store_call(
+        lambda: _store(store).observations(name, int(number) if number else None)
+    )
+    from fieldcast.observations import check_observations
+
+    try:  # stored against some scenario: they must fit this one too
+        check_observations([row.__dict__ for row in observed.rows], loaded, f"observations {name}")
+    except ObservationError as error:
+        _fail(str(error))
+    return observed, f"{info.name} version {info.version} (sha256 {info.sha256[:12]})"
+
+
+@app.command()
+def calibrate(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    observed: Annotated[
+        str | None,
+        typer.Option(
+            help="The observed counts: a stored set (NAME or NAME@VERSION, see `fieldcast "
+            "observe list`) or a CSV/JSON file."
+        ),
+    ] = None,
+    particles: Annotated[int, typer.Option(min=10, help="Particles (parameter sets).")] = 2000,
+    target_ess: Annotated[
+        int, typer.Option(min=5, help="Effective sample size kept at each reweighting.")
+    ] = 1000,
+    copies: Annotated[
+        int,
+        typer.Option(min=4, help="Simulations per particle for its likelihood (raised if needed)."),
+    ] = 24,
+    max_simulations: Annotated[
+        int | None,
+        typer.Option(min=1, help="Stop before going over this many simulations (in all)."),
+    ] = None,
+    max_seconds: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds (of this call).")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed: same seed, same posterior.")] = 2019,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Calibrate only this ranged assumption (repeat for more); the others keep "
+            "their values. Default: every assumption in [ranges]."
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            help="Go on with a stored calibration (id, prefix or latest) from its last "
+            "complete generation; the scenario and counts are its own."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the calibrated scenario (TOML) here."),
+    ] = None,
+    processes: Annotated[
+        int | None, typer.Option(min=1, help="Local processes. Default: cores.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    store: StoreOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Infer the scenario's ranged assumptions ([ranges], their priors) from observed counts.
+
+    Prints the posterior beside the prior, the sampler's diagnostics, prior-data conflicts,
+    ranges the posterior piles against, and a check of every observed count. Every complete
+    generation is kept in the run store, so an interrupted calibration can be resumed."""
+    from fieldcast.calibration import Calibration, Settings, advance
+    from fieldcast.posterior import assess, calibrated_scenario
+    from fieldcast.terminal_report import render_calibration
+
+    run_store = _store(store)
+    if resume is not None:
+        if observed is not None:
+            _fail("--resume: the calibration has its own counts; do not give --observed")
+        calibration_id, run, _ = _store_call(lambda: run_store.calibration(resume))
+        budget = {"max_simulations": max_simulations, "max_seconds": max_seconds}
+        for name, value in budget.items():
+            if value is not None:
+                setattr(run.settings, name, value)
+        if not run.generations:
+            _fail(f"--resume: calibration {calibration_id} has no complete generation to resume")
+    else:
+        if observed is None:
+            _fail("--observed: give the observed counts (a stored set or a file), or --resume")
+        loaded = _load(scenario)
+        counts, label = _observed_counts(observed, loaded, store)
+        settings = Settings(
+            particles=particles,
+            target_ess=target_ess,
+            copies=copies,
+            seed=seed,
+            parameters=tuple(parameter or ()),
+        )
+        if max_simulations is not None:
+            settings.max_simulations = max_simulations
+        if max_seconds is not None:
+            settings.max_seconds = max_seconds
+        try:
+            run = Calibration.start(loaded, counts, label, settings)
+        except ValueError as error:
+            _fail(str(error))
+        calibration_id = _store_call(lambda: run_store.start_calibration(run))
+        stderr.print(f"calibration {calibration_id} in {run_store.path}", highlight=False)
+
+    def keep(current: Calibration) -> None:
+        generation = current.last
+        _store_call(lambda: run_store.add_generation(calibration_id, generation))
+        stderr.print(
+            f"generation {generation.number}: temperature {generation.beta:.4f}, ESS "
+            f"{generation.ess:,.0f}, {generation.simulations:,} simulations, "
+            f"{generation.seconds:,.1f} s",
+            highlight=False,
+        )
+
+    with _cluster(workers, scheduler) as client:
+        run = advance(run, processes or _default_processes(), client, on_generation=keep)
+        assessment = assess(run, processes or _default_processes(), client)
+    _store_call(lambda: run_store.add_assessment(calibration_id, assessment))
+    summary = {"calibration_id": calibration_id, **assessment.as_dict()}
+    if out is not None:
+        try:
+            calibrated = calibrated_scenario(assessment, datetime.now().date())
+        except ValueError as error:
+            _fail(f"--out: {error}")
+        out.write_text(scenario_to_toml(calibrated), encoding="utf-8")
+        stderr.print(f"calibrated scenario written to {out}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        render_calibration(summary, stdout)
+
+
+@app.command()
+def calibrations(store: StoreOption = None) -> None:
+    """The calibrations kept in the run store, oldest first."""
+    infos = _store_call(_store(store).calibration_infos)
+    table = Table(title=f"Calibrations in {_store(store).path}", title_justify="left")
+    for column in ("Id", "Started (UTC)", "Scenario", "Observations", "Generations", "Stopped"):
+        table.add_column(column)
+    for info in infos:
+        state = info.stopped or "interrupted (resume it)"
+        table.add_row(
+            info.calibration_id,
+            f"{info.created_at:%Y-%m-%d %H:%M:%S}",
+            escape(info.scenario_name),
+            escape(info.observations),
+            f"{info.generations} (temperature {info.beta:.3f})",
+            state,
+        )
     stdout.print(table)

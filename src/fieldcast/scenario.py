@@ -706,6 +706,33 @@ def validate_scenario(data: Any, source: str = "scenario") -> Scenario:
         ) from None
 
 
+def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set") -> Scenario:
+    """The scenario with parameters changed by ``PATH=VALUE`` settings (numbers: whole ones
+    for whole-number parameters), validated again. An error names the setting and why."""
+    values: dict[str, Any] = {}
+    for setting in settings:
+        path, equals, text = setting.partition("=")
+        path = path.strip()
+        if not equals:
+            raise ScenarioError(f"{source} {setting!r}: write PATH=VALUE")
+        try:
+            current = parameter_value(scenario, path)
+        except KeyError:
+            hint = _did_you_mean(path, parameter_paths(scenario))
+            message = f"{source} {path}: not a parameter of this scenario{hint}"
+            raise ScenarioError(message) from None
+        try:
+            number = float(text)
+        except ValueError:
+            raise ScenarioError(f"{source} {path}: {text!r} is not a number") from None
+        whole = isinstance(current, int) and not isinstance(current, bool)
+        if whole and not number.is_integer():
+            raise ScenarioError(f"{source} {path}: a whole number, got {text!r}")
+        values[path] = int(number) if whole else number
+    data = with_parameters(editable_data(scenario), values)
+    return validate_scenario(data, source=f"{scenario.name} with {source} {values}")
+
+
 def parameter_info(path: str) -> tuple[str, str]:
     """The unit and one-line meaning of a parameter, from its dotted path."""
     model: Any = Scenario

@@ -17,19 +17,24 @@ Guarantees:
   saying which version of fieldcast wrote it.
 
 Observed counts are kept too (``observations.py``): named sets, each version with its content
-hash and the time it was added, never changed once stored.
+hash and the time it was added, never changed once stored. And calibrations
+(``calibration.py``): their scenario, counts and settings, every complete generation (each
+written in its own transaction as it completes, so a killed calibration keeps its last one
+and can resume), and the assessment of where each call stopped (``posterior.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import math
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -39,9 +44,11 @@ import duckdb
 import numpy as np
 import platformdirs
 
+from fieldcast.calibration import Calibration, Generation, Settings
 from fieldcast.forecast import Forecast
 from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
 from fieldcast.observations import ObservationSet, ObservedRow, check_name
+from fieldcast.posterior import Assessment
 from fieldcast.results import TOTAL, Results
 from fieldcast.scenario import Scenario, validate_scenario
 
@@ -109,6 +116,39 @@ _UPGRADES = {
             value BIGINT NOT NULL,
             basis VARCHAR NOT NULL
         )""",
+        """CREATE TABLE calibrations (
+            calibration_id VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            fieldcast_version VARCHAR NOT NULL,
+            scenario_name VARCHAR NOT NULL,
+            scenario_sha256 VARCHAR NOT NULL,
+            scenario_json VARCHAR NOT NULL,
+            observations VARCHAR NOT NULL,  -- which counts: name, version and hash, or a file
+            observations_json VARCHAR NOT NULL,  -- the counts themselves (canonical rows)
+            settings_json VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE calibration_generations (
+            calibration_id VARCHAR NOT NULL,
+            generation INTEGER NOT NULL,
+            beta DOUBLE NOT NULL,
+            ess DOUBLE NOT NULL,
+            acceptance DOUBLE,
+            moves INTEGER NOT NULL,
+            simulations BIGINT NOT NULL,
+            failed BIGINT NOT NULL,
+            seconds DOUBLE NOT NULL,
+            particle_values BLOB NOT NULL,  -- [particle, parameter] float64, .npy
+            log_likelihood BLOB NOT NULL,  -- [particle] float64, .npy
+            PRIMARY KEY (calibration_id, generation)
+        )""",
+        """CREATE TABLE calibration_assessments (
+            calibration_id VARCHAR NOT NULL,
+            generation INTEGER NOT NULL,  -- the generation assessed
+            assessed_at TIMESTAMP NOT NULL,
+            stopped VARCHAR NOT NULL,
+            summary_json VARCHAR NOT NULL,
+            PRIMARY KEY (calibration_id, generation)
+        )""",
     ],
 }
 
@@ -158,6 +198,20 @@ class ObservationInfo:
     rows: int
     first_day: int
     last_day: int
+
+
+@dataclass(frozen=True)
+class CalibrationInfo:
+    """One line of ``fieldcast calibrations``."""
+
+    calibration_id: str
+    created_at: datetime  # UTC
+    scenario_name: str
+    observations: str
+    generations: int
+    beta: float  # the temperature reached (1: the posterior)
+    simulations: int
+    stopped: str  # where the last call stopped ("" if it was killed or is running)
 
 
 @dataclass(frozen=True)
@@ -466,6 +520,152 @@ class RunStore:
             ).fetchall()
         return info, ObservationSet(tuple(ObservedRow(*row) for row in rows))
 
+    # -- calibrations ------------------------------------------------------------------------
+
+    def start_calibration(self, run: Calibration) -> str:
+        """Keep a new calibration's scenario, counts and settings; returns its id."""
+        calibration_id = new_run_id()
+        scenario = run.scenario
+        with self._connect(write=True) as connection:
+            connection.execute(
+                "INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    calibration_id,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    version("fieldcast"),
+                    scenario.name,
+                    hashlib.sha256(scenario.canonical_json().encode()).hexdigest(),
+                    scenario.canonical_json(),
+                    run.observations,
+                    run.observed.canonical_json(),
+                    json.dumps(asdict(run.settings)),
+                ],
+            )
+        return calibration_id
+
+    def add_generation(self, calibration_id: str, generation: Generation) -> None:
+        """Keep one complete generation (one transaction: all of it or nothing)."""
+        with self._connect(write=True) as connection:
+            try:
+                connection.execute(
+                    "INSERT INTO calibration_generations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        calibration_id,
+                        generation.number,
+                        generation.beta,
+                        generation.ess,
+                        None if np.isnan(generation.acceptance) else generation.acceptance,
+                        generation.moves,
+                        generation.simulations,
+                        generation.failed,
+                        generation.seconds,
+                        _npy(generation.values),
+                        _npy(generation.log_likelihood),
+                    ],
+                )
+            except duckdb.ConstraintException:
+                raise StoreError(
+                    f"{self.path}: calibration {calibration_id} already has generation "
+                    f"{generation.number}; nothing was overwritten (is it resumed twice?)"
+                ) from None
+
+    def add_assessment(self, calibration_id: str, assessment: Assessment) -> None:
+        """Keep what a calibration said where it stopped (once per generation assessed)."""
+        run = assessment.calibration
+        with self._connect(write=True) as connection:
+            connection.execute(
+                "INSERT INTO calibration_assessments VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    calibration_id,
+                    run.last.number,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    run.stopped,
+                    json.dumps(assessment.as_dict()),
+                ],
+            )
+
+    def calibration_infos(self) -> list[CalibrationInfo]:
+        """Every calibration, oldest first, with where it stands."""
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "calibrations"):
+                return []
+            rows = connection.execute(
+                "SELECT c.calibration_id, c.created_at, c.scenario_name, c.observations, "
+                "count(g.generation), max(g.beta), max(g.simulations), "
+                "(SELECT stopped FROM calibration_assessments a "
+                " WHERE a.calibration_id = c.calibration_id ORDER BY generation DESC LIMIT 1) "
+                "FROM calibrations c LEFT JOIN calibration_generations g "
+                "ON g.calibration_id = c.calibration_id GROUP BY ALL "
+                "ORDER BY c.created_at, c.calibration_id"
+            ).fetchall()
+        return [
+            CalibrationInfo(*row[:4], row[4], row[5] or 0.0, row[6] or 0, row[7] or "")
+            for row in rows
+        ]
+
+    def resolve_calibration(self, reference: str) -> str:
+        """A calibration id from a full id, a unique prefix of one, or ``latest``."""
+        ids = [info.calibration_id for info in self.calibration_infos()]
+        matches = ids[-1:] if reference == "latest" else [i for i in ids if i.startswith(reference)]
+        if not matches:
+            raise StoreError(
+                f"no calibration {reference!r} in {self.path} (see `fieldcast calibrations`)"
+            )
+        if len(matches) > 1:
+            raise StoreError(f"{reference!r} matches {len(matches)} calibrations; give more")
+        return matches[0]
+
+    def calibration(self, reference: str) -> tuple[str, Calibration, dict[str, Any] | None]:
+        """A stored calibration as it stands (its complete generations), ready to resume,
+        and its latest assessment (None if none was made)."""
+        calibration_id = self.resolve_calibration(reference)
+        with self._connect(write=False) as connection:
+            row = connection.execute(
+                "SELECT scenario_json, observations, observations_json, settings_json "
+                "FROM calibrations WHERE calibration_id = ?",
+                [calibration_id],
+            ).fetchone()
+            assert row is not None
+            generations = connection.execute(
+                "SELECT generation, beta, particle_values, log_likelihood, ess, acceptance, "
+                "moves, simulations, failed, seconds FROM calibration_generations "
+                "WHERE calibration_id = ? ORDER BY generation",
+                [calibration_id],
+            ).fetchall()
+            assessed = connection.execute(
+                "SELECT stopped, summary_json FROM calibration_assessments "
+                "WHERE calibration_id = ? ORDER BY generation DESC LIMIT 1",
+                [calibration_id],
+            ).fetchone()
+        scenario_json, observations, observations_json, settings_json = row
+        scenario = validate_scenario(
+            json.loads(scenario_json), source=f"calibration {calibration_id}"
+        )
+        observed = ObservationSet(
+            tuple(ObservedRow(*fields) for fields in json.loads(observations_json))
+        )
+        stored = json.loads(settings_json)
+        settings = Settings(**{**stored, "parameters": tuple(stored.get("parameters", ()))})
+        run = Calibration(scenario, observed, observations, settings)
+        for number, beta, values, loglik, ess, acceptance, moves, sims, failed, secs in generations:
+            run.generations.append(
+                Generation(
+                    number=number,
+                    beta=beta,
+                    values=_from_npy(values),
+                    log_likelihood=_from_npy(loglik),
+                    ess=ess,
+                    acceptance=math.nan if acceptance is None else acceptance,
+                    moves=moves,
+                    simulations=sims,
+                    failed=failed,
+                    seconds=secs,
+                )
+            )
+        if assessed is not None:
+            run.stopped = assessed[0]
+        return calibration_id, run, None if assessed is None else json.loads(assessed[1])
+
     # -- reading -----------------------------------------------------------------------------
 
     def list(self) -> list[RunInfo]:
@@ -559,6 +759,17 @@ class RunStore:
                 )
                 written.append(target)
         return written
+
+
+def _npy(array: np.ndarray) -> bytes:
+    """An array as .npy bytes (numpy's own format: exact, with its shape and type)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _from_npy(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:

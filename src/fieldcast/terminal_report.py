@@ -303,3 +303,103 @@ def _effect(value: float | None) -> str:
 
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def render_calibration(summary: dict[str, Any], console: Console) -> None:
+    """Print a calibration (``Assessment.as_dict()``): warnings first, then the posterior
+    beside the prior, the checks of the observed counts, and the sampler's diagnostics."""
+    last = summary["generations"][-1]
+    header = Text()
+    header.append(f"{summary['scenario']} calibrated to {summary['observations']}\n", style="bold")
+    model = summary["observation_model"]
+    noise = (
+        "Poisson"
+        if model["model"] == "poisson"
+        else f"negative binomial, size {model['dispersion']:g}"
+    )
+    header.append(
+        f"calibration {summary.get('calibration_id', '')} · stopped: {summary['stopped']}\n"
+        f"{len(summary['generations']) - 1} generations · {last['simulations']:,} simulations "
+        f"· {last['seconds']:,.1f} s\n{summary['settings']['particles']:,} particles x "
+        f"{summary['copies']} copies · seed {summary['settings']['seed']}\n"
+        f"reporting noise: {noise}",
+        style="dim",
+    )
+    console.print(Panel(header, title="fieldcast calibrate", expand=False))
+    for warning in summary["warnings"]:
+        console.print(Text(f"warning: {warning}", style="bold yellow"))
+    table = Table(title="Assumptions: the prior (declared range) and the posterior")
+    table.add_column("Assumption", no_wrap=True)
+    for column in ("Scenario value", "Prior", "Posterior median", "90% interval"):
+        table.add_column(column, justify="left" if column == "Prior" else "right")
+    table.add_column("Width / range", justify="right")
+    for row in summary["parameters"]:
+        edge = f" (piled at the {row['edge']} end)" if row["edge"] else ""
+        table.add_row(
+            row["path"],
+            f"{row['scenario_value']:.4g}",
+            f"{row['prior']} {row['low']:g} to {row['high']:g}",
+            f"{row['median']:.4g}",
+            f"{row['p05']:.4g} to {row['p95']:.4g}",
+            f"{_percent(row['narrowing'])}{edge}",
+        )
+    console.print(table)
+    prior = summary["prior_predictive"]
+    level = f"{prior['level']:.0%}"
+    table = Table(title=f"Observed series beside the prior predictive ({level} interval)")
+    for column in ("Series (counts summed)", "Observed", f"Prior {level} interval", "Conflict"):
+        table.add_column(column, justify="left" if column.startswith("Series") else "right")
+    for row in prior["series"]:
+        table.add_row(
+            row["series"],
+            f"{row['observed']:,}",
+            f"{_count(row['low'])} to {_count(row['high'])}",
+            "CONFLICT" if row["conflict"] else "no",
+        )
+    console.print(table)
+    check = summary["posterior_predictive"]
+    counts = check["counts"]
+    level = f"{check['level']:.0%}"
+    table = Table(
+        title=f"Posterior predictive check: {check['inside']} of {len(counts)} observed counts "
+        f"inside their {level} interval",
+        title_justify="left",
+    )
+    for column in ("Observed count", "Observed", "Median", f"{level} interval", "Inside"):
+        table.add_column(column, justify="left" if column == "Observed count" else "right")
+    for row in counts:
+        table.add_row(
+            row["count"],
+            f"{row['observed']:,}",
+            _count(row["median"]),
+            f"{_count(row['low'])} to {_count(row['high'])}",
+            "yes" if row["inside"] else "NO",
+        )
+    console.print(table)
+    table = Table(title="Sampler diagnostics (tempered SMC)", title_justify="left")
+    for column in ("Generation", "Temperature", "ESS", "Acceptance", "Moves", "Simulations"):
+        table.add_column(column, justify="right")
+    table.add_column("Failed", justify="right")
+    table.add_column("Seconds", justify="right")
+    for row in summary["generations"]:
+        acceptance = row["acceptance"]
+        table.add_row(
+            str(row["generation"]),
+            f"{row['beta']:.4f}",
+            f"{row['ess']:,.0f}",
+            "-" if acceptance is None else f"{acceptance:.2f}",
+            str(row["moves"]),
+            f"{row['simulations']:,}",
+            f"{row['failed_simulations']:,}",
+            f"{row['seconds']:,.1f}",
+        )
+    console.print(table)
+    console.print(
+        Text(
+            "Posterior: the ranged assumptions given the observed counts, each count reported "
+            "around the simulated one with the noise above; intervals include the assumptions' "
+            "uncertainty as the evidence leaves it. ESS: effective sample size of each "
+            "reweighting; acceptance: share of Metropolis-Hastings moves accepted.",
+            style="dim",
+        )
+    )
