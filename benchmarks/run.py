@@ -25,12 +25,13 @@ from numba import njit
 from rich.console import Console
 from rich.table import Table
 
+from fieldcast.calibration import Settings, calibrate, synthetic_observations
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
 from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.reference import simulate_reference_block
 from fieldcast.sampling import binomial
-from fieldcast.scenario import Scenario
+from fieldcast.scenario import Scenario, scenario_with
 from fieldcast.sensitivity import run_sensitivity
 from fieldcast.simulation import simulate
 from fieldcast.streams import uniform
@@ -59,6 +60,11 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "lane_overhead_ratio": (
         "10,000 lanes with their own parameters / 10,000 replications of one scenario",
         1.25,
+        "max",
+    ),
+    "calibrate_seed_seconds": (
+        "calibrate 6 seed-2019 assumptions to 7 days of every city (ESS 1,000), all cores",
+        60.0,
         "max",
     ),
     "pause_resume_overhead_ratio": (
@@ -293,6 +299,37 @@ def pause_resume_overhead(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     return {"pause_resume_overhead_ratio": timed(paused, 2) / timed(straight, 2)}
 
 
+CALIBRATED = (
+    "city_defaults.p_contact",
+    "city_defaults.p_arrest_given_contact",
+    "city_defaults.p_detain",
+    "leak.p_alert_move",
+    "detention.p_relief",
+    "notice.p_comply",
+)
+
+
+def calibration_seconds(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    """``fieldcast calibrate`` of six seed-2019 assumptions to a synthetic 7-day observation
+    of every city (arrests, collateral arrests, detentions, notices; made with p_contact 0.4
+    and p_detain 0.6), 2,000 particles to an ESS of 1,000 at every step, all cores."""
+    truth = scenario_with(seed_2019, ["city_defaults.p_contact=0.4", "city_defaults.p_detain=0.6"])
+    metrics = ("arrests", "collateral_arrests", "detentions", "notices")
+    observed = synthetic_observations(truth, 6, seed=7, metrics=metrics)
+    particles = 400 if quick else 2000
+    settings = Settings(particles=particles, target_ess=particles // 2, parameters=CALIBRATED)
+    calibrate(seed_2019, observed, "bench", Settings(particles=20, target_ess=10), CORES)  # warm
+    started = time.perf_counter()
+    run = calibrate(seed_2019, observed, "bench", settings, CORES)
+    seconds = time.perf_counter() - started
+    assert run.converged
+    return {
+        "calibrate_seed_seconds": seconds,
+        "calibrate_seed_generations": len(run.generations) - 1,
+        "calibrate_seed_simulations": run.last.simulations,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
@@ -329,6 +366,8 @@ def main() -> None:
     console.print("lanes ...")
     figures |= lane_overhead(seed_2019, args.quick)
     figures |= pause_resume_overhead(seed_2019, args.quick)
+    console.print("calibration ...")
+    figures |= calibration_seconds(seed_2019, args.quick)
     console.print("peak memory ...")
     figures |= peak_rss_mb(10_000 if args.quick else 100_000)
 

@@ -262,3 +262,18 @@ def test_observations_that_do_not_fit_the_scenario_are_refused(
     with pytest.raises(ValueError, match="ranges"):
         observed = check_observations(counts, simple_scenario)
         Calibration.start(simple_scenario, observed, "t", Settings())
+
+
+def test_the_html_report_shows_the_calibration(workdir: Path, calibrated: dict) -> None:
+    """The report of a stored calibration shows what the JSON says: the posterior of each
+    assumption (table and chart), the series checked against the prior, and every count
+    against the posterior predictive."""
+    store = workdir / "runs.duckdb"
+    fieldcast(store, "report", "--calibration", calibrated["calibration_id"], "--out", "cal.html")
+    page = (workdir / "cal.html").read_text()
+    for row in calibrated["parameters"]:
+        assert f'id="posterior:{row["path"]}"' in page
+        assert f"{row['median']:.4g}" in page
+    assert f"{calibrated['posterior_predictive']['inside']} of 20 counts inside" in page
+    assert "Atlanta arrests days 0-6" in page
+    assert "<script" not in page  # self-contained, nothing to run

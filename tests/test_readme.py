@@ -34,7 +34,9 @@ def test_readme_python_examples_run() -> None:
 
 def test_readme_commands_exist() -> None:
     fieldcast = str(Path(sys.executable).parent / "fieldcast")
-    commands = re.findall(r"^\$ \.venv/bin/fieldcast ((?:scenario |runs )?[a-z]+)", README, re.M)
+    commands = re.findall(
+        r"^\$ \.venv/bin/fieldcast ((?:scenario |runs |observe )?[a-z]+)", README, re.M
+    )
     assert commands
     for command in {c.strip() for c in commands}:
         result = subprocess.run(
@@ -49,7 +51,7 @@ def test_readme_command_options_exist() -> None:
     lines = re.findall(r"^\$ (?:\S+=\S+ )?\.venv/bin/fieldcast (.*)$", README, re.M)
     for line in lines:
         words = line.split("#")[0].split()
-        command = words[:2] if words[0] in ("scenario", "runs") else words[:1]
+        command = words[:2] if words[0] in ("scenario", "runs", "observe") else words[:1]
         result = subprocess.run(
             [fieldcast, *command, "--help"], capture_output=True, text=True, check=False
         )

@@ -3,10 +3,11 @@
 **Model.** The assumptions with a declared range (``[ranges]``) are unknown, the range being
 their prior (``assumptions.py``). Given their values, the operation runs as the engine
 simulates it, and each observed count (an interval count, ``observations.py``; adjacent small
-counts merged until each holds ``SMALLEST_COUNT`` persons) scatters around the simulated one
-as the scenario's ``[observation]`` model says: negative binomial with size k (variance
-m + m^2 / k) or Poisson. A simulated count of zero is read as 0.5, so that one stray report
-does not rule a parameter set out.
+counts merged until each is expected to hold ``SMALLEST_COUNT`` persons) scatters around
+the simulated one as the scenario's ``[observation]`` model says: negative binomial with
+size k (variance m + m^2 / k) or Poisson; nothing is reported of nothing. In the likelihood
+only, a simulated count of zero is read as 0.5, so that one stray report does not rule a
+parameter set out.
 
 **Likelihood.** The likelihood of the observed counts averages over the simulation's own
 randomness, which no formula gives. It is approximated by a Gaussian synthetic likelihood
@@ -51,7 +52,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special
+from scipy import special, stats
 
 from fieldcast.assumptions import Prior, direct_table, draw_priors, priors, scenario_at
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
@@ -77,6 +78,7 @@ SIZE_KEY = 0x517E  # keys the prior draws that set the expected size of each cou
 SIZE_DRAWS = 100  # prior draws for the expected sizes
 PREDICTIVE_FIRST = 2**31  # first replication of predictive draws: apart from every copy's
 MAX_MOVES = 10  # Metropolis-Hastings rounds per generation, at most
+MOVES_PER_PARTICLE = 1.0  # accepted moves per particle, on average, that end a generation
 SIMULATED_ZERO = 0.5  # a simulated count of zero is read as this (module docstring)
 # Adjacent observed counts are merged until each is expected to hold this many persons
 # (``merged_counts``): below it, a count's distribution is too far from normal for the
@@ -305,8 +307,9 @@ def reporting_variance(model: Observation, mean: np.ndarray) -> np.ndarray:
 def observation_draws(
     model: Observation, simulated: np.ndarray, generator: np.random.Generator
 ) -> np.ndarray:
-    """Observed counts drawn around simulated ones, as the observation model says."""
-    mean = np.maximum(np.nan_to_num(simulated), SIMULATED_ZERO)
+    """Observed counts drawn around simulated ones, as the observation model says (nothing
+    is reported of a count of zero: ``SIMULATED_ZERO`` is the likelihood's guard only)."""
+    mean = np.maximum(np.nan_to_num(simulated), 0.0)
     if model.model == "poisson":
         return generator.poisson(mean)
     k = model.dispersion
@@ -365,6 +368,29 @@ def synthetic_log_likelihood(
         )
     failed = np.isnan(simulated).any(axis=(1, 2))
     return np.where(failed, -np.inf, total)
+
+
+def mixture_log_likelihood(
+    layout: ObservedLayout, model: Observation, simulated: np.ndarray
+) -> np.ndarray:
+    """[particle] log of the mean over copies of the observation model's probability of the
+    observed counts given each copy's simulated ones, place by place."""
+    x = np.maximum(np.nan_to_num(simulated, nan=0.0), SIMULATED_ZERO)
+    y = layout.persons
+    if model.model == "poisson":
+        terms = stats.poisson.logpmf(y, x)
+    else:
+        k = model.dispersion
+        terms = stats.nbinom.logpmf(y, k, k / (k + x))
+    total = np.zeros(len(simulated))
+    for place in np.unique(layout.place):
+        block = terms[:, :, layout.place == place].sum(axis=2)  # [particle, copy]
+        total += special.logsumexp(block, axis=1) - math.log(block.shape[1])
+    failed = np.isnan(simulated).any(axis=(1, 2))
+    return np.where(failed, -np.inf, total)
+
+
+LIKELIHOOD = synthetic_log_likelihood
 
 
 # -- the prior in unconstrained coordinates ----------------------------------------------------
@@ -596,7 +622,7 @@ def advance(
             scenario, values, common, settings.seed, layout.days, processes, client
         )
         simulated = simulated_counts(layout, cumulative)
-        return simulated, synthetic_log_likelihood(layout, model, simulated)
+        return simulated, LIKELIHOOD(layout, model, simulated)
 
     def failures(simulated: np.ndarray) -> int:
         return int(np.isnan(simulated).any(axis=(1, 2)).sum())
@@ -649,7 +675,7 @@ def advance(
         jitter = 1e-9 * np.eye(len(prior_list))
         factor = np.linalg.cholesky(scale * covariance + jitter)
         simulations, failed, accepted_share, moves = last.simulations, last.failed, 0.0, 0
-        while moves < MAX_MOVES and accepted_share < 1.0:
+        while moves < MAX_MOVES and accepted_share < MOVES_PER_PARTICLE:
             stop = out_of_budget(simulations)
             if stop:  # the generation is incomplete: the last complete one stands
                 run.stopped = stop

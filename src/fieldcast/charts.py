@@ -352,3 +352,69 @@ def sensitivity_chart(answer: Sensitivity) -> Figure:
         horizontalalignment="left",
     )
     return figure
+
+
+def calibration_posteriors(summary: dict[str, Any], values: np.ndarray) -> Figure:
+    """Each calibrated assumption: the posterior (histogram of the last generation's
+    particles) over its declared range, the prior's density, and the scenario's value."""
+    parameters = summary["parameters"]
+    columns = min(3, len(parameters))
+    rows = math.ceil(len(parameters) / columns)
+    figure = Figure(figsize=(3.4 * columns, 2.6 * rows), layout="constrained")
+    for index, parameter in enumerate(parameters):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        low, high = parameter["low"], parameter["high"]
+        axes.hist(
+            values[:, index],
+            bins=30,
+            range=(low, high),
+            density=True,
+            color="#888888",
+            label="posterior",
+            gid=f"posterior:{parameter['path']}",
+        )
+        grid = np.linspace(low, high, 200)
+        if parameter["prior"] == "log-uniform":
+            density = 1 / (grid * math.log(high / low))
+        else:
+            density = np.full_like(grid, 1 / (high - low))
+        axes.plot(
+            grid, density, "k--", linewidth=1.2, label="prior", gid=f"prior:{parameter['path']}"
+        )
+        axes.axvline(parameter["scenario_value"], color="black", linestyle=":", label="scenario")
+        axes.set_title(parameter["path"], fontsize=8, loc="left")
+        axes.set_yticks([])
+        if index == 0:
+            axes.legend(fontsize=7, frameon=False)
+    return figure
+
+
+def predictive_check(summary: dict[str, Any]) -> Figure:
+    """Every observed count beside its posterior predictive median and 90% interval."""
+    counts = summary["posterior_predictive"]["counts"]
+    figure = Figure(figsize=(9, 0.9 + 0.22 * len(counts)), layout="constrained")
+    axes = figure.add_subplot()
+    positions = np.arange(len(counts))[::-1]
+    medians = np.array([c["median"] for c in counts])
+    axes.errorbar(
+        medians,
+        positions,
+        xerr=[medians - [c["low"] for c in counts], [c["high"] for c in counts] - medians],
+        fmt="o",
+        color="#888888",
+        markersize=3,
+        label="posterior predictive: median and 90% interval",
+        gid="predictive",
+    )
+    axes.plot(
+        [c["observed"] for c in counts],
+        positions,
+        "kx",
+        label="observed",
+        gid="observed",
+    )
+    axes.set_yticks(positions, [c["count"] for c in counts], fontsize=7)
+    axes.set_xlabel("persons in the count")
+    axes.set_xlim(left=0)
+    axes.legend(fontsize=8, frameon=False, loc="lower right")
+    return figure

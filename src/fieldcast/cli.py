@@ -735,18 +735,39 @@ def runs_delete(
 @app.command()
 def report(
     runs: Annotated[
-        list[str], typer.Argument(help="A run (id, prefix or latest); several for a comparison.")
-    ],
+        list[str] | None,
+        typer.Argument(help="A run (id, prefix or latest); several for a comparison."),
+    ] = None,
+    calibration: Annotated[
+        str | None,
+        typer.Option(help="Report a stored calibration instead (id, prefix or latest)."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
     png: Annotated[
         Path | None, typer.Option(help="Also write the charts as PNG files here.")
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """An HTML report of a stored run (self-contained: it opens offline), or a comparison."""
-    from fieldcast.html_report import comparison_report, run_report, write_pngs
+    """An HTML report of a stored run (self-contained: it opens offline), a comparison, or a
+    calibration."""
+    from fieldcast.html_report import calibration_report, comparison_report, run_report, write_pngs
 
     run_store = _store(store)
+    if calibration is not None:
+        if runs:
+            _fail("--calibration: report a calibration or runs, not both")
+        calibration_id, stored_run, assessed = _store_call(
+            lambda: run_store.calibration(calibration)
+        )
+        if assessed is None:
+            _fail(f"calibration {calibration_id} has no result yet: resume it first")
+        summary = {"calibration_id": calibration_id, **assessed}
+        target = out or Path(f"calibration-{calibration_id}.html")
+        target.write_text(calibration_report(summary, stored_run.last.values), encoding="utf-8")
+        stdout.print(f"wrote {target}", highlight=False)
+        return
+    if not runs:
+        _fail("give a run (id, prefix or latest), or --calibration")
     stored = [
         _store_call(lambda reference=reference: run_store.get(reference)) for reference in runs
     ]

@@ -224,3 +224,100 @@ def write_pngs(run: StoredRun, directory: str | Path) -> list[Path]:
         figure.savefig(path, dpi=150)
         written.append(path)
     return written
+
+
+def calibration_report(summary: dict[str, Any], values: Any) -> str:
+    """A stored calibration (``Assessment.as_dict()`` and the last generation's particles):
+    warnings first, the posterior beside the prior, the checks and the diagnostics."""
+    from fieldcast.charts import calibration_posteriors, predictive_check
+
+    title = f"Calibration of {summary['scenario']} to {summary['observations']}"
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    settings = summary["settings"]
+    model = summary["observation_model"]
+    body.append(
+        "<p class='meta'>"
+        + html.escape(
+            f"calibration {summary['calibration_id']} · stopped: {summary['stopped']} · "
+            f"{settings['particles']:,} particles x {summary['copies']} copies · seed "
+            f"{settings['seed']} · reporting noise: {model['model']}"
+            + (f" (size {model['dispersion']:g})" if model["model"] != "poisson" else "")
+        )
+        + "</p>"
+    )
+    if summary["warnings"]:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in summary["warnings"])
+        body.append(f"<h2>Warnings</h2><ul>{items}</ul>")
+    body.append("<h2>Assumptions: prior and posterior</h2>")
+    body.append(
+        _table(
+            ["assumption", "scenario value", "prior", "posterior median", "90% interval"],
+            [
+                [
+                    p["path"],
+                    f"{p['scenario_value']:.4g}",
+                    f"{p['prior']} {p['low']:g} to {p['high']:g}",
+                    f"{p['median']:.4g}",
+                    f"{p['p05']:.4g} to {p['p95']:.4g}",
+                ]
+                for p in summary["parameters"]
+            ],
+        )
+    )
+    body.append(f"<div class='figure'>{svg(calibration_posteriors(summary, values))}</div>")
+    prior = summary["prior_predictive"]
+    body.append(f"<h2>Observed series and the prior predictive {prior['level']:.0%} interval</h2>")
+    body.append(
+        _table(
+            ["series (counts summed)", "observed", "interval", "conflict"],
+            [
+                [
+                    s["series"],
+                    f"{s['observed']:,}",
+                    f"{s['low']:,.0f} to {s['high']:,.0f}",
+                    "CONFLICT" if s["conflict"] else "no",
+                ]
+                for s in prior["series"]
+            ],
+        )
+    )
+    check = summary["posterior_predictive"]
+    body.append(
+        f"<h2>Posterior predictive check: {check['inside']} of {len(check['counts'])} "
+        f"counts inside their {check['level']:.0%} interval</h2>"
+    )
+    body.append(f"<div class='figure'>{svg(predictive_check(summary))}</div>")
+    body.append("<h2>Sampler diagnostics (tempered sequential Monte Carlo)</h2>")
+    body.append(
+        _table(
+            [
+                "generation",
+                "temperature",
+                "ESS",
+                "acceptance",
+                "moves",
+                "simulations",
+                "failed",
+                "seconds",
+            ],
+            [
+                [
+                    str(g["generation"]),
+                    f"{g['beta']:.4f}",
+                    f"{g['ess']:,.0f}",
+                    "-" if g["acceptance"] is None else f"{g['acceptance']:.2f}",
+                    str(g["moves"]),
+                    f"{g['simulations']:,}",
+                    f"{g['failed_simulations']:,}",
+                    f"{g['seconds']:,.1f}",
+                ]
+                for g in summary["generations"]
+            ],
+        )
+    )
+    body.append(
+        "<p class='meta'>Posterior: the ranged assumptions given the observed counts; its "
+        "intervals include the assumptions' uncertainty as the evidence leaves it. Method: "
+        "docs/model.md, section 10.</p>"
+    )
+    return _page(title, body)

@@ -165,9 +165,7 @@ class Assessment:
             "copies": run.copies,
             "stopped": run.stopped,
             "warnings": self.warnings,
-            "parameters": [
-                {**asdict(p), "narrowing": p.narrowing} for p in self.parameters
-            ],
+            "parameters": [{**asdict(p), "narrowing": p.narrowing} for p in self.parameters],
             "generations": [generation.as_dict() for generation in run.generations],
             "prior_predictive": {
                 "level": CONFLICT_LEVEL,
