@@ -52,7 +52,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from fieldcast.assumptions import Prior, direct_table, draw_priors, priors, scenario_at
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
@@ -370,29 +370,6 @@ def synthetic_log_likelihood(
     return np.where(failed, -np.inf, total)
 
 
-def mixture_log_likelihood(
-    layout: ObservedLayout, model: Observation, simulated: np.ndarray
-) -> np.ndarray:
-    """[particle] log of the mean over copies of the observation model's probability of the
-    observed counts given each copy's simulated ones, place by place."""
-    x = np.maximum(np.nan_to_num(simulated, nan=0.0), SIMULATED_ZERO)
-    y = layout.persons
-    if model.model == "poisson":
-        terms = stats.poisson.logpmf(y, x)
-    else:
-        k = model.dispersion
-        terms = stats.nbinom.logpmf(y, k, k / (k + x))
-    total = np.zeros(len(simulated))
-    for place in np.unique(layout.place):
-        block = terms[:, :, layout.place == place].sum(axis=2)  # [particle, copy]
-        total += special.logsumexp(block, axis=1) - math.log(block.shape[1])
-    failed = np.isnan(simulated).any(axis=(1, 2))
-    return np.where(failed, -np.inf, total)
-
-
-LIKELIHOOD = synthetic_log_likelihood
-
-
 # -- the prior in unconstrained coordinates ----------------------------------------------------
 
 
@@ -622,7 +599,7 @@ def advance(
             scenario, values, common, settings.seed, layout.days, processes, client
         )
         simulated = simulated_counts(layout, cumulative)
-        return simulated, LIKELIHOOD(layout, model, simulated)
+        return simulated, synthetic_log_likelihood(layout, model, simulated)
 
     def failures(simulated: np.ndarray) -> int:
         return int(np.isnan(simulated).any(axis=(1, 2)).sum())
