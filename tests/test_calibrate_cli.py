@@ -89,7 +89,7 @@ def test_calibrate_finds_the_values_that_made_the_counts(calibrated: dict) -> No
     """The posterior 90% intervals hold the values the counts were simulated with, which
     the scenario's own values (0.3 and 4 teams) are not the medians of."""
     assert calibrated["stopped"] == "converged"
-    assert calibrated["warnings"] == []
+    assert not any("conflict" in warning for warning in calibrated["warnings"])
     rows = {row["path"]: row for row in calibrated["parameters"]}
     assert set(rows) == {CONTACT, TEAMS}
     assert rows[CONTACT]["p05"] < 0.4 < rows[CONTACT]["p95"]
@@ -220,9 +220,10 @@ def test_ranges_that_cannot_produce_the_counts_are_a_conflict(simple_scenario: S
 def test_a_posterior_against_the_end_of_its_range_says_widen_it(
     simple_scenario: Scenario,
 ) -> None:
-    """Counts made with p_contact 0.25, just beyond the range: the posterior piles against
-    its upper end, and the report advises widening the range beyond 0.2."""
-    assessment = _calibrated_to(simple_scenario, 0.25, 10)
+    """Counts made with p_contact 0.3, beyond the range (yet not so far that the series
+    conflict with it): the posterior piles against its upper end, and the report advises
+    widening the range beyond 0.2."""
+    assessment = _calibrated_to(simple_scenario, 0.3, 10)
     assert assessment.parameters[0].edge == "high"
     assert "widen the range beyond 0.2" in " ".join(assessment.warnings)
 

@@ -175,13 +175,16 @@ def test_versions_are_kept_and_the_same_counts_add_nothing(
 def test_a_version_1_store_is_upgraded_in_place(
     scenario: Scenario, seed_scenario: Scenario, tmp_path: Path
 ) -> None:
-    """A store written before observations existed keeps its runs and gains the tables."""
+    """A store written before observations and calibrations existed keeps its runs and gains
+    their tables."""
     path = tmp_path / "old.duckdb"
     store = RunStore(path)
     run_id = store.save(run_forecast(seed_scenario, replications=20, seed=1), 0.0)
     with duckdb.connect(str(path)) as connection:  # make it what fieldcast 1 wrote
-        connection.execute("DROP TABLE observation_rows")
-        connection.execute("DROP TABLE observation_sets")
+        for table in ("observation_rows", "observation_sets", "calibrations"):
+            connection.execute(f"DROP TABLE {table}")
+        for table in ("calibration_generations", "calibration_assessments"):
+            connection.execute(f"DROP TABLE {table}")
         connection.execute("UPDATE store_info SET value = '1' WHERE key = 'schema_version'")
     assert store.observation_infos() == []  # reading needs no upgrade
     store.add_observations("op", check_observations(_raw(GOOD), scenario), scenario, "f.csv")
@@ -190,7 +193,9 @@ def test_a_version_1_store_is_upgraded_in_place(
         version = connection.execute(
             "SELECT value FROM store_info WHERE key = 'schema_version'"
         ).fetchone()
+        tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
     assert version == ("2",)
+    assert {"observation_sets", "calibrations", "calibration_generations"} <= tables
 
 
 def test_observe_commands(tmp_path: Path) -> None:

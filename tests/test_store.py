@@ -29,6 +29,15 @@ def forecast(seed_scenario: Scenario) -> Forecast:
     return run_forecast(seed_scenario, replications=150, seed=5)
 
 
+EVIDENCE_TABLES = (
+    "observation_sets",
+    "observation_rows",
+    "calibrations",
+    "calibration_generations",
+    "calibration_assessments",
+)
+
+
 def _integrity(path: Path) -> tuple[int, list[str]]:
     """(runs stored, problems): every run complete, no rows without a run. A store killed
     while it was being created is an empty DuckDB file (the schema is one transaction): it
@@ -39,7 +48,7 @@ def _integrity(path: Path) -> tuple[int, list[str]]:
         tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
         if not tables:
             return 0, []
-        if tables != {*RUN_TABLES, "observation_sets", "observation_rows"}:
+        if tables != {*RUN_TABLES, *EVIDENCE_TABLES}:
             return 0, [f"a partial schema: {sorted(tables)}"]
         runs = [row[0] for row in connection.execute("SELECT run_id FROM runs").fetchall()]
         for run_id in runs:

@@ -579,7 +579,8 @@ def advance(
     call), checked before each batch. A generation that a stopping rule (or a kill)
     interrupts is dropped, so the last complete one stands, and a resumed calibration goes on
     exactly as an uninterrupted one would have. ``on_generation`` is called after every
-    complete generation (to keep it)."""
+    complete generation (to keep it), ``progress(generation, move)`` after every round of
+    moves."""
     scenario, settings, prior_list = run.model, run.settings, run.priors
     layout = run.layout
     model = scenario.observation

@@ -328,20 +328,21 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
     console.print(Panel(header, title="fieldcast calibrate", expand=False))
     for warning in summary["warnings"]:
         console.print(Text(f"warning: {warning}", style="bold yellow"))
-    table = Table(title="Assumptions: the prior (declared range) and the posterior")
-    table.add_column("Assumption", no_wrap=True)
-    for column in ("Scenario value", "Prior", "Posterior median", "90% interval"):
-        table.add_column(column, justify="left" if column == "Prior" else "right")
-    table.add_column("Width / range", justify="right")
+    table = Table(
+        title="Assumptions: the prior (declared range) and the posterior",
+        title_justify="left",
+    )
+    table.add_column("Assumption", overflow="fold")
+    for column in ("Scenario", "Prior", "Median", "90% interval"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for row in summary["parameters"]:
-        edge = f" (piled at the {row['edge']} end)" if row["edge"] else ""
+        shape = " (log)" if row["prior"] == "log-uniform" else ""
         table.add_row(
             row["path"],
-            f"{row['scenario_value']:.4g}",
-            f"{row['prior']} {row['low']:g} to {row['high']:g}",
-            f"{row['median']:.4g}",
-            f"{row['p05']:.4g} to {row['p95']:.4g}",
-            f"{_percent(row['narrowing'])}{edge}",
+            f"{row['scenario_value']:.3g}",
+            f"{row['low']:g}-{row['high']:g}{shape}",
+            f"{row['median']:.3g}",
+            f"{row['p05']:.3g}-{row['p95']:.3g}",
         )
     console.print(table)
     prior = summary["prior_predictive"]
