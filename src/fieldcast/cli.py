@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from fieldcast.allocation import Allocation
+    from fieldcast.observations import ObservationSet
     from fieldcast.surge import SurgePlan
 
 # Commands import what only they need (planning, charts, reports) when they run: a forecast
@@ -938,9 +940,10 @@ def observe_simulate(
         observed = synthetic_observations(truth, last_day, seed, metrics)
     except ValueError as error:
         _fail(str(error))
-    lines = ["day,place,metric,value,basis"]
-    lines += [f"{r.day},{r.place},{r.metric},{r.value},{r.basis}" for r in observed.rows]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with out.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["day", "place", "metric", "value", "basis"])
+        writer.writerows([r.day, r.place, r.metric, r.value, r.basis] for r in observed.rows)
     stdout.print(
         f"wrote {out}: {len(observed.rows)} cumulative counts, days 0 to {last_day}, of "
         f"{loaded.name} with {', '.join(set_values or []) or 'its own values'} (seed {seed})",
@@ -952,10 +955,12 @@ def observe_simulate(
 # -- calibration -------------------------------------------------------------------------------
 
 
-def _observed_counts(reference: str, loaded: Scenario, store: Path | None) -> tuple[Any, str]:
+def _observed_counts(
+    reference: str, loaded: Scenario, store: Path | None
+) -> tuple[ObservationSet, str]:
     """Counts from a file (if one exists at ``reference``) or a stored set (NAME, or
     NAME@VERSION), and a label naming them and their hash."""
-    from fieldcast.observations import ObservationError, read_observations
+    from fieldcast.observations import ObservationError, check_observations, read_observations
 
     path = Path(reference)
     if path.is_file():
@@ -970,8 +975,6 @@ def _observed_counts(reference: str, loaded: Scenario, store: Path | None) -> tu
     info, observed = _store_call(
         lambda: _store(store).observations(name, int(number) if number else None)
     )
-    from fieldcast.observations import check_observations
-
     try:  # stored against some scenario: they must fit this one too
         check_observations([row.__dict__ for row in observed.rows], loaded, f"observations {name}")
     except ObservationError as error:
