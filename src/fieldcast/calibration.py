@@ -85,7 +85,8 @@ SIMULATED_ZERO = 0.5  # a simulated count of zero is read as this (module docstr
 # synthetic likelihood.
 SMALLEST_COUNT = 10
 # Added to the variances of the synthetic likelihood (Anscombe scale, where a Poisson count's
-# variance is about 1): a count that happened not to vary among a particle's copies
+# variance is about 1), so that a count that happened not to vary among a particle's copies
+# (all of them zero, say) does not make its covariance singular.
 VARIANCE_FLOOR = 0.01
 
 
