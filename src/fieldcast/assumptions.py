@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from fieldcast.compiled import CompiledScenario, ParameterTable, parameter_table
 from fieldcast.costs import cost_items
@@ -70,6 +69,10 @@ class Prior:
     @property
     def distribution(self) -> Any:
         """The prior as a frozen scipy distribution (``rvs``, ``ppf``, ``logpdf``)."""
+        # imported here: scipy.stats adds about 47 MB to every process that imports it, and
+        # a forecast without assumption uncertainty never needs it
+        from scipy import stats
+
         if self.shape == "log-uniform":
             return stats.loguniform(self.low, self.high)
         return stats.uniform(self.low, self.high - self.low)

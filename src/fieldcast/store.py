@@ -38,19 +38,21 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import numpy as np
 import platformdirs
 
-from fieldcast.calibration import Calibration, Generation, Settings
 from fieldcast.forecast import Forecast
 from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
 from fieldcast.observations import ObservationSet, ObservedRow, check_name
-from fieldcast.posterior import Assessment
 from fieldcast.results import TOTAL, Results
 from fieldcast.scenario import Scenario, validate_scenario
+
+if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, does not load it
+    from fieldcast.calibration import Calibration, Generation
+    from fieldcast.posterior import Assessment
 
 SCHEMA_VERSION = 2
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
@@ -618,6 +620,8 @@ class RunStore:
     def calibration(self, reference: str) -> tuple[str, Calibration, dict[str, Any] | None]:
         """A stored calibration as it stands (its complete generations), ready to resume,
         and its latest assessment (None if none was made)."""
+        from fieldcast.calibration import Calibration, Generation, Settings
+
         calibration_id = self.resolve_calibration(reference)
         with self._connect(write=False) as connection:
             row = connection.execute(
