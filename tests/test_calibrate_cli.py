@@ -4,6 +4,7 @@ reports, the calibrated scenario it writes, and a calibration that stops and res
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -116,8 +117,11 @@ def test_the_calibrated_scenario_carries_its_provenance(workdir: Path, calibrate
         provenance = scenario.provenance[path]
         assert provenance.kind == "calibrated"
         assert "syn version 1 (sha256 " in provenance.note
-        assert scenario.ranges[path].low <= rows[path]["p05"] + 1
     assert scenario.ranges[CONTACT].low == pytest.approx(rows[CONTACT]["p05"])
+    assert scenario.ranges[CONTACT].high == pytest.approx(rows[CONTACT]["p95"])
+    # a whole-number parameter's range is the posterior interval widened to whole numbers
+    assert scenario.ranges[TEAMS].low == math.floor(rows[TEAMS]["p05"])
+    assert scenario.ranges[TEAMS].high == math.ceil(rows[TEAMS]["p95"])
     # the assumptions not calibrated keep their ranges and provenance
     seed = load_scenario("seed-2019")
     assert scenario.ranges["notice.p_comply"] == seed.ranges["notice.p_comply"]
