@@ -518,7 +518,7 @@ def _generator(settings: Settings, generation: int, step: int) -> np.random.Gene
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
-def _ess(log_weights: np.ndarray) -> float:
+def effective_sample_size(log_weights: np.ndarray) -> float:
     finite = np.isfinite(log_weights)
     if not finite.any():
         return 0.0
@@ -530,19 +530,19 @@ def _ess(log_weights: np.ndarray) -> float:
 def _next_beta(beta: float, log_likelihood: np.ndarray, target_ess: float) -> float:
     """The largest beta' in (beta, 1] whose reweighting keeps the ESS at the target
     (bisection; the ESS falls as beta' rises)."""
-    if _ess((1.0 - beta) * log_likelihood) >= target_ess:
+    if effective_sample_size((1.0 - beta) * log_likelihood) >= target_ess:
         return 1.0
     low, high = beta, 1.0
     for _ in range(60):
         middle = (low + high) / 2
-        if _ess((middle - beta) * log_likelihood) >= target_ess:
+        if effective_sample_size((middle - beta) * log_likelihood) >= target_ess:
             low = middle
         else:
             high = middle
     return max(low, beta + 1e-12)
 
 
-def _systematic_resample(log_weights: np.ndarray, generator: np.random.Generator) -> np.ndarray:
+def systematic_resample(log_weights: np.ndarray, generator: np.random.Generator) -> np.ndarray:
     finite = np.isfinite(log_weights)
     weights = np.where(finite, np.exp(log_weights - log_weights[finite].max()), 0.0)
     cumulative = np.cumsum(weights / weights.sum())
@@ -644,8 +644,8 @@ def advance(
         number = last.number + 1
         beta = _next_beta(last.beta, last.log_likelihood, settings.target_ess)
         log_weights = (beta - last.beta) * last.log_likelihood
-        ess = _ess(log_weights)
-        parents = _systematic_resample(log_weights, _generator(settings, number, 0))
+        ess = effective_sample_size(log_weights)
+        parents = systematic_resample(log_weights, _generator(settings, number, 0))
         values = last.values[parents]
         loglik = last.log_likelihood[parents]
         points = to_unconstrained(prior_list, values)

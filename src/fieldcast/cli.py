@@ -224,6 +224,24 @@ def forecast(
         int,
         typer.Option(min=1, help="Assumption draws for --uncertainty assumptions (at most -n)."),
     ] = 1000,
+    observed: Annotated[
+        str | None,
+        typer.Option(
+            help="Track the operation: condition the forecast on these observed counts (a "
+            "stored set NAME or NAME@VERSION, or a CSV/JSON file) with a particle filter; a "
+            "stored filter of the same set goes on from its last day."
+        ),
+    ] = None,
+    particles: Annotated[
+        int, typer.Option(min=2, help="Particles (lanes) of the filter, with --observed.")
+    ] = 10_000,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --observed: track only this ranged assumption (repeat for more). "
+            "Default: every one that can vary by lane."
+        ),
+    ] = None,
     store: StoreOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep this run.")] = False,
     workers: WorkersOption = None,
@@ -231,9 +249,25 @@ def forecast(
 ) -> None:
     """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected.
 
+    With --observed, a tracked forecast instead: conditioned on the counts observed so far.
     The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
     Results are identical in-process, on local processes and on a Dask cluster."""
     loaded = _load(scenario)
+    if observed is not None:
+        _track(
+            loaded,
+            observed,
+            particles,
+            seed,
+            parameter or [],
+            processes,
+            as_json,
+            store,
+            no_store,
+            workers,
+            scheduler,
+        )
+        return
     if uncertainty == Uncertainty.assumptions and not loaded.ranges:
         _fail(
             f"--uncertainty assumptions: the scenario {loaded.name!r} declares no [ranges] "
@@ -1103,6 +1137,123 @@ def calibrate(
         typer.echo(json.dumps(summary, indent=2))
     else:
         render_calibration(summary, stdout)
+
+
+def _observation_name(reference: str) -> str:
+    """The name a tracked filter is kept under: the stored set's, or the file's."""
+    path = Path(reference)
+    return f"file {path.name}" if path.is_file() else reference.partition("@")[0]
+
+
+def _track(
+    loaded: Scenario,
+    observed: str,
+    particles: int,
+    seed: int,
+    parameters: list[str],
+    processes: int | None,
+    as_json: bool,
+    store: Path | None,
+    no_store: bool,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """``forecast --observed``: the tracked forecast, going on from a stored filter."""
+    from fieldcast.terminal_report import render_tracking
+    from fieldcast.tracking import track, tracked_model
+
+    counts, label = _observed_counts(observed, loaded, store)
+    name = _observation_name(observed)
+    try:
+        model = tracked_model(loaded, parameters)
+    except ValueError as error:
+        _fail(str(error))
+    run_store = _store(store)
+    found = _store_call(lambda: run_store.latest_filter(model, name, particles, seed))
+    stored = found[1] if found else None
+    with _cluster(workers, scheduler) as client:
+        try:
+            tracking = track(
+                loaded,
+                counts,
+                label,
+                particles,
+                seed,
+                parameters,
+                stored,
+                processes or _default_processes(),
+                client,
+            )
+        except ValueError as error:
+            _fail(str(error))
+    if found and tracking.updated_from is None:
+        stderr.print(
+            f"the stored filter {found[0]} conditioned on other counts than these (revised "
+            "or not a prefix): filtered again from day 0",
+            highlight=False,
+        )
+    summary = tracking.summary()
+    if not no_store:
+        tracking_id = _store_call(lambda: run_store.add_tracking(tracking, name))
+        summary = {"tracking_id": tracking_id, **summary}
+        stderr.print(f"stored as tracking {tracking_id} in {run_store.path}", highlight=False)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        render_tracking(summary, stdout)
+
+
+@app.command()
+def backtest(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    observed: Annotated[
+        str,
+        typer.Option(help="The observed counts: a stored set (NAME or NAME@VERSION) or a file."),
+    ] = "",
+    particles: Annotated[int, typer.Option(min=2, help="Particles (lanes) of the filter.")] = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed: same seed, same scores.")] = 2019,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(help="Track only this ranged assumption (repeat for more)."),
+    ] = None,
+    processes: Annotated[
+        int | None, typer.Option(min=1, help="Local processes. Default: cores.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    store: StoreOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """Score the forecasts tracking would have made at each observed day against the counts
+    that followed: CRPS, 50% and 90% coverage and a PIT histogram, per horizon."""
+    from fieldcast.backtest import backtest as run_backtest
+    from fieldcast.terminal_report import render_backtest
+
+    if not observed:
+        _fail("--observed: give the observed counts (a stored set or a file)")
+    loaded = _load(scenario)
+    counts, label = _observed_counts(observed, loaded, store)
+    if len({row.day for row in counts.rows}) < 2:
+        _fail("--observed: a backtest needs counts on at least two days")
+    with _cluster(workers, scheduler) as client:
+        try:
+            result = run_backtest(
+                loaded,
+                counts,
+                label,
+                particles,
+                seed,
+                parameter or [],
+                processes or _default_processes(),
+                client,
+            )
+        except ValueError as error:
+            _fail(str(error))
+    summary = result.summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        render_backtest(summary, stdout)
 
 
 @app.command()

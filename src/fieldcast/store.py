@@ -53,8 +53,9 @@ from fieldcast.scenario import Scenario, validate_scenario
 if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, does not load it
     from fieldcast.calibration import Calibration, Generation
     from fieldcast.posterior import Assessment
+    from fieldcast.tracking import FilterState, Tracking
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
 COLLATERAL = "collateral_arrests"  # daily metric of non-target persons (measure: persons)
 
@@ -98,6 +99,24 @@ _SCHEMA = [
 ]
 # What each schema version adds to the one before: an older store is upgraded in place.
 _UPGRADES = {
+    3: [
+        """CREATE TABLE trackings (
+            tracking_id VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            fieldcast_version VARCHAR NOT NULL,
+            scenario_name VARCHAR NOT NULL,
+            model_sha256 VARCHAR NOT NULL,
+            model_json VARCHAR NOT NULL,
+            observation_name VARCHAR NOT NULL,
+            observations VARCHAR NOT NULL,
+            particles INTEGER NOT NULL,
+            seed UBIGINT NOT NULL,
+            day INTEGER NOT NULL,
+            metadata_json VARCHAR NOT NULL,
+            filter_state BLOB NOT NULL,
+            summary_json VARCHAR NOT NULL
+        )""",
+    ],
     2: [
         """CREATE TABLE observation_sets (
             name VARCHAR NOT NULL,
@@ -604,6 +623,75 @@ class RunStore:
             CalibrationInfo(*row[:4], row[4], row[5] or 0.0, row[6] or 0, row[7] or "")
             for row in rows
         ]
+
+    # -- trackings ----------------------------------------------------------------------------
+
+    def add_tracking(self, tracking: Tracking, observation_name: str) -> str:
+        """Keep a tracked forecast and its filter's state (what the next update goes on
+        from); returns its id. Each update is a new row: none is ever overwritten."""
+        tracking_id = new_run_id()
+        state = tracking.state
+        model_json = state.model.canonical_json()
+        with self._connect(write=True) as connection:
+            connection.execute(
+                "INSERT INTO trackings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    tracking_id,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    version("fieldcast"),
+                    tracking.scenario.name,
+                    hashlib.sha256(model_json.encode()).hexdigest(),
+                    model_json,
+                    observation_name,
+                    tracking.observations,
+                    tracking.particles,
+                    state.seed,
+                    state.day,
+                    json.dumps(state.metadata()),
+                    state.to_bytes(),
+                    json.dumps(tracking.summary()),
+                ],
+            )
+        return tracking_id
+
+    def latest_filter(
+        self, model: Scenario, observation_name: str, particles: int, seed: int
+    ) -> tuple[str, FilterState] | None:
+        """The newest stored filter of this tracked scenario, observation set, particles and
+        seed (None if there is none)."""
+        from fieldcast.tracking import FilterState
+
+        model_sha256 = hashlib.sha256(model.canonical_json().encode()).hexdigest()
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "trackings"):
+                return None
+            row = connection.execute(
+                "SELECT tracking_id, metadata_json, filter_state FROM trackings "
+                "WHERE model_sha256 = ? AND observation_name = ? AND particles = ? AND seed = ? "
+                "ORDER BY created_at DESC, day DESC LIMIT 1",
+                [model_sha256, observation_name, particles, seed],
+            ).fetchone()
+        if row is None:
+            return None
+        return row[0], FilterState.from_bytes(model, json.loads(row[1]), row[2])
+
+    def tracking_summary(self, reference: str) -> tuple[str, dict[str, Any]]:
+        """A stored tracked forecast's summary, by id, unique prefix or ``latest``."""
+        with self._connect(write=False) as connection:
+            rows = (
+                connection.execute(
+                    "SELECT tracking_id, summary_json FROM trackings ORDER BY created_at"
+                ).fetchall()
+                if _has_table(connection, "trackings")
+                else []
+            )
+        matches = (
+            rows[-1:] if reference == "latest" else [r for r in rows if r[0].startswith(reference)]
+        )
+        if len(matches) != 1:
+            found = "no" if not matches else f"{len(matches)}"
+            raise StoreError(f"{found} tracked forecast matches {reference!r} in {self.path}")
+        return matches[0][0], json.loads(matches[0][1])
 
     def resolve_calibration(self, reference: str) -> str:
         """A calibration id from a full id, a unique prefix of one, or ``latest``."""

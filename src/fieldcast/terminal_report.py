@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -401,6 +402,160 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
             "around the simulated one with the noise above; intervals include the assumptions' "
             "uncertainty as the evidence leaves it. ESS: effective sample size of each "
             "reweighting; acceptance: share of Metropolis-Hastings moves accepted.",
+            style="dim",
+        )
+    )
+
+
+def _signed(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{100 * value:+.1f} pts" if percent else f"{value:+,.0f}"
+
+
+def render_tracking(summary: dict[str, Any], console: Console) -> None:
+    """Print a tracked forecast (``Tracking.summary()``): the filter's effective sample
+    sizes, warnings, the forecast before and after the newest counts and what changed, the
+    tracked assumptions."""
+    header = Text()
+    header.append(f"{summary['scenario']} tracked to {summary['observations']}\n", style="bold")
+    went_on = summary["updated_from_day"]
+    header.append(
+        f"as of day {summary['as_of_day']} · {summary['particles']:,} particles · seed "
+        f"{summary['seed']} · "
+        + (
+            "filtered from day 0"
+            if went_on is None
+            else f"updated from the filter of day {went_on}"
+        )
+        + f"\nintervals include: {summary['intervals_include']}",
+        style="dim",
+    )
+    console.print(Panel(header, title="fieldcast forecast --observed", expand=False))
+    for warning in summary["warnings"]:
+        console.print(Text(f"warning: {warning}", style="bold yellow"))
+    before, after, change = summary["before"], summary["after"], summary["change"]
+    goal = summary["goal_persons"]
+    table = Table(
+        title=f"Before and after the newest counts (goal: {goal:,} persons by the end of field "
+        "work)",
+        title_justify="left",
+    )
+    for column in ("", "Before", "After", "Change"):
+        table.add_column(column, justify="left" if not column else "right")
+    since = "before any count" if before["as_of_day"] is None else f"day {before['as_of_day']}"
+    table.add_row("as of", since, f"day {after['as_of_day']}", "")
+    table.add_row(
+        "P(goal)",
+        _percent(before["p_goal"]),
+        _percent(after["p_goal"]),
+        _signed(change["p_goal"], percent=True),
+    )
+    table.add_row(
+        "persons arrested",
+        _range(before["persons_arrested"]),
+        _range(after["persons_arrested"]),
+        _signed(change["persons_arrested_median"]),
+    )
+    table.add_row(
+        "day the goal is reached",
+        _goal_day(before["goal_day"]),
+        _goal_day(after["goal_day"]),
+        _signed(change["goal_day_median"]),
+    )
+    console.print(table)
+    if change["by_place"]:
+        table = Table(title="What moved it: each place's newest counts alone", title_justify="left")
+        for column in ("Place", "P(goal)", "Median persons arrested"):
+            table.add_column(column, justify="left" if column == "Place" else "right")
+        ordered = sorted(
+            change["by_place"].items(),
+            key=lambda item: -abs(item[1]["persons_arrested_median"] or 0),
+        )
+        for place, moved in ordered:
+            table.add_row(
+                escape(place),
+                _signed(moved["p_goal"], percent=True),
+                _signed(moved["persons_arrested_median"]),
+            )
+        console.print(table)
+    table = Table(title="Persons arrested by the end of field work, by city", title_justify="left")
+    for column in ("City", "Before", "After"):
+        table.add_column(column, justify="left" if column == "City" else "right")
+    for city, interval in after["by_city"].items():
+        table.add_row(escape(city), _range(before["by_city"][city]), _range(interval))
+    console.print(table)
+    table = Table(title="Tracked assumptions (prior: the declared range)", title_justify="left")
+    for column in ("Assumption", "Prior", "Median", "90% interval"):
+        table.add_column(column, justify="left" if column == "Assumption" else "right")
+    for row in summary["parameters"]:
+        table.add_row(
+            row["parameter"],
+            f"{row['prior_low']:g}-{row['prior_high']:g}",
+            f"{row['median']:.3g}",
+            f"{row['p05']:.3g}-{row['p95']:.3g}",
+        )
+    console.print(table)
+    if summary["held_at_scenario_values"]:
+        console.print(
+            Text(
+                "held at the scenario's values (they cannot vary by lane; calibrate them "
+                "first): " + ", ".join(summary["held_at_scenario_values"]),
+                style="dim",
+            )
+        )
+    table = Table(title="The filter, day by day", title_justify="left")
+    for column in ("Day", "Counts", "Effective sample size", "Collapsed"):
+        table.add_column(column, justify="right")
+    for step in summary["steps"]:
+        table.add_row(
+            str(step["day"]),
+            str(step["counts"]),
+            f"{step['ess']:,.1f}",
+            "yes" if step["collapsed"] else "no",
+        )
+    console.print(table)
+
+
+def _goal_day(goal_day: dict[str, Any]) -> str:
+    if goal_day["median"] is None:
+        return f"not reached ({_percent(goal_day['p_reached'])} reach it)"
+    return f"day {_range(goal_day)}"
+
+
+def render_backtest(summary: dict[str, Any], console: Console) -> None:
+    """Print a backtest's scores per horizon (``Backtest.summary()``)."""
+    header = Text()
+    header.append(f"{summary['scenario']} backtested on {summary['observations']}\n", style="bold")
+    header.append(
+        f"{summary['particles']:,} particles · seed {summary['seed']}\nscored: {summary['scored']}",
+        style="dim",
+    )
+    console.print(Panel(header, title="fieldcast backtest", expand=False))
+    table = Table(title="Scores by horizon", title_justify="left")
+    for column in (
+        "Horizon (days)",
+        "Predictions",
+        "CRPS (persons)",
+        "50% coverage",
+        "90% coverage",
+        "PIT histogram (10 bins)",
+    ):
+        table.add_column(column, justify="right")
+    for row in summary["by_horizon"]:
+        table.add_row(
+            str(row["horizon_days"]),
+            str(row["predictions"]),
+            f"{row['crps']:,.2f}",
+            _percent(row["coverage_50"]),
+            _percent(row["coverage_90"]),
+            " ".join(str(n) for n in row["pit_histogram"]),
+        )
+    console.print(table)
+    console.print(
+        Text(
+            "A calibrated forecast covers about 50% and 90%, and its PIT histogram is flat; "
+            "U-shaped: overconfident; humped: too cautious; sloped: biased.",
             style="dim",
         )
     )
