@@ -730,31 +730,35 @@ def synthetic_observations(
     seed: int,
     metrics: Sequence[str] = ("arrests",),
     replication: int = 0,
+    total: bool = False,
 ) -> ObservationSet:
     """Cumulative counts of every city with targets, days 0 to ``last_day``, as one
     replication of ``scenario`` produced them, reported through its observation model: what a
     calibration should find the scenario's values from (the README's worked example, the
-    validation tests)."""
+    validation tests). ``total``: the national totals only, reported as totals (one series
+    per metric: what a national press release gives)."""
     days = tuple(range(last_day + 1))
     as_given = scenario.model_copy(update={"ranges": {}})  # its own values, nothing drawn
     cumulative = simulate_observed(
         as_given, np.zeros((1, 0)), np.array([[replication]]), seed, days
     )[0, 0]  # [day, place, metric]
     generator = np.random.default_rng(np.random.SeedSequence([seed, SYNTHETIC_KEY]))
+    if total:
+        cumulative = cumulative[:, -1:, :]  # the total's column, as a place of its own
     daily = np.diff(cumulative, axis=0, prepend=0.0)
     reported = observation_draws(scenario.observation, daily, generator).cumsum(axis=0)
     rows = []
     metric_names = list(OBSERVABLE)
-    for c, city in enumerate(scenario.cities):
-        if city.target_persons == 0:
-            continue
+    places = [TOTAL] if total else [c.name for c in scenario.cities if c.target_persons > 0]
+    columns = [0] if total else [i for i, c in enumerate(scenario.cities) if c.target_persons > 0]
+    for c, city in zip(columns, places, strict=True):
         for name in metrics:
             for d, day in enumerate(days):
                 value = int(reported[d, c, metric_names.index(name)])
                 rows.append(
                     {
                         "day": day,
-                        "place": city.name,
+                        "place": city,
                         "metric": name,
                         "value": value,
                         "basis": "cumulative",

@@ -955,6 +955,9 @@ def observe_simulate(
         typer.Option(help="Metrics to report (repeat; default: arrests and detentions)."),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the operation and the reports.")] = 1,
+    total: Annotated[
+        bool, typer.Option("--total", help="Report national totals only (place Total).")
+    ] = False,
     out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("observed.csv"),
 ) -> None:
     """Make observed counts by simulating one replication of a scenario (with parameters
@@ -971,7 +974,7 @@ def observe_simulate(
             _fail(f"--metric: {name!r} is not one of {', '.join(OBSERVABLE)}")
     try:
         truth = scenario_with(loaded, set_values or [])
-        observed = synthetic_observations(truth, last_day, seed, metrics)
+        observed = synthetic_observations(truth, last_day, seed, metrics, total=total)
     except ValueError as error:
         _fail(str(error))
     with out.open("w", newline="", encoding="utf-8") as file:

@@ -1,0 +1,146 @@
+"""Live tracking and backtests (tracking.py, backtest.py).
+
+Statistical tests state their tolerance as a confidence level; each has a deliberately wrong
+variant that the same check catches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fieldcast.backtest import backtest, crps, randomized_pit
+from fieldcast.calibration import synthetic_observations
+from fieldcast.catalog import load_scenario
+from fieldcast.observations import ObservationSet
+from fieldcast.scenario import scenario_with
+from fieldcast.tracking import FilterState, track, tracked_model
+
+SEED = load_scenario("seed-2019")
+
+
+def _up_to(observed: ObservationSet, day: int) -> ObservationSet:
+    return ObservationSet(tuple(row for row in observed.rows if row.day <= day))
+
+
+def _totals(scenario, seed: int = 7, last_day: int = 6, replication: int = 10**6):
+    return synthetic_observations(scenario, last_day, seed, ("arrests",), replication, total=True)
+
+
+def test_an_update_from_the_stored_filter_equals_one_run_over_all_days() -> None:
+    observed = _totals(scenario_with(SEED, ["city_defaults.p_contact=0.4"]))
+    first = track(SEED, _up_to(observed, 3), "t", particles=300, seed=3)
+    stored = FilterState.from_bytes(
+        first.state.model, first.state.metadata(), first.state.to_bytes()
+    )
+    updated = track(SEED, _up_to(observed, 4), "t", particles=300, seed=3, stored=stored)
+    direct = track(SEED, _up_to(observed, 4), "t", particles=300, seed=3)
+    assert updated.updated_from == 3 and direct.updated_from is None
+    assert updated.summary()["after"] == direct.summary()["after"]
+    assert updated.summary()["before"] == direct.summary()["before"]
+    for mine, theirs in zip(updated.state.lanes.state, direct.state.lanes.state, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    np.testing.assert_array_equal(updated.state.lanes.values, direct.state.lanes.values)
+
+
+def test_a_revised_count_filters_again_from_day_0() -> None:
+    observed = _totals(SEED)
+    first = track(SEED, _up_to(observed, 3), "t", particles=100, seed=3)
+    rows = list(_up_to(observed, 4).rows)
+    rows[1] = type(rows[1])(**{**rows[1].__dict__, "value": rows[1].value + 1})
+    revised = ObservationSet(tuple(rows))
+    again = track(SEED, revised, "t", particles=100, seed=3, stored=first.state)
+    assert again.updated_from is None
+
+
+def test_results_do_not_depend_on_how_the_lanes_are_cut() -> None:
+    observed = _totals(SEED, last_day=2)
+    one = track(SEED, observed, "t", particles=120, seed=5, processes=1)
+    two = track(SEED, observed, "t", particles=120, seed=5, processes=2)  # other chunks too
+    assert one.summary()["after"] == two.summary()["after"]
+    np.testing.assert_array_equal(one.state.lanes.values, two.state.lanes.values)
+
+
+def _interval(tracking, path: str) -> tuple[float, float]:
+    row = next(p for p in tracking.summary()["parameters"] if p["parameter"] == path)
+    return row["p05"], row["p95"]
+
+
+def test_the_filter_finds_the_contact_rate_and_a_wrong_truth_is_told_apart() -> None:
+    """Seven days of national arrests from p_contact = 0.4 (prior 0.2-0.45): the 90%
+    interval holds 0.4 and is at most 70% of the prior's width; from p_contact = 0.25 the
+    interval excludes 0.4 (the check has the power to tell)."""
+    path = "city_defaults.p_contact"
+    found = track(
+        SEED, _totals(scenario_with(SEED, [f"{path}=0.4"])), "t", 2000, 11, parameters=[path]
+    )
+    low, high = _interval(found, path)
+    assert low <= 0.4 <= high and high - low <= 0.7 * 0.25
+    wrong = track(
+        SEED, _totals(scenario_with(SEED, [f"{path}=0.25"])), "t", 2000, 11, parameters=[path]
+    )
+    low, high = _interval(wrong, path)
+    assert not low <= 0.4 <= high
+    assert all(step["ess"] > 0 for step in found.summary()["steps"])
+
+
+def test_a_collapse_of_the_weights_is_said_plainly() -> None:
+    """Twenty counts a day (ten cities, two metrics) with 200 particles: the weights collapse
+    and the output says so."""
+    observed = synthetic_observations(SEED, 2, 7, ("arrests", "detentions"))
+    summary = track(SEED, observed, "t", particles=200, seed=1).summary()
+    assert any(step["collapsed"] for step in summary["steps"])
+    assert any("collapsed" in warning for warning in summary["warnings"])
+
+
+def test_a_parameter_that_cannot_vary_by_lane_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="city_defaults.teams.*cannot vary by lane"):
+        tracked_model(SEED, ["city_defaults.teams"])
+
+
+def test_crps_and_pit_by_hand() -> None:
+    assert crps(np.full(10, 5.0), 7.0) == pytest.approx(2.0)
+    # two equally likely values 0 and 2, observed 1: E|X - y| = 1, E|X - X'| = 1
+    assert crps(np.array([0.0, 2.0]), 1.0) == pytest.approx(0.5)
+    assert randomized_pit(np.array([1.0, 2.0, 3.0, 4.0]), 3.0, 0.5) == pytest.approx(0.625)
+
+
+def _coverage(datasets: int, truth_changes: tuple[str, ...] = ()) -> np.ndarray:
+    """[dataset, 2] the share of each synthetic operation's predictions inside their 50% and
+    90% intervals: operations simulated from contact rates drawn from the tracked prior (and
+    ``truth_changes``, which the tracked model does not know), then backtested."""
+    path = "city_defaults.p_contact"
+    model = tracked_model(SEED, [path])
+    generator = np.random.default_rng(2026)
+    shares = []
+    for j in range(datasets):
+        value = generator.uniform(model.ranges[path].low, model.ranges[path].high)
+        truth = scenario_with(SEED, [f"{path}={value}", *truth_changes])
+        observed = _totals(truth, seed=100 + j, replication=10**6 + j)
+        predictions = backtest(SEED, observed, "t", 400, 7, [path]).predictions
+        shares.append(
+            [
+                np.mean([p.p25 <= p.observed <= p.p75 for p in predictions]),
+                np.mean([p.p05 <= p.observed <= p.p95 for p in predictions]),
+            ]
+        )
+    return np.array(shares)
+
+
+def test_backtests_of_operations_the_model_made_cover_as_stated() -> None:
+    """40 synthetic operations (seven days of national arrests each, 21 predictions): the
+    mean coverage of the 50% and 90% intervals is within 2.58 standard errors (99%
+    confidence; operations are independent, predictions within one are not) of nominal,
+    allowing 0.03 for the intervals of counts, whose ends are whole numbers. When the truth
+    had twice the teams the tracked model assumes (a wrong model), the 90% coverage falls
+    outside that band."""
+    datasets = 40
+    shares = _coverage(datasets)
+    mean = shares.mean(axis=0)
+    error = shares.std(axis=0, ddof=1) / math.sqrt(datasets)
+    for nominal, found, se in zip((0.5, 0.9), mean, error, strict=True):
+        assert abs(found - nominal) <= 2.58 * se + 0.03, (nominal, found, se)
+    wrong = _coverage(20, ("city_defaults.teams=8",)).mean(axis=0)
+    assert wrong[1] < 0.9 - (2.58 * error[1] + 0.03), wrong
