@@ -96,7 +96,7 @@ def test_a_collapse_of_the_weights_is_said_plainly() -> None:
 
 
 def test_a_parameter_that_cannot_vary_by_lane_is_refused_with_the_reason() -> None:
-    with pytest.raises(ValueError, match="city_defaults.teams.*cannot vary by lane"):
+    with pytest.raises(ValueError, match=r"city_defaults\.teams.*cannot vary by lane"):
         tracked_model(SEED, ["city_defaults.teams"])
 
 
