@@ -87,12 +87,20 @@ def test_the_filter_finds_the_contact_rate_and_a_wrong_truth_is_told_apart() -> 
 
 
 def test_a_collapse_of_the_weights_is_said_plainly() -> None:
-    """Twenty counts a day (ten cities, two metrics) with 200 particles: the weights collapse
-    and the output says so."""
-    observed = synthetic_observations(SEED, 2, 7, ("arrests", "detentions"))
-    summary = track(SEED, observed, "t", particles=200, seed=1).summary()
+    """Twenty counts a day (ten cities, two metrics) from the edge of the priors, declared
+    as almost exact (Poisson-like reporting), with 100 particles: the weights collapse and
+    the output says so."""
+    truth = scenario_with(
+        SEED, ["city_defaults.p_contact=0.45", "city_defaults.p_arrest_given_contact=0.8"]
+    )
+    observed = synthetic_observations(truth, 3, 7, ("arrests", "detentions"))
+    exact = scenario_with(SEED, ["observation.dispersion=1000000"])
+    summary = track(exact, observed, "t", particles=100, seed=1).summary()
     assert any(step["collapsed"] for step in summary["steps"])
     assert any("collapsed" in warning for warning in summary["warnings"])
+    typical = synthetic_observations(SEED, 3, 7, ("arrests",))  # the scenario's own values
+    healthy = track(SEED, typical, "t", particles=400, seed=1).summary()
+    assert not any(step["collapsed"] for step in healthy["steps"]) and not healthy["warnings"]
 
 
 def test_a_parameter_that_cannot_vary_by_lane_is_refused_with_the_reason() -> None:

@@ -1381,6 +1381,8 @@ class Lanes:
         daily: bool = True,
         pausable: bool = False,
         table: ParameterTable | None = None,
+        state: LaneState | None = None,
+        next_day_index: int = 0,
     ) -> Lanes:
         """Lanes of ``compiled[parameter_set[i]]`` for replication ``replication[i]``.
 
@@ -1389,9 +1391,13 @@ class Lanes:
         trajectory samples (-1: not sampled). ``daily=False`` skips daily sums (searches that
         only need per-replication values). ``table`` gives the parameter sets directly
         (``compiled.parameter_table_with``: one scenario plus draws) instead of compiling
-        ``compiled``, which then only gives the structure."""
+        ``compiled``, which then only gives the structure. ``state`` (with ``pausable``)
+        resumes lanes kept at the end of day index ``next_day_index - 1``; the lanes then
+        use these arrays as their own."""
         if not 0 <= seed < 2**64:
             raise ValueError(f"seed must be between 0 and 2**64 - 1, got {seed}")
+        if state is not None and not pausable:
+            raise ValueError("a kept state resumes pausable lanes only")
         compiled = list(compiled)
         structure = compiled[0].structure
         parameter_set = np.asarray(parameter_set, dtype=np.int64)
@@ -1416,7 +1422,7 @@ class Lanes:
             calendar=_calendar(structure),
             seed=seed,
             keys=keys,
-            state=_lane_state(structure, lanes if pausable else 1),
+            state=_lane_state(structure, lanes if pausable else 1) if state is None else state,
             recording=_recording(
                 structure, keys, groups, len(compiled) if table is None else len(table[0]), daily
             ),
@@ -1424,6 +1430,7 @@ class Lanes:
             daily=daily,
             groups=groups,
             pausable=pausable,
+            next_day_index=next_day_index,
         )
 
     @property

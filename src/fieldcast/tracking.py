@@ -15,7 +15,8 @@ parameter rejuvenation by kernel shrinkage (Liu and West 2001):
    (the Liu-West kernel on the logit of each value's prior position, which keeps the
    particles' mean and covariance), so that the values keep moving as evidence accumulates
    instead of staying at their first draws. When the effective sample size (ESS, always
-   reported) falls below ``COLLAPSE_SHARE`` of the particles the filter says so and
+   reported) falls below ``COLLAPSE_SHARE`` of the particles (or ``COLLAPSE_FLOOR``) the
+   filter says so and
    rejuvenates harder (``COLLAPSE_DISCOUNT``);
 5. after the last observed day every lane runs to the end of field work: the tracked forecast.
 
@@ -55,7 +56,7 @@ from fieldcast.calibration import (
     systematic_resample,
     to_unconstrained,
 )
-from fieldcast.compiled import compile_scenario
+from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
 from fieldcast.engine import Lanes, LaneState, _new_branch
 from fieldcast.observations import (
     OBSERVABLE,
@@ -75,9 +76,11 @@ _METRICS = list(OBSERVABLE)
 TRACKING_KEY = 0x7AC  # keys the filter's own random numbers (with the seed)
 DISCOUNT = 0.99  # Liu-West discount: the kernel's shrinkage a = (3d - 1) / (2d), jitter 1 - a^2
 COLLAPSE_DISCOUNT = 0.95  # after a collapse: about five times the jitter
-# The weights have collapsed when the ESS falls below this share of the particles: the
-# forecast then rests on a few distinct histories.
+# The weights have collapsed when the ESS falls below this share of the particles, or below
+# COLLAPSE_FLOOR (too few to describe a 90% interval): the forecast then rests on a few
+# distinct histories.
 COLLAPSE_SHARE = 0.01
+COLLAPSE_FLOOR = 10.0
 QUANTILES = (0.05, 0.5, 0.95)
 INTERVALS_INCLUDE = (
     "replication noise, the tracked assumptions' uncertainty (drawn from their ranges) and "
@@ -130,12 +133,24 @@ class LaneChunk:
     uniforms: np.ndarray  # [lane]
     state: LaneState | None  # None: not started
     next_day_index: int
+    # the lanes' parameter table, made once for their values (``table``)
+    parameters: ParameterTable | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.replication)
 
+    def table(self, model: Scenario) -> ParameterTable:
+        """The lanes' parameter table (one set per lane), made once per set of values."""
+        if self.parameters is None:
+            self.parameters = direct_table(_compiled(model), priors(model), self.values)
+        assert self.parameters is not None
+        return self.parameters
+
     def take(self, rows: np.ndarray | slice) -> LaneChunk:
         state = None if self.state is None else LaneState(*(a[rows] for a in self.state))
+        table = None
+        if self.parameters is not None:
+            table = ParameterTable(*(a[rows] for a in self.parameters))
         return LaneChunk(
             self.values[rows],
             self.replication[rows],
@@ -143,10 +158,13 @@ class LaneChunk:
             self.uniforms[rows],
             state,
             self.next_day_index,
+            table,
         )
 
     @staticmethod
     def join(chunks: Sequence[LaneChunk]) -> LaneChunk:
+        if len(chunks) == 1:
+            return chunks[0]
         first = chunks[0]
         state = None
         if first.state is not None:
@@ -163,8 +181,23 @@ class LaneChunk:
         )
 
 
+_COMPILED: dict[str, CompiledScenario] = {}  # by canonical JSON: every task of a filter
+
+
+def _compiled(model: Scenario) -> CompiledScenario:
+    """The compiled model, kept in this process: a filter runs many short tasks on one model
+    (the cache holds the last few: one filter at a time in practice)."""
+    key = model.canonical_json()
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 4:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = compile_scenario(model)
+    return _COMPILED[key]
+
+
 def _lanes(model: Scenario, seed: int, chunk: LaneChunk) -> Lanes:
-    compiled = compile_scenario(model)
+    compiled = _compiled(model)
+    state = None if chunk.state is None else LaneState(*(a.copy() for a in chunk.state))
     lanes = Lanes.start(
         [compiled],
         seed,
@@ -172,12 +205,11 @@ def _lanes(model: Scenario, seed: int, chunk: LaneChunk) -> Lanes:
         replication=chunk.replication,
         daily=False,
         pausable=True,
-        table=direct_table(compiled, priors(model), chunk.values),
+        table=chunk.table(model),
+        state=state,
+        next_day_index=chunk.next_day_index if state is not None else 0,
     )
     lanes.keys = lanes.keys._replace(branch=chunk.branch.copy(), uniforms=chunk.uniforms.copy())
-    if chunk.state is not None:
-        lanes.state = LaneState(*(a.copy() for a in chunk.state))
-        lanes.next_day_index = chunk.next_day_index
     return lanes
 
 
@@ -223,6 +255,7 @@ def _advance(
         lanes.keys.uniforms,
         lanes.state,
         lanes.next_day_index,
+        lanes.table,
     )
     by_day = np.stack(arrests, axis=1) if arrests else np.zeros((len(chunk), 0, places), np.int32)
     return after, observed, by_day
@@ -239,7 +272,9 @@ def _in_chunks(
     client: Client | None,
 ) -> tuple[LaneChunk, np.ndarray, np.ndarray]:
     """``_advance`` over every lane, cut into chunks run where asked, joined in lane order."""
-    size = work_split(len(lanes), processes, client)
+    # In this process one chunk is fastest (no joining); elsewhere, enough for the workers.
+    single = client is None and processes == 1
+    size = len(lanes) if single else work_split(len(lanes), processes, client)
     starts = list(range(0, len(lanes), size))
     tasks = [
         (model, seed, lanes.take(slice(s, s + size)), until, tuple(record_days), arrests_from)
@@ -409,6 +444,13 @@ def start_filter(
     )
 
 
+def _lane_day(state: FilterState) -> int:
+    """The day the filter's lanes have run to (the day before the start if not started)."""
+    start = _compiled(state.model).structure.start_day
+    lanes = state.lanes
+    return start - 1 if lanes.state is None else start + lanes.next_day_index - 1
+
+
 def _pending(state: FilterState, counts: Sequence[ObservedCount]) -> list[ObservedCount]:
     return [c for c in counts if c.last_day > state.day]
 
@@ -484,6 +526,146 @@ def _resample(lanes: LaneChunk, parents: np.ndarray, day: int) -> LaneChunk:
     return out
 
 
+CHILDREN = 8  # children per lane on an observed day (the proposal, ``_children_step``)
+# Lane state that sums the cities' (recomputed after cities are spliced from different
+# children); every other field has the city as its last axis.
+_NATIONAL_FIELDS = ("processing_slot_total", "notice_slot_total", "beds_used", "national")
+
+
+def _child_branches(branch: np.ndarray, day: int, child: int) -> np.ndarray:
+    """Branch keys of one child of every lane for one day (32 bits, as ``streams.py`` uses
+    them): splitmix64 of (branch, day, child). Vectorised by hand because a SeedSequence
+    per lane and child (``engine._new_branch``) would cost seconds per observed day."""
+    x = (
+        branch.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        + np.uint64((day + 2**20) * 0xBF58476D1CE4E5B9 % 2**64)
+        + np.uint64((child + 1) * 0x94D049BB133111EB % 2**64)
+    )
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return (x >> np.uint64(32)).astype(np.int64)
+
+
+def _blocks(model: Scenario, ending: Sequence[ObservedCount]) -> list[list[int]]:
+    """Places whose counts are scored together: each city with counts on its own (field
+    work in one city does not depend on another's on the day), or all of them when a total
+    is counted."""
+    places = sorted({_place_index(model, c.place) for c in ending})
+    if len(model.cities) in places:
+        return [list(range(len(model.cities) + 1))]
+    return [[place] for place in places]
+
+
+def _recount(state: LaneState, sizes: np.ndarray) -> LaneState:
+    """The national sums of a lane state whose cities come from different children."""
+    return state._replace(
+        processing_slot_total=state.processing.sum(axis=(2, 3)),
+        notice_slot_total=state.notice.sum(axis=(2, 3, 4)),
+        beds_used=np.einsum("lskc,k->l", state.processing, sizes)
+        + np.einsum("lkc,k->l", state.queue, sizes),
+        national=state.counts.sum(axis=3),
+    )
+
+
+def _splice(
+    target: LaneState,
+    source: LaneState,
+    blocks: Sequence[Sequence[int]],
+    replace: np.ndarray,
+    cities: int,
+) -> None:
+    """Copy the cities of each block from ``source`` into ``target`` where ``replace``
+    [block, lane] says so (in place; one masked pass per field)."""
+    by_city = np.zeros((replace.shape[1], cities), dtype=bool)
+    whole = np.zeros(replace.shape[1], dtype=bool)
+    for block, take in zip(blocks, replace, strict=True):
+        if len(block) > cities:  # the total: every city and the national sums
+            whole |= take
+        else:
+            by_city[:, block[0]] |= take
+    by_city |= whole[:, None]
+    for name, into in target._asdict().items():
+        origin = getattr(source, name)
+        if name in _NATIONAL_FIELDS:
+            mask = whole.reshape((-1,) + (1,) * (into.ndim - 1))
+        else:
+            mask = by_city.reshape((len(by_city),) + (1,) * (into.ndim - 2) + (cities,))
+        np.copyto(into, origin, where=mask)
+
+
+def _children_step(
+    state: FilterState,
+    ending: Sequence[ObservedCount],
+    day: int,
+    processes: int,
+    client: Client | None,
+) -> tuple[LaneChunk, np.ndarray, np.ndarray]:
+    """Day ``day`` of every lane drawn ``CHILDREN`` times (each child its own random
+    numbers): for each block of places (``_blocks``), one child chosen with probability
+    proportional to the likelihood of the block's counts, its cities spliced into the lane;
+    each lane weighted by the product over blocks of the children's mean likelihood, an
+    unbiased estimate of the likelihood of the day's counts given the lane's past (a nested
+    or random-weight particle filter: Naesseth, Lindsten and Schoen 2015; Fearnhead,
+    Papaspiliopoulos and Roberts 2008). The day's luck is thus averaged out of the weights,
+    city by city, so they reflect the lanes' assumptions and histories; cities share
+    national resources (family beds, removal seats) only approximately on a day when these
+    bind and cities come from different children. Children are chosen by weighted reservoir
+    sampling, one child at a time, so only two lane states are held at once.
+
+    Returns the lanes at the end of the day, their observables [lane, place, metric] and
+    log-weights [lane]."""
+    model, lanes = state.model, state.lanes
+    blocks = _blocks(model, ending)
+    cities = len(model.cities)
+    members = [
+        [i for i, c in enumerate(ending) if _place_index(model, c.place) in block]
+        for block in blocks
+    ]
+    persons = np.array([c.persons for c in ending])
+    running = np.full((len(blocks), len(lanes)), -np.inf)
+    chosen: LaneChunk | None = None
+    now = np.zeros(0)
+    for child in range(CHILDREN):
+        children = LaneChunk(
+            lanes.values,
+            lanes.replication,
+            _child_branches(lanes.branch, day, child),
+            lanes.uniforms,
+            lanes.state,
+            lanes.next_day_index,
+            lanes.table(model),
+        )
+        advanced, snapshot, _ = _in_chunks(
+            model, state.seed, children, day, [day], day + 1, processes, client
+        )
+        child_now = snapshot[0]
+        simulated = np.stack([_simulated(state, c, {day: child_now}) for c in ending], axis=1)
+        log_likelihood = count_log_likelihood(model.observation, persons, simulated)
+        by_block = np.stack([log_likelihood[:, m].sum(axis=1) for m in members])
+        running = np.logaddexp(running, by_block)
+        if chosen is None:
+            chosen, now = advanced, child_now
+            continue
+        assert chosen.state is not None and advanced.state is not None
+        replace = _generator(state.seed, day, 16 + child).random(by_block.shape) < np.exp(
+            by_block - running
+        )
+        _splice(chosen.state, advanced.state, blocks, replace, cities)
+        for block, take in zip(blocks, replace, strict=True):
+            rows = np.flatnonzero(take)
+            now[np.ix_(rows, block)] = child_now[np.ix_(rows, block)]
+    assert chosen is not None and chosen.state is not None
+    if any(len(block) <= cities for block in blocks):  # cities spliced: national sums anew
+        chosen.state = _recount(chosen.state, _compiled(model).sizes)
+        now[:, cities] = now[:, :cities].sum(axis=1)
+    chosen.branch = lanes.branch  # the lane goes on with its own random numbers
+    log_weights = (running - math.log(CHILDREN)).sum(axis=0)
+    return chosen, now, log_weights
+
+
 def filter_to(
     state: FilterState,
     observed: ObservationSet,
@@ -500,30 +682,30 @@ def filter_to(
     particles = len(state.lanes)
     arrests = _METRICS.index("arrests")
     for day in _pause_days(state, pending):
-        lanes, snapshot, _ = _in_chunks(
-            state.model, state.seed, state.lanes, day, [day], day + 1, processes, client
-        )
-        now = snapshot[0]
-        state.lanes = lanes
         ending = [c for c in pending if c.last_day == day]
-        ess = float(particles)
-        collapsed = False
-        if ending:
-            simulated = np.stack([_simulated(state, c, {day: now}) for c in ending], axis=1)
-            observed_counts = np.array([c.persons for c in ending])
-            log_weights = count_log_likelihood(
-                state.model.observation, observed_counts, simulated
-            ).sum(axis=1)
+        ess, collapsed = float(particles), False
+        if not ending:
+            state.lanes, snapshot, _ = _in_chunks(
+                state.model, state.seed, state.lanes, day, [day], day + 1, processes, client
+            )
+            now = snapshot[0]
+        else:
+            if day - 1 > _lane_day(state):  # the days before it: no counts to condition on
+                state.lanes, _, _ = _in_chunks(
+                    state.model, state.seed, state.lanes, day - 1, [], day, processes, client
+                )
+            lanes, now, log_weights = _children_step(state, ending, day, processes, client)
             ess = effective_sample_size(log_weights)
-            collapsed = ess < COLLAPSE_SHARE * particles
+            collapsed = ess < max(COLLAPSE_SHARE * particles, COLLAPSE_FLOOR)
             parents = systematic_resample(log_weights, _generator(state.seed, day, 1))
-            state.lanes = _resample(state.lanes, parents, day)
+            state.lanes = _resample(lanes, parents, day)
             now = now[parents]
             state.reference = state.reference[parents]
             discount = COLLAPSE_DISCOUNT if collapsed else DISCOUNT
             state.lanes.values = _rejuvenate(
                 state.model, state.lanes.values, discount, _generator(state.seed, day, 2)
             )
+            state.lanes.parameters = None  # new values: a new table
             conditioned += ending
         for s, (place, metric) in enumerate(state.series):
             ended = any((c.place, c.metric) == (place, metric) for c in ending)
