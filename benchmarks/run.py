@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,12 +30,15 @@ from fieldcast.calibration import Settings, calibrate, synthetic_observations
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
 from fieldcast.engine import Lanes, simulate_chunk
+from fieldcast.observations import ObservationSet
 from fieldcast.reference import simulate_reference_block
 from fieldcast.sampling import binomial
 from fieldcast.scenario import Scenario, scenario_with
 from fieldcast.sensitivity import run_sensitivity
 from fieldcast.simulation import simulate
+from fieldcast.store import RunStore
 from fieldcast.streams import uniform
+from fieldcast.tracking import track, tracked_model
 from fieldcast.workers import dask_client
 
 CORES = os.cpu_count() or 1
@@ -65,6 +69,11 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "calibrate_seed_seconds": (
         "calibrate 6 seed-2019 assumptions to 7 days of every city (ESS 1,000), all cores",
         60.0,
+        "max",
+    ),
+    "nowcast_update_seconds": (
+        "tracking: one more day of 20 counts, 10,000 particles, from the stored filter",
+        5.0,
         "max",
     ),
     "pause_resume_overhead_ratio": (
@@ -330,6 +339,31 @@ def calibration_seconds(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     }
 
 
+def nowcast_update_seconds(seed_2019: Scenario, quick: bool) -> dict[str, float]:
+    """``fieldcast forecast seed-2019 --observed`` with one more day of counts (arrests and
+    detentions of every city, made with p_contact 0.4 and p_detain 0.7): the stored filter of
+    days 0 to 5 read, day 6 filtered, the forecast before and after, the new filter stored.
+    In this process: the filter's lanes are too big to ship to processes every day."""
+    truth = scenario_with(seed_2019, ["city_defaults.p_contact=0.4", "city_defaults.p_detain=0.7"])
+    observed = synthetic_observations(truth, 6, seed=7, metrics=("arrests", "detentions"))
+    first = ObservationSet(tuple(row for row in observed.rows if row.day <= 5))
+    particles = 2000 if quick else 10_000
+    with tempfile.TemporaryDirectory() as folder:
+        store = RunStore(Path(folder) / "bench.duckdb")
+        model = tracked_model(seed_2019)
+        store.add_tracking(track(seed_2019, first, "bench", particles, 2019), "bench")
+        started = time.perf_counter()
+        _, stored = store.latest_filter(model, "bench", particles, 2019)  # type: ignore[misc]
+        tracking = track(seed_2019, observed, "bench", particles, 2019, stored=stored)
+        store.add_tracking(tracking, "bench")
+        seconds = time.perf_counter() - started
+    assert tracking.updated_from == 5
+    return {
+        "nowcast_update_seconds": seconds,
+        "nowcast_update_min_ess": min(step.ess for step in tracking.state.steps),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
@@ -368,6 +402,7 @@ def main() -> None:
     figures |= pause_resume_overhead(seed_2019, args.quick)
     console.print("calibration ...")
     figures |= calibration_seconds(seed_2019, args.quick)
+    figures |= nowcast_update_seconds(seed_2019, args.quick)
     console.print("peak memory ...")
     figures |= peak_rss_mb(10_000 if args.quick else 100_000)
 

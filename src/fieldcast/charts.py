@@ -418,3 +418,91 @@ def predictive_check(summary: dict[str, Any]) -> Figure:
     axes.set_xlim(left=0)
     axes.legend(fontsize=8, frameon=False, loc="lower right")
     return figure
+
+
+def tracked_arrests(summary: dict[str, Any]) -> Figure:
+    """Persons arrested, cumulative, in the total and each city with targets: the filtered
+    band on observed days (given the counts up to that day), the tracked forecast after the
+    last one, and the reported counts as points."""
+    bands = summary["arrests_by_day"]
+    places = ["Total"] + [p for p in bands if p != "Total" and bands[p][-1]["p95"] > 0]
+    columns = min(3, len(places))
+    rows = math.ceil(len(places) / columns)
+    figure = Figure(figsize=(3.6 * columns, 2.8 * rows), layout="constrained")
+    names = list(bands)
+    for index, place in enumerate(places):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        column = names.index(place)
+        steps = summary["steps"]
+        if steps:
+            filtered = {
+                "day": np.array([s["day"] for s in steps]),
+                "p05": np.array([s["band"][column][0] for s in steps], dtype=float),
+                "p50": np.array([s["band"][column][1] for s in steps], dtype=float),
+                "p95": np.array([s["band"][column][2] for s in steps], dtype=float),
+            }
+            _fan(axes, filtered, "filtered", 1, gid=f"filtered:{place}")
+        ahead = {
+            "day": np.array([r["day"] for r in bands[place]]),
+            "p05": np.array([r["p05"] for r in bands[place]], dtype=float),
+            "p50": np.array([r["median"] for r in bands[place]], dtype=float),
+            "p95": np.array([r["p95"] for r in bands[place]], dtype=float),
+        }
+        _fan(axes, ahead, "forecast", 0, gid=f"forecast:{place}")
+        points = summary["observed_arrests"].get(place, [])
+        if points:
+            axes.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                "kx",
+                label="reported",
+                gid=f"reported:{place}",
+            )
+        title = "Total: persons arrested" if place == "Total" else place
+        _finish(axes, title, "persons")
+        if index:
+            legend = axes.get_legend()
+            if legend is not None:
+                legend.remove()
+    return figure
+
+
+def backtest_scores(summary: dict[str, Any]) -> Figure:
+    """Coverage of the 50% and 90% intervals by horizon (against nominal), and the PIT
+    histogram of all horizons together (flat when the forecasts are calibrated)."""
+    rows = summary["by_horizon"]
+    figure = Figure(figsize=(9, 3.2), layout="constrained")
+    coverage, pit = figure.subplots(1, 2)
+    horizons = np.array([r["horizon_days"] for r in rows])
+    for level, style in ((50, 0), (90, 1)):
+        coverage.plot(
+            horizons,
+            [100 * r[f"coverage_{level}"] for r in rows],
+            marker="o",
+            linestyle=LINE_STYLES[style],
+            color=SHADES[style],
+            label=f"{level}% interval",
+            gid=f"coverage:{level}",
+        )
+        coverage.axhline(level, color=SHADES[style], linewidth=0.8, linestyle=":")
+    coverage.set_ylim(0, 100)
+    coverage.set_xlabel("horizon (days ahead)")
+    coverage.set_ylabel("coverage (%); dotted: nominal")
+    coverage.set_title("Interval coverage", fontsize=10, loc="left")
+    coverage.legend(fontsize=7, frameon=False)
+    counts = np.sum([r["pit_histogram"] for r in rows], axis=0)
+    bins = len(counts)
+    pit.bar(
+        (np.arange(bins) + 0.5) / bins,
+        counts,
+        width=1 / bins,
+        color="#888888",
+        edgecolor="white",
+        gid="pit",
+    )
+    pit.axhline(counts.sum() / bins, color="black", linestyle="--", linewidth=1, label="flat")
+    pit.set_xlabel("probability integral transform")
+    pit.set_ylabel("predictions")
+    pit.set_title("PIT histogram, all horizons", fontsize=10, loc="left")
+    pit.legend(fontsize=7, frameon=False)
+    return figure

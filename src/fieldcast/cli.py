@@ -229,7 +229,8 @@ def forecast(
         typer.Option(
             help="Track the operation: condition the forecast on these observed counts (a "
             "stored set NAME or NAME@VERSION, or a CSV/JSON file) with a particle filter; a "
-            "stored filter of the same set goes on from its last day."
+            "stored filter of the same set goes on from its last day. Runs in this process "
+            "unless --processes is given (the filter's lanes are big to ship every day)."
         ),
     ] = None,
     particles: Annotated[
@@ -778,17 +779,38 @@ def report(
         str | None,
         typer.Option(help="Report a stored calibration instead (id, prefix or latest)."),
     ] = None,
+    tracking: Annotated[
+        str | None,
+        typer.Option(
+            help="Report a stored tracked forecast (`forecast --observed`) instead (id, "
+            "prefix or latest)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
     png: Annotated[
         Path | None, typer.Option(help="Also write the charts as PNG files here.")
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """An HTML report of a stored run (self-contained: it opens offline), a comparison, or a
-    calibration."""
-    from fieldcast.html_report import calibration_report, comparison_report, run_report, write_pngs
+    """An HTML report of a stored run (self-contained: it opens offline), a comparison, a
+    calibration or a tracked forecast."""
+    from fieldcast.html_report import (
+        calibration_report,
+        comparison_report,
+        run_report,
+        tracking_report,
+        write_pngs,
+    )
 
     run_store = _store(store)
+    if tracking is not None:
+        if runs or calibration is not None:
+            _fail("--tracking: report a tracked forecast alone")
+        tracking_id, summary = _store_call(lambda: run_store.tracking_summary(tracking))
+        target = out or Path(f"tracking-{tracking_id}.html")
+        target.write_text(tracking_report(summary), encoding="utf-8")
+        stdout.print(f"wrote {target}", highlight=False)
+        return
     if calibration is not None:
         if runs:
             _fail("--calibration: report a calibration or runs, not both")
@@ -1177,15 +1199,7 @@ def _track(
     with _cluster(workers, scheduler) as client:
         try:
             tracking = track(
-                loaded,
-                counts,
-                label,
-                particles,
-                seed,
-                parameters,
-                stored,
-                processes or _default_processes(),
-                client,
+                loaded, counts, label, particles, seed, parameters, stored, processes or 1, client
             )
         except ValueError as error:
             _fail(str(error))
@@ -1220,9 +1234,11 @@ def backtest(
         typer.Option(help="Track only this ranged assumption (repeat for more)."),
     ] = None,
     processes: Annotated[
-        int | None, typer.Option(min=1, help="Local processes. Default: cores.")
+        int | None,
+        typer.Option(min=1, help="Local processes. Default: this process only (see forecast)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     store: StoreOption = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
@@ -1241,18 +1257,16 @@ def backtest(
     with _cluster(workers, scheduler) as client:
         try:
             result = run_backtest(
-                loaded,
-                counts,
-                label,
-                particles,
-                seed,
-                parameter or [],
-                processes or _default_processes(),
-                client,
+                loaded, counts, label, particles, seed, parameter or [], processes or 1, client
             )
         except ValueError as error:
             _fail(str(error))
     summary = result.summary()
+    if out is not None:
+        from fieldcast.html_report import backtest_report
+
+        out.write_text(backtest_report(summary), encoding="utf-8")
+        stderr.print(f"wrote {out}", highlight=False)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

@@ -321,3 +321,181 @@ def calibration_report(summary: dict[str, Any], values: Any) -> str:
         "docs/model.md, section 10.</p>"
     )
     return _page(title, body)
+
+
+def _signed(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{100 * value:+.1f} pts" if percent else f"{value:+,.0f}"
+
+
+def _interval(interval: dict[str, Any]) -> str:
+    if interval["median"] is None:
+        return "not reached"
+    low = "n/a" if interval["p05"] is None else f"{interval['p05']:,.0f}"
+    high = "n/a" if interval["p95"] is None else f"{interval['p95']:,.0f}"
+    return f"{interval['median']:,.0f} ({low} to {high})"
+
+
+def tracking_report(summary: dict[str, Any]) -> str:
+    """A tracked forecast (``Tracking.summary()``): warnings, the forecast before and after
+    the newest counts and what moved it, fan charts with the reported counts, the tracked
+    assumptions and the filter's effective sample sizes."""
+    from fieldcast.charts import tracked_arrests
+
+    title = f"{summary['scenario']} tracked to {summary['observations']}"
+    went_on = summary["updated_from_day"]
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<p class='meta'>"
+        + html.escape(
+            f"tracking {summary.get('tracking_id', '')} · as of day {summary['as_of_day']} · "
+            f"{summary['particles']:,} particles · seed {summary['seed']} · "
+            + ("filtered from day 0" if went_on is None else f"updated from day {went_on}")
+        )
+        + "</p>",
+        f"<p>Intervals include {html.escape(summary['intervals_include'])}.</p>",
+    ]
+    if summary["warnings"]:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in summary["warnings"])
+        body.append(f"<h2>Warnings</h2><ul>{items}</ul>")
+    before, after, change = summary["before"], summary["after"], summary["change"]
+    since = "before any count" if before["as_of_day"] is None else f"day {before['as_of_day']}"
+    body.append(
+        f"<h2>Before and after the newest counts (goal {summary['goal_persons']:,} persons)</h2>"
+    )
+    body.append(
+        _table(
+            ["", f"before ({since})", f"after (day {after['as_of_day']})", "change"],
+            [
+                [
+                    "P(goal)",
+                    f"{before['p_goal']:.1%}",
+                    f"{after['p_goal']:.1%}",
+                    _signed(change["p_goal"], percent=True),
+                ],
+                [
+                    "persons arrested by the end of field work",
+                    _interval(before["persons_arrested"]),
+                    _interval(after["persons_arrested"]),
+                    _signed(change["persons_arrested_median"]),
+                ],
+                [
+                    "day the goal is reached",
+                    _interval(before["goal_day"]),
+                    _interval(after["goal_day"]),
+                    _signed(change["goal_day_median"]),
+                ],
+            ],
+        )
+    )
+    if change["by_place"]:
+        body.append("<h2>What moved it: each place's newest counts alone</h2>")
+        body.append(
+            _table(
+                ["place", "P(goal)", "median persons arrested"],
+                [
+                    [
+                        place,
+                        _signed(moved["p_goal"], percent=True),
+                        _signed(moved["persons_arrested_median"]),
+                    ]
+                    for place, moved in change["by_place"].items()
+                ],
+            )
+        )
+    body.append("<h2>Persons arrested: filtered, forecast and reported</h2>")
+    body.append(f"<div class='figure'>{svg(tracked_arrests(summary))}</div>")
+    body.append("<h2>Persons arrested by the end of field work, by city</h2>")
+    body.append(
+        _table(
+            ["city", "before", "after"],
+            [
+                [city, _interval(before["by_city"][city]), _interval(interval)]
+                for city, interval in after["by_city"].items()
+            ],
+        )
+    )
+    body.append("<h2>Tracked assumptions</h2>")
+    body.append(
+        _table(
+            ["assumption", "prior (declared range)", "median", "90% interval"],
+            [
+                [
+                    p["parameter"],
+                    f"{p['prior_low']:g} to {p['prior_high']:g}",
+                    f"{p['median']:.4g}",
+                    f"{p['p05']:.4g} to {p['p95']:.4g}",
+                ]
+                for p in summary["parameters"]
+            ],
+        )
+    )
+    if summary["held_at_scenario_values"]:
+        body.append(
+            "<p>Held at the scenario's values (they cannot vary by lane; calibrate them "
+            f"first): {html.escape(', '.join(summary['held_at_scenario_values']))}.</p>"
+        )
+    body.append("<h2>The filter, day by day</h2>")
+    body.append(
+        _table(
+            ["day", "counts", "effective sample size", "collapsed"],
+            [
+                [
+                    str(s["day"]),
+                    str(s["counts"]),
+                    f"{s['ess']:,.1f}",
+                    "yes" if s["collapsed"] else "no",
+                ]
+                for s in summary["steps"]
+            ],
+        )
+    )
+    return _page(title, body)
+
+
+def backtest_report(summary: dict[str, Any]) -> str:
+    """A backtest (``Backtest.summary()``): scores by horizon, coverage and PIT charts, and
+    every prediction."""
+    from fieldcast.charts import backtest_scores
+
+    title = f"Backtest of {summary['scenario']} on {summary['observations']}"
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<p class='meta'>"
+        + html.escape(f"{summary['particles']:,} particles · seed {summary['seed']}")
+        + "</p>",
+        f"<p>Scored: {html.escape(summary['scored'])}.</p>",
+        "<h2>Scores by horizon</h2>",
+        _table(
+            ["horizon (days)", "predictions", "CRPS (persons)", "50% coverage", "90% coverage"],
+            [
+                [
+                    str(r["horizon_days"]),
+                    str(r["predictions"]),
+                    f"{r['crps']:,.2f}",
+                    f"{r['coverage_50']:.0%}",
+                    f"{r['coverage_90']:.0%}",
+                ]
+                for r in summary["by_horizon"]
+            ],
+        ),
+        f"<div class='figure'>{svg(backtest_scores(summary))}</div>",
+        "<h2>Every prediction</h2>",
+        _table(
+            ["made on day", "for day", "series", "reported", "median", "90% interval", "CRPS"],
+            [
+                [
+                    str(p["origin"]),
+                    str(p["day"]),
+                    f"{p['place']} {p['metric']}",
+                    f"{p['observed']:,}",
+                    f"{p['median']:,.0f}",
+                    f"{p['p05']:,.0f} to {p['p95']:,.0f}",
+                    f"{p['crps']:,.2f}",
+                ]
+                for p in summary["predictions"]
+            ],
+        ),
+    ]
+    return _page(title, body)
