@@ -1,0 +1,96 @@
+"""Tracking and backtests as a user runs them: counts added day by day, `fieldcast forecast
+--observed` going on from its stored filter, the HTML report, `fieldcast backtest`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from test_calibrate_cli import fieldcast
+
+SMALL = ["--particles", "300"]
+
+
+def _first_days(source: Path, target: Path, last_day: int) -> Path:
+    with source.open(newline="") as file:
+        rows = [row for row in csv.DictReader(file) if int(row["day"]) <= last_day]
+    with target.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """National arrests of seed-2019 run with p_contact 0.4, days 0 to 6, in full.csv."""
+    folder = tmp_path_factory.mktemp("track")
+    store = folder / "runs.duckdb"
+    fieldcast(
+        store, "observe", "simulate", "seed-2019", "--set", "city_defaults.p_contact=0.4",
+        "--metric", "arrests", "--total", "--seed", "3", "--out", "full.csv",
+    )  # fmt: skip
+    return folder
+
+
+def test_tracking_day_by_day_goes_on_from_the_stored_filter(workdir: Path) -> None:
+    store = workdir / "runs.duckdb"
+    full = workdir / "full.csv"
+    fieldcast(
+        store, "observe", "add", str(_first_days(full, workdir / "d3.csv", 3)), "--name", "op"
+    )
+    first = json.loads(
+        fieldcast(store, "forecast", "seed-2019", "--observed", "op", *SMALL, "--json").stdout
+    )
+    assert first["as_of_day"] == 3 and first["updated_from_day"] is None
+    assert first["before"]["as_of_day"] == 2
+    assert [step["day"] for step in first["steps"]] == [0, 1, 2, 3]
+    assert all(step["ess"] > 0 for step in first["steps"])
+    fieldcast(
+        store, "observe", "add", str(_first_days(full, workdir / "d4.csv", 4)), "--name", "op"
+    )
+    second = fieldcast(store, "forecast", "seed-2019", "--observed", "op", *SMALL, "--json")
+    summary = json.loads(second.stdout)
+    assert summary["as_of_day"] == 4 and summary["updated_from_day"] == 3
+    assert summary["before"] == first["after"]  # what changed is measured from the last one
+    change = summary["change"]
+    assert change["p_goal"] == summary["after"]["p_goal"] - first["after"]["p_goal"]
+    assert set(change["by_place"]) == {"Total"}
+    report = workdir / "tracking.html"
+    fieldcast(store, "report", "--tracking", summary["tracking_id"], "--out", str(report))
+    page = report.read_text()
+    assert "What moved it" in page and "reported:Total" in page and "<svg" in page
+    text = fieldcast(store, "forecast", "seed-2019", "--observed", "op", *SMALL).stdout
+    assert "Effective sample size" in text and "as of day 4" in text
+
+
+def test_a_parameter_that_cannot_be_tracked_is_refused(workdir: Path) -> None:
+    result = fieldcast(
+        workdir / "runs.duckdb", "forecast", "seed-2019", "--observed", "full.csv",
+        "--parameter", "city_defaults.teams", *SMALL, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "city_defaults.teams shapes the scenario's structure" in result.stderr
+
+
+def test_backtest_scores_every_horizon_and_writes_its_report(workdir: Path) -> None:
+    store = workdir / "runs.duckdb"
+    result = fieldcast(
+        store, "backtest", "seed-2019", "--observed", "full.csv", *SMALL, "--json",
+        "--out", "backtest.html",
+    )  # fmt: skip
+    summary = json.loads(result.stdout)
+    horizons = [row["horizon_days"] for row in summary["by_horizon"]]
+    assert horizons == [1, 2, 3, 4, 5, 6]
+    assert [row["predictions"] for row in summary["by_horizon"]] == [6, 5, 4, 3, 2, 1]
+    for row in summary["by_horizon"]:
+        assert 0 <= row["coverage_50"] <= row["coverage_90"] <= 1
+        assert sum(row["pit_histogram"]) == row["predictions"] and row["crps"] >= 0
+    page = (workdir / "backtest.html").read_text()
+    assert "Scores by horizon" in page and "<svg" in page
+    single = _first_days(workdir / "full.csv", workdir / "d0.csv", 0)
+    refused = fieldcast(store, "backtest", "--observed", str(single), check=False)
+    assert refused.returncode == 2 and "at least two days" in refused.stderr
