@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from fieldcast.assumptions import draw_priors, priors, scenario_at
 from fieldcast.backtest import backtest, crps, randomized_pit
 from fieldcast.calibration import synthetic_observations
 from fieldcast.catalog import load_scenario
@@ -117,38 +118,34 @@ def test_crps_and_pit_by_hand() -> None:
 
 def _coverage(datasets: int, truth_changes: tuple[str, ...] = ()) -> np.ndarray:
     """[dataset, 2] the share of each synthetic operation's predictions inside their 50% and
-    90% intervals: operations simulated from contact rates drawn from the tracked prior (and
-    ``truth_changes``, which the tracked model does not know), then backtested."""
-    path = "city_defaults.p_contact"
-    model = tracked_model(SEED, [path])
+    90% intervals (randomized PIT, backtest.py): operations simulated with every tracked
+    assumption drawn from its prior (and ``truth_changes``, which the tracked model does not
+    know), a week of arrests and detentions in every city, then backtested."""
+    model = tracked_model(SEED)
+    prior_list = priors(model)
     generator = np.random.default_rng(2026)
     shares = []
     for j in range(datasets):
-        value = generator.uniform(model.ranges[path].low, model.ranges[path].high)
-        truth = scenario_with(SEED, [f"{path}={value}", *truth_changes])
-        observed = _totals(truth, seed=100 + j, replication=10**6 + j)
-        predictions = backtest(SEED, observed, "t", 400, 7, [path]).predictions
+        values = draw_priors(prior_list, 1, generator)[0]
+        truth = scenario_with(scenario_at(model, values, "truth"), list(truth_changes))
+        observed = synthetic_observations(truth, 6, 100 + j, ("arrests", "detentions"), 10**6 + j)
+        pits = np.array([p.pit for p in backtest(SEED, observed, "t", 400, 7).predictions])
         shares.append(
-            [
-                np.mean([p.p25 <= p.observed <= p.p75 for p in predictions]),
-                np.mean([p.p05 <= p.observed <= p.p95 for p in predictions]),
-            ]
+            [np.mean((pits >= 0.25) & (pits <= 0.75)), np.mean((pits >= 0.05) & (pits <= 0.95))]
         )
     return np.array(shares)
 
 
 def test_backtests_of_operations_the_model_made_cover_as_stated() -> None:
-    """40 synthetic operations (seven days of national arrests each, 21 predictions): the
-    mean coverage of the 50% and 90% intervals is within 2.58 standard errors (99%
-    confidence; operations are independent, predictions within one are not) of nominal,
-    allowing 0.03 for the intervals of counts, whose ends are whole numbers. When the truth
-    had twice the teams the tracked model assumes (a wrong model), the 90% coverage falls
-    outside that band."""
+    """40 synthetic operations (140 predictions each): the mean coverage of the 50% and 90%
+    intervals is within 2.58 standard errors of nominal (99% confidence; operations are
+    independent, predictions within one are not). When the truth had twice the teams the
+    tracked model assumes (a wrong model), the coverage falls outside that band."""
     datasets = 40
     shares = _coverage(datasets)
     mean = shares.mean(axis=0)
     error = shares.std(axis=0, ddof=1) / math.sqrt(datasets)
     for nominal, found, se in zip((0.5, 0.9), mean, error, strict=True):
-        assert abs(found - nominal) <= 2.58 * se + 0.03, (nominal, found, se)
+        assert abs(found - nominal) <= 2.58 * se, (nominal, found, se)
     wrong = _coverage(20, ("city_defaults.teams=8",)).mean(axis=0)
-    assert wrong[1] < 0.9 - (2.58 * error[1] + 0.03), wrong
+    assert wrong[1] < 0.9 - 2.58 * error[1], wrong

@@ -10,7 +10,10 @@ reported, per horizon h = t - d:
 - the continuous ranked probability score (CRPS; Gneiting and Raftery 2007), in persons:
   0 for a forecast certain of the right value, lower is better;
 - whether the central 50% and 90% prediction intervals held the value (coverage: a
-  well-calibrated forecast's is 50% and 90%);
+  well-calibrated forecast's is 50% and 90%), counted by the randomized PIT below (PIT
+  within 0.25-0.75, 0.05-0.95): a count on an interval's end counts by the share of its
+  probability inside the interval, since whole-number intervals of small counts, ends
+  included, would hold more than their nominal share;
 - the probability integral transform (PIT, randomized for counts: Czado, Gneiting and Held
   2009) in ten bins: uniform for a calibrated forecast, U-shaped for an overconfident one.
 
@@ -92,8 +95,8 @@ class Backtest:
                     "horizon_days": horizon,
                     "predictions": len(chosen),
                     "crps": float(np.mean([p.crps for p in chosen])),
-                    "coverage_50": float(np.mean([p.p25 <= p.observed <= p.p75 for p in chosen])),
-                    "coverage_90": float(np.mean([p.p05 <= p.observed <= p.p95 for p in chosen])),
+                    "coverage_50": float(np.mean((pits >= 0.25) & (pits <= 0.75))),
+                    "coverage_90": float(np.mean((pits >= 0.05) & (pits <= 0.95))),
                     "pit_histogram": np.histogram(pits, PIT_BINS, (0.0, 1.0))[0].tolist(),
                 }
             )
