@@ -35,6 +35,7 @@ EVIDENCE_TABLES = (
     "calibrations",
     "calibration_generations",
     "calibration_assessments",
+    "trackings",
 )
 
 

@@ -65,6 +65,8 @@ def test_tracking_day_by_day_goes_on_from_the_stored_filter(workdir: Path) -> No
     assert "What moved it" in page and "reported:Total" in page and "<svg" in page
     text = fieldcast(store, "forecast", "seed-2019", "--observed", "op", *SMALL).stdout
     assert "Effective sample size" in text and "as of day 4" in text
+    listed = fieldcast(store, "trackings").stdout
+    assert first["tracking_id"] in listed and summary["tracking_id"] in listed
 
 
 def test_a_parameter_that_cannot_be_tracked_is_refused(workdir: Path) -> None:

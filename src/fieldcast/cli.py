@@ -1274,6 +1274,27 @@ def backtest(
 
 
 @app.command()
+def trackings(store: StoreOption = None) -> None:
+    """The tracked forecasts (`forecast --observed`) kept in the run store, oldest first."""
+    run_store = _store(store)
+    infos = _store_call(run_store.tracking_infos)
+    table = Table(title=f"Tracked forecasts in {run_store.path}", title_justify="left")
+    table.add_column("Id", no_wrap=True)
+    for column in ("Made (UTC)", "Scenario", "Observations", "As of day", "Particles"):
+        table.add_column(column, overflow="fold")
+    for tracking_id, created, scenario, observations, day, particles in infos:
+        table.add_row(
+            tracking_id,
+            f"{created:%Y-%m-%d %H:%M:%S}",
+            escape(scenario),
+            escape(observations),
+            str(day),
+            f"{particles:,}",
+        )
+    stdout.print(table)
+
+
+@app.command()
 def calibrations(store: StoreOption = None) -> None:
     """The calibrations kept in the run store, oldest first."""
     infos = _store_call(_store(store).calibration_infos)

@@ -675,6 +675,17 @@ class RunStore:
             return None
         return row[0], FilterState.from_bytes(model, json.loads(row[1]), row[2])
 
+    def tracking_infos(self) -> list[tuple[str, datetime, str, str, int, int]]:
+        """Every tracked forecast, oldest first: (id, created, scenario, observations, as of
+        day, particles)."""
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "trackings"):
+                return []
+            return connection.execute(
+                "SELECT tracking_id, created_at, scenario_name, observations, day, particles "
+                "FROM trackings ORDER BY created_at, tracking_id"
+            ).fetchall()
+
     def tracking_summary(self, reference: str) -> tuple[str, dict[str, Any]]:
         """A stored tracked forecast's summary, by id, unique prefix or ``latest``."""
         with self._connect(write=False) as connection:

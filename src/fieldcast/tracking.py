@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special
+from scipy import stats
 
 from fieldcast.assumptions import Prior, direct_table, draw_priors, priors
 from fieldcast.calibration import (
@@ -301,17 +301,10 @@ def count_log_likelihood(
 ) -> np.ndarray:
     """[..., count] log probability of each observed count around the simulated one."""
     mean = np.maximum(simulated, SIMULATED_ZERO)
-    y = np.asarray(observed, dtype=float)
     if model.model == "poisson":
-        return y * np.log(mean) - mean - special.gammaln(y + 1)
+        return stats.poisson.logpmf(observed, mean)
     k = model.dispersion
-    return (
-        special.gammaln(y + k)
-        - special.gammaln(k)
-        - special.gammaln(y + 1)
-        + k * np.log(k / (k + mean))
-        + y * np.log(mean / (k + mean))
-    )
+    return stats.nbinom.logpmf(observed, k, k / (k + mean))
 
 
 def _place_index(scenario: Scenario, place: str) -> int:
@@ -354,8 +347,8 @@ class FilterState:
     steps: list[Step] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        """The lanes and references, compressed (zlib level 1: most of a lane's state is
-        zeros; about 1 MB per 1,000 lanes of seed-2019)."""
+        """The lanes and references, compressed (zlib level 1, fast: most of a lane's state
+        is zeros)."""
         assert self.lanes.state is not None
         buffer = io.BytesIO()
         arrays = {
@@ -412,6 +405,8 @@ def counts_sha256(counts: Sequence[ObservedCount]) -> str:
 
 
 def _generator(seed: int, day: int, purpose: int) -> np.random.Generator:
+    """The filter's own random numbers, keyed by (seed, day, purpose): 0 the priors' draws,
+    1 resampling, 2 rejuvenation, 16 + c the choice of child c (``_children_step``)."""
     return np.random.default_rng(np.random.SeedSequence([seed, TRACKING_KEY, day + 2**20, purpose]))
 
 
@@ -857,7 +852,11 @@ class Tracking:
                     "p95": float(p95),
                 }
             )
-        held = [path for path in self.scenario.ranges if path not in model.ranges]
+        held = [
+            path
+            for path in self.scenario.ranges
+            if path not in model.ranges and not path.startswith("costs.")  # not simulated
+        ]
         warnings = [
             f"day {step.day}: the effective sample size collapsed to {step.ess:.1f} of "
             f"{self.particles:,} particles: the forecast rests on few distinct histories "
