@@ -1,14 +1,19 @@
 """Live tracking (nowcast): the forecast conditioned on the counts observed so far.
 
-**Method.** A bootstrap particle filter over lanes (Gordon, Salmond and Smith 1993) with
-parameter rejuvenation by kernel shrinkage (Liu and West 2001):
+**Method.** A particle filter over lanes (Gordon, Salmond and Smith 1993), nested for the
+cities (Naesseth, Lindsten and Schoen 2015), with parameter rejuvenation by kernel shrinkage
+(Liu and West 2001):
 
 1. every particle is a lane: its own values of the tracked assumptions, drawn from their
    ranges (the priors), and its own replication;
-2. the lanes run to the end of the next observed day and pause; each is weighted by the
-   likelihood of the counts that end that day under the scenario's ``[observation]`` model
-   (negative binomial or Poisson around the lane's simulated count; a simulated zero is read
-   as ``SIMULATED_ZERO``, as in calibration);
+2. the lanes run to the day before the next day that ends counts; that day, each lane runs
+   ``CHILDREN`` times (``_children_step``): for each city with counts (or all places, when a
+   total is counted) one child's city is kept, chosen by the likelihood of its counts under
+   the scenario's ``[observation]`` model (negative binomial or Poisson around the simulated
+   count; a simulated zero is read as ``SIMULATED_ZERO``, as in calibration), and the lane is
+   weighted by the children's mean likelihoods: the day's luck is averaged out of the
+   weights, city by city, which a filter weighting whole lanes by ten cities' counts at once
+   could not do (its effective sample size fell to a handful);
 3. the lanes are resampled (systematic resampling): heavy ones copied, light ones dropped;
    further copies of a lane draw their own random numbers from the next draw on;
 4. the tracked values are rejuvenated: each moves towards the particles' mean and is jittered
@@ -16,15 +21,15 @@ parameter rejuvenation by kernel shrinkage (Liu and West 2001):
    particles' mean and covariance), so that the values keep moving as evidence accumulates
    instead of staying at their first draws. When the effective sample size (ESS, always
    reported) falls below ``COLLAPSE_SHARE`` of the particles (or ``COLLAPSE_FLOOR``) the
-   filter says so and
-   rejuvenates harder (``COLLAPSE_DISCOUNT``);
+   filter says so and rejuvenates harder (``COLLAPSE_DISCOUNT``);
 5. after the last observed day every lane runs to the end of field work: the tracked forecast.
 
 The filter's state after its last observed day is kept (run store), so that one more day of
 counts updates it instead of refitting from day 0; an update gives exactly what one run over
 all the days gives (a test checks it). Every step runs in chunks of lanes on the same path as
-forecasts (in process, local processes or Dask); resampling and rejuvenation draw from
-generators keyed by (seed, day), so the numbers do not depend on how the lanes are cut.
+forecasts (in process, local processes or Dask); resampling, the choice of children and
+rejuvenation draw from generators keyed by (seed, day), so the numbers do not depend on how
+the lanes are cut.
 
 **What is tracked.** The ranged assumptions that a lane can carry without compiling a
 scenario of its own (``direct_table``: contact, arrest, detention and monitor probabilities,
