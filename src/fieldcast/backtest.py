@@ -32,7 +32,7 @@ import numpy as np
 from fieldcast.calibration import observation_draws
 from fieldcast.observations import ObservationSet, ObservedCount
 from fieldcast.scenario import Scenario
-from fieldcast.tracking import _simulated, filter_to, outlook, start_filter, tracked_model
+from fieldcast.tracking import filter_to, outlook, simulated_count, start_filter, tracked_model
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -150,7 +150,7 @@ def backtest(
             reported = np.zeros(particles)
             observed_total = 0
             for count in series:
-                simulated = _simulated(state, count, ahead.observed_at).astype(float)
+                simulated = simulated_count(state, count, ahead.observed_at).astype(float)
                 reported = reported + observation_draws(model.observation, simulated, generator)
                 observed_total += count.persons
                 p05, p25, median, p75, p95 = np.quantile(

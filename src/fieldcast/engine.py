@@ -1489,7 +1489,7 @@ class Lanes:
             copy_number = copies.get(parent, 0)
             copies[parent] = copy_number + 1
             if copy_number:
-                branch[i] = _new_branch(int(branch[i]), self.day, copy_number)
+                branch[i] = new_branch(int(branch[i]), self.day, copy_number)
         unsampled = np.full(len(parents), -1, dtype=np.int64)
         self.keys = self.keys._replace(
             parameter_set=self.keys.parameter_set[parents],
@@ -1564,7 +1564,7 @@ _PER_LANE_RECORDS = (
 )
 
 
-def _new_branch(branch: int, day: int, copy_number: int) -> int:
+def new_branch(branch: int, day: int, copy_number: int) -> int:
     """A branch key for a further copy of a lane, from its parent's, the day and the copy's
     number: distinct for distinct copies (a 32-bit mix; collisions are as likely as 2**-32)."""
     mixed = np.random.SeedSequence([branch, day + 2**20, copy_number]).generate_state(1)

@@ -62,7 +62,7 @@ from fieldcast.calibration import (
     to_unconstrained,
 )
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
-from fieldcast.engine import Lanes, LaneState, _new_branch
+from fieldcast.engine import Lanes, LaneState, new_branch
 from fieldcast.observations import (
     OBSERVABLE,
     TOTAL,
@@ -477,7 +477,7 @@ def _pause_days(state: FilterState, pending: Sequence[ObservedCount]) -> list[in
     return sorted(ends | starts)
 
 
-def _simulated(
+def simulated_count(
     state: FilterState,
     count: ObservedCount,
     at_day: dict[int, np.ndarray],
@@ -521,7 +521,7 @@ def _resample(lanes: LaneChunk, parents: np.ndarray, day: int) -> LaneChunk:
         number = copies.get(parent, 0)
         copies[parent] = number + 1
         if number:
-            branch[i] = _new_branch(int(branch[i]), day, number)
+            branch[i] = new_branch(int(branch[i]), day, number)
     out.branch = branch
     return out
 
@@ -535,7 +535,7 @@ _NATIONAL_FIELDS = ("processing_slot_total", "notice_slot_total", "beds_used", "
 def _child_branches(branch: np.ndarray, day: int, child: int) -> np.ndarray:
     """Branch keys of one child of every lane for one day (32 bits, as ``streams.py`` uses
     them): splitmix64 of (branch, day, child). Vectorised by hand because a SeedSequence
-    per lane and child (``engine._new_branch``) would cost seconds per observed day."""
+    per lane and child (``engine.new_branch``) would cost seconds per observed day."""
     x = (
         branch.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         + np.uint64((day + 2**20) * 0xBF58476D1CE4E5B9 % 2**64)
@@ -642,7 +642,7 @@ def _children_step(
             model, state.seed, children, day, [day], day + 1, processes, client
         )
         child_now = snapshot[0]
-        simulated = np.stack([_simulated(state, c, {day: child_now}) for c in ending], axis=1)
+        simulated = np.stack([simulated_count(state, c, {day: child_now}) for c in ending], axis=1)
         log_likelihood = count_log_likelihood(model.observation, persons, simulated)
         by_block = np.stack([log_likelihood[:, m].sum(axis=1) for m in members])
         running = np.logaddexp(running, by_block)
@@ -919,7 +919,7 @@ def _attribution(
     out: dict[str, dict[str, float | None]] = {}
     for place in sorted({c.place for c in new_counts}):
         mine = [c for c in new_counts if c.place == place]
-        simulated = np.stack([_simulated(before_state, c, at_day) for c in mine], axis=1)
+        simulated = np.stack([simulated_count(before_state, c, at_day) for c in mine], axis=1)
         persons = np.array([c.persons for c in mine])
         log_weights = count_log_likelihood(scenario.observation, persons, simulated).sum(axis=1)
         weights = np.exp(log_weights - log_weights.max())
