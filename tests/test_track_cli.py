@@ -69,6 +69,25 @@ def test_tracking_day_by_day_goes_on_from_the_stored_filter(workdir: Path) -> No
     assert first["tracking_id"] in listed and summary["tracking_id"] in listed
 
 
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["-n", "500"], "--replications"),
+        (["--engine", "reference"], "--engine reference"),
+        (["--uncertainty", "assumptions"], "--uncertainty assumptions"),
+    ],
+)
+def test_forecast_options_that_do_not_apply_to_tracking_are_refused(
+    workdir: Path, option: list[str], named: str
+) -> None:
+    result = fieldcast(
+        workdir / "runs.duckdb", "forecast", "seed-2019", "--observed", "full.csv", *option,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and named in result.stderr
+    assert "does not apply to a tracked forecast" in result.stderr
+
+
 def test_a_parameter_that_cannot_be_tracked_is_refused(workdir: Path) -> None:
     result = fieldcast(
         workdir / "runs.duckdb", "forecast", "seed-2019", "--observed", "full.csv",

@@ -200,8 +200,9 @@ def _default_processes() -> int:
 def forecast(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     replications: Annotated[
-        int, typer.Option("--replications", "-n", min=1, help="Replications to run.")
-    ] = 10_000,
+        int | None,
+        typer.Option("--replications", "-n", min=1, help="Replications to run (default: 10,000)."),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, help="Run seed: same seed, same results.")] = 2019,
     processes: Annotated[
         int | None,
@@ -255,6 +256,16 @@ def forecast(
     Results are identical in-process, on local processes and on a Dask cluster."""
     loaded = _load(scenario)
     if observed is not None:
+        ignored = {
+            "--replications (the filter's lanes are --particles)": replications is not None,
+            "--engine reference": engine != Engine.counts,
+            "--uncertainty assumptions (tracking draws the assumptions itself)": (
+                uncertainty != Uncertainty.replication
+            ),
+        }
+        for option, given in ignored.items():
+            if given:
+                _fail(f"--observed: {option} does not apply to a tracked forecast")
         _track(
             loaded,
             observed,
@@ -281,7 +292,7 @@ def forecast(
         task = bar.add_task(f"{loaded.name}: chunks of replications", total=None)
         result = run_forecast(
             loaded,
-            replications=replications,
+            replications=replications or 10_000,
             seed=seed,
             processes=processes or _default_processes(),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
