@@ -8,13 +8,17 @@ Dask worker's tasks are simply computed again elsewhere, with the same numbers.
 
 Interrupting the caller (Ctrl-C) cancels what has not finished: local processes are shut down,
 and futures on a Dask cluster are cancelled, so nothing is left running for a run that will
-not be stored.
+not be stored. A caller killed outright (SIGKILL) runs no clean-up: its local worker
+processes end with it by themselves (``die_with_parent``), and the workers of a local Dask
+cluster it started do so already (their nannies live in the caller; both are tested).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -73,10 +77,30 @@ def gather(
             progress(done, len(tasks))
 
 
+def die_with_parent(parent: int) -> None:
+    """Make this process end when its parent does, however the parent ends (even by
+    SIGKILL, which runs no clean-up): the kernel sends it SIGKILL then (Linux's
+    PR_SET_PDEATHSIG; elsewhere only a normal exit of the parent ends the workers). A parent
+    that died before this call is caught by its pid. A few lines of ctypes: no library
+    offers this."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
 def _on_processes(
     function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], processes: int
 ) -> Iterator[tuple[int, Any]]:
-    pool = ProcessPoolExecutor(max_workers=processes)
+    pool = ProcessPoolExecutor(
+        max_workers=processes, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
     try:
         futures = {pool.submit(function, *task): index for index, task in enumerate(tasks)}
         for future in as_completed(futures):
