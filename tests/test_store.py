@@ -119,6 +119,27 @@ def test_delete_and_unknown_runs(tmp_path: Path, forecast: Forecast) -> None:
         RunStore(tmp_path / "missing.duckdb").list()
 
 
+def test_an_empty_or_shared_prefix_names_no_run(tmp_path: Path, forecast: Forecast) -> None:
+    """A destructive command needs a real match: `runs delete "" --yes` used to delete the
+    only run (the empty prefix matched it)."""
+    store = RunStore(tmp_path / "runs.duckdb")
+    only = store.save(forecast, 1.0)
+    for reference in ("", "  "):
+        with pytest.raises(StoreError, match="empty run id names nothing"):
+            store.resolve(reference)
+    result = subprocess.run(
+        [FIELDCAST, "runs", "delete", "", "--yes", "--store", str(store.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2 and "names nothing" in result.stderr
+    assert [info.run_id for info in store.list()] == [only]
+    store.save(forecast, 1.0)
+    with pytest.raises(StoreError, match="matches 2 of them"):
+        store.resolve(only[:4])  # both ids start with the year
+
+
 def test_a_failure_mid_write_leaves_nothing(
     tmp_path: Path, forecast: Forecast, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -688,32 +688,32 @@ class RunStore:
 
     def tracking_summary(self, reference: str) -> tuple[str, dict[str, Any]]:
         """A stored tracked forecast's summary, by id, unique prefix or ``latest``."""
+        ids = [info[0] for info in self.tracking_infos()]
+        tracking_id = self._pick(ids, reference, "tracked forecast", "fieldcast trackings")
         with self._connect(write=False) as connection:
-            rows = (
-                connection.execute(
-                    "SELECT tracking_id, summary_json FROM trackings ORDER BY created_at"
-                ).fetchall()
-                if _has_table(connection, "trackings")
-                else []
-            )
-        matches = (
-            rows[-1:] if reference == "latest" else [r for r in rows if r[0].startswith(reference)]
-        )
-        if len(matches) != 1:
-            found = "no" if not matches else f"{len(matches)}"
-            raise StoreError(f"{found} tracked forecast matches {reference!r} in {self.path}")
-        return matches[0][0], json.loads(matches[0][1])
+            row = connection.execute(
+                "SELECT summary_json FROM trackings WHERE tracking_id = ?", [tracking_id]
+            ).fetchone()
+        assert row is not None
+        return tracking_id, json.loads(row[0])
 
     def resolve_calibration(self, reference: str) -> str:
         """A calibration id from a full id, a unique prefix of one, or ``latest``."""
         ids = [info.calibration_id for info in self.calibration_infos()]
-        matches = ids[-1:] if reference == "latest" else [i for i in ids if i.startswith(reference)]
+        return self._pick(ids, reference, "calibration", "fieldcast calibrations")
+
+    def _pick(self, ids: list[str], reference: str, what: str, listing: str) -> str:
+        """The one id of ``ids`` (oldest first) that ``reference`` names: in full, by a prefix
+        that only it has, or ``latest``. An empty reference names nothing (a delete by an
+        empty prefix would otherwise take whatever is there)."""
+        if not reference.strip():
+            raise StoreError(f"an empty {what} id names nothing: give an id, a prefix or latest")
+        named = [i for i in ids if i.startswith(reference)]
+        matches = ids[-1:] if reference == "latest" else named
         if not matches:
-            raise StoreError(
-                f"no calibration {reference!r} in {self.path} (see `fieldcast calibrations`)"
-            )
+            raise StoreError(f"no {what} {reference!r} in {self.path} (see `{listing}`)")
         if len(matches) > 1:
-            raise StoreError(f"{reference!r} matches {len(matches)} calibrations; give more")
+            raise StoreError(f"{reference!r} matches {len(matches)} of them; give more of the id")
         return matches[0]
 
     def calibration(self, reference: str) -> tuple[str, Calibration, dict[str, Any] | None]:
@@ -798,24 +798,15 @@ class RunStore:
     def resolve(self, reference: str) -> str:
         """A run id from a full id, a unique prefix of one, or ``latest``."""
         with self._connect(write=False) as connection:
-            if reference == "latest":
-                row = connection.execute(
-                    "SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
-                ).fetchone()
-                if row is None:
-                    raise StoreError(f"{self.path}: no runs stored yet")
-                return str(row[0])
-            matches = [
-                row[0]
+            ids = [
+                str(row[0])
                 for row in connection.execute(
-                    "SELECT run_id FROM runs WHERE starts_with(run_id, ?)", [reference]
+                    "SELECT run_id FROM runs ORDER BY created_at, run_id"
                 ).fetchall()
             ]
-        if not matches:
-            raise StoreError(f"no run {reference!r} in {self.path} (see `fieldcast runs list`)")
-        if len(matches) > 1:
-            raise StoreError(f"{reference!r} matches {len(matches)} runs; give more of the id")
-        return str(matches[0])
+        if reference == "latest" and not ids:
+            raise StoreError(f"{self.path}: no runs stored yet")
+        return self._pick(ids, reference, "run", "fieldcast runs list")
 
     def get(self, reference: str) -> StoredRun:
         run_id = self.resolve(reference)
