@@ -205,3 +205,12 @@ def test_planning_commands_refuse_bad_requests_clearly(small_plan: str) -> None:
         result = run(*args, check=False)
         assert result.returncode == 2, args
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_json_output_is_always_valid_json() -> None:
+    """JSON has no NaN or infinity; Python's json would write them as bare words."""
+    from fieldcast.cli import finite
+
+    document = {"a": float("nan"), "b": [float("inf"), 1.5, {"c": -float("inf")}], "d": (2, "x")}
+    text = json.dumps(finite(document), allow_nan=False)
+    assert json.loads(text) == {"a": None, "b": [None, 1.5, {"c": None}], "d": [2, "x"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -138,6 +139,23 @@ StoreOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite number as None: JSON has no such numbers, and
+    Python's ``json`` would write ``NaN`` or ``Infinity``, which other readers reject."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def _print_json(value: Any) -> None:
+    """Print one JSON document: always valid JSON (``finite``)."""
+    typer.echo(json.dumps(finite(value), indent=2, allow_nan=False))
 
 
 def _store(path: Path | None) -> RunStore:
@@ -307,7 +325,7 @@ def forecast(
         run_id = _store_call(lambda: run_store.save(result, seconds))
         stderr.print(f"stored as run {run_id} in {run_store.path}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        _print_json(summary)
     else:
         render_forecast(summary, stdout)
 
@@ -321,7 +339,7 @@ def check(
     """Check a plan before running it: problems a planner should hear, with their numbers."""
     findings = check_plan(_load(scenario))
     if as_json:
-        typer.echo(json.dumps([finding.as_dict() for finding in findings], indent=2))
+        _print_json([finding.as_dict() for finding in findings])
     elif findings:
         for finding in findings:
             stdout.print(f"[bold]{finding.code}[/bold]: {finding.message}", highlight=False)
@@ -400,7 +418,7 @@ def plan(
         stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
         raise typer.Exit(code=2) from None
     if as_json:
-        typer.echo(json.dumps(answer.as_dict(), indent=2))
+        _print_json(answer.as_dict())
         return
     if isinstance(answer, SurgePlan):
         _print_surge(loaded, answer)
@@ -512,7 +530,7 @@ def requirement(
             progress=lambda done, _: bar.update(task, completed=done),
         )
     if as_json:
-        typer.echo(json.dumps(answer.as_dict(), indent=2))
+        _print_json(answer.as_dict())
         return
     table = Table(title=f"{loaded.name}: searching {answer.unit}", title_justify="left")
     for column in (answer.unit, "P(goal)", "persons arrested (median)", "full team capacity"):
@@ -588,7 +606,7 @@ def sensitivity(
         sensitivity_chart(answer).savefig(chart)
         stderr.print(f"chart written to {chart}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(answer.as_dict(), indent=2))
+        _print_json(answer.as_dict())
         return
     render_sensitivity(answer.as_dict(), stdout)
 
@@ -669,11 +687,8 @@ def runs_list(
     """The stored runs, oldest first."""
     infos = _store_call(_store(store).list)
     if as_json:
-        typer.echo(
-            json.dumps(
-                [{**info.__dict__, "created_at": info.created_at.isoformat()} for info in infos],
-                indent=2,
-            )
+        _print_json(
+            [{**info.__dict__, "created_at": info.created_at.isoformat()} for info in infos],
         )
         return
     table = Table(title=f"Runs in {_store(store).path}", title_justify="left")
@@ -906,11 +921,8 @@ def observe_list(
     """Every stored version of every observation set, oldest first."""
     infos = _store_call(_store(store).observation_infos)
     if as_json:
-        typer.echo(
-            json.dumps(
-                [{**info.__dict__, "added_at": info.added_at.isoformat()} for info in infos],
-                indent=2,
-            )
+        _print_json(
+            [{**info.__dict__, "added_at": info.added_at.isoformat()} for info in infos],
         )
         return
     table = Table(title=f"Observations in {_store(store).path}", title_justify="left")
@@ -947,15 +959,12 @@ def observe_show(
         _fail("--version and --as-of: give one or the other")
     info, observed = _store_call(lambda: _store(store).observations(name, version, as_of))
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    **info.__dict__,
-                    "added_at": info.added_at.isoformat(),
-                    "rows": [row.__dict__ for row in observed.rows],
-                },
-                indent=2,
-            )
+        _print_json(
+            {
+                **info.__dict__,
+                "added_at": info.added_at.isoformat(),
+                "rows": [row.__dict__ for row in observed.rows],
+            },
         )
         return
     table = Table(
@@ -1170,7 +1179,7 @@ def calibrate(
         out.write_text(scenario_to_toml(calibrated), encoding="utf-8")
         stderr.print(f"calibrated scenario written to {out}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        _print_json(summary)
     else:
         render_calibration(summary, stdout)
 
@@ -1226,7 +1235,7 @@ def _track(
         summary = {"tracking_id": tracking_id, **summary}
         stderr.print(f"stored as tracking {tracking_id} in {run_store.path}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        _print_json(summary)
     else:
         render_tracking(summary, stdout)
 
@@ -1279,7 +1288,7 @@ def backtest(
         out.write_text(backtest_report(summary), encoding="utf-8")
         stderr.print(f"wrote {out}", highlight=False)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        _print_json(summary)
     else:
         render_backtest(summary, stdout)
 
