@@ -76,6 +76,12 @@ TARGETS: dict[str, tuple[str, float, str]] = {
         5.0,
         "max",
     ),
+    "cli_help_seconds": ("`fieldcast --help`, a fresh process (median of 5)", 0.5, "max"),
+    "scenario_validate_seconds": (
+        "`fieldcast scenario validate seed-2019.toml` (median of 5)",
+        0.5,
+        "max",
+    ),
     "pause_resume_overhead_ratio": (
         "seed-2019 paused and resumed every field day / straight through",
         1.2,
@@ -364,6 +370,30 @@ def nowcast_update_seconds(seed_2019: Scenario, quick: bool) -> dict[str, float]
     }
 
 
+def cli_start_seconds() -> dict[str, float]:
+    """The commands a user runs first: wall time of a fresh process, median of five (the
+    first run of each is a warm-up: the operating system's file cache)."""
+    fieldcast = str(Path(sys.executable).parent / "fieldcast")
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = Path(folder) / "seed-2019.toml"
+        exported = subprocess.run(
+            [fieldcast, "scenario", "export", "seed-2019"], check=True, capture_output=True
+        )
+        scenario.write_bytes(exported.stdout)
+        figures = {}
+        for key, arguments in (
+            ("cli_help_seconds", ["--help"]),
+            ("scenario_validate_seconds", ["scenario", "validate", str(scenario)]),
+        ):
+            times = []
+            for _ in range(6):
+                started = time.perf_counter()
+                subprocess.run([fieldcast, *arguments], check=True, capture_output=True)
+                times.append(time.perf_counter() - started)
+            figures[key] = float(np.median(times[1:]))
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench.json")
@@ -403,6 +433,7 @@ def main() -> None:
     console.print("calibration ...")
     figures |= calibration_seconds(seed_2019, args.quick)
     figures |= nowcast_update_seconds(seed_2019, args.quick)
+    figures |= cli_start_seconds()
     console.print("peak memory ...")
     figures |= peak_rss_mb(10_000 if args.quick else 100_000)
 

@@ -214,3 +214,15 @@ def test_json_output_is_always_valid_json() -> None:
     document = {"a": float("nan"), "b": [float("inf"), 1.5, {"c": -float("inf")}], "d": (2, "x")}
     text = json.dumps(finite(document), allow_nan=False)
     assert json.loads(text) == {"a": None, "b": [None, 1.5, {"c": None}], "d": [2, "x"]}
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`fieldcast --help` and `scenario validate` start fast (`make bench`:
+    cli_help_seconds) because the CLI loads the engine, the store and the plotting and
+    statistics libraries only in the commands that use them."""
+    heavy = ("numba", "numpy", "duckdb", "scipy", "matplotlib", "pandas", "SALib", "distributed")
+    code = f"import sys, fieldcast.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"

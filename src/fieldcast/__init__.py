@@ -7,22 +7,30 @@ The core is three steps: a validated ``Scenario`` -> the engine runs replication
     >>> forecast = run_forecast(load_scenario("seed-2019"), replications=100, seed=1)
     >>> forecast.summary()["goal_persons"]
     2040
+
+The names below are imported when first used (PEP 562), so that a command that needs none
+of the engine (``fieldcast --help``, ``scenario validate``) does not load it.
 """
 
-from fieldcast.catalog import builtin_names, load_scenario
-from fieldcast.forecast import Forecast, run_forecast
-from fieldcast.results import Results
-from fieldcast.scenario import Scenario, ScenarioError, validate_scenario
-from fieldcast.simulation import simulate
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "Forecast",
-    "Results",
-    "Scenario",
-    "ScenarioError",
-    "builtin_names",
-    "load_scenario",
-    "run_forecast",
-    "simulate",
-    "validate_scenario",
-]
+_EXPORTS = {
+    "Forecast": "fieldcast.forecast",
+    "Results": "fieldcast.results",
+    "Scenario": "fieldcast.scenario",
+    "ScenarioError": "fieldcast.scenario",
+    "builtin_names": "fieldcast.catalog",
+    "load_scenario": "fieldcast.catalog",
+    "run_forecast": "fieldcast.forecast",
+    "simulate": "fieldcast.simulation",
+    "validate_scenario": "fieldcast.scenario",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'fieldcast' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

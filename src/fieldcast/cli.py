@@ -33,8 +33,6 @@ from fieldcast.catalog import (
     load_scenario,
     scenario_to_toml,
 )
-from fieldcast.checks import check_plan
-from fieldcast.forecast import run_forecast
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -42,8 +40,6 @@ from fieldcast.scenario import (
     parameter_paths,
     parameter_value,
 )
-from fieldcast.store import STORE_ENVIRONMENT, RunStore, StoreError, default_store_path
-from fieldcast.terminal_report import render_forecast
 from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
 
 if TYPE_CHECKING:
@@ -51,6 +47,7 @@ if TYPE_CHECKING:
 
     from fieldcast.allocation import Allocation
     from fieldcast.observations import ObservationSet
+    from fieldcast.store import RunStore
     from fieldcast.surge import SurgePlan
 
 # Commands import what only they need (planning, charts, reports) when they run: a forecast
@@ -135,7 +132,8 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        help=f"Run store file (default: ${STORE_ENVIRONMENT}, else {default_store_path()}).",
+        help="Run store file (default: $FIELDCAST_STORE, else runs.duckdb in the user's data "
+        "folder: `fieldcast runs list` names it).",
         show_default=False,
     ),
 ]
@@ -159,14 +157,18 @@ def _print_json(value: Any) -> None:
 
 
 def _store(path: Path | None) -> RunStore:
+    from fieldcast.store import RunStore  # here: `fieldcast --help` need not load DuckDB
+
     return RunStore(path, on_wait=lambda message: stderr.print(message, highlight=False))
 
 
 def _store_call(action: Callable[[], T]) -> T:
+    from fieldcast.store import StoreError
+
     try:
         return action()
     except StoreError as error:
-        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        stderr.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False)
         raise typer.Exit(code=2) from None
 
 
@@ -272,6 +274,10 @@ def forecast(
     With --observed, a tracked forecast instead: conditioned on the counts observed so far.
     The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
     Results are identical in-process, on local processes and on a Dask cluster."""
+    from fieldcast.checks import check_plan
+    from fieldcast.forecast import run_forecast
+    from fieldcast.terminal_report import render_forecast
+
     loaded = _load(scenario)
     if observed is not None:
         ignored = {
@@ -337,6 +343,8 @@ def check(
     strict: Annotated[bool, typer.Option(help="Exit with 1 if there is any finding.")] = False,
 ) -> None:
     """Check a plan before running it: problems a planner should hear, with their numbers."""
+    from fieldcast.checks import check_plan
+
     findings = check_plan(_load(scenario))
     if as_json:
         _print_json([finding.as_dict() for finding in findings])
@@ -721,6 +729,8 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run: RunArgument, store: StoreOption = None) -> None:
     """A stored run's forecast report."""
+    from fieldcast.terminal_report import render_forecast
+
     stored = _store_call(lambda: _store(store).get(run))
     stdout.print(
         f"run {stored.run_id}, stored {stored.created_at:%Y-%m-%d %H:%M:%S} UTC "

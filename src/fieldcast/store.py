@@ -44,7 +44,6 @@ import duckdb
 import numpy as np
 import platformdirs
 
-from fieldcast.forecast import Forecast
 from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
 from fieldcast.observations import ObservationSet, ObservedRow, check_name
 from fieldcast.results import TOTAL, Results
@@ -52,6 +51,7 @@ from fieldcast.scenario import Scenario, validate_scenario
 
 if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, does not load it
     from fieldcast.calibration import Calibration, Generation
+    from fieldcast.forecast import Forecast
     from fieldcast.posterior import Assessment
     from fieldcast.tracking import FilterState, Tracking
 
