@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -226,3 +227,27 @@ def test_the_command_line_starts_without_the_heavy_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_narrow_report_in_a_file_keeps_every_figure(tmp_path: Path) -> None:
+    """Printed into a file at 60 columns, the report wraps and folds but never cuts: each
+    figure of the JSON summary that the report shows is there whole (it once printed a
+    correlation of 0.85 as "0.8" and cut a title with an ellipsis)."""
+    common = ["forecast", "seed-2019", "-n", "200", "--seed", "3", "--no-store"]
+    env = {**os.environ, "COLUMNS": "60"}
+    summary = json.loads(
+        subprocess.run(
+            [FIELDCAST, *common, "--json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    text = subprocess.run(
+        [FIELDCAST, *common], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 60
+    numbers = set(re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", text))
+    intervals = [summary["persons_arrested"], *summary["by_city"].values()]
+    expected = {f"{i[key]:,.0f}" for i in intervals for key in ("median", "p05", "p95")}
+    expected |= {f"{row['median']:,.0f}" for row in summary["arrests_by_day"]}
+    expected.add(f"{summary['leak_effect_persons']['correlation']:.2f}")
+    assert expected <= numbers, sorted(expected - numbers)

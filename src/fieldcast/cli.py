@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleRenderable, RenderHook
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -73,7 +73,23 @@ observe_app = typer.Typer(
 )
 app.add_typer(observe_app, name="observe")
 
-stdout = Console(soft_wrap=True)
+
+class _EveryFigure(RenderHook):
+    """Table cells fold a word too long for their column instead of cutting it short with
+    an ellipsis (rich's default): printed output keeps every figure at any width."""
+
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        for renderable in renderables:
+            if isinstance(renderable, Table):
+                for column in renderable.columns:
+                    if column.overflow == "ellipsis":
+                        column.overflow = "fold"
+        return renderables
+
+
+# Text wraps (never crops) at the width of the terminal, or at 80 columns in a file or pipe.
+stdout = Console()
+stdout.push_render_hook(_EveryFigure())
 stderr = Console(stderr=True, soft_wrap=True)
 
 ScenarioArgument = Annotated[
