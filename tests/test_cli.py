@@ -126,6 +126,16 @@ def test_runs_are_stored_listed_compared_exported_and_deleted(tmp_path: Path) ->
         "runs", "export", second, "--format", "csv", "--out", str(tmp_path), "--store", store
     ).stdout
     assert f"{second}-daily.csv" in exported
+    again = run(
+        "runs", "export", second, "--format", "csv", "--out", str(tmp_path), "--store", store,
+        check=False,
+    )  # fmt: skip
+    assert again.returncode == 2 and "nothing was overwritten" in again.stderr
+    onto_file = run(
+        "runs", "export", second, "--out", str(tmp_path / "runs.duckdb"), "--store", store,
+        check=False,
+    )  # fmt: skip
+    assert onto_file.returncode == 2 and "is a file" in onto_file.stderr
     refused = run("runs", "delete", first, "--store", store, check=False)
     assert refused.returncode == 1  # asked, no answer: nothing deleted
     run("runs", "delete", first, "--yes", "--store", store)
@@ -251,3 +261,26 @@ def test_a_narrow_report_in_a_file_keeps_every_figure(tmp_path: Path) -> None:
     expected |= {f"{row['median']:,.0f}" for row in summary["arrests_by_day"]}
     expected.add(f"{summary['leak_effect_persons']['correlation']:.2f}")
     assert expected <= numbers, sorted(expected - numbers)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "latest", "--out", "{missing}/report.html"],
+        ["report", "latest", "--out", "{folder}"],
+        ["observe", "simulate", "--out", "{missing}/observed.csv"],
+        ["calibrate", "--observed", "x.csv", "--out", "{missing}/calibrated.toml"],
+        ["backtest", "--observed", "x.csv", "--out", "{missing}/backtest.html"],
+        ["sensitivity", "--chart", "{missing}/chart.png"],
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_first(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Checked before anything is computed or read: the command fails at once, naming the
+    option and why (it used to fail with a traceback after the computation)."""
+    filled = [part.format(missing=tmp_path / "missing", folder=tmp_path) for part in command]
+    result = run(*filled, check=False)
+    option = next(part for part in filled if part in ("--out", "--chart"))
+    assert result.returncode == 2 and f"{option}:" in result.stderr, result.stderr
+    assert "does not exist" in result.stderr or "is a folder" in result.stderr

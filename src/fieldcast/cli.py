@@ -87,8 +87,9 @@ class _EveryFigure(RenderHook):
         return renderables
 
 
-# Text wraps (never crops) at the width of the terminal, or at 80 columns in a file or pipe.
-stdout = Console()
+# Messages are not wrapped (paths stay whole); reports wrap their panels themselves
+# (``terminal_report``), at the terminal's width or at 80 columns in a file or pipe.
+stdout = Console(soft_wrap=True)
 stdout.push_render_hook(_EveryFigure())
 stderr = Console(stderr=True, soft_wrap=True)
 
@@ -165,6 +166,23 @@ def finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite(item) for item in value]
     return value
+
+
+def _check_output(path: Path | None, option: str) -> None:
+    """Refuse an output file that cannot be written, before any computing: a folder, a
+    missing folder, a folder or file without write permission."""
+    if path is None:
+        return
+    folder = path.parent
+    problem = ""
+    if path.is_dir():
+        problem = f"{path} is a folder; give a file name"
+    elif not folder.is_dir():
+        problem = f"the folder {folder} does not exist"
+    elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        problem = f"{path} cannot be written (permissions)"
+    if problem:
+        _fail(f"{option}: {problem}")
 
 
 def _print_json(value: Any) -> None:
@@ -610,6 +628,7 @@ def sensitivity(
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
         stderr.print("[bold red]error:[/bold red] --chart: use a .png or .svg file name")
         raise typer.Exit(code=2)
+    _check_output(chart, "--chart")
     try:
         with _cluster(workers, scheduler) as client, _progress_bar() as bar:
             task = bar.add_task(f"{loaded.name}: {method.value} points", total=None)
@@ -854,6 +873,11 @@ def report(
         write_pngs,
     )
 
+    _check_output(out, "--out")
+    if png is not None:
+        if png.exists() and not png.is_dir():
+            _fail(f"--png: {png} is a file; give a folder")
+        _check_output(png / "chart.png" if png.is_dir() else png, "--png")
     run_store = _store(store)
     if tracking is not None:
         if runs or calibration is not None:
@@ -1035,6 +1059,7 @@ def observe_simulate(
     from fieldcast.observations import OBSERVABLE
     from fieldcast.scenario import scenario_with
 
+    _check_output(out, "--out")
     loaded = _load(scenario)
     metrics = metric or ["arrests", "detentions"]
     for name in metrics:
@@ -1148,6 +1173,7 @@ def calibrate(
     from fieldcast.posterior import assess, calibrated_scenario
     from fieldcast.terminal_report import render_calibration
 
+    _check_output(out, "--out")
     run_store = _store(store)
     if resume is not None:
         if observed is not None:
@@ -1296,6 +1322,7 @@ def backtest(
 
     if not observed:
         _fail("--observed: give the observed counts (a stored set or a file)")
+    _check_output(out, "--out")
     loaded = _load(scenario)
     counts, label = _observed_counts(observed, loaded, store)
     if len({row.day for row in counts.rows}) < 2:

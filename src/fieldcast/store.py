@@ -840,11 +840,23 @@ class RunStore:
             raise StoreError(f"unknown export format {file_format!r} (use parquet or csv)")
         run_id = self.resolve(reference)
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        targets = [
+            directory / f"{run_id}-{t}.{file_format}" for t in ("runs", "daily", "trajectories")
+        ]
+        if directory.exists() and not directory.is_dir():
+            raise StoreError(f"{directory} is a file; give a folder to export into")
+        existing = [str(target) for target in targets if target.exists()]
+        if existing:
+            raise StoreError(f"{', '.join(existing)} exist: nothing was overwritten")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot make the folder {directory}: {error.strerror}") from None
+        if not os.access(directory, os.W_OK):
+            raise StoreError(f"cannot write in {directory} (permissions)")
         written = []
         with self._connect(write=False) as connection:
-            for table in ("runs", "daily", "trajectories"):
-                target = directory / f"{run_id}-{table}.{file_format}"
+            for table, target in zip(("runs", "daily", "trajectories"), targets, strict=True):
                 options = "FORMAT parquet" if file_format == "parquet" else "FORMAT csv, HEADER"
                 quoted = target.as_posix().replace("'", "''")
                 connection.execute(

@@ -16,6 +16,12 @@ from rich.text import Text
 from fieldcast.forecast import uncertainty_pairs
 
 
+def _show(console: Console, *renderables: Any) -> None:
+    """Print wrapped to the console's width: a panel's text never runs past its frame (nor is
+    it cropped there), whether the console is a terminal or a file."""
+    console.print(*renderables, soft_wrap=False)
+
+
 def _count(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
@@ -43,23 +49,24 @@ def _percent(share: float) -> str:
 
 def render_forecast(summary: dict[str, Any], console: Console) -> None:
     """Print the forecast: reach, by city, leak effect, what binds, costs, people affected."""
-    console.print(_header(summary))
-    console.print(_reach(summary))
+    _show(console, _header(summary))
+    _show(console, _reach(summary))
     if summary.get("with_assumption_uncertainty"):
-        console.print(_assumption_uncertainty(summary))
-    console.print(_by_city(summary))
-    console.print(_leak(summary))
-    console.print(_binding(summary))
-    console.print(_costs(summary))
-    console.print(_people(summary))
-    console.print(
+        _show(console, _assumption_uncertainty(summary))
+    _show(console, _by_city(summary))
+    _show(console, _leak(summary))
+    _show(console, _binding(summary))
+    _show(console, _costs(summary))
+    _show(console, _people(summary))
+    _show(
+        console,
         Text(
             "Figures are medians with 90% intervals over replications; they include "
             "replication noise only, unless marked as including the assumptions' uncertainty. "
             "Targets are counted in persons; collateral (non-target) arrests are never "
             "included in them.",
             style="dim",
-        )
+        ),
     )
 
 
@@ -271,15 +278,16 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
                     f"{_share(row['ST'])} +/- {_share(row['ST_conf'])}",
                 ]
             table.add_row(str(rank), row["parameter"], span, *cells)
-        console.print(table)
+        _show(console, table)
         noise = result["replication_noise_share"]
-        console.print(
+        _show(
+            console,
             Text(
                 "replication noise: "
                 + ("n/a (the output does not vary)" if noise is None else _percent(noise))
                 + " of the variance across points",
                 style="dim",
-            )
+            ),
         )
     what = (
         "mu*: mean absolute change of the output per whole range of the assumption (from steps "
@@ -288,13 +296,14 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
         else "S1: share of the output's variance due to the assumption alone; ST: including its "
         "interactions with the others."
     )
-    console.print(
+    _show(
+        console,
         Text(
             f"{answer['method'].capitalize()} over {answer['points']:,} points of "
             f"{answer['replications_per_point']:,} replications each (seed {answer['seed']}, "
             f"common random numbers). {what} Intervals: {confidence} bootstrap over the points.",
             style="dim",
-        )
+        ),
     )
 
 
@@ -326,9 +335,9 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
         f"reporting noise: {noise}",
         style="dim",
     )
-    console.print(Panel(header, title="fieldcast calibrate", expand=False))
+    _show(console, Panel(header, title="fieldcast calibrate", expand=False))
     for warning in summary["warnings"]:
-        console.print(Text(f"warning: {warning}", style="bold yellow"))
+        _show(console, Text(f"warning: {warning}", style="bold yellow"))
     table = Table(
         title="Assumptions: the prior (declared range) and the posterior",
         title_justify="left",
@@ -345,7 +354,7 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
             f"{row['median']:.3g}",
             f"{row['p05']:.3g}-{row['p95']:.3g}",
         )
-    console.print(table)
+    _show(console, table)
     prior = summary["prior_predictive"]
     level = f"{prior['level']:.0%}"
     table = Table(title=f"Observed series beside the prior predictive ({level} interval)")
@@ -358,7 +367,7 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
             f"{_count(row['low'])} to {_count(row['high'])}",
             "CONFLICT" if row["conflict"] else "no",
         )
-    console.print(table)
+    _show(console, table)
     check = summary["posterior_predictive"]
     counts = check["counts"]
     level = f"{check['level']:.0%}"
@@ -377,7 +386,7 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
             f"{_count(row['low'])} to {_count(row['high'])}",
             "yes" if row["inside"] else "NO",
         )
-    console.print(table)
+    _show(console, table)
     table = Table(title="Sampler diagnostics (tempered SMC)", title_justify="left")
     for column in ("Generation", "Temperature", "ESS", "Acceptance", "Moves", "Simulations"):
         table.add_column(column, justify="right")
@@ -395,15 +404,16 @@ def render_calibration(summary: dict[str, Any], console: Console) -> None:
             f"{row['failed_simulations']:,}",
             f"{row['seconds']:,.1f}",
         )
-    console.print(table)
-    console.print(
+    _show(console, table)
+    _show(
+        console,
         Text(
             "Posterior: the ranged assumptions given the observed counts, each count reported "
             "around the simulated one with the noise above; intervals include the assumptions' "
             "uncertainty as the evidence leaves it. ESS: effective sample size of each "
             "reweighting; acceptance: share of Metropolis-Hastings moves accepted.",
             style="dim",
-        )
+        ),
     )
 
 
@@ -431,9 +441,9 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
         + f"\nintervals include: {summary['intervals_include']}",
         style="dim",
     )
-    console.print(Panel(header, title="fieldcast forecast --observed", expand=False))
+    _show(console, Panel(header, title="fieldcast forecast --observed", expand=False))
     for warning in summary["warnings"]:
-        console.print(Text(f"warning: {warning}", style="bold yellow"))
+        _show(console, Text(f"warning: {warning}", style="bold yellow"))
     before, after, change = summary["before"], summary["after"], summary["change"]
     goal = summary["goal_persons"]
     table = Table(
@@ -463,7 +473,7 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
         _goal_day(after["goal_day"]),
         _signed(change["goal_day_median"]),
     )
-    console.print(table)
+    _show(console, table)
     if change["by_place"]:
         table = Table(title="What moved it: each place's newest counts alone", title_justify="left")
         for column in ("Place", "P(goal)", "Median persons arrested"):
@@ -478,13 +488,13 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
                 _signed(moved["p_goal"], percent=True),
                 _signed(moved["persons_arrested_median"]),
             )
-        console.print(table)
+        _show(console, table)
     table = Table(title="Persons arrested by the end of field work, by city", title_justify="left")
     for column in ("City", "Before", "After"):
         table.add_column(column, justify="left" if column == "City" else "right")
     for city, interval in after["by_city"].items():
         table.add_row(escape(city), _range(before["by_city"][city]), _range(interval))
-    console.print(table)
+    _show(console, table)
     table = Table(title="Tracked assumptions (prior: the declared range)", title_justify="left")
     for column in ("Assumption", "Prior", "Median", "90% interval"):
         table.add_column(column, justify="left" if column == "Assumption" else "right")
@@ -495,14 +505,15 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
             f"{row['median']:.3g}",
             f"{row['p05']:.3g}-{row['p95']:.3g}",
         )
-    console.print(table)
+    _show(console, table)
     if summary["held_at_scenario_values"]:
-        console.print(
+        _show(
+            console,
             Text(
                 "held at the scenario's values (they cannot vary by lane; calibrate them "
                 "first): " + ", ".join(summary["held_at_scenario_values"]),
                 style="dim",
-            )
+            ),
         )
     table = Table(title="The filter, day by day", title_justify="left")
     for column in ("Day", "Counts", "Effective sample size", "Collapsed"):
@@ -514,7 +525,7 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
             f"{step['ess']:,.1f}",
             "yes" if step["collapsed"] else "no",
         )
-    console.print(table)
+    _show(console, table)
 
 
 def _goal_day(goal_day: dict[str, Any]) -> str:
@@ -531,7 +542,7 @@ def render_backtest(summary: dict[str, Any], console: Console) -> None:
         f"{summary['particles']:,} particles · seed {summary['seed']}\nscored: {summary['scored']}",
         style="dim",
     )
-    console.print(Panel(header, title="fieldcast backtest", expand=False))
+    _show(console, Panel(header, title="fieldcast backtest", expand=False))
     table = Table(title="Scores by horizon", title_justify="left")
     for column in (
         "Horizon (days)",
@@ -551,11 +562,12 @@ def render_backtest(summary: dict[str, Any], console: Console) -> None:
             _percent(row["coverage_90"]),
             " ".join(str(n) for n in row["pit_histogram"]),
         )
-    console.print(table)
-    console.print(
+    _show(console, table)
+    _show(
+        console,
         Text(
             "A calibrated forecast covers about 50% and 90%, and its PIT histogram is flat; "
             "U-shaped: overconfident; humped: too cautious; sloped: biased.",
             style="dim",
-        )
+        ),
     )
