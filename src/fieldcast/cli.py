@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console, ConsoleRenderable, RenderHook
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,6 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from fieldcast.catalog import (
     DEFAULT_SCENARIO,
@@ -89,9 +89,11 @@ class _EveryFigure(RenderHook):
 
 # Messages are not wrapped (paths stay whole); reports wrap their panels themselves
 # (``terminal_report``), at the terminal's width or at 80 columns in a file or pipe.
-stdout = Console(soft_wrap=True)
+# Neither console reads console markup: names and notes are printed as they are (a city named
+# "[/]Atlanta" once crashed a report); styles are given as Text styles.
+stdout = Console(soft_wrap=True, markup=False)
 stdout.push_render_hook(_EveryFigure())
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True, markup=False)
 
 ScenarioArgument = Annotated[
     str,
@@ -131,9 +133,14 @@ class Uncertainty(StrEnum):
     assumptions = "assumptions"
 
 
+def _error(message: object) -> None:
+    """Print an error: its own text, never read as console markup (the consoles read none)."""
+    stderr.print(Text.assemble(("error: ", "bold red"), str(message)), highlight=False)
+
+
 def _fail(message: str) -> NoReturn:
-    """Print an error (the message's own text, never read as console markup) and exit with 2."""
-    stderr.print("[bold red]error:[/bold red]", escape(message), highlight=False)
+    """Print an error and exit with 2."""
+    _error(message)
     raise typer.Exit(code=2)
 
 
@@ -141,7 +148,7 @@ def _load(reference: str) -> Scenario:
     try:
         return load_scenario(reference)
     except ScenarioError as error:
-        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False, markup=True)
+        _error(error)
         raise typer.Exit(code=2) from None
 
 
@@ -202,7 +209,7 @@ def _store_call(action: Callable[[], T]) -> T:
     try:
         return action()
     except StoreError as error:
-        stderr.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False)
+        _error(error)
         raise typer.Exit(code=2) from None
 
 
@@ -212,7 +219,7 @@ def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Client | No
         with dask_client(workers, scheduler) as client:
             yield client
     except OSError as error:  # the scheduler cannot be reached
-        stderr.print(f"[bold red]error:[/bold red] Dask cluster: {error}", highlight=False)
+        _error(f"Dask cluster: {error}")
         raise typer.Exit(code=2) from None
 
 
@@ -222,7 +229,7 @@ def _progress_bar(time_left: bool = True) -> Progress:
     engine, say so early). Shown only on a terminal, and cleared when done."""
     estimate = (TextColumn("left"), TimeRemainingColumn()) if time_left else ()
     return Progress(
-        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.description}", style="progress.description", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("elapsed"),
@@ -344,7 +351,7 @@ def forecast(
             "to draw its assumptions from (see `fieldcast scenario show`)"
         )
     for finding in check_plan(loaded):
-        stderr.print(f"[bold yellow]plan check:[/bold yellow] {finding.message}", highlight=False)
+        stderr.print(Text.assemble(("plan check: ", "bold yellow"), finding.message))
     started = time.perf_counter()
     with _cluster(workers, scheduler) as client, _progress_bar() as bar:
         task = bar.add_task(f"{loaded.name}: chunks of replications", total=None)
@@ -384,7 +391,7 @@ def check(
         _print_json([finding.as_dict() for finding in findings])
     elif findings:
         for finding in findings:
-            stdout.print(f"[bold]{finding.code}[/bold]: {finding.message}", highlight=False)
+            stdout.print(Text.assemble((finding.code, "bold"), ": ", finding.message))
     else:
         stdout.print("no problems found with this plan")
     if strict and findings:
@@ -432,7 +439,7 @@ def plan(
     the best chance of reaching the goal."""
     loaded = _load(scenario)
     if across is Across.days and teams is not None:
-        stderr.print("[bold red]error:[/bold red] --teams: only with --across cities")
+        _error("--teams: only with --across cities")
         raise typer.Exit(code=2)
     from fieldcast.allocation import allocate_teams, current_teams
     from fieldcast.surge import SurgePlan, plan_days
@@ -457,7 +464,7 @@ def plan(
             else:
                 answer = allocate_teams(loaded, total, **common)
     except ValueError as error:
-        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        _error(error)
         raise typer.Exit(code=2) from None
     if as_json:
         _print_json(answer.as_dict())
@@ -626,7 +633,7 @@ def sensitivity(
 
     loaded = _load(scenario)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
-        stderr.print("[bold red]error:[/bold red] --chart: use a .png or .svg file name")
+        _error("--chart: use a .png or .svg file name")
         raise typer.Exit(code=2)
     _check_output(chart, "--chart")
     try:
@@ -643,7 +650,7 @@ def sensitivity(
                 client=client,
             )
     except ValueError as error:
-        stderr.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        _error(error)
         raise typer.Exit(code=2) from None
     if chart is not None:
         sensitivity_chart(answer).savefig(chart)
@@ -678,24 +685,24 @@ def scenarios() -> None:
 def scenario_show(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
     """Print every parameter with its value, unit, meaning and provenance."""
     loaded = _load(scenario)
-    stdout.print(f"[bold]{loaded.name}[/bold]: {loaded.title}\n", highlight=False)
+    stdout.print(Text.assemble((loaded.name, "bold"), ": ", loaded.title, "\n"))
     for path in parameter_paths(loaded):
         value = parameter_value(loaded, path)
         unit, meaning = parameter_info(path)
         provenance = loaded.provenance.get(path)
         stdout.print(
-            f"[bold]{path}[/bold] = {json.dumps(value)} [dim]({unit})[/dim]", highlight=False
+            Text.assemble((path, "bold"), f" = {json.dumps(value)} ", (f"({unit})", "dim"))
         )
         stdout.print(f"    {meaning}", highlight=False, style="dim")
         if provenance is None:
-            stdout.print("    [red]provenance not stated[/red]")
+            stdout.print(Text("    provenance not stated", style="red"))
         else:
-            stdout.print(f"    [bold]{provenance.kind}[/bold]: {provenance.note}", highlight=False)
+            stdout.print(Text.assemble("    ", (provenance.kind, "bold"), ": ", provenance.note))
         span = loaded.ranges.get(path)
         if span is not None:
             note = f": {span.note}" if span.note else ""
             stdout.print(
-                f"    [bold]range[/bold] {span.low:g} to {span.high:g}{note}", highlight=False
+                Text.assemble("    ", ("range", "bold"), f" {span.low:g} to {span.high:g}{note}")
             )
 
 
@@ -784,7 +791,7 @@ def runs_compare(
     from fieldcast.compare import outcome_table, scenario_changes
 
     if len(runs) < 2:
-        stderr.print("[bold red]error:[/bold red] give at least two runs to compare")
+        _error("give at least two runs to compare")
         raise typer.Exit(code=2)
     run_store = _store(store)
     stored = [
@@ -980,10 +987,10 @@ def observe_list(
         table.add_column(column, justify="right" if column in ("Version", "Rows") else "left")
     for info in infos:
         table.add_row(
-            escape(info.name),
+            info.name,
             str(info.version),
             f"{info.added_at:%Y-%m-%d %H:%M:%S}",
-            escape(info.scenario_name),
+            info.scenario_name,
             str(info.rows),
             f"{info.first_day} to {info.last_day}",
             info.sha256[:12],
@@ -1019,14 +1026,14 @@ def observe_show(
         return
     table = Table(
         title=f"Observations {info.name} version {info.version}, added "
-        f"{info.added_at:%Y-%m-%d %H:%M:%S} UTC from {escape(info.source)} "
+        f"{info.added_at:%Y-%m-%d %H:%M:%S} UTC from {info.source} "
         f"(sha256 {info.sha256[:12]})",
         title_justify="left",
     )
     for column in ("Day", "Place", "Metric", "Persons", "Basis"):
         table.add_column(column, justify="right" if column in ("Day", "Persons") else "left")
     for row in observed.rows:
-        table.add_row(str(row.day), escape(row.place), row.metric, f"{row.value:,}", row.basis)
+        table.add_row(str(row.day), row.place, row.metric, f"{row.value:,}", row.basis)
     stdout.print(table)
 
 
@@ -1359,8 +1366,8 @@ def trackings(store: StoreOption = None) -> None:
         table.add_row(
             tracking_id,
             f"{created:%Y-%m-%d %H:%M:%S}",
-            escape(scenario),
-            escape(observations),
+            scenario,
+            observations,
             str(day),
             f"{particles:,}",
         )
@@ -1379,8 +1386,8 @@ def calibrations(store: StoreOption = None) -> None:
         table.add_row(
             info.calibration_id,
             f"{info.created_at:%Y-%m-%d %H:%M:%S}",
-            escape(info.scenario_name),
-            escape(info.observations),
+            info.scenario_name,
+            info.observations,
             f"{info.generations} (temperature {info.beta:.3f})",
             state,
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -166,8 +165,8 @@ def _binding(summary: dict[str, Any]) -> Table:
     table.add_column("Evidence")
     table.add_column("Binds?")
 
-    def verdict(name: str) -> str:
-        return "[bold]yes[/bold]" if name in binds else "no"
+    def verdict(name: str) -> Text:
+        return Text("yes", style="bold") if name in binds else Text("no")
 
     table.add_row(
         "Team capacity",
@@ -484,7 +483,7 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
         )
         for place, moved in ordered:
             table.add_row(
-                escape(place),
+                place,
                 _signed(moved["p_goal"], percent=True),
                 _signed(moved["persons_arrested_median"]),
             )
@@ -493,7 +492,7 @@ def render_tracking(summary: dict[str, Any], console: Console) -> None:
     for column in ("City", "Before", "After"):
         table.add_column(column, justify="left" if column == "City" else "right")
     for city, interval in after["by_city"].items():
-        table.add_row(escape(city), _range(before["by_city"][city]), _range(interval))
+        table.add_row(city, _range(before["by_city"][city]), _range(interval))
     _show(console, table)
     table = Table(title="Tracked assumptions (prior: the declared range)", title_justify="left")
     for column in ("Assumption", "Prior", "Median", "90% interval"):
