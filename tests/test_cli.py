@@ -305,3 +305,21 @@ def test_names_are_printed_as_they_are_never_as_console_markup(tmp_path: Path) -
     assert "[/]Atlanta" in report.stdout
     shown = run("scenario", "show", str(path))
     assert "[link=file:///etc/passwd]Docket[/link] [bold]operation" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "option"),
+    [
+        (["forecast", "--processes", "1000"], "--processes"),
+        (["forecast", "-n", str(10**12)], "--replications"),
+        (["forecast", "--seed", str(2**64)], "--seed"),
+        (["forecast", "--workers", "500"], "--workers"),
+        (["forecast", "--observed", "x.csv", "--particles", str(10**7)], "--particles"),
+        (["plan", "--teams", str(10**9), "-n", "2"], "--teams"),
+    ],
+)
+def test_an_absurd_argument_is_refused_before_any_work(arguments: list[str], option: str) -> None:
+    """Each once exhausted the machine (1,002 processes, a MemoryError, a 4 GB plan) or
+    failed only when the run was stored."""
+    result = run(*arguments, check=False)
+    assert result.returncode == 2 and f"'{option}'" in result.stderr, result.stderr

@@ -133,6 +133,15 @@ class Uncertainty(StrEnum):
     assumptions = "assumptions"
 
 
+# Limits on arguments, checked before any work: beyond them a run would exhaust the machine
+# (memory grows with replications and particles; each process holds a copy of the engine).
+MAX_SEED = 2**64 - 1  # seeds are 64-bit keys of the random numbers (streams.py)
+MAX_REPLICATIONS = 1_000_000
+MAX_PARTICLES = 100_000  # of a tracking filter: each lane keeps its whole state
+MAX_PROCESSES = 64
+MAX_TEAMS = 100_000  # teams of one operation (a team is a handful of officers)
+
+
 def _error(message: object) -> None:
     """Print an error: its own text, never read as console markup (the consoles read none)."""
     stderr.print(Text.assemble(("error: ", "bold red"), str(message)), highlight=False)
@@ -243,7 +252,9 @@ def _progress_bar(time_left: bool = True) -> Progress:
 
 WorkersOption = Annotated[
     int | None,
-    typer.Option(min=1, help="Run on a local Dask cluster of this many worker processes."),
+    typer.Option(
+        min=1, max=MAX_PROCESSES, help="Run on a local Dask cluster of this many worker processes."
+    ),
 ]
 SchedulerOption = Annotated[
     str | None,
@@ -262,12 +273,24 @@ def forecast(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     replications: Annotated[
         int | None,
-        typer.Option("--replications", "-n", min=1, help="Replications to run (default: 10,000)."),
+        typer.Option(
+            "--replications",
+            "-n",
+            min=1,
+            max=MAX_REPLICATIONS,
+            help="Replications to run (default: 10,000).",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Run seed: same seed, same results.")] = 2019,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Run seed: same seed, same results.")
+    ] = 2019,
     processes: Annotated[
         int | None,
-        typer.Option(min=1, help="Local processes (results do not depend on it). Default: cores."),
+        typer.Option(
+            min=1,
+            max=MAX_PROCESSES,
+            help="Local processes (results do not depend on it). Default: cores.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: Annotated[
@@ -284,7 +307,11 @@ def forecast(
     ] = Uncertainty.replication,
     draws: Annotated[
         int,
-        typer.Option(min=1, help="Assumption draws for --uncertainty assumptions (at most -n)."),
+        typer.Option(
+            min=1,
+            max=MAX_REPLICATIONS,
+            help="Assumption draws for --uncertainty assumptions (at most -n).",
+        ),
     ] = 1000,
     observed: Annotated[
         str | None,
@@ -296,7 +323,10 @@ def forecast(
         ),
     ] = None,
     particles: Annotated[
-        int, typer.Option(min=2, help="Particles (lanes) of the filter, with --observed.")
+        int,
+        typer.Option(
+            min=2, max=MAX_PARTICLES, help="Particles (lanes) of the filter, with --observed."
+        ),
     ] = 10_000,
     parameter: Annotated[
         list[str] | None,
@@ -409,7 +439,11 @@ def plan(
     ] = Across.cities,
     teams: Annotated[
         int | None,
-        typer.Option(min=0, help="Teams to spread across cities (default: the scenario's own)."),
+        typer.Option(
+            min=0,
+            max=MAX_TEAMS,
+            help="Teams to spread across cities (default: the scenario's own).",
+        ),
     ] = None,
     step: Annotated[
         float,
@@ -418,9 +452,14 @@ def plan(
         ),
     ] = 0.1,
     replications: Annotated[
-        int, typer.Option("--replications", "-n", min=2, help="Replications per candidate.")
+        int,
+        typer.Option(
+            "--replications", "-n", min=2, max=MAX_REPLICATIONS, help="Replications per candidate."
+        ),
     ] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="Run seed, shared by every run.")] = 2019,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every run.")
+    ] = 2019,
     objective: Annotated[
         Objective,
         typer.Option(
@@ -556,9 +595,18 @@ def requirement(
         int | None, typer.Option(min=1, help="Largest amount to try (default: 64x today's).")
     ] = None,
     replications: Annotated[
-        int, typer.Option("--replications", "-n", min=1, help="Replications per level tried.")
+        int,
+        typer.Option(
+            "--replications",
+            "-n",
+            min=1,
+            max=MAX_REPLICATIONS,
+            help="Replications per level tried.",
+        ),
     ] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="Run seed, shared by every level.")] = 2019,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every level.")
+    ] = 2019,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What would it take: the least amount of one resource that reaches the goal."""
@@ -612,11 +660,16 @@ def sensitivity(
         ),
     ] = None,
     replications: Annotated[
-        int, typer.Option("--replications", "-n", min=2, help="Replications per point.")
+        int,
+        typer.Option(
+            "--replications", "-n", min=2, max=MAX_REPLICATIONS, help="Replications per point."
+        ),
     ] = 200,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the sample and of every point.")] = 2019,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Seed of the sample and of every point.")
+    ] = 2019,
     processes: Annotated[
-        int | None, typer.Option(min=1, help="Local processes. Default: cores.")
+        int | None, typer.Option(min=1, max=MAX_PROCESSES, help="Local processes. Default: cores.")
     ] = None,
     chart: Annotated[
         Path | None, typer.Option(help="Write a bar chart of the indices (.png or .svg).")
@@ -1053,7 +1106,9 @@ def observe_simulate(
         list[str] | None,
         typer.Option(help="Metrics to report (repeat; default: arrests and detentions)."),
     ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the operation and the reports.")] = 1,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Seed of the operation and the reports.")
+    ] = 1,
     total: Annotated[
         bool, typer.Option("--total", help="Report national totals only (place Total).")
     ] = False,
@@ -1129,7 +1184,9 @@ def calibrate(
             "observe list`) or a CSV/JSON file."
         ),
     ] = None,
-    particles: Annotated[int, typer.Option(min=10, help="Particles (parameter sets).")] = 2000,
+    particles: Annotated[
+        int, typer.Option(min=10, max=MAX_REPLICATIONS, help="Particles (parameter sets).")
+    ] = 2000,
     target_ess: Annotated[
         int, typer.Option(min=5, help="Effective sample size kept at each reweighting.")
     ] = 1000,
@@ -1144,7 +1201,9 @@ def calibrate(
     max_seconds: Annotated[
         float | None, typer.Option(min=0, help="Stop after this many seconds (of this call).")
     ] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed: same seed, same posterior.")] = 2019,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Seed: same seed, same posterior.")
+    ] = 2019,
     parameter: Annotated[
         list[str] | None,
         typer.Option(
@@ -1164,7 +1223,7 @@ def calibrate(
         typer.Option(help="Write the calibrated scenario (TOML) here."),
     ] = None,
     processes: Annotated[
-        int | None, typer.Option(min=1, help="Local processes. Default: cores.")
+        int | None, typer.Option(min=1, max=MAX_PROCESSES, help="Local processes. Default: cores.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     store: StoreOption = None,
@@ -1306,15 +1365,23 @@ def backtest(
         str,
         typer.Option(help="The observed counts: a stored set (NAME or NAME@VERSION) or a file."),
     ] = "",
-    particles: Annotated[int, typer.Option(min=2, help="Particles (lanes) of the filter.")] = 2000,
-    seed: Annotated[int, typer.Option(min=0, help="Seed: same seed, same scores.")] = 2019,
+    particles: Annotated[
+        int, typer.Option(min=2, max=MAX_PARTICLES, help="Particles (lanes) of the filter.")
+    ] = 2000,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Seed: same seed, same scores.")
+    ] = 2019,
     parameter: Annotated[
         list[str] | None,
         typer.Option(help="Track only this ranged assumption (repeat for more)."),
     ] = None,
     processes: Annotated[
         int | None,
-        typer.Option(min=1, help="Local processes. Default: this process only (see forecast)."),
+        typer.Option(
+            min=1,
+            max=MAX_PROCESSES,
+            help="Local processes. Default: this process only (see forecast).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
