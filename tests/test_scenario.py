@@ -114,11 +114,81 @@ def _error_for(tmp_path: Path, text: str | bytes, suffix: str = ".toml") -> str:
 
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
+    [  # issue 13: each once ran out of memory, hung, crashed or was accepted
+        (
+            "horizon_days = 120\n",
+            "horizon_days = 1000000000\n",
+            "operation.horizon_days: Input should be less than or equal to 3650 days",
+        ),
+        (
+            "attempts_per_team_day = 6.0\n",
+            "attempts_per_team_day = inf\n",
+            "city_defaults.attempts_per_team_day: Input should be a finite number",
+        ),
+        (
+            "collateral_per_contact = 1.4\n",
+            "collateral_per_contact = nan\n",
+            "city_defaults.collateral_per_contact: Input should be a finite number",
+        ),
+        (
+            "teams = 4\n",
+            "teams = 9223372036854775807\n",
+            "city_defaults.teams: Input should be less than or equal to 100000 teams",
+        ),
+        (
+            "collateral_per_contact = 1.4\n",
+            "collateral_per_contact = 1e20\n",
+            "city_defaults.collateral_per_contact: Input should be less than or equal to 100",
+        ),
+        (
+            "bed_day = 319.37\n",
+            "bed_day = 1e308\n",
+            "costs.bed_day: Input should be less than or equal to 1000000000 USD per bed-day",
+        ),
+        (
+            '{ name = "Atlanta", target_persons = 204 }',
+            '{ name = "Atlanta", target_persons = 1000000000000 }',
+            "cities.0.target_persons: Input should be less than or equal to 100000000 persons",
+        ),
+        (
+            'name = "seed-2019"\n',
+            'name = "seed\\u001b[2J"\n',
+            "name: String should match pattern",
+        ),
+        (
+            '{ name = "Atlanta", target_persons = 204 }',
+            '{ name = "Atlanta\\u200b", target_persons = 204 }',
+            "cities.0.name: String should match pattern",
+        ),
+        (
+            '{ name = "Baltimore", target_persons = 204 }',
+            '{ name = "atlanta ", target_persons = 204 }',
+            "cities: names must be unique (ignoring case, spaces at either end and how accents "
+            "are encoded), repeated: 'Atlanta', 'atlanta '",
+        ),
+        (
+            'name = "seed-2019"\n',
+            f'name = "{"x" * 101}"\n',
+            "name: String should have at most 100 characters",
+        ),
+    ],
+)
+def test_absurd_values_are_refused_with_their_limit(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    text = _seed_text()
+    assert old in text
+    message = _error_for(tmp_path, text.replace(old, new, 1))
+    assert expected in message, message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
     [
         (
             '{ name = "Atlanta", target_persons = 204 }',
             '{ name = "Atlanta", target_persons = -5 }',
-            "cities.0.target_persons: Input should be greater than or equal to 0 (got -5)",
+            "cities.0.target_persons: Input should be greater than or equal to 0 persons (got -5)",
         ),
         (
             "p_contact = 0.3\n",

@@ -23,14 +23,32 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from fieldcast.docket import court_targets
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# Text is printed and stored: printable (no control characters, which could move a terminal's
+# cursor or clear its screen), and bounded, since a scenario holds counts, not documents.
+_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_PRINTABLE)]
+Note = Annotated[str, StringConstraints(max_length=2000, pattern=_PRINTABLE)]
+# Upper bounds of counts, days and money: far beyond any real operation, low enough that a
+# run fits in memory and ends (a typo of a few zeros is refused, not run for hours).
+MAX_DAYS = 3650  # ten years
+MAX_PERSONS = 100_000_000  # in one city, or a pool of beds
+MAX_USD = 1_000_000_000.0  # per unit of anything
 
 
 def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:
@@ -41,20 +59,28 @@ def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:
 class Strict(BaseModel):
     """Base for every scenario section: unknown keys are errors, values are re-validated."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Operation(Strict):
     """The operation's goal and its time frame (day 0 is the first field day)."""
 
     goal_persons: int = param(
-        ..., "persons", "target persons the operation means to arrest (reach goal)", ge=0
+        ...,
+        "persons",
+        "target persons the operation means to arrest (reach goal)",
+        ge=0,
+        le=100 * MAX_PERSONS,
     )
-    field_days: int = param(..., "days", "field days, from day 0", ge=1, le=3650)
+    field_days: int = param(..., "days", "field days, from day 0", ge=1, le=MAX_DAYS)
     horizon_days: int = param(
-        ..., "days", "days simulated from day 0, so removals and departures play out", ge=1
+        ...,
+        "days",
+        "days simulated from day 0, so removals and departures play out",
+        ge=1,
+        le=MAX_DAYS,
     )
-    tempo: list[Annotated[float, Field(ge=0.0)]] = param(
+    tempo: list[Annotated[float, Field(ge=0.0, le=100.0)]] = param(
         [1.0],
         "multiplier per field day",
         "surge profile: share of full team capacity on field day i (last value repeats)",
@@ -82,13 +108,17 @@ class Operation(Strict):
 class LeakEvent(Strict):
     """A moment when the plan becomes known, raising the daily move-away hazard."""
 
-    name: str = param(..., "text", "what became known (e.g. public announcement)", min_length=1)
-    day: int = param(..., "day", "day it became known (negative: before day 0)", le=0, ge=-3650)
+    name: Name = param(..., "text", "what became known (e.g. public announcement)")
+    day: int = param(..., "day", "day it became known (negative: before day 0)", le=0, ge=-MAX_DAYS)
     peak_hazard: Probability = param(
         ..., "probability per day", "extra daily move-away probability on that day"
     )
     half_life_days: float = param(
-        ..., "days", "days for the extra hazard to halve (it decays exponentially)", gt=0
+        ...,
+        "days",
+        "days for the extra hazard to halve (it decays exponentially)",
+        gt=0,
+        le=MAX_DAYS,
     )
 
 
@@ -112,7 +142,7 @@ class SizeClass(Strict):
     """A household-size class: households in a class are exchangeable."""
 
     size: int = param(..., "persons", "persons in each household of this class", ge=1, le=30)
-    minors: int = param(..., "persons", "minors in each household of this class", ge=0)
+    minors: int = param(..., "persons", "minors in each household of this class", ge=0, le=30)
     share: Probability = param(..., "share of households", "share of households in this class")
 
     @model_validator(mode="after")
@@ -143,15 +173,22 @@ class Households(Strict):
 class CityParameters(Strict):
     """Per-city parameters: national defaults, overridable city by city (all optional there)."""
 
-    teams: int | None = param(None, "teams", "field teams working this city's list", ge=0)
+    teams: int | None = param(
+        None, "teams", "field teams working this city's list", ge=0, le=100_000
+    )
     attempts_per_team_day: float | None = param(
-        None, "attempts per team per day", "household visits one team makes per field day", ge=0
+        None,
+        "attempts per team per day",
+        "household visits one team makes per field day",
+        ge=0,
+        le=1000,
     )
     local_support: float | None = param(
         None,
         "multiplier",
         "scales team capacity for local support (e.g. police that will not assist: below 1)",
         ge=0,
+        le=100,
     )
     p_in_absentia: Probability | None = param(
         None, "probability", "share of target households whose order was issued in absentia"
@@ -173,6 +210,7 @@ class CityParameters(Strict):
         "persons per contact",
         "non-target persons arrested per contact (reported apart from targets)",
         ge=0,
+        le=100,
     )
     p_detain: Probability | None = param(
         None, "probability", "chance an arrested household is meant for family detention"
@@ -181,32 +219,52 @@ class CityParameters(Strict):
         None, "probability", "chance a household released on notice is meant to get a monitor"
     )
     monitors: int | None = param(
-        None, "devices", "ankle monitors this city can fit (omit: not binding)", ge=0
+        None,
+        "devices",
+        "ankle monitors this city can fit (omit: not binding)",
+        ge=0,
+        le=MAX_PERSONS,
     )
     stands_down_day: int | None = param(
-        None, "day", "day from which the city does no more field work (omit: never)", ge=0
+        None,
+        "day",
+        "day from which the city does no more field work (omit: never)",
+        ge=0,
+        le=MAX_DAYS,
     )
 
 
 class City(Strict):
     """A city (field office) of the operation."""
 
-    name: str = param(..., "text", "city or field office name", min_length=1)
-    target_persons: int = param(..., "persons", "target persons on this city's list", ge=0)
+    name: Name = param(..., "text", "city or field office name")
+    target_persons: int = param(
+        ..., "persons", "target persons on this city's list", ge=0, le=MAX_PERSONS
+    )
 
 
 class Detention(Strict):
     """The national family-bed pool and removal transport."""
 
-    beds: int = param(..., "beds", "family beds in the national pool (one per person)", ge=0)
+    beds: int = param(
+        ..., "beds", "family beds in the national pool (one per person)", ge=0, le=MAX_PERSONS
+    )
     baseline_occupancy: int = param(
-        ..., "beds", "beds already in use by others, unavailable to the operation", ge=0
+        ...,
+        "beds",
+        "beds already in use by others, unavailable to the operation",
+        ge=0,
+        le=MAX_PERSONS,
     )
     processing_days: int = param(
-        ..., "days", "days a detained household waits before it can be removed", ge=0
+        ..., "days", "days a detained household waits before it can be removed", ge=0, le=MAX_DAYS
     )
     removal_seats_per_day: int = param(
-        ..., "seats per day", "removal transport seats for the operation's households", ge=0
+        ...,
+        "seats per day",
+        "removal transport seats for the operation's households",
+        ge=0,
+        le=MAX_PERSONS,
     )
     p_relief: Probability = param(
         ..., "probability", "chance a detained household obtains a stay and is released"
@@ -216,7 +274,7 @@ class Detention(Strict):
 class Notice(Strict):
     """Release with a notice to depart."""
 
-    notice_days: int = param(..., "days", "days given to leave the country", ge=1, le=3650)
+    notice_days: int = param(..., "days", "days given to leave the country", ge=1, le=MAX_DAYS)
     p_comply: Probability = param(..., "probability", "chance a household departs by the deadline")
     p_rearrest_monitored: Probability = param(
         ..., "probability", "chance a monitored household that did not depart is re-arrested"
@@ -226,23 +284,27 @@ class Notice(Strict):
 class Costs(Strict):
     """Unit costs, in US dollars."""
 
-    officers_per_team: int = param(..., "officers", "officers in one field team", ge=1)
-    officer_day: float = param(..., "USD per officer-day", "cost of one officer for a day", ge=0)
-    bed_day: float = param(..., "USD per bed-day", "cost of one family bed for a day", ge=0)
+    officers_per_team: int = param(..., "officers", "officers in one field team", ge=1, le=1000)
+    officer_day: float = param(
+        ..., "USD per officer-day", "cost of one officer for a day", ge=0, le=MAX_USD
+    )
+    bed_day: float = param(
+        ..., "USD per bed-day", "cost of one family bed for a day", ge=0, le=MAX_USD
+    )
     monitor_day: float = param(
-        ..., "USD per monitor-day", "cost of electronic monitoring for a day", ge=0
+        ..., "USD per monitor-day", "cost of electronic monitoring for a day", ge=0, le=MAX_USD
     )
     removal_seat: float = param(
-        ..., "USD per person removed", "transport cost of removing one person", ge=0
+        ..., "USD per person removed", "transport cost of removing one person", ge=0, le=MAX_USD
     )
 
 
 class DocketCourt(Strict):
     """One court of the dedicated docket, and the city (field office) whose list it feeds."""
 
-    city: str = param(..., "text", "city whose target list this court's orders feed", min_length=1)
+    city: Name = param(..., "text", "city whose target list this court's orders feed")
     persons_flagged: int = param(
-        ..., "persons", "persons entered on this court's dedicated docket", ge=0
+        ..., "persons", "persons entered on this court's dedicated docket", ge=0, le=MAX_PERSONS
     )
     p_order_in_absentia: Probability | None = param(
         None,
@@ -324,7 +386,7 @@ class Provenance(Strict):
     observed counts (``fieldcast calibrate``; the note names the observations and the date)."""
 
     kind: Literal["source", "assumption", "derived", "calibrated"]
-    note: str = Field(min_length=1)
+    note: Note = Field(min_length=1)
 
 
 class Range(Strict):
@@ -340,20 +402,20 @@ class Range(Strict):
         "how belief spreads over the range: uniform, or log-uniform (uniform in the "
         "logarithm, for a rate whose order of magnitude is uncertain)",
     )
-    note: str = param("", "text", "why this range (a source, or the reasoning behind it)")
+    note: Note = param("", "text", "why this range (a source, or the reasoning behind it)")
 
 
 class Scenario(Strict):
     """A complete, validated operation scenario."""
 
-    name: str = param(..., "text", "short identifier", min_length=1)
-    title: str = param("", "text", "one-line description")
+    name: Name = param(..., "text", "short identifier")
+    title: Note = param("", "text", "one-line description", max_length=200)
     operation: Operation
     leak: Leak = Leak()
     households: Households
     city_defaults: CityParameters
     city_overrides: dict[str, CityParameters] = {}
-    cities: list[City] = Field(min_length=1)
+    cities: list[City] = Field(min_length=1, max_length=10_000)
     docket: Docket | None = None
     detention: Detention
     notice: Notice
@@ -378,9 +440,15 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         names = [city.name for city in self.cities]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        keys = [_name_key(name) for name in names]
+        duplicates = sorted(
+            {repr(n) for n, key in zip(names, keys, strict=True) if keys.count(key) > 1}
+        )
         if duplicates:
-            raise ValueError(f"cities: names must be unique, repeated: {', '.join(duplicates)}")
+            raise ValueError(
+                "cities: names must be unique (ignoring case, spaces at either end and how "
+                f"accents are encoded), repeated: {', '.join(duplicates)}"
+            )
         for name in self.city_overrides:
             if name not in names:
                 hint = _did_you_mean(name, names)
@@ -650,6 +718,12 @@ class ScenarioError(ValueError):
     """A scenario could not be read or is invalid; the message names the field and the reason."""
 
 
+def _name_key(name: str) -> str:
+    """What makes two names the same place: Unicode-normalised (NFKC: a combining accent is
+    the accented letter), case-folded and trimmed."""
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
 def _did_you_mean(word: str, options: Any) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -664,9 +738,24 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{path}: unknown key{_suggest_key(error['loc'])}"
     if error["type"] == "missing":
         return f"{path}: required but missing"
+    if error["type"] in _BOUNDS:
+        message += _unit_of(path)
     if "input" in error and not isinstance(error["input"], dict | list | BaseModel):
         return f"{path}: {message} (got {error['input']!r})"
     return f"{path}: {message}"
+
+
+_BOUNDS = ("less_than_equal", "less_than", "greater_than_equal", "greater_than")
+
+
+def _unit_of(path: str) -> str:
+    """ " unit" of a parameter, to follow a bound in its error ("at most 3650 days"), or ""
+    where the unit says nothing more (text, probabilities, ratios)."""
+    try:
+        unit = parameter_info(path)[0]
+    except KeyError:
+        return ""
+    return "" if unit in ("", "text", "probability", "1") else f" {unit}"
 
 
 def _suggest_key(loc: tuple[Any, ...]) -> str:
