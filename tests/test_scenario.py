@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -319,3 +321,34 @@ def test_scenarios_can_be_built_in_python() -> None:
     assert [event.peak_hazard for event in twin.leak.events] == [0.0, 0.0]
     assert twin.start_day == scenario.start_day  # same days, same baseline moves
     assert twin.leak.baseline_hazard == scenario.leak.baseline_hazard
+
+
+def test_files_that_are_not_scenarios_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    """Issue 13: /dev/zero was read to 5.5 GB, a FIFO blocked forever, a YAML bomb took
+    4.3 GB, 500-deep nesting and a 5,000-digit number raised Python errors."""
+    big = tmp_path / "big.toml"
+    big.write_text("# padding\n" * 200_000)
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"name": ' + "[" * 500 + "]" * 500 + "}")
+    digits = tmp_path / "digits.json"
+    digits.write_text('{"name": ' + "9" * 5000 + "}")
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0")
+    extends = tmp_path / "extends.toml"
+    extends.write_text(f'extends = "{passwd}"\n')
+    cases = {
+        "/dev/zero": "not a regular file",
+        str(fifo): "not a regular file",
+        str(tmp_path): "a folder, not a scenario file",
+        str(big): "a scenario file is at most 1,000,000 bytes",
+        str(deep): "nested too deeply",
+        str(digits): "not valid JSON",
+        str(extends): "no file type (extension); a scenario file ends in",
+    }
+    for reference, expected in cases.items():
+        with pytest.raises(ScenarioError, match=re.escape(expected)):
+            load_scenario(reference)
+    assert "anchors and aliases are not allowed" in _error_for(tmp_path, bomb, ".yaml")

@@ -93,7 +93,27 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# A scenario holds counts and notes: a megabyte is far beyond any real one (national, with
+# its 24 cities, is about 20 kB). Checked before reading, so /dev/zero or a 5 GB file is
+# refused at once.
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 20  # tables within tables; a scenario needs about five
+
+
 def _read_file(path: Path) -> dict[str, Any]:
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        raise ScenarioError(f"{path}: a folder, not a scenario file")
+    if not path.is_file():  # a device, a FIFO, a socket: reading could block or never end
+        raise ScenarioError(f"{path}: not a regular file (a device or a pipe?)")
+    if suffix not in _SUFFIXES:
+        what = f"unknown file type {suffix!r}" if suffix else "no file type (extension)"
+        raise ScenarioError(f"{path}: {what}; a scenario file ends in .toml, .yaml or .json")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{path}: {size:,} bytes; a scenario file is at most {MAX_FILE_BYTES:,} bytes"
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -104,26 +124,53 @@ def _read_file(path: Path) -> dict[str, Any]:
         text = "\x00"
     if "\x00" in text:
         raise ScenarioError(f"{path}: not a text file (expected TOML, YAML or JSON)")
-    suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise ScenarioError(f"{path}: unknown file type {suffix!r} (use .toml, .yaml or .json)")
     return _parse(text, suffix, str(path))
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few lines of them can stand for billions of values
+    (a "YAML bomb"), and a scenario has no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases are not allowed in a scenario", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _depth(value: Any) -> int:
+    """How deep tables and lists nest (iteratively: a deep file must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _parse(text: str, suffix: str, source: str) -> dict[str, Any]:
+    kind = {".yml": "YAML", ".yaml": "YAML"}.get(suffix, suffix[1:].upper())
     try:
         if suffix == ".toml":
             data = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_NoAliasLoader)
         else:
             data = json.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, ValueError) as exc:
+        # ValueError: also a number of thousands of digits (Python's int conversion limit)
         first_line = str(exc).strip().splitlines()[0]
-        kind = {".yml": "YAML", ".yaml": "YAML"}.get(suffix, suffix[1:].upper())
         raise ScenarioError(f"{source}: not valid {kind}: {first_line}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply (at most {MAX_DEPTH} levels)") from None
     if not isinstance(data, dict) or not data:
         raise ScenarioError(f"{source}: empty, or not a table of parameters")
+    if _depth(data) > MAX_DEPTH:
+        raise ScenarioError(f"{source}: nested too deeply (at most {MAX_DEPTH} levels)")
     return data
 
 
