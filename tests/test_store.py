@@ -258,3 +258,26 @@ def test_schema_versions(tmp_path: Path) -> None:
     text.write_text("not a database\n" * 100)
     with pytest.raises(StoreError, match=r"not a fieldcast run store|cannot open"):
         RunStore(text).list()
+
+
+def test_a_stored_run_whose_scenario_no_longer_validates_is_named(
+    tmp_path: Path, forecast: Forecast
+) -> None:
+    """A newer fieldcast may check more than the one that stored a run: `runs show`,
+    `report` and `runs compare` then say which run and why, instead of crashing."""
+    store = RunStore(tmp_path / "runs.duckdb")
+    run_id = store.save(forecast, 1.0)
+    with duckdb.connect(str(store.path)) as connection:
+        (scenario_json,) = connection.execute("SELECT scenario_json FROM runs").fetchone()
+        data = json.loads(scenario_json)
+        data["operation"]["horizon_days"] = 10**9  # beyond what this version accepts
+        connection.execute("UPDATE runs SET scenario_json = ?", [json.dumps(data)])
+    with pytest.raises(StoreError, match=f"(?s)run {run_id} .*does not validate.*horizon_days"):
+        store.get(run_id)
+    shown = subprocess.run(
+        [FIELDCAST, "runs", "show", run_id, "--store", str(store.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 2 and "does not validate" in shown.stderr

@@ -47,7 +47,7 @@ import platformdirs
 from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
 from fieldcast.observations import ObservationSet, ObservedRow, check_name
 from fieldcast.results import TOTAL, Results
-from fieldcast.scenario import Scenario, validate_scenario
+from fieldcast.scenario import Scenario, ScenarioError, validate_scenario
 
 if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, does not load it
     from fieldcast.calibration import Calibration, Generation
@@ -741,9 +741,7 @@ class RunStore:
                 [calibration_id],
             ).fetchone()
         scenario_json, observations, observations_json, settings_json = row
-        scenario = validate_scenario(
-            json.loads(scenario_json), source=f"calibration {calibration_id}"
-        )
+        scenario = _stored_scenario(scenario_json, f"calibration {calibration_id}", "")
         observed = ObservationSet(
             tuple(ObservedRow(*fields) for fields in json.loads(observations_json))
         )
@@ -825,7 +823,7 @@ class RunStore:
             run_id=run_id,
             created_at=created,
             fieldcast_version=made_by,
-            scenario=validate_scenario(json.loads(scenario_json), source=f"run {run_id}"),
+            scenario=_stored_scenario(scenario_json, f"run {run_id}", made_by),
             seed=seed,
             replications=replications,
             engine=engine,
@@ -865,6 +863,19 @@ class RunStore:
                 )
                 written.append(target)
         return written
+
+
+def _stored_scenario(scenario_json: str, what: str, made_by: str) -> Scenario:
+    """A stored scenario, validated by this version of fieldcast; one that no longer
+    validates (a newer version checks more) is a clear error, not a crash."""
+    try:
+        return validate_scenario(json.loads(scenario_json), source=what)
+    except ScenarioError as error:
+        by = f" (stored by fieldcast {made_by})" if made_by else ""
+        raise StoreError(
+            f"{what}{by}: its scenario does not validate with fieldcast {version('fieldcast')}: "
+            + str(error).removeprefix(f"{what}: ")
+        ) from None
 
 
 def _npy(array: np.ndarray) -> bytes:
