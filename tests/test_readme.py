@@ -15,8 +15,11 @@ def test_package_docstring_example_runs() -> None:
     import doctest
 
     import fieldcast
+    import fieldcast.scenario
 
     assert doctest.testmod(fieldcast).failed == 0
+    assert doctest.testmod(fieldcast.scenario).attempted > 0
+    assert doctest.testmod(fieldcast.scenario).failed == 0
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -352,3 +352,20 @@ def test_files_that_are_not_scenarios_are_refused_before_they_are_read(tmp_path:
         with pytest.raises(ScenarioError, match=re.escape(expected)):
             load_scenario(reference)
     assert "anchors and aliases are not allowed" in _error_for(tmp_path, bomb, ".yaml")
+
+
+def test_a_scenario_is_changed_in_python_through_validation() -> None:
+    """The README's way to change a scenario validates the change, as a file would: a wrong
+    type, a value out of its range, or an unknown path is refused, naming it."""
+    scenario = load_scenario("seed-2019")
+    assert scenario.replace({"city_defaults.teams": 8}).city_defaults.teams == 8
+    changed = scenario.replace({"city_overrides.Los Angeles.local_support": 0.9})
+    assert changed.city_overrides["Los Angeles"].local_support == 0.9
+    cases = {
+        "city_defaults.teams": ("eight", "city_defaults.teams: Input should be a valid integer"),
+        "city_defaults.p_contact": (7.0, "city_defaults.p_contact: Input should be less than"),
+        "city_defaults.p_contcat": (0.3, "not a parameter of this scenario (did you mean"),
+    }
+    for path, (value, expected) in cases.items():
+        with pytest.raises(ScenarioError, match=re.escape(expected)):
+            scenario.replace({path: value})

@@ -496,6 +496,26 @@ class Scenario(Strict):
         """First simulated day: the earliest leak event, or day 0."""
         return min([0, *(event.day for event in self.leak.events)])
 
+    def replace(self, changes: dict[str, Any], source: str = "replace") -> Scenario:
+        """This scenario with the parameter at each dotted path of ``changes`` set, validated
+        like any scenario file: the way to change a scenario in Python. (Pydantic's
+        ``model_copy(update=...)`` does not validate; fieldcast uses it internally only for
+        changes it has checked itself.) An error names the path and why.
+
+            >>> from fieldcast import load_scenario
+            >>> load_scenario("seed-2019").replace({"city_defaults.teams": 8}).city_defaults.teams
+            8
+        """
+        for path in changes:
+            try:
+                parameter_value(self, path)
+            except (KeyError, IndexError, TypeError):
+                hint = _did_you_mean(path, parameter_paths(self))
+                message = f"{source} {path}: not a parameter of this scenario{hint}"
+                raise ScenarioError(message) from None
+        data = with_parameters(editable_data(self), changes)
+        return validate_scenario(data, source=f"{self.name} with {source} {changes}")
+
     def without_leak(self) -> Scenario:
         """The same scenario with every leak event's extra hazard set to zero.
 
