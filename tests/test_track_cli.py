@@ -48,7 +48,6 @@ def test_tracking_day_by_day_goes_on_from_the_stored_filter(workdir: Path) -> No
     assert first["as_of_day"] == 3 and first["updated_from_day"] is None
     assert first["before"]["as_of_day"] == 2
     assert [step["day"] for step in first["steps"]] == [0, 1, 2, 3]
-    assert all(step["ess"] > 0 for step in first["steps"])
     fieldcast(
         store, "observe", "add", str(_first_days(full, workdir / "d4.csv", 4)), "--name", "op"
     )

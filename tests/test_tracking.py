@@ -84,7 +84,6 @@ def test_the_filter_finds_the_contact_rate_and_a_wrong_truth_is_told_apart() -> 
     )
     low, high = _interval(wrong, path)
     assert not low <= 0.4 <= high
-    assert all(step["ess"] > 0 for step in found.summary()["steps"])
 
 
 def test_a_collapse_of_the_weights_is_said_plainly() -> None:

@@ -1483,13 +1483,7 @@ class Lanes:
         if not self.pausable:
             raise ValueError("start the lanes with pausable=True to resample them")
         parents = np.asarray(parents, dtype=np.int64)
-        branch = self.keys.branch[parents].copy()
-        copies: dict[int, int] = {}
-        for i, parent in enumerate(parents.tolist()):
-            copy_number = copies.get(parent, 0)
-            copies[parent] = copy_number + 1
-            if copy_number:
-                branch[i] = new_branch(int(branch[i]), self.day, copy_number)
+        branch = resampled_branches(self.keys.branch, parents, self.day)
         unsampled = np.full(len(parents), -1, dtype=np.int64)
         self.keys = self.keys._replace(
             parameter_set=self.keys.parameter_set[parents],
@@ -1562,6 +1556,19 @@ _PER_LANE_RECORDS = (
     "bed_days",
     "monitor_days",
 )
+
+
+def resampled_branches(branch: np.ndarray, parents: np.ndarray, day: int) -> np.ndarray:
+    """The branch keys of lanes resampled on ``day`` as copies of ``parents``: the first copy
+    of a lane keeps its parent's, further copies get new ones (``new_branch``)."""
+    branches = branch[parents].copy()
+    copies: dict[int, int] = {}
+    for i, parent in enumerate(parents.tolist()):
+        copy_number = copies.get(parent, 0)
+        copies[parent] = copy_number + 1
+        if copy_number:
+            branches[i] = new_branch(int(branches[i]), day, copy_number)
+    return branches
 
 
 def new_branch(branch: int, day: int, copy_number: int) -> int:

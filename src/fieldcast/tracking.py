@@ -47,7 +47,7 @@ import json
 import math
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +62,7 @@ from fieldcast.calibration import (
     to_unconstrained,
 )
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
-from fieldcast.engine import Lanes, LaneState, new_branch
+from fieldcast.engine import Lanes, LaneState, resampled_branches
 from fieldcast.observations import (
     OBSERVABLE,
     TOTAL,
@@ -513,16 +513,9 @@ def _rejuvenate(
 
 
 def _resample(lanes: LaneChunk, parents: np.ndarray, day: int) -> LaneChunk:
-    """Copies of the parents; a lane's further copies get new branches (``Lanes.resample``)."""
+    """Copies of the parents, their branches as ``Lanes.resample`` gives them."""
     out = lanes.take(parents)
-    branch = out.branch.copy()
-    copies: dict[int, int] = {}
-    for i, parent in enumerate(parents.tolist()):
-        number = copies.get(parent, 0)
-        copies[parent] = number + 1
-        if number:
-            branch[i] = new_branch(int(branch[i]), day, number)
-    out.branch = branch
+    out.branch = resampled_branches(lanes.branch, parents, day)
     return out
 
 
@@ -574,14 +567,14 @@ def _splice(
     target: LaneState,
     source: LaneState,
     blocks: Sequence[Sequence[int]],
-    replace: np.ndarray,
+    switch: np.ndarray,
     cities: int,
 ) -> None:
-    """Copy the cities of each block from ``source`` into ``target`` where ``replace``
+    """Copy the cities of each block from ``source`` into ``target`` where ``switch``
     [block, lane] says so (in place; one masked pass per field)."""
-    by_city = np.zeros((replace.shape[1], cities), dtype=bool)
-    whole = np.zeros(replace.shape[1], dtype=bool)
-    for block, take in zip(blocks, replace, strict=True):
+    by_city = np.zeros((switch.shape[1], cities), dtype=bool)
+    whole = np.zeros(switch.shape[1], dtype=bool)
+    for block, take in zip(blocks, switch, strict=True):
         if len(block) > cities:  # the total: every city and the national sums
             whole |= take
         else:
@@ -650,11 +643,11 @@ def _children_step(
             chosen, now = advanced, child_now
             continue
         assert chosen.state is not None and advanced.state is not None
-        replace = _generator(state.seed, day, 16 + child).random(by_block.shape) < np.exp(
+        switch = _generator(state.seed, day, 16 + child).random(by_block.shape) < np.exp(
             by_block - running
         )
-        _splice(chosen.state, advanced.state, blocks, replace, cities)
-        for block, take in zip(blocks, replace, strict=True):
+        _splice(chosen.state, advanced.state, blocks, switch, cities)
+        for block, take in zip(blocks, switch, strict=True):
             rows = np.flatnonzero(take)
             now[np.ix_(rows, block)] = child_now[np.ix_(rows, block)]
     assert chosen is not None and chosen.state is not None
@@ -950,17 +943,9 @@ def _observed_arrests(observed: ObservationSet) -> dict[str, list[list[int]]]:
 
 
 def _copy(state: FilterState) -> FilterState:
-    return FilterState(
-        model=state.model,
-        seed=state.seed,
-        day=state.day,
-        counts_sha256=state.counts_sha256,
-        lanes=state.lanes,
-        series=list(state.series),
-        reference=state.reference,
-        reference_day=state.reference_day,
-        steps=list(state.steps),
-    )
+    """A filter state to go on from, leaving ``state`` as it is (``filter_to`` replaces its
+    arrays rather than writing into them, and copies the references it writes into)."""
+    return replace(state, series=list(state.series), steps=list(state.steps))
 
 
 def track(
