@@ -288,23 +288,25 @@ def test_an_output_that_cannot_be_written_is_refused_first(
 
 def test_names_are_printed_as_they_are_never_as_console_markup(tmp_path: Path) -> None:
     """A city named "[/]Atlanta" once validated and then crashed the report (rich read it
-    as markup); a title holding a [link=...] tag was rendered as a link."""
+    as markup); a title holding a [link=...] tag was rendered as a link. A city's name must
+    now look like a place's, but a scenario's name and title may still hold brackets."""
     from fieldcast.catalog import load_scenario
     from fieldcast.scenario import editable_data
 
     data = editable_data(load_scenario("seed-2019"))
-    old_name = data["cities"][0]["name"]
-    data["cities"][0]["name"] = "[/]Atlanta"
+    data["name"] = "[/]plan [red]B"
     data["title"] = "[link=file:///etc/passwd]Docket[/link] [bold]operation"
-    data["provenance"] = {
-        key.replace(old_name, "[/]Atlanta"): value for key, value in data["provenance"].items()
-    }
     path = tmp_path / "markup.json"
     path.write_text(json.dumps(data))
     report = run("forecast", str(path), "-n", "50", "--no-store")
-    assert "[/]Atlanta" in report.stdout
+    assert "[/]plan [red]B" in report.stdout
     shown = run("scenario", "show", str(path))
     assert "[link=file:///etc/passwd]Docket[/link] [bold]operation" in shown.stdout
+    data["cities"][0]["name"] = "[/]Atlanta"
+    path.write_text(json.dumps(data))
+    refused = run("scenario", "validate", str(path), check=False)
+    assert refused.returncode == 2
+    assert "cities.0.name: a place name starts with a letter" in refused.stderr
 
 
 @pytest.mark.parametrize(

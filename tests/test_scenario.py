@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from fieldcast.catalog import builtin_names, load_scenario, scenario_to_toml
 from fieldcast.scenario import (
+    Range,
     ScenarioError,
     SizeClass,
     compose_households,
@@ -369,3 +371,49 @@ def test_a_scenario_is_changed_in_python_through_validation() -> None:
     for path, (value, expected) in cases.items():
         with pytest.raises(ScenarioError, match=re.escape(expected)):
             scenario.replace({path: value})
+
+
+def test_there_is_no_door_around_validation() -> None:
+    """Issue 13: pydantic's ``model_copy(update=...)`` and ``model_construct`` skip validation,
+    and attribute assignment would change a checked scenario; here all three are refused, at
+    every level, with the field named, and cross-field checks hold for a copy too."""
+    scenario = load_scenario("seed-2019")
+    with pytest.raises(ValidationError, match="teams"):
+        scenario.city_defaults.model_copy(update={"teams": -3})
+    with pytest.raises(ValidationError, match="p_contact"):
+        scenario.city_defaults.model_copy(update={"p_contact": float("nan")})
+    with pytest.raises(ValidationError, match="field_days"):
+        scenario.model_copy(
+            update={"operation": scenario.operation.model_copy(update={"field_days": 0})}
+        )
+    too_wide = {**scenario.ranges, "city_defaults.p_contact": Range(low=0.1, high=1.5)}
+    with pytest.raises(ValidationError, match=r"ranges\.city_defaults\.p_contact: 1\.5 is not"):
+        scenario.model_copy(update={"ranges": too_wide})
+    with pytest.raises(ValidationError, match="not a city of this scenario"):
+        scenario.model_copy(update={"cities": scenario.cities[:1]})
+    with pytest.raises(ValidationError, match="frozen"):
+        scenario.city_defaults.teams = 8  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="name"):
+        type(scenario).model_construct(**{**dict(scenario), "name": "\x1b[2J"})
+    assert scenario.model_copy(update={"name": "copy"}).name == "copy"
+    assert scenario.model_copy() == scenario
+
+
+def test_place_names_look_like_place_names() -> None:
+    """README, "What stays out": a city is named by letters, digits, spaces and a little
+    punctuation, starting with a letter; an e-mail address, a URL, a bare number or markup
+    is refused, naming the field and the character."""
+    scenario = load_scenario("seed-2019")
+    for name in ("St. Paul", "Région 9", "Winston-Salem", "Coeur d'Alene", "北京", "Atlante\u0301"):
+        assert scenario.replace({"cities.0.name": name}).cities[0].name == name
+    refused = {
+        "someone@example.org": "not '@'",
+        "https://example.org": "not ':'",
+        "123-45-6789": "starts with a letter",
+        "[/]Atlanta": "starts with a letter",
+        "Atlanta ": "does not end with a space",
+        "Atla\u200bnta": "invisible characters (U+200B)",
+    }
+    for name, reason in refused.items():
+        with pytest.raises(ScenarioError, match=r"cities\.0\.name: .*" + re.escape(reason)):
+            scenario.replace({"cities.0.name": name})

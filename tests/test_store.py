@@ -119,6 +119,43 @@ def test_delete_and_unknown_runs(tmp_path: Path, forecast: Forecast) -> None:
         RunStore(tmp_path / "missing.duckdb").list()
 
 
+def test_a_deleted_runs_text_is_gone_from_the_file(
+    tmp_path: Path, seed_scenario: Scenario, forecast: Forecast
+) -> None:
+    """Issue 13: DuckDB only marks deleted rows; their bytes stayed in the file. The store is
+    rewritten after a delete: the deleted run's names and notes are no longer in its bytes
+    (read before the delete too, so that the test can fail), the other run is whole, and no
+    copy is left beside it."""
+    marker = "Marker Town Deleted"
+    renamed = seed_scenario.replace({"cities.0.name": marker, "title": f"{marker} title"})
+    store = RunStore(tmp_path / "runs.duckdb")
+    kept = store.save(forecast, 1.0)
+    gone = store.save(run_forecast(renamed, replications=20, seed=5), 1.0)
+    assert marker.encode() in store.path.read_bytes()
+    before = store.get(kept).summary, _rows(store.path, kept)
+    store.delete(gone)
+    assert marker.encode() not in store.path.read_bytes()
+    assert [info.run_id for info in store.list()] == [kept]
+    assert _integrity(store.path) == (1, [])
+    assert (store.get(kept).summary, _rows(store.path, kept)) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.duckdb"]
+    again = store.save(forecast, 1.0)  # still a store that takes runs
+    assert {info.run_id for info in store.list()} == {kept, again}
+
+
+def _rows(path: Path, run_id: str) -> str:
+    """A run's stored daily series and trajectories, in a fixed order, as text (NaN == NaN)."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return repr(
+            [
+                connection.execute(
+                    f"SELECT * FROM {table} WHERE run_id = ? ORDER BY ALL", [run_id]
+                ).fetchall()
+                for table in ("daily", "trajectories")
+            ]
+        )
+
+
 def test_an_empty_or_shared_prefix_names_no_run(tmp_path: Path, forecast: Forecast) -> None:
     """A destructive command needs a real match: `runs delete "" --yes` used to delete the
     only run (the empty prefix matched it)."""

@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -41,9 +45,45 @@ from fieldcast.docket import court_targets
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # Text is printed and stored: printable (no control characters, which could move a terminal's
 # cursor or clear its screen), and bounded, since a scenario holds counts, not documents.
-_PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]*$"
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_PRINTABLE)]
-Note = Annotated[str, StringConstraints(max_length=2000, pattern=_PRINTABLE)]
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+
+
+def _printable(text: str) -> str:
+    """Text without control or invisible characters (named by code point in the error)."""
+    found = sorted(set(_UNPRINTABLE.findall(text)))
+    if found:
+        codes = ", ".join(f"U+{ord(char):04X}" for char in found)
+        raise ValueError(
+            f"text must be printable, without control or invisible characters ({codes})"
+        )
+    return text
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_printable)]
+PLACE_PUNCTUATION = " .,'\u2019()/&-"  # the apostrophe and the typographic one
+
+
+def _place_name(name: str) -> str:
+    """A place name looks like one (README, "What stays out"): it starts with a letter and
+    holds letters (accents included), digits, spaces and ``. , ' ( ) / & -`` only, so that
+    an e-mail address, a URL, a number alone or markup cannot pass for a city."""
+
+    def allowed(char: str) -> bool:
+        return unicodedata.category(char)[0] in "LMN" or char in PLACE_PUNCTUATION
+
+    if not unicodedata.category(name[0]).startswith("L") or name[-1] == " ":
+        raise ValueError("a place name starts with a letter and does not end with a space")
+    wrong = sorted({char for char in name if not allowed(char)})
+    if wrong:
+        raise ValueError(
+            f"a place name holds letters, digits, spaces and {PLACE_PUNCTUATION.strip()} only, "
+            f"not {''.join(wrong)!r}"
+        )
+    return name
+
+
+PlaceName = Annotated[Name, AfterValidator(_place_name)]
 # Upper bounds of counts, days and money: far beyond any real operation, low enough that a
 # run fits in memory and ends (a typo of a few zeros is refused, not run for hours).
 MAX_DAYS = 3650  # ten years
@@ -57,9 +97,22 @@ def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:
 
 
 class Strict(BaseModel):
-    """Base for every scenario section: unknown keys are errors, values are re-validated."""
+    """Base for every scenario section: unknown keys are errors, values are checked, and there
+    is one door in: a section is frozen (no attribute assignment), and ``model_copy`` and
+    ``model_construct``, which pydantic lets skip validation, validate here like a file does."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy with the fields in ``update`` changed, validated (pydantic's does not)."""
+        if not update:
+            return super().model_copy(deep=deep)  # frozen and valid, so the copy is too
+        return type(self).model_validate({**dict(self), **update})
+
+    @classmethod
+    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Any:
+        """Built from ``values`` and validated (pydantic's ``model_construct`` is not)."""
+        return cls.model_validate(values)
 
 
 class Operation(Strict):
@@ -237,7 +290,7 @@ class CityParameters(Strict):
 class City(Strict):
     """A city (field office) of the operation."""
 
-    name: Name = param(..., "text", "city or field office name")
+    name: PlaceName = param(..., "text", "city or field office name")
     target_persons: int = param(
         ..., "persons", "target persons on this city's list", ge=0, le=MAX_PERSONS
     )
@@ -302,7 +355,7 @@ class Costs(Strict):
 class DocketCourt(Strict):
     """One court of the dedicated docket, and the city (field office) whose list it feeds."""
 
-    city: Name = param(..., "text", "city whose target list this court's orders feed")
+    city: PlaceName = param(..., "text", "city whose target list this court's orders feed")
     persons_flagged: int = param(
         ..., "persons", "persons entered on this court's dedicated docket", ge=0, le=MAX_PERSONS
     )
@@ -438,7 +491,7 @@ class Scenario(Strict):
         return _with_docket_targets(data, docket)
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Scenario:
+    def _cross_checks(self, info: ValidationInfo) -> Scenario:
         names = [city.name for city in self.cities]
         keys = [_name_key(name) for name in names]
         duplicates = sorted(
@@ -464,13 +517,6 @@ class Scenario(Strict):
                     f"stands_down_day of {city.name!r} ({stands_down}) is after the field days "
                     f"(0 to {self.operation.field_days - 1})"
                 )
-        known = set(parameter_paths(self))
-        for path in self.provenance:
-            if path not in known:
-                raise ValueError(
-                    f"provenance.{path}: not a parameter of this scenario"
-                    f"{_did_you_mean(path, known)}"
-                )
         for index, city in enumerate(self.cities):
             try:
                 compose_households(city.target_persons, self.households.classes)
@@ -478,8 +524,18 @@ class Scenario(Strict):
                 raise ValueError(f"cities.{index}.target_persons: {error}") from None
         if self.docket is not None:
             _check_docket_targets(self, self.docket)
+        if info.context == _PATHS_CHECKED:  # a range's end: the tables are checked already
+            return self
+        dumped = self.model_dump()
+        known = set(_paths_in({k: v for k, v in dumped.items() if k not in _NOT_PARAMETERS}))
+        for path in self.provenance:
+            if path not in known:
+                raise ValueError(
+                    f"provenance.{path}: not a parameter of this scenario"
+                    f"{_did_you_mean(path, known)}"
+                )
         for path, span in self.ranges.items():
-            _check_range(self, known, path, span)
+            _check_range(self, dumped, known, path, span)
         return self
 
     # -- derived views -----------------------------------------------------------------------
@@ -498,9 +554,9 @@ class Scenario(Strict):
 
     def replace(self, changes: dict[str, Any], source: str = "replace") -> Scenario:
         """This scenario with the parameter at each dotted path of ``changes`` set, validated
-        like any scenario file: the way to change a scenario in Python. (Pydantic's
-        ``model_copy(update=...)`` does not validate; fieldcast uses it internally only for
-        changes it has checked itself.) An error names the path and why.
+        like any scenario file: the way to change a scenario in Python (``model_copy`` validates
+        too, but takes whole sections, and keeps values derived from the docket as they are).
+        An error names the path and why.
 
             >>> from fieldcast import load_scenario
             >>> load_scenario("seed-2019").replace({"city_defaults.teams": 8}).city_defaults.teams
@@ -520,36 +576,35 @@ class Scenario(Strict):
         """The same scenario with every leak event's extra hazard set to zero.
 
         The events stay (with no effect), so the twin starts on the same day and baseline
-        moves run over the same days: the only difference is the leak.
+        moves run over the same days: the only difference is the leak (the name too, which
+        may already be as long as a name can be).
         """
         silent = [event.model_copy(update={"peak_hazard": 0.0}) for event in self.leak.events]
-        return self.model_copy(
-            update={
-                "name": f"{self.name} (no leak)",
-                "leak": self.leak.model_copy(update={"events": silent}),
-            }
-        )
+        return self.model_copy(update={"leak": self.leak.model_copy(update={"events": silent})})
 
     def canonical_json(self) -> str:
         """The scenario as sorted, compact JSON: equal scenarios give equal text."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
+_NOT_PARAMETERS = ("provenance", "ranges")  # tables about the parameters
+
+
 def parameter_paths(scenario: Scenario) -> Iterator[str]:
     """Every parameter's dotted path (lists by index), as used in the provenance table."""
-    data = scenario.model_dump(exclude={"provenance", "ranges"}, exclude_none=True)
+    yield from _paths_in(scenario.model_dump(exclude=set(_NOT_PARAMETERS)))
 
-    def walk(prefix: str, value: Any) -> Iterator[str]:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                yield from walk(f"{prefix}.{key}" if prefix else key, item)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for index, item in enumerate(value):
-                yield from walk(f"{prefix}.{index}", item)
-        else:
-            yield prefix
 
-    yield from walk("", data)
+def _paths_in(data: Any, prefix: str = "") -> Iterator[str]:
+    """The dotted paths of the values (not None) in dumped scenario data."""
+    if isinstance(data, dict):
+        for key, item in data.items():
+            yield from _paths_in(item, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(data, list) and data and isinstance(data[0], dict):
+        for index, item in enumerate(data):
+            yield from _paths_in(item, f"{prefix}.{index}")
+    elif data is not None:
+        yield prefix
 
 
 def parameter_value(scenario: Scenario, path: str) -> Any:
@@ -586,18 +641,37 @@ def _locate(data: Any, path: str) -> tuple[Any, Any]:
     with, longest first."""
     rest = path
     while True:
-        if isinstance(data, list):
-            head, _, tail = rest.partition(".")
-            key: Any = int(head) if head.isdigit() and int(head) < len(data) else None
-        else:
-            keys = sorted((k for k in data if rest == k or rest.startswith(f"{k}.")), key=len)
-            key = keys[-1] if keys else None
-            tail = rest[len(key) + 1 :] if key is not None else ""
-        if key is None:
-            raise KeyError(f"unknown parameter {path!r}")
+        key, tail = _first_key(data, rest, path)
         if not tail:
             return data, key
         data, rest = data[key], tail
+
+
+def _first_key(data: Any, rest: str, path: str) -> tuple[Any, str]:
+    """The key of a list or dict that the rest of a dotted path starts with, and what follows
+    it."""
+    if isinstance(data, list):
+        head, _, tail = rest.partition(".")
+        if head.isdigit() and int(head) < len(data):
+            return int(head), tail
+    elif isinstance(data, dict):
+        keys = sorted((k for k in data if rest == k or rest.startswith(f"{k}.")), key=len)
+        if keys:
+            return keys[-1], rest[len(keys[-1]) + 1 :]
+    raise KeyError(f"unknown parameter {path!r}")
+
+
+def _with_value(node: Any, path: str, value: Any, rest: str | None = None) -> Any:
+    """Scenario data that is ``node`` with the value at a dotted path replaced: only the
+    sections along the path are copied (as plain data), the others stay validated models, so
+    that validating it again costs little."""
+    rest = path if rest is None else rest
+    if isinstance(node, BaseModel):
+        node = {name: getattr(node, name) for name in type(node).model_fields}
+    node = list(node) if isinstance(node, list) else dict(node)
+    key, tail = _first_key(node, rest, path)
+    node[key] = _with_value(node[key], path, value, tail) if tail else value
+    return node
 
 
 def _with_docket_targets(data: dict[str, Any], docket: Docket) -> dict[str, Any]:
@@ -669,13 +743,22 @@ def _check_docket_targets(scenario: Scenario, docket: Docket) -> None:
             )
 
 
-def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) -> None:
-    """A declared range must be of a numeric parameter, ordered, and valid at both ends."""
+# Validation context of a scenario changed at one value: it has the same parameters, so its
+# provenance and ranges tables need not be checked again.
+_PATHS_CHECKED = "paths checked"
+
+
+def _check_range(
+    scenario: Scenario, dumped: dict[str, Any], known: set[str], path: str, span: Range
+) -> None:
+    """A declared range must be of a numeric parameter, ordered, and valid at both ends (as a
+    whole scenario, so that cross-field checks hold there too)."""
     if path not in known:
         raise ValueError(
             f"ranges.{path}: not a parameter of this scenario{_did_you_mean(path, known)}"
         )
-    value = parameter_value(scenario, path)
+    container, key = _locate(dumped, path)
+    value = container[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"ranges.{path}: only numbers can have a range (the value is {value!r})")
     if not span.low < span.high:
@@ -685,17 +768,28 @@ def _check_range(scenario: Scenario, known: set[str], path: str, span: Range) ->
     whole = isinstance(value, int)
     if whole and not (span.low.is_integer() and span.high.is_integer()):
         raise ValueError(f"ranges.{path}: the parameter is a whole number, so must be its range")
-    data = editable_data(scenario)
-    del data["ranges"]  # the changed scenarios need not check ranges again
     for end in (span.low, span.high):
+        changed = int(end) if whole else end
+        if path.startswith("docket."):  # the values derived from the docket are derived anew
+            data = editable_data(scenario)  # a fresh dump, changed in place
+            container, key = _locate(data, path)
+            container[key] = changed
+        else:
+            data = _with_value(scenario, path, changed)
         try:
-            Scenario.model_validate(with_parameters(data, {path: int(end) if whole else end}))
+            Scenario.model_validate(data, context=_PATHS_CHECKED)
         except ValidationError as error:
             reason = _describe(error.errors(include_url=False)[0])
             raise ValueError(f"ranges.{path}: {end:g} is not a valid value ({reason})") from None
 
 
 def compose_households(persons: int, classes: list[SizeClass]) -> list[int]:
+    """Household counts per size class for a city's target persons (see _household_counts)."""
+    return list(_household_counts(persons, tuple(classes)))
+
+
+@functools.lru_cache(maxsize=4096)  # every validation composes every city (a few µs each)
+def _household_counts(persons: int, classes: tuple[SizeClass, ...]) -> tuple[int, ...]:
     """Split a city's target persons into household counts per size class, summing exactly.
 
     The rule (docs/model.md, "Household composition"): with mean size m = sum(share * size),
@@ -728,7 +822,7 @@ def compose_households(persons: int, classes: list[SizeClass]) -> list[int]:
             f"{persons} persons cannot be split into households of sizes {sizes} "
             "with the given shares"
         )
-    return counts
+    return tuple(counts)
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -761,7 +855,9 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] in _BOUNDS:
         message += _unit_of(path)
     if "input" in error and not isinstance(error["input"], dict | list | BaseModel):
-        return f"{path}: {message} (got {error['input']!r})"
+        shown = repr(error["input"])
+        shown = shown if len(shown) <= 80 else f"{shown[:60]}... ({len(shown):,} characters)"
+        return f"{path}: {message} (got {shown})"
     return f"{path}: {message}"
 
 

@@ -424,11 +424,31 @@ class RunStore:
         return run_id
 
     def delete(self, run_id: str) -> None:
+        """Delete a run, and rewrite the store so that its text (the scenario's names and
+        notes) is gone from the file too: DuckDB only marks deleted rows, and their bytes
+        stay in the file until the blocks are reused."""
         with self._connect(write=True) as connection:
             connection.execute("BEGIN TRANSACTION")
             for table in ("trajectories", "daily", "runs"):
                 connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             connection.execute("COMMIT")
+            self._rewrite(connection)
+
+    def _rewrite(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Copy the store into a new file and put it in the old one's place, while this
+        connection still holds the store (no other process can write to the old file in
+        between). Interrupted, it leaves the old file whole and a stray copy, removed by the
+        next rewrite."""
+        copy = self.path.with_name(f"{self.path.name}.rewriting")
+        copy.unlink(missing_ok=True)
+        name = connection.execute("SELECT current_database()").fetchone()[0]
+        quoted = copy.as_posix().replace("'", "''")
+        connection.execute("CHECKPOINT")
+        connection.execute(f"ATTACH '{quoted}' AS rewritten")
+        quoted_name = name.replace('"', '""')
+        connection.execute(f'COPY FROM DATABASE "{quoted_name}" TO rewritten')
+        connection.execute("DETACH rewritten")
+        os.replace(copy, self.path)
 
     # -- observations ------------------------------------------------------------------------
 
