@@ -27,7 +27,7 @@ replication's daily path is a real one. docs/model.md, section 5, says the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -49,6 +49,8 @@ from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
 from fieldcast.streams import STREAMS, uniform
 
 # metric rows (numba sees module-level ints as constants)
+PROGRESS_STEPS = 32  # a straight run with a progress callback runs its lanes in this many parts
+
 _OPEN = METRICS.index("open")
 _AT_ADDRESS = METRICS.index("at_address")
 _MOVED = METRICS.index("moved")
@@ -1211,11 +1213,13 @@ def _run_days(
     first_day_index: int,
     end_day_index: int,
     straight: bool,
+    first_lane: int,
+    end_lane: int,
 ) -> None:
-    """Days [first_day_index, end_day_index) for every lane, lane by lane (lanes are
-    independent). A ``straight`` run (all days, no pause) keeps one state row, cleared for
-    each lane."""
-    for lane in range(keys.parameter_set.shape[0]):
+    """Days [first_day_index, end_day_index) for lanes [first_lane, end_lane), lane by lane
+    (lanes are independent). A ``straight`` run (all days, no pause) keeps one state row,
+    cleared for each lane."""
+    for lane in range(first_lane, end_lane):
         row = 0 if straight else lane
         if straight:
             _clear(state, row)
@@ -1438,14 +1442,22 @@ class Lanes:
         """The last simulated day (day number), or the day before the start."""
         return self.calendar.start_day + self.next_day_index - 1
 
-    def run(self) -> None:
-        """Every lane from the start to the horizon."""
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Every lane from the start to the horizon. ``progress(fraction)`` hears after each
+        ``1 / PROGRESS_STEPS`` of the lanes how far the run has got (a long chunk is then
+        seen to move); the lanes are independent, so the results are the same."""
         if self.pausable:
             self.run_until()
             return
         if self.next_day_index != 0:
             raise ValueError("a batch that is not pausable runs once, from the start")
-        self._run(0, self.calendar.days, straight=True)
+        lanes = len(self.keys.parameter_set)
+        step = lanes if progress is None else max(1, -(-lanes // PROGRESS_STEPS))
+        for first in range(0, lanes, step):
+            end = min(first + step, lanes)
+            self._run(0, self.calendar.days, straight=True, lanes=(first, end))
+            if progress is not None:
+                progress(end / lanes)
 
     def run_until(self, day: int | None = None) -> None:
         """Advance every lane to the end of ``day`` (default: the horizon's last day)."""
@@ -1459,7 +1471,10 @@ class Lanes:
             )
         self._run(self.next_day_index, end, straight=False)
 
-    def _run(self, first: int, end: int, straight: bool) -> None:
+    def _run(
+        self, first: int, end: int, straight: bool, lanes: tuple[int, int] | None = None
+    ) -> None:
+        first_lane, end_lane = (0, len(self.keys.parameter_set)) if lanes is None else lanes
         _run_days(
             np.uint64(self.seed),
             self.table,
@@ -1472,6 +1487,8 @@ class Lanes:
             first,
             end,
             straight,
+            first_lane,
+            end_lane,
         )
         self.next_day_index = end
 
@@ -1585,8 +1602,10 @@ def simulate_chunk(
     replications: int,
     band_sample: int = 0,
     trajectory_sample: int = 0,
+    progress: Callable[[float], None] | None = None,
 ) -> ChunkOutput:
-    """Simulate replications ``first_replication .. + replications - 1`` of one scenario.
+    """Simulate replications ``first_replication .. + replications - 1`` of one scenario
+    (``progress`` as in ``Lanes.run``).
 
     A replication's numbers depend only on the seed and its index, so any cut of a run into
     chunks gives the same results. Replications with an index below ``band_sample`` keep
@@ -1603,5 +1622,5 @@ def simulate_chunk(
         band_rows=band,
         trajectory_rows=trajectory,
     )
-    lanes.run()
+    lanes.run(progress)
     return lanes.outputs()[0]

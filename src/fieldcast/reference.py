@@ -28,7 +28,7 @@ from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario, compose_households
 from fieldcast.simulation import BAND_SAMPLE, TRAJECTORY_SAMPLE
-from fieldcast.workers import Progress, gather
+from fieldcast.workers import Progress, gather, task_progress
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -396,6 +396,7 @@ def simulate_reference_block(
         run = Replication(scenario, np.random.Generator(np.random.PCG64(sequence)))
         run.run()
         runs.append(run)
+        task_progress(len(runs) / replications)
     plan = compile_scenario(scenario)
     if trajectory_sample is None:
         trajectory_sample = TRAJECTORY_SAMPLE if band_sample else 0

@@ -21,7 +21,7 @@ from fieldcast.metrics import FIELD_END_METRICS, MEASURES
 from fieldcast.recording import ChunkOutput
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario
-from fieldcast.workers import Progress, gather
+from fieldcast.workers import Progress, gather, task_progress
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -53,7 +53,13 @@ def work_split(lanes: int, processes: int = 1, client: Client | None = None) -> 
 
 def _run_chunk(plan: CompiledScenario, seed: int, first: int, size: int) -> ChunkOutput:
     return simulate_chunk(
-        plan, seed, first, size, band_sample=BAND_SAMPLE, trajectory_sample=TRAJECTORY_SAMPLE
+        plan,
+        seed,
+        first,
+        size,
+        band_sample=BAND_SAMPLE,
+        trajectory_sample=TRAJECTORY_SAMPLE,
+        progress=task_progress,
     )
 
 
@@ -117,7 +123,7 @@ def _lane_values(
         + np.tile(np.arange(first, first + size), len(plans)),
         daily=False,
     )
-    lanes.run()
+    lanes.run(task_progress)
     return [reduce(plan, output) for plan, output in zip(plans, lanes.outputs(), strict=True)]
 
 

@@ -6,6 +6,11 @@ result as it arrives, with the task's index, so callers can merge results as the
 keep memory bounded. Because a task's result does not depend on where or when it ran, a lost
 Dask worker's tasks are simply computed again elsewhere, with the same numbers.
 
+A task may say how far it has got (``task_progress``): in this process and on local
+processes, ``gather`` reports the finished tasks plus the parts of the running ones, so that
+a progress bar moves within long chunks too (polled every ``POLL_SECONDS``); on Dask a task
+counts when it ends.
+
 Interrupting the caller (Ctrl-C) cancels what has not finished: local processes are shut down,
 and futures on a Dask cluster are cancelled, so nothing is left running for a run that will
 not be stored. A caller killed outright (SIGKILL) runs no clean-up: its local worker
@@ -20,7 +25,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +34,34 @@ if TYPE_CHECKING:
 
 SCHEDULER_ENVIRONMENT = "FIELDCAST_SCHEDULER"
 
-Progress = Callable[[int, int], None]  # (tasks done, tasks in all)
+Progress = Callable[[float, int], None]  # (tasks done, with parts of running ones; tasks)
+POLL_SECONDS = 0.5  # how often the parts of tasks running on local processes are read
+
+
+def _ignore(fraction: float) -> None:
+    """Where a task's progress goes when nobody reads it (on Dask, or without a bar)."""
+
+
+# Where ``task_progress`` sends a running task's progress in this process: set by ``gather``
+# (tasks in this process) or by the worker's initializer (a local process's slot in a
+# shared array). Module state, since a task is a plain function that cannot be handed a
+# callback across processes.
+_report: Callable[[float], None] = _ignore
+
+
+def task_progress(fraction: float) -> None:
+    """Called by a running task: it is ``fraction`` (0 to 1) done."""
+    _report(fraction)
+
+
+def _reporting(function: Callable[..., Any], *task: Any) -> Any:
+    """Run a task on a local process; its progress returns to 0 when it ends, so the caller,
+    who counts the task as done once it has ended, never counts it twice."""
+    try:
+        return function(*task)
+    finally:
+        _report(0.0)
+
 
 # Settings for the workers of the local clusters fieldcast starts (measured: a chunk of
 # seed-2019 took 2.1 s in a default worker and 1.3 s in this process):
@@ -48,15 +80,23 @@ def completed(
     tasks: Sequence[tuple[Any, ...]],
     processes: int = 1,
     client: Client | None = None,
+    running: Callable[[float], None] = _ignore,
 ) -> Iterator[tuple[int, Any]]:
-    """Run ``function(*task)`` for every task; yield ``(task index, result)`` as each ends."""
+    """Run ``function(*task)`` for every task; yield ``(task index, result)`` as each ends.
+    ``running(parts)`` hears, while tasks run here or on local processes, how much of the
+    running tasks is done (in tasks)."""
+    global _report
     if client is not None:
         yield from _on_dask(function, tasks, client)
     elif processes == 1:
-        for index, task in enumerate(tasks):
-            yield index, function(*task)
+        _report = running
+        try:
+            for index, task in enumerate(tasks):
+                yield index, function(*task)
+        finally:
+            _report = _ignore
     else:
-        yield from _on_processes(function, tasks, processes)
+        yield from _on_processes(function, tasks, processes, running)
 
 
 def gather(
@@ -68,13 +108,20 @@ def gather(
     progress: Progress | None = None,
 ) -> None:
     """Run the tasks as ``completed`` does, hand each result to ``receive(index, result)`` as it
-    arrives, and report progress after each."""
-    if progress:
-        progress(0, len(tasks))
-    for done, (index, result) in enumerate(completed(function, tasks, processes, client), 1):
+    arrives, and report progress: after each task, and within running tasks as they say."""
+    done = 0
+    if progress is None:
+        progress = _ignore_progress
+    progress(0, len(tasks))
+    running = lambda parts: progress(done + parts, len(tasks))  # noqa: E731
+    for index, result in completed(function, tasks, processes, client, running):
         receive(index, result)
-        if progress:
-            progress(done, len(tasks))
+        done += 1
+        progress(done, len(tasks))
+
+
+def _ignore_progress(done: float, total: int) -> None:
+    """Progress nobody shows."""
 
 
 def die_with_parent(parent: int) -> None:
@@ -95,16 +142,41 @@ def die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+def _start_worker(parent: int, parts: Any, slots: Any) -> None:
+    """A local worker process: it ends with its parent, and reports the progress of its
+    tasks into its own slot of the shared ``parts``."""
+    global _report
+    die_with_parent(parent)
+    with slots.get_lock():
+        slot = slots.value % len(parts)  # a replaced worker takes a slot over
+        slots.value += 1
+    _report = lambda fraction: parts.__setitem__(slot, fraction)  # noqa: E731
+
+
 def _on_processes(
-    function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], processes: int
+    function: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    processes: int,
+    running: Callable[[float], None],
 ) -> Iterator[tuple[int, Any]]:
+    import multiprocessing
+
+    parts = multiprocessing.Array("d", processes, lock=False)  # one slot per worker
+    slots = multiprocessing.Value("i", 0)
     pool = ProcessPoolExecutor(
-        max_workers=processes, initializer=die_with_parent, initargs=(os.getpid(),)
+        max_workers=processes,
+        initializer=_start_worker,
+        initargs=(os.getpid(), parts, slots),
     )
     try:
-        futures = {pool.submit(function, *task): index for index, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            yield futures.pop(future), future.result()
+        futures = {
+            pool.submit(_reporting, function, *task): index for index, task in enumerate(tasks)
+        }
+        while futures:
+            ended, _ = wait(futures, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in ended:
+                yield futures.pop(future), future.result()
+            running(sum(parts))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

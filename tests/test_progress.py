@@ -1,0 +1,72 @@
+"""Progress that moves within a chunk (issue 13): a national chunk of 1,000 replications takes
+15 s or more, and the bar used to stand still for all of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fieldcast.engine import PROGRESS_STEPS, simulate_chunk
+from fieldcast.scenario import Scenario
+from fieldcast.simulation import simulate
+from fieldcast.workers import gather, task_progress
+
+
+def test_a_chunk_reports_its_parts_and_gives_the_same_results(seed_scenario: Scenario) -> None:
+    from fieldcast.compiled import compile_scenario
+
+    plan = compile_scenario(seed_scenario)
+    heard: list[float] = []
+    with_parts = simulate_chunk(plan, 3, 0, 100, band_sample=100, progress=heard.append)
+    without = simulate_chunk(plan, 3, 0, 100, band_sample=100)
+    steps = -(-100 // -(-100 // PROGRESS_STEPS))  # 100 lanes in steps of ceil(100 / 32) = 4
+    assert len(heard) == steps == 25
+    assert heard == sorted(heard) and heard[-1] == 1.0 and 0 < heard[0] < 0.1
+    for field in dataclasses.fields(without):
+        a, b = getattr(with_parts, field.name), getattr(without, field.name)
+        assert (a is None and b is None) or np.array_equal(a, b), field.name
+
+
+def test_gather_reports_the_parts_of_a_running_task_in_this_process(
+    seed_scenario: Scenario,
+) -> None:
+    heard: list[float] = []
+    simulate(seed_scenario, 200, 1, chunk_size=100, progress=lambda done, _: heard.append(done))
+    parts = [done for done in heard if done not in (0, 1, 2)]
+    assert len(parts) == 2 * 24  # each chunk: 24 parts of 4 lanes, then the whole
+    assert heard == sorted(heard) and heard[-1] == 2
+    assert any(0 < done < 1 for done in parts) and any(1 < done < 2 for done in parts)
+
+
+def _half_then_wait(signal_file: str) -> str:
+    """A task that says it is half done, then waits until the caller has heard it (or 20 s:
+    then the caller never heard it)."""
+    task_progress(0.5)
+    deadline = time.monotonic() + 20
+    while not Path(signal_file).exists():
+        if time.monotonic() > deadline:
+            return "never heard"
+        time.sleep(0.02)
+    return "heard"
+
+
+def test_gather_reads_the_parts_of_tasks_running_on_local_processes(tmp_path: Path) -> None:
+    """The parent hears a worker's half-done task while it runs (it creates the file the
+    task waits for only when it hears 1.5 tasks of 2 done), and never counts a task
+    twice."""
+    heard: list[float] = []
+    signal_file = tmp_path / "heard"
+
+    def progress(done: float, total: int) -> None:
+        heard.append(done)
+        if done == 1.0:  # both tasks half done: 0.5 + 0.5
+            signal_file.touch()
+
+    results: list[str] = []
+    tasks = [(str(signal_file),), (str(signal_file),)]
+    gather(_half_then_wait, tasks, lambda _, result: results.append(result), 2, None, progress)
+    assert results == ["heard", "heard"]
+    assert max(heard) == 2 and heard[-1] == 2
