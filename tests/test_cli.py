@@ -307,6 +307,12 @@ def test_names_are_printed_as_they_are_never_as_console_markup(tmp_path: Path) -
     refused = run("scenario", "validate", str(path), check=False)
     assert refused.returncode == 2
     assert "cities.0.name: a place name starts with a letter" in refused.stderr
+    data["cities"][0]["name"] = "Atlanta"
+    data["city_defaults"]["[/]x"] = "[bold]1"  # once crashed `validate` with a MarkupError
+    path.write_text(json.dumps(data))
+    refused = run("scenario", "validate", str(path), check=False)
+    assert refused.returncode == 2
+    assert "city_defaults.[/]x: unknown key" in refused.stderr, refused.stderr
 
 
 @pytest.mark.parametrize(

@@ -293,7 +293,7 @@ def test_schema_versions(tmp_path: Path) -> None:
         RunStore(other).list()
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n" * 100)
-    with pytest.raises(StoreError, match=r"not a fieldcast run store|cannot open"):
+    with pytest.raises(StoreError, match=r"not a run store \(not a DuckDB file\)"):
         RunStore(text).list()
 
 
@@ -318,3 +318,66 @@ def test_a_stored_run_whose_scenario_no_longer_validates_is_named(
         check=False,
     )
     assert shown.returncode == 2 and "does not validate" in shown.stderr
+
+
+# Root may write anywhere: as root, fieldcast runs without the capabilities that override
+# file permissions (setpriv, from util-linux), as an ordinary user would.
+_AS_A_USER = (
+    ["setpriv", "--inh-caps=-dac_override,-fowner", "--bounding-set=-dac_override,-fowner"]
+    if os.geteuid() == 0
+    else []
+)
+
+
+def _as_a_user(arguments: list[str], store: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*_AS_A_USER, FIELDCAST, *arguments, "--store", str(store)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,  # the refusals come before any computing; 10^6 replications take longer
+    )
+
+
+def test_a_damaged_store_is_named_not_crashed_on(tmp_path: Path, forecast: Forecast) -> None:
+    """Issue 13: a store that is a folder, not DuckDB, cut short, read-only, or in a read-only
+    folder: one message naming it, exit code 2, before a forecast computes anything (asked
+    for 10^6 replications, it would not end within the time bound), and nothing written
+    beside it."""
+    folder = tmp_path / "stores"
+    folder.mkdir()
+    try:
+        (folder / "a-folder.duckdb").mkdir()
+        (folder / "text.duckdb").write_text("not a database\n" * 100)
+        whole = RunStore(folder / "whole.duckdb")
+        whole.save(forecast, 1.0)
+        data = whole.path.read_bytes()
+        (folder / "cut.duckdb").write_bytes(data[: len(data) // 2])
+        (folder / "read-only.duckdb").write_bytes(data)
+        (folder / "read-only.duckdb").chmod(0o444)
+        locked = folder / "read-only-folder"
+        locked.mkdir()
+        locked.chmod(0o555)
+        cases = {
+            "a-folder.duckdb": "a folder, not a run store file",
+            "text.duckdb": "not a run store (not a DuckDB file)",
+            "cut.duckdb": "the run store is damaged (cut short or overwritten)",
+            "read-only.duckdb": "the run store cannot be written here (permissions)",
+            "read-only-folder/runs.duckdb": "run store",
+        }
+        before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+        for name, expected in cases.items():
+            store = folder / name
+            for arguments in (
+                ["forecast", "-n", "1000000", "--processes", "1"],
+                ["runs", "delete", "latest", "--yes"],
+            ):
+                result = _as_a_user(arguments, store)
+                assert result.returncode == 2, (name, arguments, result.stderr)
+                lines = result.stderr.strip().splitlines()
+                assert len(lines) == 1 and str(store) in lines[0], result.stderr
+                assert expected in lines[0], result.stderr
+        assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
+        assert RunStore(folder / "read-only.duckdb").list()  # untouched, still readable
+    finally:
+        locked.chmod(0o755)  # for pytest to clean up

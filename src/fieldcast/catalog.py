@@ -124,6 +124,13 @@ def _read_file(path: Path) -> dict[str, Any]:
         text = "\x00"
     if "\x00" in text:
         raise ScenarioError(f"{path}: not a text file (expected TOML, YAML or JSON)")
+    if suffix != ".json" and text and not text.endswith("\n"):
+        # A file cut short in its last line can still parse: "beds = 3654" cut to "beds = 36"
+        # is valid TOML and YAML, and wrong. (JSON cut short never parses.)
+        raise ScenarioError(
+            f"{path}: the file does not end with a line break: was it cut short? If it is "
+            "complete, end it with a line break"
+        )
     return _parse(text, suffix, str(path))
 
 

@@ -380,6 +380,8 @@ def forecast(
             f"--uncertainty assumptions: the scenario {loaded.name!r} declares no [ranges] "
             "to draw its assumptions from (see `fieldcast scenario show`)"
         )
+    if not no_store:
+        _store_call(_store(store).check_writable)
     for finding in check_plan(loaded):
         stderr.print(Text.assemble(("plan check: ", "bold yellow"), finding.message))
     started = time.perf_counter()
@@ -1332,6 +1334,8 @@ def _track(
     except ValueError as error:
         _fail(str(error))
     run_store = _store(store)
+    if not no_store:
+        _store_call(run_store.check_writable)
     found = _store_call(lambda: run_store.latest_filter(model, name, particles, seed))
     stored = found[1] if found else None
     with _cluster(workers, scheduler) as client:

@@ -74,6 +74,7 @@ class Forecast:
             "persons_arrested_by_horizon": interval(arrested_by_horizon),
             "by_city": self._by_city(),
             "arrests_by_day": self._arrests_by_day(),
+            "arrests_by_day_replications": results.band_replications,
             "leak_effect_persons": self._leak_effect(),
             "binding": self._binding(),
             "cost": self._cost(),

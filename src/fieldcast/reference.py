@@ -27,7 +27,7 @@ from fieldcast.metrics import FLOWS, METRICS, STOCKS
 from fieldcast.recording import ChunkOutput, Recorder
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario, compose_households
-from fieldcast.simulation import BAND_SAMPLE, TRAJECTORY_SAMPLE
+from fieldcast.simulation import TRAJECTORY_SAMPLE, band_sample
 from fieldcast.workers import Progress, gather, task_progress
 
 if TYPE_CHECKING:
@@ -422,10 +422,12 @@ def simulate_reference(
     client: Client | None = None,
 ) -> Results:
     """Run the reference model; the same interface and results as ``simulation.simulate``."""
+    plan = compile_scenario(scenario)
+    banded = band_sample(plan.days)
     tasks = [
-        (scenario, seed, first, min(BLOCK, replications - first), BAND_SAMPLE if first == 0 else 0)
+        (scenario, seed, first, min(BLOCK, replications - first), banded if first == 0 else 0)
         for first in range(0, replications, BLOCK)
     ]
-    builder = ResultsBuilder(compile_scenario(scenario), seed, [task[3] for task in tasks])
+    builder = ResultsBuilder(plan, seed, [task[3] for task in tasks])
     gather(simulate_reference_block, tasks, builder.add, processes, client, progress)
     return builder.build()

@@ -87,6 +87,7 @@ PlaceName = Annotated[Name, AfterValidator(_place_name)]
 # Upper bounds of counts, days and money: far beyond any real operation, low enough that a
 # run fits in memory and ends (a typo of a few zeros is refused, not run for hours).
 MAX_DAYS = 3650  # ten years
+MAX_LEAD_DAYS = 365  # how long before day 0 a plan can have become known
 MAX_PERSONS = 100_000_000  # in one city, or a pool of beds
 MAX_USD = 1_000_000_000.0  # per unit of anything
 
@@ -162,7 +163,14 @@ class LeakEvent(Strict):
     """A moment when the plan becomes known, raising the daily move-away hazard."""
 
     name: Name = param(..., "text", "what became known (e.g. public announcement)")
-    day: int = param(..., "day", "day it became known (negative: before day 0)", le=0, ge=-MAX_DAYS)
+    day: int = param(
+        ...,
+        "days",
+        "day it became known (negative: before day 0; at most a year before, since every day "
+        "from the first leak on is simulated)",
+        le=0,
+        ge=-MAX_LEAD_DAYS,
+    )
     peak_hazard: Probability = param(
         ..., "probability per day", "extra daily move-away probability on that day"
     )
@@ -492,50 +500,54 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Scenario:
+        """Fields checked against each other; every problem found is reported (one per line),
+        not only the first."""
+        problems: list[str] = []
         names = [city.name for city in self.cities]
         keys = [_name_key(name) for name in names]
         duplicates = sorted(
             {repr(n) for n, key in zip(names, keys, strict=True) if keys.count(key) > 1}
         )
         if duplicates:
-            raise ValueError(
+            problems.append(
                 "cities: names must be unique (ignoring case, spaces at either end and how "
                 f"accents are encoded), repeated: {', '.join(duplicates)}"
             )
         for name in self.city_overrides:
             if name not in names:
                 hint = _did_you_mean(name, names)
-                raise ValueError(f"city_overrides.{name}: not a city of this scenario{hint}")
+                problems.append(f"city_overrides.{name}: not a city of this scenario{hint}")
         optional = {"monitors", "stands_down_day"}
         missing = [f for f, v in self.city_defaults if v is None and f not in optional]
         if missing:
-            raise ValueError(f"city_defaults: must set every parameter, missing: {missing}")
+            problems.append(f"city_defaults: must set every parameter, missing: {missing}")
         for city in self.cities:
             stands_down = self.city_parameter(city.name, "stands_down_day")
             if stands_down is not None and stands_down > self.operation.field_days:
-                raise ValueError(
-                    f"stands_down_day of {city.name!r} ({stands_down}) is after the field days "
-                    f"(0 to {self.operation.field_days - 1})"
+                override = self.city_overrides.get(city.name)
+                where = (
+                    f"city_overrides.{city.name}"
+                    if override is not None and override.stands_down_day is not None
+                    else "city_defaults"
+                )
+                problems.append(
+                    f"{where}.stands_down_day: {city.name} stands down on day {stands_down}, "
+                    f"after the field days (0 to {self.operation.field_days - 1})"
                 )
         for index, city in enumerate(self.cities):
             try:
                 compose_households(city.target_persons, self.households.classes)
             except ValueError as error:
-                raise ValueError(f"cities.{index}.target_persons: {error}") from None
+                problems.append(f"cities.{index}.target_persons: {error}")
         if self.docket is not None:
-            _check_docket_targets(self, self.docket)
-        if info.context == _PATHS_CHECKED:  # a range's end: the tables are checked already
-            return self
-        dumped = self.model_dump()
-        known = set(_paths_in({k: v for k, v in dumped.items() if k not in _NOT_PARAMETERS}))
-        for path in self.provenance:
-            if path not in known:
-                raise ValueError(
-                    f"provenance.{path}: not a parameter of this scenario"
-                    f"{_did_you_mean(path, known)}"
-                )
-        for path, span in self.ranges.items():
-            _check_range(self, dumped, known, path, span)
+            try:
+                _check_docket_targets(self, self.docket)
+            except ValueError as error:
+                problems.append(str(error))
+        if info.context != _PATHS_CHECKED:  # a range's end: the tables are checked already
+            problems += _table_problems(self, check_ranges=not problems)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     # -- derived views -----------------------------------------------------------------------
@@ -743,6 +755,26 @@ def _check_docket_targets(scenario: Scenario, docket: Docket) -> None:
             )
 
 
+def _table_problems(scenario: Scenario, check_ranges: bool) -> list[str]:
+    """Problems of the provenance and ranges tables: entries that name no parameter, ranges
+    that are not valid at both ends (checked only when nothing else is wrong: their ends
+    would repeat the other problems)."""
+    problems = []
+    dumped = scenario.model_dump()
+    known = set(_paths_in({k: v for k, v in dumped.items() if k not in _NOT_PARAMETERS}))
+    for path in scenario.provenance:
+        if path not in known:
+            problems.append(
+                f"provenance.{path}: not a parameter of this scenario{_did_you_mean(path, known)}"
+            )
+    for path, span in scenario.ranges.items() if check_ranges else ():
+        try:
+            _check_range(scenario, dumped, known, path, span)
+        except ValueError as error:
+            problems.append(str(error))
+    return problems
+
+
 # Validation context of a scenario changed at one value: it has the same parameters, so its
 # provenance and ranges tables need not be checked again.
 _PATHS_CHECKED = "paths checked"
@@ -779,7 +811,7 @@ def _check_range(
         try:
             Scenario.model_validate(data, context=_PATHS_CHECKED)
         except ValidationError as error:
-            reason = _describe(error.errors(include_url=False)[0])
+            reason = _describe(error.errors(include_url=False)[0]).split("\n")[0]
             raise ValueError(f"ranges.{path}: {end:g} is not a valid value ({reason})") from None
 
 
@@ -904,7 +936,8 @@ def validate_scenario(data: Any, source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = [_describe(e) for e in exc.errors(include_url=False)]
+        # a cross-field check reports its problems one per line
+        lines = [line for e in exc.errors(include_url=False) for line in _describe(e).split("\n")]
         plural = "s" if len(lines) > 1 else ""
         raise ScenarioError(
             f"{source}: invalid scenario ({len(lines)} problem{plural})\n  " + "\n  ".join(lines)

@@ -296,6 +296,8 @@ class RunStore:
             raise StoreError(f"no run store at {self.path} yet: run a forecast first")
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: a folder, not a run store file")
         deadline = time.monotonic() + self.wait_seconds
         told = False
         while True:
@@ -304,7 +306,7 @@ class RunStore:
                 break
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():
-                    raise StoreError(f"{self.path}: cannot open the run store ({error})") from None
+                    raise StoreError(f"{self.path}: {_open_problem(str(error), write)}") from None
                 if time.monotonic() > deadline:
                     raise StoreError(
                         f"{self.path}: the run store is still in use by another process after "
@@ -365,6 +367,13 @@ class RunStore:
             connection.execute("COMMIT")
 
     # -- writing -----------------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """Open the store for writing (made, if new) and close it: a store that could not take
+        a result (a folder, not a store, damaged, newer, read-only) is named before any
+        computing, not after."""
+        with self._connect(write=True):
+            pass
 
     def save(self, forecast: Forecast, seconds: float) -> str:
         """Store a forecast as a new run, in one transaction; returns its id."""
@@ -896,6 +905,20 @@ def _stored_scenario(scenario_json: str, what: str, made_by: str) -> Scenario:
             f"{what}{by}: its scenario does not validate with fieldcast {version('fieldcast')}: "
             + str(error).removeprefix(f"{what}: ")
         ) from None
+
+
+def _open_problem(error: str, write: bool) -> str:
+    """What DuckDB's error on opening a store means for the user."""
+    if "not a valid DuckDB database file" in error:
+        return "not a run store (not a DuckDB file)"
+    if "Permission denied" in error or "Read-only file system" in error:
+        return f"the run store cannot be {'written' if write else 'read'} here (permissions)"
+    if "Could not read enough bytes" in error or "checksum" in error.lower():
+        return (
+            "the run store is damaged (cut short or overwritten); nothing was changed. "
+            "Restore it from a copy, or use another store with --store"
+        )
+    return f"cannot open the run store ({error})"
 
 
 def _npy(array: np.ndarray) -> bytes:
