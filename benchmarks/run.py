@@ -31,10 +31,10 @@ from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
 from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.observations import ObservationSet
+from fieldcast.planning.sensitivity import run_sensitivity
 from fieldcast.reference import simulate_reference_block
 from fieldcast.sampling import binomial
 from fieldcast.scenario import Scenario, scenario_with
-from fieldcast.sensitivity import run_sensitivity
 from fieldcast.simulation import simulate
 from fieldcast.store import RunStore
 from fieldcast.streams import uniform

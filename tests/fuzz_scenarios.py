@@ -306,12 +306,23 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
-def fuzz(examples: int, seed: int, seconds: float) -> dict[str, Any]:
-    """Run ``examples`` cases; the counts of each outcome and examples of the failing ones."""
+def fuzz(examples: int, seed: int, seconds: float, out: Path | None = None) -> dict[str, Any]:
+    """Run ``examples`` cases; the counts of each outcome and examples of the failing ones
+    (written to ``out`` every 500 cases too, so that a long run can be read as it goes)."""
     counts: Counter[str] = Counter()
     failures: dict[str, list[dict[str, Any]]] = {}
     runner = CliRunner()
     started = time.perf_counter()
+
+    def report() -> dict[str, Any]:
+        return {
+            "cases": sum(counts.values()),
+            "seed": seed,
+            "seconds_per_command": seconds,
+            "outcomes": dict(counts),
+            "failures": failures,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        }
 
     @hypothesis_seed(seed)
     @settings(
@@ -350,6 +361,8 @@ def fuzz(examples: int, seed: int, seconds: float) -> dict[str, Any]:
             except Outcome as outcome:
                 kind, command, detail = outcome.args
         counts[kind] += 1
+        if out is not None and sum(counts.values()) % 500 == 0:
+            _write(out, report())
         if kind in ("traceback", "hang", "unnamed"):
             found = failures.setdefault(kind, [])
             if len(found) < 20:
@@ -364,14 +377,14 @@ def fuzz(examples: int, seed: int, seconds: float) -> dict[str, Any]:
                 )
 
     one_case()
-    return {
-        "cases": sum(counts.values()),
-        "seed": seed,
-        "seconds_per_command": seconds,
-        "outcomes": dict(counts),
-        "failures": failures,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-    }
+    return report()
+
+
+def _write(out: Path, report: dict[str, Any]) -> None:
+    """The report, replaced whole (a reader never sees half of it)."""
+    partial = out.with_name(f"{out.name}.partial")
+    partial.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    partial.replace(out)
 
 
 def main() -> None:
@@ -384,12 +397,11 @@ def main() -> None:
     arguments = parser.parse_args()
     limit = int(arguments.memory_gb * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    report = fuzz(arguments.examples, arguments.seed, arguments.seconds)
-    text = json.dumps(report, indent=2, ensure_ascii=False)
+    report = fuzz(arguments.examples, arguments.seed, arguments.seconds, arguments.out)
     if arguments.out is None:
-        print(text)
+        print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        arguments.out.write_text(text)
+        _write(arguments.out, report)
 
 
 if __name__ == "__main__":

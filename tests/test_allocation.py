@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import variant
-from fieldcast.allocation import (
+from fieldcast.planning.allocation import (
     allocate_teams,
     best_split,
     best_split_probability,
     exhaustive,
-    with_allocation,
 )
-from fieldcast.requirement import RESOURCES
+from fieldcast.planning.requirement import RESOURCES
+from fieldcast.planning.variants import with_allocation
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import simulate
 

@@ -6,7 +6,7 @@ import time
 
 from conftest import variant
 from fieldcast.catalog import load_scenario
-from fieldcast.checks import check_plan
+from fieldcast.planning.checks import check_plan
 from fieldcast.scenario import Scenario
 
 

@@ -9,10 +9,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from fieldcast import charts
 from fieldcast.compiled import compile_scenario
 from fieldcast.forecast import run_forecast
-from fieldcast.html_report import comparison_report, run_report, write_pngs
+from fieldcast.reports import charts
+from fieldcast.reports.html import comparison_report, run_report, write_pngs
 from fieldcast.scenario import Scenario
 from fieldcast.store import RunStore, StoredRun
 

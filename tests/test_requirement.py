@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import variant
-from fieldcast.requirement import RESOURCES, find_requirement
+from fieldcast.planning.requirement import RESOURCES, find_requirement
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import simulate
 

@@ -14,10 +14,10 @@ import pytest
 
 from conftest import variant
 from fieldcast.assumptions import scenario_at
-from fieldcast.charts import sensitivity_chart
 from fieldcast.compiled import compile_scenario
+from fieldcast.planning.sensitivity import run_sensitivity, sample_points
+from fieldcast.reports.charts import sensitivity_chart
 from fieldcast.scenario import Scenario
-from fieldcast.sensitivity import run_sensitivity, sample_points
 
 RANGES = {
     "costs.officer_day": {"low": 500.0, "high": 1000.0},

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import variant
+from fieldcast.planning.surge import daily_tempo, plan_days
+from fieldcast.planning.variants import with_tempo
 from fieldcast.scenario import Scenario
-from fieldcast.surge import daily_tempo, plan_days, with_tempo
 
 
 @pytest.fixture(scope="module")

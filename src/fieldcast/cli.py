@@ -45,10 +45,10 @@ from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
 if TYPE_CHECKING:
     from distributed import Client
 
-    from fieldcast.allocation import Allocation
     from fieldcast.observations import ObservationSet
+    from fieldcast.planning.allocation import Allocation
+    from fieldcast.planning.surge import SurgePlan
     from fieldcast.store import RunStore
-    from fieldcast.surge import SurgePlan
 
 # Commands import what only they need (planning, charts, reports) when they run: a forecast
 # does not load matplotlib, pandas or SALib, which keeps start-up and memory down.
@@ -345,9 +345,9 @@ def forecast(
     With --observed, a tracked forecast instead: conditioned on the counts observed so far.
     The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
     Results are identical in-process, on local processes and on a Dask cluster."""
-    from fieldcast.checks import check_plan
     from fieldcast.forecast import run_forecast
-    from fieldcast.terminal_report import render_forecast
+    from fieldcast.planning.checks import check_plan
+    from fieldcast.reports.terminal import render_forecast
 
     loaded = _load(scenario)
     if observed is not None:
@@ -416,7 +416,7 @@ def check(
     strict: Annotated[bool, typer.Option(help="Exit with 1 if there is any finding.")] = False,
 ) -> None:
     """Check a plan before running it: problems a planner should hear, with their numbers."""
-    from fieldcast.checks import check_plan
+    from fieldcast.planning.checks import check_plan
 
     findings = check_plan(_load(scenario))
     if as_json:
@@ -482,8 +482,8 @@ def plan(
     if across is Across.days and teams is not None:
         _error("--teams: only with --across cities")
         raise typer.Exit(code=2)
-    from fieldcast.allocation import allocate_teams, current_teams
-    from fieldcast.surge import SurgePlan, plan_days
+    from fieldcast.planning.allocation import allocate_teams, current_teams
+    from fieldcast.planning.surge import SurgePlan, plan_days
 
     total = current_teams(loaded) if teams is None else teams
     try:
@@ -612,7 +612,7 @@ def requirement(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What would it take: the least amount of one resource that reaches the goal."""
-    from fieldcast.requirement import find_requirement
+    from fieldcast.planning.requirement import find_requirement
 
     loaded = _load(scenario)
     with _progress_bar(time_left=False) as bar:
@@ -682,9 +682,9 @@ def sensitivity(
 ) -> None:
     """Which assumptions matter: rank the scenario's ranged parameters by their effect on
     persons arrested, persons removed and total cost (SALib; see [ranges] in the scenario)."""
-    from fieldcast.charts import sensitivity_chart
-    from fieldcast.sensitivity import run_sensitivity
-    from fieldcast.terminal_report import render_sensitivity
+    from fieldcast.planning.sensitivity import run_sensitivity
+    from fieldcast.reports.charts import sensitivity_chart
+    from fieldcast.reports.terminal import render_sensitivity
 
     loaded = _load(scenario)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
@@ -826,7 +826,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run: RunArgument, store: StoreOption = None) -> None:
     """A stored run's forecast report."""
-    from fieldcast.terminal_report import render_forecast
+    from fieldcast.reports.terminal import render_forecast
 
     stored = _store_call(lambda: _store(store).get(run))
     stdout.print(
@@ -843,7 +843,7 @@ def runs_compare(
     store: StoreOption = None,
 ) -> None:
     """What changed in the scenario, and what changed in the outcome."""
-    from fieldcast.compare import outcome_table, scenario_changes
+    from fieldcast.reports.comparison import outcome_table, scenario_changes
 
     if len(runs) < 2:
         _error("give at least two runs to compare")
@@ -927,7 +927,7 @@ def report(
 ) -> None:
     """An HTML report of a stored run (self-contained: it opens offline), a comparison, a
     calibration or a tracked forecast."""
-    from fieldcast.html_report import (
+    from fieldcast.reports.html import (
         calibration_report,
         comparison_report,
         run_report,
@@ -1239,7 +1239,7 @@ def calibrate(
     generation is kept in the run store, so an interrupted calibration can be resumed."""
     from fieldcast.calibration import Calibration, Settings, advance
     from fieldcast.posterior import assess, calibrated_scenario
-    from fieldcast.terminal_report import render_calibration
+    from fieldcast.reports.terminal import render_calibration
 
     _check_output(out, "--out")
     run_store = _store(store)
@@ -1324,7 +1324,7 @@ def _track(
     scheduler: str | None,
 ) -> None:
     """``forecast --observed``: the tracked forecast, going on from a stored filter."""
-    from fieldcast.terminal_report import render_tracking
+    from fieldcast.reports.terminal import render_tracking
     from fieldcast.tracking import track, tracked_model
 
     counts, label = _observed_counts(observed, loaded, store)
@@ -1396,7 +1396,7 @@ def backtest(
     """Score the forecasts tracking would have made at each observed day against the counts
     that followed: CRPS, 50% and 90% coverage and a PIT histogram, per horizon."""
     from fieldcast.backtest import backtest as run_backtest
-    from fieldcast.terminal_report import render_backtest
+    from fieldcast.reports.terminal import render_backtest
 
     if not observed:
         _fail("--observed: give the observed counts (a stored set or a file)")
@@ -1414,7 +1414,7 @@ def backtest(
             _fail(str(error))
     summary = result.summary()
     if out is not None:
-        from fieldcast.html_report import backtest_report
+        from fieldcast.reports.html import backtest_report
 
         out.write_text(backtest_report(summary), encoding="utf-8")
         stderr.print(f"wrote {out}", highlight=False)

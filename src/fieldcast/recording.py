@@ -38,6 +38,21 @@ _MONITORED = METRICS.index("monitored")
 _AWAITING_REMOVAL = METRICS.index("awaiting_removal")
 
 
+BAND_SAMPLE = 1000  # replications (the first ones) whose daily totals give the daily bands
+# ... unless the run is long: the band sample keeps every sampled replication's every day,
+# so it holds at most this many replication-days (1,000 replications of 400 days; a
+# ten-year run keeps about 110), and at least MIN_BAND_SAMPLE replications.
+BAND_REPLICATION_DAYS = 400_000
+MIN_BAND_SAMPLE = 100
+TRAJECTORY_SAMPLE = 10  # replications (the first ones) kept whole
+
+
+def band_sample_size(days: int) -> int:
+    """Replications (the first ones) whose daily totals give the daily bands of a run of
+    ``days`` days: memory stays bounded however long the horizon."""
+    return min(BAND_SAMPLE, max(MIN_BAND_SAMPLE, BAND_REPLICATION_DAYS // days))
+
+
 @dataclass
 class ChunkOutput:
     """One chunk's contribution to the results, already reduced over days.

@@ -24,10 +24,9 @@ import simpy
 from fieldcast.compiled import compile_scenario
 from fieldcast.day_steps import time_of_day
 from fieldcast.metrics import FLOWS, METRICS, STOCKS
-from fieldcast.recording import ChunkOutput, Recorder
+from fieldcast.recording import TRAJECTORY_SAMPLE, ChunkOutput, Recorder, band_sample_size
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario, compose_households
-from fieldcast.simulation import TRAJECTORY_SAMPLE, band_sample
 from fieldcast.workers import Progress, gather, task_progress
 
 if TYPE_CHECKING:
@@ -423,7 +422,7 @@ def simulate_reference(
 ) -> Results:
     """Run the reference model; the same interface and results as ``simulation.simulate``."""
     plan = compile_scenario(scenario)
-    banded = band_sample(plan.days)
+    banded = band_sample_size(plan.days)
     tasks = [
         (scenario, seed, first, min(BLOCK, replications - first), banded if first == 0 else 0)
         for first in range(0, replications, BLOCK)

@@ -18,7 +18,7 @@ import numpy as np
 from fieldcast.compiled import CompiledScenario, compile_scenario
 from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES
-from fieldcast.recording import ChunkOutput
+from fieldcast.recording import TRAJECTORY_SAMPLE, ChunkOutput, band_sample_size
 from fieldcast.results import Results, ResultsBuilder
 from fieldcast.scenario import Scenario
 from fieldcast.workers import Progress, gather, task_progress
@@ -30,13 +30,6 @@ Reducer = Callable[[CompiledScenario, ChunkOutput], np.ndarray]
 
 CHUNK_SIZE = 1000  # at most this many lanes per chunk (memory per task stays small)
 SMALLEST_CHUNK = 50  # at least this many (a task has a fixed cost of a few milliseconds)
-BAND_SAMPLE = 1000  # replications (the first ones) whose daily totals give the daily bands
-# ... unless the run is long: the band sample keeps every sampled replication's every day,
-# so it holds at most this many replication-days (1,000 replications of 400 days; a
-# ten-year run keeps about 110), and at least MIN_BAND_SAMPLE replications.
-BAND_REPLICATION_DAYS = 400_000
-MIN_BAND_SAMPLE = 100
-TRAJECTORY_SAMPLE = 10  # replications (the first ones) kept whole
 
 
 def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
@@ -56,19 +49,13 @@ def work_split(lanes: int, processes: int = 1, client: Client | None = None) -> 
     return min(CHUNK_SIZE, max(SMALLEST_CHUNK, wanted))
 
 
-def band_sample(days: int) -> int:
-    """Replications (the first ones) whose daily totals give the daily bands of a run of
-    ``days`` days: memory stays bounded however long the horizon."""
-    return min(BAND_SAMPLE, max(MIN_BAND_SAMPLE, BAND_REPLICATION_DAYS // days))
-
-
 def _run_chunk(plan: CompiledScenario, seed: int, first: int, size: int) -> ChunkOutput:
     return simulate_chunk(
         plan,
         seed,
         first,
         size,
-        band_sample=band_sample(plan.days),
+        band_sample=band_sample_size(plan.days),
         trajectory_sample=TRAJECTORY_SAMPLE,
         progress=task_progress,
     )

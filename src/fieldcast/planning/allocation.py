@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fieldcast.requirement import RESOURCES
-from fieldcast.results import interval, paired_probabilities
-from fieldcast.scenario import CityParameters, Scenario
+from fieldcast.planning.objectives import Objective, fresh_comparison, objective_goal
+from fieldcast.planning.variants import with_allocation, with_teams_everywhere
+from fieldcast.scenario import Scenario
 from fieldcast.simulation import persons_arrested, replication_values
 from fieldcast.workers import Progress
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
-Objective = Literal["expected", "probability"]
 NODE_LIMIT = 200_000  # search nodes before the probability search settles for its best so far
 
 
@@ -160,14 +159,6 @@ def exhaustive(curves: list[list[float]], teams: int) -> list[int]:
     return best
 
 
-def with_allocation(scenario: Scenario, allocation: dict[str, int]) -> Scenario:
-    """The scenario with these teams per city (as city overrides)."""
-    overrides = dict(scenario.city_overrides)
-    for city, teams in allocation.items():
-        overrides[city] = overrides.get(city, CityParameters()).model_copy(update={"teams": teams})
-    return scenario.model_copy(update={"city_overrides": overrides})
-
-
 def current_teams(scenario: Scenario) -> int:
     """Teams the scenario gives the cities that have targets."""
     return sum(
@@ -175,14 +166,6 @@ def current_teams(scenario: Scenario) -> int:
         for city in scenario.cities
         if city.target_persons > 0
     )
-
-
-def objective_goal(scenario: Scenario, objective: Objective, goal_persons: int | None) -> int:
-    """The goal a plan is judged on (the scenario's unless given), once the objective is known
-    to be one fieldcast can optimise."""
-    if objective not in ("expected", "probability"):
-        raise ValueError(f"objective: must be 'expected' or 'probability', got {objective!r}")
-    return scenario.operation.goal_persons if goal_persons is None else goal_persons
 
 
 def allocate_teams(
@@ -205,7 +188,7 @@ def allocate_teams(
     goal = objective_goal(scenario, objective, goal_persons)
     places = [i for i, city in enumerate(scenario.cities) if city.target_persons > 0]
     cities = tuple(scenario.cities[i].name for i in places)
-    levels = [RESOURCES["teams"].apply(scenario, level) for level in range(teams + 1)]
+    levels = [with_teams_everywhere(scenario, level) for level in range(teams + 1)]
     by_level = replication_values(
         levels, replications, seed, persons_arrested, processes, progress, client
     )  # per level: [place, replication]
@@ -238,32 +221,3 @@ def allocate_teams(
             client,
         ),
     )
-
-
-def fresh_comparison(
-    recommended: Scenario,
-    scenario: Scenario,
-    goal: int,
-    replications: int,
-    seed: int,
-    processes: int = 1,
-    client: Client | None = None,
-) -> dict[str, Any]:
-    """The recommended and the scenario's own plan on fresh replications (the next seed),
-    paired: the gain in persons arrested by the end of field work and both chances of the goal.
-    Choosing the best of many candidates on one sample would otherwise flatter it."""
-    validation_seed = seed + 1
-    ours, theirs = replication_values(
-        [recommended, scenario],
-        replications,
-        validation_seed,
-        persons_arrested,
-        processes,
-        client=client,
-    )
-    difference = ours[-1] - theirs[-1]  # the totals
-    return {
-        "validation_seed": validation_seed,
-        "gain_persons": {**interval(difference), "mean": float(difference.mean())},
-        "p_goal": paired_probabilities(ours[-1] >= goal, theirs[-1] >= goal),
-    }

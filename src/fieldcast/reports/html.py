@@ -11,9 +11,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from fieldcast.charts import compare_arrests, run_charts
-from fieldcast.compare import outcome_table, scenario_changes
 from fieldcast.forecast import uncertainty_pairs
+from fieldcast.reports.charts import compare_arrests, run_charts
+from fieldcast.reports.comparison import outcome_table, scenario_changes
 from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
 
@@ -229,7 +229,7 @@ def write_pngs(run: StoredRun, directory: str | Path) -> list[Path]:
 def calibration_report(summary: dict[str, Any], values: Any) -> str:
     """A stored calibration (``Assessment.as_dict()`` and the last generation's particles):
     warnings first, the posterior beside the prior, the checks and the diagnostics."""
-    from fieldcast.charts import calibration_posteriors, predictive_check
+    from fieldcast.reports.charts import calibration_posteriors, predictive_check
 
     title = f"Calibration of {summary['scenario']} to {summary['observations']}"
     body = [f"<h1>{html.escape(title)}</h1>"]
@@ -341,7 +341,7 @@ def tracking_report(summary: dict[str, Any]) -> str:
     """A tracked forecast (``Tracking.summary()``): warnings, the forecast before and after
     the newest counts and what moved it, fan charts with the reported counts, the tracked
     assumptions and the filter's effective sample sizes."""
-    from fieldcast.charts import tracked_arrests
+    from fieldcast.reports.charts import tracked_arrests
 
     title = f"{summary['scenario']} tracked to {summary['observations']}"
     went_on = summary["updated_from_day"]
@@ -457,7 +457,7 @@ def tracking_report(summary: dict[str, Any]) -> str:
 def backtest_report(summary: dict[str, Any]) -> str:
     """A backtest (``Backtest.summary()``): scores by horizon, coverage and PIT charts, and
     every prediction."""
-    from fieldcast.charts import backtest_scores
+    from fieldcast.reports.charts import backtest_scores
 
     title = f"Backtest of {summary['scenario']} on {summary['observations']}"
     body = [

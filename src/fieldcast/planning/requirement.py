@@ -21,6 +21,12 @@ import numpy as np
 
 from fieldcast.compiled import CompiledScenario
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES
+from fieldcast.planning.variants import (
+    with_field_days,
+    with_free_beds,
+    with_removal_seats,
+    with_teams_everywhere,
+)
 from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import replication_values
@@ -28,46 +34,6 @@ from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
     from distributed import Client
-
-
-def _with_teams(scenario: Scenario, teams: int) -> Scenario:
-    """``teams`` teams in every city that has targets (overrides of teams for them dropped)."""
-    targeted = {city.name for city in scenario.cities if city.target_persons > 0}
-    overrides = {
-        name: override.model_copy(update={"teams": None}) if name in targeted else override
-        for name, override in scenario.city_overrides.items()
-    }
-    return scenario.model_copy(
-        update={
-            "city_defaults": scenario.city_defaults.model_copy(update={"teams": teams}),
-            "city_overrides": overrides,
-        }
-    )
-
-
-def _with_free_beds(scenario: Scenario, beds: int) -> Scenario:
-    detention = scenario.detention
-    total = detention.baseline_occupancy + beds
-    return scenario.model_copy(update={"detention": detention.model_copy(update={"beds": total})})
-
-
-def _with_field_days(scenario: Scenario, days: int) -> Scenario:
-    operation = scenario.operation
-    after_field_work = operation.horizon_days - operation.field_days
-    changed = operation.model_copy(
-        update={
-            "field_days": days,
-            "horizon_days": days + after_field_work,
-            "tempo": operation.tempo[:days],
-        }
-    )
-    return scenario.model_copy(update={"operation": changed})
-
-
-def _with_seats(scenario: Scenario, seats: int) -> Scenario:
-    detention = scenario.detention
-    changed = detention.model_copy(update={"removal_seats_per_day": seats})
-    return scenario.model_copy(update={"detention": changed})
 
 
 @dataclass(frozen=True)
@@ -84,20 +50,23 @@ RESOURCES = {
     "teams": Resource(
         "teams",
         "teams per city with targets",
-        _with_teams,
+        with_teams_everywhere,
         lambda s: max(s.city_parameter(c.name, "teams") for c in s.cities if c.target_persons > 0),
     ),
     "beds": Resource(
         "beds",
         "free beds",
-        _with_free_beds,
+        with_free_beds,
         lambda s: max(s.detention.beds - s.detention.baseline_occupancy, 0),
     ),
     "field_days": Resource(
-        "field_days", "field days", _with_field_days, lambda s: s.operation.field_days
+        "field_days", "field days", with_field_days, lambda s: s.operation.field_days
     ),
     "seats": Resource(
-        "seats", "removal seats per day", _with_seats, lambda s: s.detention.removal_seats_per_day
+        "seats",
+        "removal seats per day",
+        with_removal_seats,
+        lambda s: s.detention.removal_seats_per_day,
     ),
 }
 

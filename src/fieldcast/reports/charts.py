@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from fieldcast.compiled import compile_scenario
-from fieldcast.sensitivity import CONFIDENCE, OUTPUTS, Sensitivity
+from fieldcast.planning.sensitivity import CONFIDENCE, OUTPUTS, Sensitivity
 from fieldcast.store import StoredRun
 
 LINE_STYLES = ("-", "--", ":", "-.")

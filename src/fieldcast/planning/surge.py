@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from fieldcast.allocation import Objective, fresh_comparison, objective_goal
+from fieldcast.planning.objectives import Objective, fresh_comparison, objective_goal
+from fieldcast.planning.variants import with_tempo
 from fieldcast.scenario import Scenario
 from fieldcast.simulation import persons_arrested, replication_values
 from fieldcast.workers import Progress
@@ -71,12 +72,6 @@ class SurgePlan:
             "gain_persons": self.gain_persons,
             "p_goal": self.p_goal,
         }
-
-
-def with_tempo(scenario: Scenario, tempo: list[float]) -> Scenario:
-    """The scenario with this share of full strength on each field day."""
-    operation = scenario.operation.model_copy(update={"tempo": list(tempo)})
-    return scenario.model_copy(update={"operation": operation})
 
 
 def daily_tempo(scenario: Scenario) -> list[float]:
