@@ -33,9 +33,9 @@ from fieldcast.engine import Lanes, simulate_chunk
 from fieldcast.observations import ObservationSet
 from fieldcast.planning.sensitivity import run_sensitivity
 from fieldcast.reference import simulate_reference_block
+from fieldcast.replications import simulate
 from fieldcast.sampling import binomial
 from fieldcast.scenario import Scenario, scenario_with
-from fieldcast.simulation import simulate
 from fieldcast.store import RunStore
 from fieldcast.streams import uniform
 from fieldcast.tracking import track, tracked_model
@@ -119,10 +119,10 @@ def with_households(base: Scenario, households: int) -> Scenario:
 
 
 def speedup_vs_reference(seed_2019: Scenario, quick: bool) -> dict[str, float]:
-    plan = compile_scenario(seed_2019)
-    simulate_chunk(plan, 1, 0, 10)  # compile the samplers
+    compiled = compile_scenario(seed_2019)
+    simulate_chunk(compiled, 1, 0, 10)  # compile the samplers
     engine_reps, reference_reps = (500, 5) if quick else (2000, 20)
-    engine = timed(lambda: simulate_chunk(plan, 1, 0, engine_reps), repeat=2) / engine_reps
+    engine = timed(lambda: simulate_chunk(compiled, 1, 0, engine_reps), repeat=2) / engine_reps
     reference = timed(lambda: simulate_reference_block(seed_2019, 1, 0, reference_reps))
     reference /= reference_reps
     return {
@@ -145,11 +145,11 @@ def _philox_uniforms(count: int) -> float:
 def rng_floor(seed_2019: Scenario) -> dict[str, float]:
     """The floor is the generator alone producing as many uniforms as the engine drew (the
     engine counts them: a cell with nothing to draw draws none), in the same run."""
-    plan = compile_scenario(seed_2019)
-    lanes = Lanes.start([plan], 1, np.zeros(1000, dtype=np.int64), np.arange(1000))
+    compiled = compile_scenario(seed_2019)
+    lanes = Lanes.start([compiled], 1, np.zeros(1000, dtype=np.int64), np.arange(1000))
     lanes.run()
     uniforms = int(lanes.keys.uniforms.sum())
-    engine = timed(lambda: simulate_chunk(plan, 1, 0, 1000), repeat=3)
+    engine = timed(lambda: simulate_chunk(compiled, 1, 0, 1000), repeat=3)
     _philox_uniforms(10)
     floor = timed(lambda: _philox_uniforms(uniforms), repeat=3)
     return {
@@ -259,7 +259,7 @@ def lane_overhead(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     """10,000 lanes each with its own draw of five parameters (one parameter set per lane)
     against 10,000 replications of the scenario itself, in one process."""
     lanes_count = 2000 if quick else 10_000
-    plan = compile_scenario(seed_2019)
+    compiled = compile_scenario(seed_2019)
     rng = np.random.default_rng(7)
     draws = {
         "p_contact": rng.uniform(0.2, 0.45, lanes_count),
@@ -268,17 +268,21 @@ def lane_overhead(seed_2019: Scenario, quick: bool) -> dict[str, float]:
         "p_detain": rng.uniform(0.3, 0.7, lanes_count),
         "p_comply": rng.uniform(0.1, 0.4, lanes_count),
     }
-    table = parameter_table_with(plan, draws)
+    table = parameter_table_with(compiled, draws)
 
     def own_parameters() -> None:
         lanes = Lanes.start(
-            [plan], 1, np.arange(lanes_count), np.arange(lanes_count), daily=False, table=table
+            [compiled], 1, np.arange(lanes_count), np.arange(lanes_count), daily=False, table=table
         )
         lanes.run()
 
     def one_scenario() -> None:
         lanes = Lanes.start(
-            [plan], 1, np.zeros(lanes_count, dtype=np.int64), np.arange(lanes_count), daily=False
+            [compiled],
+            1,
+            np.zeros(lanes_count, dtype=np.int64),
+            np.arange(lanes_count),
+            daily=False,
         )
         lanes.run()
 
@@ -291,12 +295,12 @@ def pause_resume_overhead(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     """A seed-2019 batch stopped at the end of the day before the operation and of every
     field day, then resumed, against the same batch run straight through."""
     lanes_count = 1000 if quick else 5000
-    plan = compile_scenario(seed_2019)
+    compiled = compile_scenario(seed_2019)
     field_days = seed_2019.operation.field_days
 
     def batch(pausable: bool) -> Lanes:
         return Lanes.start(
-            [plan], 1, np.zeros(lanes_count, dtype=np.int64), np.arange(lanes_count),
+            [compiled], 1, np.zeros(lanes_count, dtype=np.int64), np.arange(lanes_count),
             pausable=pausable,
         )  # fmt: skip
 

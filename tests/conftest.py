@@ -34,16 +34,16 @@ class Days:
     """Every replication's daily values: values(metric, measure) -> [rep, day, place]."""
 
     def __init__(self, scenario: Scenario, replications: int, seed: int) -> None:
-        self.plan = compile_scenario(scenario)
+        self.compiled = compile_scenario(scenario)
         self.output = simulate_chunk(
-            self.plan,
+            self.compiled,
             seed,
             0,
             replications,
             band_sample=replications,
             trajectory_sample=replications,
         )
-        self.days = np.arange(self.plan.start_day, self.plan.start_day + self.plan.days)
+        self.days = np.arange(self.compiled.start_day, self.compiled.start_day + self.compiled.days)
 
     def values(self, metric: str, measure: str = "households") -> np.ndarray:
         trajectories = self.output.trajectories
@@ -54,7 +54,7 @@ class Days:
 
     def on_day(self, metric: str, day: int, measure: str = "households") -> np.ndarray:
         """[rep, place] on a given day number."""
-        return self.values(metric, measure)[:, day - self.plan.start_day]
+        return self.values(metric, measure)[:, day - self.compiled.start_day]
 
     def daily_flow(self, metric: str, measure: str = "households") -> np.ndarray:
         """A flow per day (not cumulative): [rep, day, place]."""

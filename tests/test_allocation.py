@@ -18,8 +18,8 @@ from fieldcast.planning.allocation import (
 )
 from fieldcast.planning.requirement import RESOURCES
 from fieldcast.planning.variants import with_allocation
+from fieldcast.replications import simulate
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate
 
 curve = st.lists(st.floats(-5, 10, allow_nan=False), min_size=7, max_size=7)
 

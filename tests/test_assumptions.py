@@ -22,8 +22,8 @@ from fieldcast.assumptions import (
     priors,
 )
 from fieldcast.catalog import scenario_to_toml
+from fieldcast.replications import replication_values
 from fieldcast.scenario import Scenario, ScenarioError
-from fieldcast.simulation import replication_values
 
 RANGES = {
     "city_defaults.p_contact": {"low": 0.2, "high": 0.45},

@@ -18,7 +18,7 @@ def test_the_seed_operation_is_warned_about_its_leak_and_standby_teams() -> None
     started = time.perf_counter()
     findings = check_plan(load_scenario("seed-2019"))
     assert time.perf_counter() - started < 1.0  # "well under a second": generous for CI
-    assert [f.code for f in findings] == ["teams_without_targets", "leak_too_early"]
+    assert [f.code for f in findings] == ["teams_without_targets", "few_at_address_on_day_0"]
     leak = findings[1]
     assert 0.4 < leak.figures["expected_share_at_address_day_0"] < 0.5
     assert "43%" in leak.message
@@ -56,6 +56,6 @@ def test_each_check_fires_only_when_its_problem_is_there(simple_scenario: Scenar
             ]
         },
     )
-    assert "leak_too_early" in codes(early_leak)
+    assert "few_at_address_on_day_0" in codes(early_leak)
     for changed in (no_monitors, few_beds, few_seats, early_leak):
         assert "field_window_too_short" not in codes(changed)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from distributed import Client, LocalCluster
 
-from fieldcast.simulation import simulate_many
+from fieldcast.replications import simulate_many
 
 BIN = Path(sys.executable).parent
 FORECAST = ("forecast", "seed-2019-as-executed", "--json", "--no-store", "--seed", "4")

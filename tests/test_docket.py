@@ -58,12 +58,12 @@ def test_the_builtin_docket_gives_the_seed_target_list(docket_scenario: Scenario
 def test_the_in_absentia_share_reaches_address_validity(docket_scenario: Scenario) -> None:
     """In-absentia orders share of all orders: 0.81 / 0.91 in Atlanta, 0.9 / 1.0 in Miami; the
     engine's chance of a valid address mixes the two validity rates by it."""
-    plan = compile_scenario(docket_scenario)
+    compiled = compile_scenario(docket_scenario)
     names = [city.name for city in docket_scenario.cities]
     for city, share in (("Atlanta", 0.81 / 0.91), ("Miami", 0.9)):
         assert docket_scenario.city_parameter(city, "p_in_absentia") == pytest.approx(share)
         expected = share * 0.5 + (1 - share) * 0.9
-        assert plan.p_address_valid[names.index(city)] == pytest.approx(expected)
+        assert compiled.p_address_valid[names.index(city)] == pytest.approx(expected)
 
 
 def test_changing_a_docket_rate_derives_the_list_again(docket_scenario: Scenario) -> None:

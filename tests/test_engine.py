@@ -16,13 +16,15 @@ REPS = 200
 
 def test_every_household_is_in_exactly_one_state_every_day(seed_scenario: Scenario) -> None:
     days = Days(seed_scenario, REPS, seed=11)
-    plan = days.plan
+    compiled = days.compiled
     for measure, per_household in (
-        ("households", np.ones_like(plan.sizes)),
-        ("persons", plan.sizes),
-        ("minors", plan.minors),
+        ("households", np.ones_like(compiled.sizes)),
+        ("persons", compiled.sizes),
+        ("minors", compiled.minors),
     ):
-        total = np.append(plan.households @ per_household, (plan.households @ per_household).sum())
+        total = np.append(
+            compiled.households @ per_household, (compiled.households @ per_household).sum()
+        )
         accounted = sum(
             days.values(metric, measure)
             for metric in (
@@ -75,7 +77,7 @@ def test_certain_contact_and_arrest_with_unlimited_capacity_arrests_everyone_at_
     days = Days(_certain_arrest(simple_scenario), REPS, seed=13)
     arrested = days.on_day("arrests", 0)
     moved = days.on_day("moved", 0)
-    total = days.plan.households.sum(axis=1)
+    total = days.compiled.households.sum(axis=1)
     total = np.append(total, total.sum())
     assert (arrested + moved == total).all()  # everyone attempted: at home arrested, else moved
     assert (days.on_day("at_address", 0) == 0).all()
@@ -160,12 +162,12 @@ def test_beds_seats_monitors_and_team_capacity_are_never_exceeded(
         },
     )
     days = Days(scenario, REPS, seed=19)
-    plan = compile_scenario(scenario)
+    compiled = compile_scenario(scenario)
     assert days.values("detained", "persons")[:, :, -1].max() <= 30
     assert days.daily_flow("removals", "persons")[:, :, -1].max() <= 7
     assert days.values("monitored")[:, :, 1].max() <= 5  # city B has 5 monitors
     attempts = days.daily_flow("attempts")[:, :, :-1]
-    assert (attempts <= plan.capacity[None]).all()
+    assert (attempts <= compiled.capacity[None]).all()
     assert (days.output.bed_shortfall_days > 0).all()  # 30 beds cannot hold the detentions
 
 
@@ -188,11 +190,11 @@ def test_day_0_arrests_match_their_expectation(simple_scenario: Scenario) -> Non
     )
     replications = 2000
     days = Days(scenario, replications, seed=21)
-    plan = days.plan
-    households = plan.households.sum()
-    q = plan.p_address_valid[0]
-    c = plan.p_contact[0]
-    a = plan.p_arrest[0]
+    compiled = days.compiled
+    households = compiled.households.sum()
+    q = compiled.p_address_valid[0]
+    c = compiled.p_contact[0]
+    a = compiled.p_arrest[0]
     p = q * c * a
     arrested = days.on_day("arrests", 0)[:, -1]
     standard_error = np.sqrt(households * p * (1 - p) / replications)
@@ -201,7 +203,7 @@ def test_day_0_arrests_match_their_expectation(simple_scenario: Scenario) -> Non
 
 def test_leak_moves_households_away_before_day_0(seed_scenario: Scenario) -> None:
     days = Days(seed_scenario, REPS, seed=22)
-    assert days.plan.start_day == -27
+    assert days.compiled.start_day == -27
     moved_before = days.on_day("moved_away", -1)[:, -1]
     assert (moved_before > 0).all()
     assert days.on_day("attempts", -1).max() == 0  # no field work before day 0
@@ -213,11 +215,11 @@ def test_a_chunk_is_a_pure_function_of_seed_and_replications(
 ) -> None:
     from fieldcast.engine import simulate_chunk
 
-    plan = compile_scenario(simple_scenario)
-    once = simulate_chunk(plan, 5, first, 50)
-    again = simulate_chunk(plan, 5, first, 50)
-    others = simulate_chunk(plan, 5, first + 50, 50)
-    overlapping = simulate_chunk(plan, 5, first + 20, 50)
+    compiled = compile_scenario(simple_scenario)
+    once = simulate_chunk(compiled, 5, first, 50)
+    again = simulate_chunk(compiled, 5, first, 50)
+    others = simulate_chunk(compiled, 5, first + 50, 50)
+    overlapping = simulate_chunk(compiled, 5, first + 20, 50)
     assert np.array_equal(once.at_horizon, again.at_horizon)
     assert not np.array_equal(once.at_horizon, others.at_horizon)
     # a replication is the same in whichever chunk it is computed

@@ -147,10 +147,10 @@ def reference_samples(name: str) -> np.ndarray:
 
 def engine_samples(scenario: Scenario, seed: int = 202) -> np.ndarray:
     """[rep, compared day, place, metric, measure] from the engine."""
-    plan = compile_scenario(scenario)
+    compiled = compile_scenario(scenario)
     chunks = []
     for first in range(0, ENGINE_REPS, 1000):
-        output = simulate_chunk(plan, seed, first, 1000, trajectory_sample=ENGINE_REPS)
+        output = simulate_chunk(compiled, seed, first, 1000, trajectory_sample=ENGINE_REPS)
         assert output.trajectories is not None
         chunks.append(_kept_days(output.trajectories, scenario))
     return np.concatenate(chunks)

@@ -104,8 +104,8 @@ def test_lanes_of_several_parameter_sets_give_what_separate_runs_give(
     )
     lanes.run()
     together = lanes.outputs()
-    for plan, output in zip(compiled, together, strict=True):
-        alone = simulate_chunk(plan, 8, 100, 40)
+    for one, output in zip(compiled, together, strict=True):
+        alone = simulate_chunk(one, 8, 100, 40)
         for name in ("at_field_end", "at_horizon", "daily_sum", "bed_days"):
             assert np.array_equal(getattr(output, name), getattr(alone, name)), name
     assert not np.array_equal(together[0].at_field_end, together[1].at_field_end)
@@ -139,16 +139,16 @@ from fieldcast.compiled import compile_scenario, parameter_table_with
 from fieldcast.engine import Lanes, simulate_chunk
 
 for name in ("seed-2019", "seed-2019-as-executed"):
-    plan = compile_scenario(load_scenario(name))
-    simulate_chunk(plan, 1, 0, 30, band_sample=20, trajectory_sample=5)
-    lanes = Lanes.start([plan], 2, np.zeros(20, dtype=np.int64), np.arange(20),
+    one = compile_scenario(load_scenario(name))
+    simulate_chunk(one, 1, 0, 30, band_sample=20, trajectory_sample=5)
+    lanes = Lanes.start([one], 2, np.zeros(20, dtype=np.int64), np.arange(20),
                         band_rows=np.arange(20), trajectory_rows=np.arange(20), pausable=True)
     lanes.run_until(0)
     lanes.resample(np.repeat(np.arange(10), 2))
     lanes.run()
     lanes.outputs()
-    table = parameter_table_with(plan, {"p_contact": np.linspace(0.1, 0.9, 8)})
-    lanes = Lanes.start([plan], 3, np.arange(8), np.arange(8), daily=False, table=table)
+    table = parameter_table_with(one, {"p_contact": np.linspace(0.1, 0.9, 8)})
+    lanes = Lanes.start([one], 3, np.arange(8), np.arange(8), daily=False, table=table)
     lanes.run()
 national = compile_scenario(load_scenario("national"))
 simulate_chunk(national, 1, 0, 3, band_sample=3, trajectory_sample=1)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from fieldcast.engine import PROGRESS_STEPS, simulate_chunk
+from fieldcast.replications import simulate
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate
 from fieldcast.workers import gather, task_progress
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import variant
 from fieldcast.planning.requirement import RESOURCES, find_requirement
+from fieldcast.replications import simulate
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def test_builder_refuses_duplicate_and_missing_chunks(simple_scenario: Scenario)
 
 
 def test_outcome_names_what_is_kept(simple_scenario: Scenario) -> None:
-    from fieldcast.simulation import simulate
+    from fieldcast.replications import simulate
 
     results = simulate(simple_scenario, 20, 1)
     assert results.outcome("arrests", "persons", place="A").shape == (20,)

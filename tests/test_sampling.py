@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 
 from conftest import variant
+from fieldcast.replications import simulate_many
 from fieldcast.sampling import binomial, hypergeometric, poisson
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate_many
 
 UNIFORMS = np.random.default_rng(2026).random(3000)
 

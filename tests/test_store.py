@@ -81,13 +81,15 @@ def test_a_stored_run_reads_back_as_it_was(tmp_path: Path, forecast: Forecast) -
     results = forecast.results
     series = stored.series("arrests", "persons")
     assert np.array_equal(series["day"], results.days)
-    assert np.allclose(series["mean"], results.daily("arrests"))
-    assert np.allclose(series["p50"], results.daily_band("arrests")[1])
+    assert np.allclose(series["mean"], results.mean_by_day("arrests"))
+    assert np.allclose(series["p50"], results.band_by_day("arrests")[1])
     chicago = stored.series("detained", "persons", place="Chicago")
-    assert np.allclose(chicago["p95"], results.city_daily_band("detained", "Chicago")[2])
+    assert np.allclose(chicago["p95"], results.city_band_by_day("detained", "Chicago")[2])
     assert np.isnan(stored.series("moved", "households", place="Chicago")["p50"]).all()
     no_leak = stored.series("at_address", "households", variant="no_leak")
-    assert np.allclose(no_leak["mean"], forecast.without_leak.daily("at_address", "households"))
+    assert np.allclose(
+        no_leak["mean"], forecast.without_leak.mean_by_day("at_address", "households")
+    )
     assert store.resolve("latest") == run_id == store.resolve(run_id[:12])
     assert [info.run_id for info in store.list()] == [run_id]
 

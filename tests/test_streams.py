@@ -8,8 +8,8 @@ import pytest
 from numba import njit
 
 from conftest import variant
+from fieldcast.replications import simulate, simulate_many
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate, simulate_many
 from fieldcast.streams import STREAMS, philox4x32, uniform
 
 # Known-answer vectors of philox4x32-10 from the kat_vectors file of the Random123
@@ -94,7 +94,7 @@ def test_a_city_with_nothing_to_draw_shifts_no_other_draw(simple_scenario: Scena
             base.outcome("arrests", place=city), more.outcome("arrests", place=city)
         )
         assert np.array_equal(
-            base.daily("removals", place=city), more.daily("removals", place=city)
+            base.mean_by_day("removals", place=city), more.mean_by_day("removals", place=city)
         )
     assert np.array_equal(
         base.outcome("removals", when="horizon"), more.outcome("removals", when="horizon")

@@ -23,7 +23,7 @@ _EXPORTS = {
     "builtin_names": "fieldcast.catalog",
     "load_scenario": "fieldcast.catalog",
     "run_forecast": "fieldcast.forecast",
-    "simulate": "fieldcast.simulation",
+    "simulate": "fieldcast.replications",
     "validate_scenario": "fieldcast.scenario",
 }
 

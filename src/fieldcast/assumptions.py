@@ -28,8 +28,9 @@ import numpy as np
 
 from fieldcast.compiled import CompiledScenario, ParameterTable, parameter_table
 from fieldcast.costs import cost_items
-from fieldcast.metrics import FIELD_END_METRICS, MEASURES, REPLICATION_METRICS
+from fieldcast.metrics import FIELD_END_METRICS, HORIZON_METRICS, MEASURES
 from fieldcast.recording import ChunkOutput
+from fieldcast.replications import replication_values
 from fieldcast.results import interval
 from fieldcast.scenario import (
     Scenario,
@@ -38,7 +39,6 @@ from fieldcast.scenario import (
     validate_scenario,
     with_parameters,
 )
-from fieldcast.simulation import replication_values
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
@@ -189,15 +189,15 @@ def direct_table(
     return ParameterTable(**columns)
 
 
-def key_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+def key_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """A ``replication_values`` reducer: ``KEY_OUTPUTS`` of one chunk, [output, replication]."""
     persons = MEASURES.index("persons")
     arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
-    by_horizon = chunk.at_horizon[:, REPLICATION_METRICS.index("arrests"), persons]
-    removed = chunk.at_horizon[:, REPLICATION_METRICS.index("removals"), persons]
+    by_horizon = chunk.at_horizon[:, HORIZON_METRICS.index("arrests"), persons]
+    removed = chunk.at_horizon[:, HORIZON_METRICS.index("removals"), persons]
     items = cost_items(
-        plan.scenario.costs,
-        float(plan.officer_days.sum()),
+        compiled.scenario.costs,
+        float(compiled.officer_days.sum()),
         chunk.bed_days,
         chunk.monitor_days,
         removed,

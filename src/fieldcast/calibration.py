@@ -65,8 +65,8 @@ from fieldcast.observations import (
     check_observations,
     simulated_persons,
 )
+from fieldcast.replications import CHUNK_SIZE
 from fieldcast.scenario import Observation, Scenario, ScenarioError
-from fieldcast.simulation import CHUNK_SIZE
 from fieldcast.workers import Progress, gather
 
 if TYPE_CHECKING:
@@ -224,16 +224,16 @@ def simulate_observed(
     if table is not None:  # every prior sets a table field: no scenario per parameter set
         batches.append((list(range(len(values))), [compiled], table))
     else:
-        plans: dict[int, CompiledScenario] = {}
+        compiled: dict[int, CompiledScenario] = {}
         for index, row in enumerate(values):
             try:
-                plans[index] = compile_scenario(scenario_at(scenario, row, "particle"))
+                compiled[index] = compile_scenario(scenario_at(scenario, row, "particle"))
             except ScenarioError:
                 continue
         groups: dict[object, list[int]] = {}
-        for index, plan in plans.items():
-            groups.setdefault(plan.structure, []).append(index)
-        batches += [(members, [plans[i] for i in members], None) for members in groups.values()]
+        for index, one in compiled.items():
+            groups.setdefault(one.structure, []).append(index)
+        batches += [(members, [compiled[i] for i in members], None) for members in groups.values()]
     for members, plans_of_batch, batch_table in batches:
         lanes = Lanes.start(
             plans_of_batch,

@@ -40,9 +40,9 @@ from fieldcast.metrics import (
     CITY_BAND_METRICS,
     CITY_HORIZON_METRICS,
     FIELD_END_METRICS,
+    HORIZON_METRICS,
     MEASURES,
     METRICS,
-    REPLICATION_METRICS,
 )
 from fieldcast.recording import ChunkOutput, chunk_output
 from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
@@ -77,7 +77,7 @@ _REARRESTS = METRICS.index("rearrests")
 _LOSSES = METRICS.index("losses")
 _METRIC_COUNT = len(METRICS)
 _FIELD_END_ROWS = np.array([METRICS.index(m) for m in FIELD_END_METRICS], dtype=np.int64)
-_HORIZON_ROWS = np.array([METRICS.index(m) for m in REPLICATION_METRICS], dtype=np.int64)
+_HORIZON_ROWS = np.array([METRICS.index(m) for m in HORIZON_METRICS], dtype=np.int64)
 _CITY_HORIZON_ROWS = np.array([METRICS.index(m) for m in CITY_HORIZON_METRICS], dtype=np.int64)
 _CITY_BAND_ROWS = np.array([METRICS.index(m) for m in CITY_BAND_METRICS], dtype=np.int64)
 
@@ -178,7 +178,7 @@ class Recording(NamedTuple):
     collateral_daily_sum: np.ndarray  # [group, day, city]
     quiet_movers: np.ndarray  # [set, window, class, city] households moved in quiet windows
     at_field_end: np.ndarray  # [lane, place, FIELD_END_METRICS, measure] (place: cities, total)
-    at_horizon: np.ndarray  # [lane, REPLICATION_METRICS, measure] national
+    at_horizon: np.ndarray  # [lane, HORIZON_METRICS, measure] national
     city_at_horizon: np.ndarray  # [lane, city, CITY_HORIZON_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [lane, place]
     collateral_at_horizon: np.ndarray  # [lane, place]
@@ -1311,7 +1311,7 @@ def _recording(
         collateral_daily_sum=_zeros(groups if daily else 0, days, cities),
         quiet_movers=_zeros(parameter_sets, 2, *cells),
         at_field_end=_zeros(lanes, cities + 1, len(FIELD_END_METRICS), measures, dtype=np.int32),
-        at_horizon=_zeros(lanes, len(REPLICATION_METRICS), measures, dtype=np.int32),
+        at_horizon=_zeros(lanes, len(HORIZON_METRICS), measures, dtype=np.int32),
         city_at_horizon=_zeros(lanes, cities, len(CITY_HORIZON_METRICS), measures, dtype=np.int32),
         collateral_at_field_end=_zeros(lanes, cities + 1),
         collateral_at_horizon=_zeros(lanes, cities + 1),

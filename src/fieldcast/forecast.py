@@ -19,9 +19,9 @@ import numpy as np
 from fieldcast.assumptions import PriorPredictive, prior_predictive
 from fieldcast.costs import cost_items
 from fieldcast.reference import simulate_reference
+from fieldcast.replications import simulate_many
 from fieldcast.results import Results, interval
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import simulate_many
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class Forecast:
     def _arrests_by_day(self) -> list[dict[str, float]]:
         """Cumulative persons arrested on each field day (quantiles from the band sample)."""
         results = self.results
-        band = results.daily_band("arrests")
+        band = results.band_by_day("arrests")
         field_days = range(self.scenario.operation.field_days)
         rows = []
         for day in field_days:
@@ -110,7 +110,7 @@ class Forecast:
                     "p05": float(band[0, index]),
                     "median": float(band[1, index]),
                     "p95": float(band[2, index]),
-                    "mean": float(results.daily("arrests")[index]),
+                    "mean": float(results.mean_by_day("arrests")[index]),
                 }
             )
         return rows

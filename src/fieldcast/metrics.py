@@ -46,7 +46,7 @@ CITY_BAND_METRICS = ("arrests", "detained", "on_notice", "removals")
 # Metrics kept for every replication, at the horizon and after the last field day: what the
 # summaries use (every metric is kept for the trajectory sample).
 FIELD_END_METRICS = ("arrests",)
-REPLICATION_METRICS = (
+HORIZON_METRICS = (
     "arrests",
     "attempts",
     "contacts",

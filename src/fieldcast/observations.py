@@ -253,12 +253,12 @@ def _check_series(observed: ObservationSet, scenario: Scenario, source: str) -> 
     """Rules across rows: one value per day, one basis per series, cumulative values that
     never fall, a metric either per city or in total, no arrests where nobody works, and no
     more target persons arrested than a place has."""
-    plan = compile_scenario(scenario)
-    field = slice(-plan.start_day, -plan.start_day + max(plan.field_days, 0))
+    compiled = compile_scenario(scenario)
+    field = slice(-compiled.start_day, -compiled.start_day + max(compiled.field_days, 0))
     stood_down = {
         name
         for name, capacity in zip(
-            [city.name for city in scenario.cities], plan.capacity[field].T, strict=True
+            [city.name for city in scenario.cities], compiled.capacity[field].T, strict=True
         )
         if capacity.sum() == 0
     }

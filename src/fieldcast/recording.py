@@ -20,9 +20,9 @@ from fieldcast.metrics import (
     CITY_BAND_METRICS,
     CITY_HORIZON_METRICS,
     FIELD_END_METRICS,
+    HORIZON_METRICS,
     MEASURES,
     METRICS,
-    REPLICATION_METRICS,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from fieldcast.engine import Recording
 
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
-_REPLICATION_INDEX = [METRICS.index(metric) for metric in REPLICATION_METRICS]
+_REPLICATION_INDEX = [METRICS.index(metric) for metric in HORIZON_METRICS]
 _CITY_HORIZON_INDEX = [METRICS.index(metric) for metric in CITY_HORIZON_METRICS]
 _FIELD_END_INDEX = [METRICS.index(metric) for metric in FIELD_END_METRICS]
 _DETAINED = METRICS.index("detained")
@@ -68,7 +68,7 @@ class ChunkOutput:
     city_band_sample: np.ndarray | None  # [sampled rep, day, city, CITY_BAND_METRICS] persons
     trajectories: np.ndarray | None  # [sampled rep, day, place, metric, measure]
     at_field_end: np.ndarray  # [rep, place, FIELD_END_METRICS, measure] after the last field day
-    at_horizon: np.ndarray  # [rep, REPLICATION_METRICS, measure] national, after the last day
+    at_horizon: np.ndarray  # [rep, HORIZON_METRICS, measure] national, after the last day
     city_at_horizon: np.ndarray  # [rep, city, CITY_HORIZON_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
@@ -88,18 +88,18 @@ class Recorder:
 
     def __init__(
         self,
-        plan: CompiledScenario,
+        compiled: CompiledScenario,
         replications: int,
         band_sample: int = 0,
         trajectory_sample: int = 0,
     ) -> None:
-        self.plan = plan
+        self.compiled = compiled
         self.replications = replications
-        reps, days, cities = replications, plan.days, plan.cities
+        reps, days, cities = replications, compiled.days, compiled.cities
         places, metrics, measures = cities + 1, len(METRICS), len(MEASURES)
-        self.field_end_index = plan.day_index(plan.field_days - 1)
+        self.field_end_index = compiled.day_index(compiled.field_days - 1)
         # [class, measure]: one household of a class in households, persons, minors
-        self.measure_weights = plan.measure_weights
+        self.measure_weights = compiled.measure_weights
         # integer sums: merging chunks in any order gives the same numbers
         self.daily_sum = np.zeros((days, places, metrics, measures), dtype=np.int64)
         self.collateral_daily_sum = np.zeros((days, places), dtype=np.int64)
@@ -114,7 +114,7 @@ class Recorder:
         self.at_field_end = np.zeros(
             (reps, places, len(FIELD_END_METRICS), measures), dtype=np.int32
         )
-        self.at_horizon = np.zeros((reps, len(REPLICATION_METRICS), measures), dtype=np.int32)
+        self.at_horizon = np.zeros((reps, len(HORIZON_METRICS), measures), dtype=np.int32)
         self.city_at_horizon = np.zeros(
             (reps, cities, len(CITY_HORIZON_METRICS), measures), dtype=np.int32
         )
@@ -146,7 +146,7 @@ class Recorder:
         self.daily_sum[day, -1] = self.daily_sum[day, :-1].sum(axis=0)
         self.collateral_daily_sum[day, :-1] = collateral.sum(axis=0)
         self.collateral_daily_sum[day, -1] = collateral.sum()
-        sizes = self.plan.sizes
+        sizes = self.compiled.sizes
         self.bed_days += np.tensordot(sizes, counts[_DETAINED], axes=1).sum(axis=1)
         self.monitor_days += counts[_MONITORED].sum(axis=(0, 2))
         backlog = np.tensordot(sizes, counts[_AWAITING_REMOVAL], axes=1).sum(axis=1)
@@ -165,7 +165,7 @@ class Recorder:
         if day == self.field_end_index:
             self.at_field_end[...] = self._values(counts[_FIELD_END_INDEX])
             self.collateral_at_field_end[...] = self._with_total(collateral)
-        if day == self.plan.days - 1:
+        if day == self.compiled.days - 1:
             self.at_horizon[...] = self._values(counts[_REPLICATION_INDEX])[:, -1]
             self.city_at_horizon[...] = self._values(counts[_CITY_HORIZON_INDEX])[:, :-1]
             self.collateral_at_horizon[...] = self._with_total(collateral)

@@ -123,16 +123,16 @@ class Replication:
         for city in range(len(self.cities)):
             for team in range(self.city_parameter(city, "teams")):
                 self.env.process(self.field_team(city, team))
-        self.env.process(self.daily(DISPOSITIONS, self.dispositions))
-        self.env.process(self.daily(REMOVALS, self.removals))
-        self.env.process(self.daily(RECORD, self.record))
+        self.env.process(self.mean_by_day(DISPOSITIONS, self.dispositions))
+        self.env.process(self.mean_by_day(REMOVALS, self.removals))
+        self.env.process(self.mean_by_day(RECORD, self.record))
         self.env.run(until=self.scenario.operation.horizon_days)
 
     def at(self, day: int, step: float) -> simpy.Timeout:
         """Wait until ``step`` of ``day``."""
         return self.env.timeout(day + step - self.env.now)
 
-    def daily(self, step: float, action: Any) -> Iterator[simpy.Timeout]:
+    def mean_by_day(self, step: float, action: Any) -> Iterator[simpy.Timeout]:
         for day in range(self.start_day, self.scenario.operation.horizon_days):
             yield self.at(day, step)
             action(day)
@@ -396,11 +396,11 @@ def simulate_reference_block(
         run.run()
         runs.append(run)
         task_progress(len(runs) / replications)
-    plan = compile_scenario(scenario)
+    compiled = compile_scenario(scenario)
     if trajectory_sample is None:
         trajectory_sample = TRAJECTORY_SAMPLE if band_sample else 0
-    recorder = Recorder(plan, replications, band_sample, trajectory_sample)
-    for day in range(plan.days):
+    recorder = Recorder(compiled, replications, band_sample, trajectory_sample)
+    for day in range(compiled.days):
         recorder.record(
             day,
             np.stack([run.counts[day] for run in runs], axis=2),  # [metric, class, rep, city]
@@ -421,12 +421,12 @@ def simulate_reference(
     client: Client | None = None,
 ) -> Results:
     """Run the reference model; the same interface and results as ``simulation.simulate``."""
-    plan = compile_scenario(scenario)
-    banded = band_sample_size(plan.days)
+    compiled = compile_scenario(scenario)
+    banded = band_sample_size(compiled.days)
     tasks = [
         (scenario, seed, first, min(BLOCK, replications - first), banded if first == 0 else 0)
         for first in range(0, replications, BLOCK)
     ]
-    builder = ResultsBuilder(plan, seed, [task[3] for task in tasks])
+    builder = ResultsBuilder(compiled, seed, [task[3] for task in tasks])
     gather(simulate_reference_block, tasks, builder.add, processes, client, progress)
     return builder.build()

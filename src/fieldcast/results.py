@@ -20,9 +20,9 @@ from fieldcast.metrics import (
     CITY_BAND_METRICS,
     CITY_HORIZON_METRICS,
     FIELD_END_METRICS,
+    HORIZON_METRICS,
     MEASURES,
     METRICS,
-    REPLICATION_METRICS,
     metric_index,
 )
 from fieldcast.recording import ChunkOutput
@@ -50,7 +50,7 @@ class Results:
     trajectories: np.ndarray  # [sampled rep, day, place, metric, measure] the first few runs
     collateral_daily_mean: np.ndarray  # [day, place] non-target persons, cumulative
     at_field_end: np.ndarray  # [rep, place, FIELD_END_METRICS, measure]
-    at_horizon: np.ndarray  # [rep, REPLICATION_METRICS, measure] national totals
+    at_horizon: np.ndarray  # [rep, HORIZON_METRICS, measure] national totals
     city_at_horizon: np.ndarray  # [rep, city, CITY_HORIZON_METRICS, measure]
     collateral_at_field_end: np.ndarray  # [rep, place]
     collateral_at_horizon: np.ndarray  # [rep, place]
@@ -80,7 +80,7 @@ class Results:
     ) -> np.ndarray:
         """One number per replication: ``metric`` in ``measure`` at the end of field work or at
         the horizon, for a city or the total. At the horizon every metric of
-        ``REPLICATION_METRICS`` is kept for the total, and ``CITY_HORIZON_METRICS`` per city."""
+        ``HORIZON_METRICS`` is kept for the total, and ``CITY_HORIZON_METRICS`` per city."""
         column = MEASURES.index(measure)
         if when == "field_end":
             _check_kept(metric, FIELD_END_METRICS, "field_end")
@@ -89,8 +89,8 @@ class Results:
         if len(self.at_horizon) < self.replications:
             raise KeyError("this run keeps per-replication values at the end of field work only")
         if place == TOTAL:
-            _check_kept(metric, REPLICATION_METRICS, "horizon")
-            return self.at_horizon[:, REPLICATION_METRICS.index(metric), column]
+            _check_kept(metric, HORIZON_METRICS, "horizon")
+            return self.at_horizon[:, HORIZON_METRICS.index(metric), column]
         _check_kept(metric, CITY_HORIZON_METRICS, "horizon for a city")
         row = CITY_HORIZON_METRICS.index(metric)
         return self.city_at_horizon[:, self.place_index(place), row, column]
@@ -100,17 +100,17 @@ class Results:
         values = self.collateral_at_field_end if when == "field_end" else self.collateral_at_horizon
         return values[:, self.place_index(place)]
 
-    def daily(self, metric: str, measure: str = "persons", place: str = TOTAL) -> np.ndarray:
+    def mean_by_day(self, metric: str, measure: str = "persons", place: str = TOTAL) -> np.ndarray:
         """Daily mean of a metric (flows cumulative) over all replications, [day]."""
         return self.daily_mean[
             :, self.place_index(place), metric_index(metric), MEASURES.index(measure)
         ]
 
-    def daily_band(self, metric: str, measure: str = "persons") -> np.ndarray:
+    def band_by_day(self, metric: str, measure: str = "persons") -> np.ndarray:
         """Daily 5%, 50%, 95% quantiles of a national total, [quantile, day]."""
         return self.daily_bands[:, :, metric_index(metric), MEASURES.index(measure)]
 
-    def city_daily_band(self, metric: str, city: str) -> np.ndarray:
+    def city_band_by_day(self, metric: str, city: str) -> np.ndarray:
         """Daily 5%, 50%, 95% quantiles of a city's persons, [quantile, day]."""
         if metric not in CITY_BAND_METRICS:
             raise KeyError(f"city bands are kept for {', '.join(CITY_BAND_METRICS)} only")
@@ -159,14 +159,14 @@ class ResultsBuilder:
 
     def __init__(
         self,
-        plan: CompiledScenario,
+        compiled: CompiledScenario,
         seed: int,
         chunk_sizes: list[int],
         keep_horizon: bool = True,
     ) -> None:
         """``keep_horizon=False`` keeps per-replication values at the end of field work only
         (for a run that is only compared there, such as the no-leak twin: half the memory)."""
-        self.plan = plan
+        self.compiled = compiled
         self.kept = _PER_REPLICATION if keep_horizon else _AT_FIELD_END
         self.seed = seed
         self.chunk_sizes = chunk_sizes
@@ -208,7 +208,7 @@ class ResultsBuilder:
         missing = set(range(len(self.chunk_sizes))) - self.arrived
         if missing:
             raise ValueError(f"chunks {sorted(missing)} have not arrived")
-        plan = self.plan
+        compiled = self.compiled
         assert self.daily_sum is not None and self.collateral_daily_sum is not None
         ordered = [self.samples[index] for index in sorted(self.samples)]
         bands = [chunk for chunk in ordered if chunk.band_sample is not None]
@@ -221,14 +221,14 @@ class ResultsBuilder:
         city_band_sample = _joined([chunk.city_band_sample for chunk in bands])
         daily_sum = self.daily_sum.astype(float)
         if self.quiet_movers is not None:
-            daily_sum += _quiet_moves_to_come(plan, self.quiet_movers)
-        scenario = plan.scenario
+            daily_sum += _quiet_moves_to_come(compiled, self.quiet_movers)
+        scenario = compiled.scenario
         return Results(
             scenario=scenario,
             seed=self.seed,
             replications=self.replications,
             chunk_size=self.chunk_sizes[0],
-            days=np.arange(plan.start_day, plan.start_day + plan.days),
+            days=np.arange(compiled.start_day, compiled.start_day + compiled.days),
             places=(*(city.name for city in scenario.cities), TOTAL),
             daily_mean=daily_sum / self.replications,
             daily_bands=_quantiles(band_sample),
@@ -236,8 +236,8 @@ class ResultsBuilder:
             band_replications=len(band_sample),
             trajectories=np.concatenate(trajectories),
             collateral_daily_mean=self.collateral_daily_sum / self.replications,
-            officer_days=plan.officer_days,
-            field_days_with_capacity=(plan.capacity > 0).sum(axis=0),
+            officer_days=compiled.officer_days,
+            field_days_with_capacity=(compiled.capacity > 0).sum(axis=0),
             **self._per_replication(),
         )
 
@@ -268,16 +268,16 @@ def _quantiles(values: np.ndarray, block: int = 4096) -> np.ndarray:
     return result.reshape(len(rows), *values.shape[1:])
 
 
-def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarray:
+def _quiet_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.ndarray:
     """[day, place, metric, measure]: the correction that spreads each quiet window's moves,
     which daily sums count on the window's first day, over the window's days by their
     expected day (docs/model.md, section 5): the households expected still at the address at
     the end of each day, given how many moved in the window."""
-    survival = plan.survival
-    start = -plan.start_day
-    windows = ((0, start), (plan.field_days + start, plan.days))
-    weights = plan.measure_weights
-    to_come = np.zeros((plan.days, *movers.shape[1:]))  # [day, class, city] households
+    survival = compiled.survival
+    start = -compiled.start_day
+    windows = ((0, start), (compiled.field_days + start, compiled.days))
+    weights = compiled.measure_weights
+    to_come = np.zeros((compiled.days, *movers.shape[1:]))  # [day, class, city] households
     for window, (first, end) in enumerate(windows):
         if end <= first or survival[first] - survival[end] <= 0:
             continue
@@ -285,7 +285,7 @@ def _quiet_moves_to_come(plan: CompiledScenario, movers: np.ndarray) -> np.ndarr
         to_come[first:end] += share[:, None, None] * movers[window]
     per_place = np.einsum("dkc,kq->dcq", to_come, weights)
     per_place = np.concatenate([per_place, per_place.sum(axis=1, keepdims=True)], axis=1)
-    correction = np.zeros((plan.days, per_place.shape[1], len(METRICS), 3))
+    correction = np.zeros((compiled.days, per_place.shape[1], len(METRICS), 3))
     for metric, sign in (("at_address", 1), ("moved", -1), ("moved_away", -1)):
         correction[:, :, METRICS.index(metric)] = sign * per_place
     return correction

@@ -70,8 +70,8 @@ from fieldcast.observations import (
     ObservedCount,
     simulated_persons,
 )
+from fieldcast.replications import work_split
 from fieldcast.scenario import Observation, Scenario
-from fieldcast.simulation import work_split
 from fieldcast.workers import gather
 
 if TYPE_CHECKING:

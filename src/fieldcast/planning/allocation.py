@@ -26,8 +26,8 @@ import numpy as np
 
 from fieldcast.planning.objectives import Objective, fresh_comparison, objective_goal
 from fieldcast.planning.variants import with_allocation, with_teams_everywhere
+from fieldcast.replications import persons_arrested, replication_values
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import persons_arrested, replication_values
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:

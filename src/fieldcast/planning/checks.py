@@ -20,7 +20,7 @@ from fieldcast.scenario import Scenario
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem with a plan."""
+    """One problem with a compiled."""
 
     code: str  # stable identifier, e.g. "beds"
     message: str  # one plain sentence with the numbers
@@ -35,11 +35,11 @@ MOSTLY_MOVED = 0.5  # warn when fewer than this share of targets are expected at
 
 def check_plan(scenario: Scenario) -> list[Finding]:
     """Every problem found with the plan, most fundamental first."""
-    plan = compile_scenario(scenario)
+    compiled = compile_scenario(scenario)
     names = [city.name for city in scenario.cities]
     targets = np.array([city.target_persons for city in scenario.cities])
-    households = plan.households.sum(axis=1)
-    attempts = plan.capacity.sum(axis=0)  # [city] attempts over the whole field window
+    households = compiled.households.sum(axis=1)
+    attempts = compiled.capacity.sum(axis=0)  # [city] attempts over the whole field window
     findings: list[Finding] = []
 
     for city, city_targets, city_attempts in zip(names, targets, attempts, strict=True):
@@ -79,11 +79,11 @@ def check_plan(scenario: Scenario) -> list[Finding]:
                 )
             )
 
-    at_home = _share_at_address_on_day_0(plan)
+    at_home = _share_at_address_on_day_0(compiled)
     if at_home < MOSTLY_MOVED:
         findings.append(
             Finding(
-                "leak_too_early",
+                "few_at_address_on_day_0",
                 f"Only {100 * at_home:.0f}% of target households are expected at the address on "
                 f"file on day 0 (address data and moves after the leak from day "
                 f"{scenario.start_day}).",
@@ -94,16 +94,16 @@ def check_plan(scenario: Scenario) -> list[Finding]:
     goal_share = min(1.0, scenario.operation.goal_persons / max(targets.sum(), 1))
     p_detain = np.array([scenario.city_parameter(n, "p_detain") for n in names])
     detentions_at_goal = float((targets * p_detain).sum() * goal_share)
-    if detentions_at_goal > plan.free_beds:
+    if detentions_at_goal > compiled.free_beds:
         findings.append(
             Finding(
                 "beds",
                 f"Reaching the goal would mean about {detentions_at_goal:,.0f} persons meant for "
-                f"detention, more than the {plan.free_beds:,} free beds can hold at once "
+                f"detention, more than the {compiled.free_beds:,} free beds can hold at once "
                 f"({scenario.detention.beds:,} less {scenario.detention.baseline_occupancy:,} "
                 "in use): unless removals free beds as fast as arrests fill them, the rest "
                 "will be released on notice.",
-                {"detentions_at_goal": round(detentions_at_goal), "free_beds": plan.free_beds},
+                {"detentions_at_goal": round(detentions_at_goal), "free_beds": compiled.free_beds},
             )
         )
 
@@ -140,11 +140,11 @@ def check_plan(scenario: Scenario) -> list[Finding]:
     return findings
 
 
-def _share_at_address_on_day_0(plan: CompiledScenario) -> float:
+def _share_at_address_on_day_0(compiled: CompiledScenario) -> float:
     """Expected share of target households still at the address on file on day 0."""
-    households = plan.households.sum(axis=1)
+    households = compiled.households.sum(axis=1)
     if households.sum() == 0:
         return 1.0
-    before_day_0 = plan.hazard[: plan.day_index(0)]
+    before_day_0 = compiled.hazard[: compiled.day_index(0)]
     staying = math.prod(1.0 - h for h in before_day_0)
-    return float((plan.p_address_valid * households).sum() / households.sum() * staying)
+    return float((compiled.p_address_valid * households).sum() / households.sum() * staying)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from fieldcast.replications import persons_arrested, replication_values
 from fieldcast.results import interval, paired_probabilities
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import persons_arrested, replication_values
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -28,8 +28,8 @@ from fieldcast.planning.variants import (
     with_teams_everywhere,
 )
 from fieldcast.recording import ChunkOutput
+from fieldcast.replications import replication_values
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import replication_values
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
@@ -203,11 +203,11 @@ def find_requirement(
     return answer
 
 
-def arrests_and_full_capacity(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+def arrests_and_full_capacity(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """A reducer: per replication, persons arrested by the end of field work (national) and
     the share of city-days with capacity on which every attempt was used, [2, replication]."""
     persons = MEASURES.index("persons")
     arrested = chunk.at_field_end[:, -1, FIELD_END_METRICS.index("arrests"), persons]
-    capacity_days = max(int((plan.capacity > 0).sum()), 1)
+    capacity_days = max(int((compiled.capacity > 0).sum()), 1)
     full = chunk.full_capacity_days.sum(axis=1) / capacity_days
     return np.stack([arrested.astype(float), full])

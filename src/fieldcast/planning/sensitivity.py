@@ -39,8 +39,8 @@ from SALib.sample import sobol as sobol_sampling
 from fieldcast.assumptions import KEY_OUTPUTS, key_outputs, scenario_at
 from fieldcast.compiled import CompiledScenario
 from fieldcast.recording import ChunkOutput
+from fieldcast.replications import replication_values
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import replication_values
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
@@ -140,10 +140,10 @@ def sample_points(scenario: Scenario, method: Method, samples: int, seed: int) -
     return sobol_sampling.sample(problem, samples, calc_second_order=False, seed=seed)
 
 
-def point_outputs(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+def point_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """The outputs of one chunk of a point, [output, replication] (a ``replication_values``
     reducer, in the order of ``OUTPUTS``)."""
-    return key_outputs(plan, chunk)[_OUTPUT_ROWS]
+    return key_outputs(compiled, chunk)[_OUTPUT_ROWS]
 
 
 def run_sensitivity(

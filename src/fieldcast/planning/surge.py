@@ -31,8 +31,8 @@ from scipy import stats
 
 from fieldcast.planning.objectives import Objective, fresh_comparison, objective_goal
 from fieldcast.planning.variants import with_tempo
+from fieldcast.replications import persons_arrested, replication_values
 from fieldcast.scenario import Scenario
-from fieldcast.simulation import persons_arrested, replication_values
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:

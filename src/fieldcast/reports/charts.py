@@ -132,14 +132,14 @@ def resources(run: StoredRun) -> Figure:
     """Team capacity used, beds in use against the pool, transport backlog, monitors worn."""
     figure = Figure(figsize=(10, 6.4), layout="constrained")
     (teams, beds), (transport, monitors) = figure.subplots(2, 2)
-    plan = compile_scenario(run.scenario)
-    days = np.arange(plan.start_day, plan.start_day + plan.days)
+    compiled = compile_scenario(run.scenario)
+    days = np.arange(compiled.start_day, compiled.start_day + compiled.days)
 
     attempts = run.series("attempts", "households")
     daily_attempts = np.diff(attempts["mean"], prepend=0.0)
     teams.step(
         days,
-        plan.capacity.sum(axis=1),
+        compiled.capacity.sum(axis=1),
         where="mid",
         color="black",
         linestyle="--",
@@ -159,11 +159,11 @@ def resources(run: StoredRun) -> Figure:
 
     _fan(beds, run.series("detained"), "persons detained", gid="detained")
     beds.axhline(
-        plan.free_beds,
+        compiled.free_beds,
         color="black",
         linestyle="--",
         linewidth=1.2,
-        label=f"beds free for the operation: {plan.free_beds:,}",
+        label=f"beds free for the operation: {compiled.free_beds:,}",
         gid="free_beds",
     )
     _finish(beds, "Family beds in use", "beds (persons)")

@@ -49,13 +49,13 @@ def work_split(lanes: int, processes: int = 1, client: Client | None = None) -> 
     return min(CHUNK_SIZE, max(SMALLEST_CHUNK, wanted))
 
 
-def _run_chunk(plan: CompiledScenario, seed: int, first: int, size: int) -> ChunkOutput:
+def _run_chunk(compiled: CompiledScenario, seed: int, first: int, size: int) -> ChunkOutput:
     return simulate_chunk(
-        plan,
+        compiled,
         seed,
         first,
         size,
-        band_sample=band_sample_size(plan.days),
+        band_sample=band_sample_size(compiled.days),
         trajectory_sample=TRAJECTORY_SAMPLE,
         progress=task_progress,
     )
@@ -83,15 +83,15 @@ def simulate_many(
     of field work only."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
-    plans = [compile_scenario(scenario) for scenario in scenarios]
+    compiled = [compile_scenario(scenario) for scenario in scenarios]
     sizes = chunk_sizes(replications, chunk_size or work_split(replications, processes, client))
-    keep = [True] * len(plans) if keep_horizon is None else list(keep_horizon)
+    keep = [True] * len(compiled) if keep_horizon is None else list(keep_horizon)
     builders = [
-        ResultsBuilder(plan, seed, sizes, keep) for plan, keep in zip(plans, keep, strict=True)
+        ResultsBuilder(one, seed, sizes, kept) for one, kept in zip(compiled, keep, strict=True)
     ]
     tasks = [
-        (plan, seed, first, size)
-        for plan in plans
+        (one, seed, first, size)
+        for one in compiled
         for first, size in zip(_firsts(sizes), sizes, strict=True)
     ]
 
@@ -103,7 +103,7 @@ def simulate_many(
 
 
 def _lane_values(
-    plans: Sequence[CompiledScenario],
+    compiled: Sequence[CompiledScenario],
     offsets: Sequence[int],
     seed: int,
     first: int,
@@ -114,15 +114,15 @@ def _lane_values(
     lanes of one batch, each set's replication indices shifted by its offset; ``reduce`` per
     set."""
     lanes = Lanes.start(
-        plans,
+        compiled,
         seed,
-        parameter_set=np.repeat(np.arange(len(plans)), size),
+        parameter_set=np.repeat(np.arange(len(compiled)), size),
         replication=np.repeat(np.asarray(offsets, dtype=np.int64), size)
-        + np.tile(np.arange(first, first + size), len(plans)),
+        + np.tile(np.arange(first, first + size), len(compiled)),
         daily=False,
     )
     lanes.run(task_progress)
-    return [reduce(plan, output) for plan, output in zip(plans, lanes.outputs(), strict=True)]
+    return [reduce(one, output) for one, output in zip(compiled, lanes.outputs(), strict=True)]
 
 
 def replication_values(
@@ -135,7 +135,7 @@ def replication_values(
     client: Client | None = None,
     first_replications: Sequence[int] | None = None,
 ) -> list[np.ndarray]:
-    """Per-replication values of several scenarios run with the same seed: ``reduce(plan,
+    """Per-replication values of several scenarios run with the same seed: ``reduce(compiled,
     chunk)`` gives [..., replication] for one chunk, where the chunk ran. Unlike
     ``simulate_many`` nothing else is kept (no daily bands, no trajectories), so searches can
     run many scenarios at once. ``reduce`` must be a module-level function (it is pickled).
@@ -152,13 +152,13 @@ def replication_values(
         raise ValueError(f"processes must be at least 1, got {processes}")
     batch = work_split(replications * len(scenarios), processes, client)
     sizes = chunk_sizes(replications, min(batch, replications))
-    plans = [compile_scenario(scenario) for scenario in scenarios]
-    offsets = list(first_replications) if first_replications is not None else [0] * len(plans)
-    if len(offsets) != len(plans):
-        raise ValueError(f"first_replications: {len(offsets)} values for {len(plans)} scenarios")
+    compiled = [compile_scenario(scenario) for scenario in scenarios]
+    offsets = list(first_replications) if first_replications is not None else [0] * len(compiled)
+    if len(offsets) != len(compiled):
+        raise ValueError(f"first_replications: {len(offsets)} values for {len(compiled)} scenarios")
     by_structure: dict[object, list[int]] = {}
-    for index, plan in enumerate(plans):
-        by_structure.setdefault(plan.structure, []).append(index)
+    for index, one in enumerate(compiled):
+        by_structure.setdefault(one.structure, []).append(index)
     tasks, owners = [], []
     for members in by_structure.values():
         for chunk, (first, size) in enumerate(zip(_firsts(sizes), sizes, strict=True)):
@@ -167,7 +167,7 @@ def replication_values(
                 block = members[start : start + per_task]
                 tasks.append(
                     (
-                        [plans[i] for i in block],
+                        [compiled[i] for i in block],
                         [offsets[i] for i in block],
                         seed,
                         first,
@@ -176,7 +176,7 @@ def replication_values(
                     )
                 )
                 owners.append((block, chunk))
-    parts: list[list[np.ndarray | None]] = [[None] * len(sizes) for _ in plans]
+    parts: list[list[np.ndarray | None]] = [[None] * len(sizes) for _ in compiled]
 
     def receive(index: int, values: list[np.ndarray]) -> None:
         block, chunk = owners[index]
@@ -187,7 +187,7 @@ def replication_values(
     return [np.concatenate(chunks, axis=-1) for chunks in parts]  # type: ignore[arg-type]
 
 
-def persons_arrested(plan: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+def persons_arrested(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """A reducer: target persons arrested by the end of field work, [place, replication]
     (each city, then the total)."""
     return chunk.at_field_end[:, :, FIELD_END_METRICS.index("arrests"), MEASURES.index("persons")].T
