@@ -125,3 +125,25 @@ def test_the_probability_objective_backs_the_likelier_city(seed_scenario: Scenar
     chance = answer.p_goal
     assert chance["recommended"] >= chance["current"]
     assert answer.as_dict()["objective"] == "probability"
+
+
+def test_what_a_fresh_comparison_says_is_decided_in_the_library() -> None:
+    """Issue 14: the command line printed these sentences after deciding them itself; now
+    the planning layer says them and the CLI only prints."""
+    from fieldcast.planning.objectives import comparison_notes
+
+    chance = {
+        "current": 0.0,
+        "recommended": 0.0,
+        "difference": 0.0,
+        "difference_low": -0.01,
+        "difference_high": 0.01,
+    }
+    spans_zero = {"median": 3.0, "p05": -2.0, "p95": 9.0, "mean": 3.2}
+    above_zero = {"median": 30.0, "p05": 12.0, "p95": 48.0, "mean": 30.1}
+    notes = comparison_notes("probability", 2040, 500, 8, spans_zero, chance)
+    assert notes[0].startswith("On 500 fresh replications (seed 8), recommended minus current: 3")
+    assert any("No candidate reaches 2,040 persons" in note for note in notes)
+    assert any("The interval includes zero" in note for note in notes)
+    notes = comparison_notes("expected", 2040, 500, 8, above_zero, {**chance, "current": 0.2})
+    assert len(notes) == 1

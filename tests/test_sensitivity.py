@@ -3,6 +3,7 @@ reproducibility, and the command's errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -145,3 +146,20 @@ def test_the_command_explains_a_scenario_without_ranges(tmp_path, simple_scenari
     assert done.returncode == 2
     assert "declares 0 range(s)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_guard_rails_say_when_the_sample_is_small_and_an_effect_is_unclear(morris) -> None:
+    """Issue 14 (SALib users' ask): a small sample is named, and an index whose interval
+    includes zero is marked as not distinguishable from zero. officer_day cannot move arrests
+    at all (its mu* and interval are 0); p_contact moves them widely."""
+    warnings = morris.warnings()
+    assert warnings[0].startswith("4 Morris trajectories are few")
+    flags = morris.distinguishable_from_zero("persons_arrested")
+    clear = dict(zip(morris.parameters, flags, strict=True))
+    assert clear["costs.officer_day"] is False
+    assert clear["city_defaults.p_contact"] is True
+    assert any("persons arrested by the end of field work: " in w for w in warnings)
+    rows = morris.as_dict()["outputs"]["persons_arrested"]["ranking"]
+    assert {row["parameter"]: row["distinguishable_from_zero"] for row in rows} == clear
+    enough = dataclasses.replace(morris, samples=10)
+    assert not any("trajectories are few" in warning for warning in enough.warnings())

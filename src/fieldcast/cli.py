@@ -514,27 +514,8 @@ def plan(
         _print_surge(loaded, answer)
     else:
         _print_allocation(loaded, answer)
-    gain, chance = answer.gain_persons, answer.p_goal
-    stdout.print(
-        f"On {replications:,} fresh replications (seed {answer.validation_seed}), recommended "
-        f"minus current: {gain['median']:,.0f} persons arrested (90% interval {gain['p05']:,.0f} "
-        f"to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}); P(arresting "
-        f"{answer.goal_persons:,}) {chance['current']:.3f} now, {chance['recommended']:.3f} "
-        f"recommended (difference {chance['difference']:+.3f}, 95% CI "
-        f"{chance['difference_low']:+.3f} to {chance['difference_high']:+.3f}).",
-        highlight=False,
-    )
-    if objective is Objective.probability and chance["current"] == chance["recommended"] == 0:
-        stdout.print(
-            f"No candidate reaches {answer.goal_persons:,} persons in any replication: the "
-            "recommendation is the one with the most persons arrested on average.",
-            highlight=False,
-        )
-    if gain["p05"] <= 0 <= gain["p95"]:
-        stdout.print(
-            "The interval includes zero: the scenario's own plan is as good, within noise.",
-            highlight=False,
-        )
+    for note in answer.notes():
+        stdout.print(note, highlight=False)
 
 
 def _print_allocation(loaded: Scenario, answer: Allocation) -> None:
@@ -548,20 +529,13 @@ def _print_allocation(loaded: Scenario, answer: Allocation) -> None:
         "Gain of one more team",
     ):
         table.add_column(column, justify="left" if column == "City" else "right")
+    gains = answer.marginal_gains()
     for city in answer.cities:
         curve, now, best = answer.curves[city], answer.current[city], answer.recommended[city]
-        next_gain = curve[best + 1] - curve[best] if best + 1 < len(curve) else float("nan")
+        next_gain = f"{gains[city][best]:,.2f}" if best < len(gains[city]) else "n/a"
         expected_now = f"{curve[now]:,.1f}" if now < len(curve) else "n/a"
-        table.add_row(
-            city, str(now), str(best), expected_now, f"{curve[best]:,.1f}", f"{next_gain:,.2f}"
-        )
+        table.add_row(city, str(now), str(best), expected_now, f"{curve[best]:,.1f}", next_gain)
     stdout.print(table)
-    if answer.objective == "probability" and not answer.proven_optimal:
-        stdout.print(
-            "The search for the best chance stopped at its node limit: the split is the best "
-            "found, not proven the best.",
-            highlight=False,
-        )
 
 
 def _print_surge(loaded: Scenario, answer: SurgePlan) -> None:
@@ -575,12 +549,6 @@ def _print_surge(loaded: Scenario, answer: SurgePlan) -> None:
     for day, (now, best) in enumerate(zip(answer.current, answer.recommended, strict=True)):
         table.add_row(str(day), f"{100 * now:.0f}%", f"{100 * best:.0f}%")
     stdout.print(table)
-    stdout.print(
-        f"Steepest ascent in steps of {100 * answer.step:.0f}% ({answer.candidates} candidate "
-        f"profiles in {answer.rounds} round(s)): no single move of one step between two days "
-        "does significantly better (a local optimum; paired z-test at 5%, Bonferroni).",
-        highlight=False,
-    )
 
 
 @app.command()

@@ -1,5 +1,5 @@
 """What an operation costs, per replication, from the scenario's unit costs (docs/model.md,
-section 8: "Costs")."""
+section 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The docket stage (model section 1, stage 1): from a dedicated court docket to the target list.
+"""The docket stage (docs/model.md, section 4): from a dedicated court docket to the target list.
 
 Persons enter each court's docket at an even rate over an intake window and wait for a
 decision an exponentially distributed time (mean ``mean_days_to_decision``). By day 0 a share

@@ -20,7 +20,7 @@ from fieldcast.assumptions import PriorPredictive, prior_predictive
 from fieldcast.costs import cost_items
 from fieldcast.reference import simulate_reference
 from fieldcast.replications import simulate_many
-from fieldcast.results import Results, interval
+from fieldcast.results import Results, binds, interval
 from fieldcast.scenario import Scenario
 from fieldcast.workers import Progress
 
@@ -32,9 +32,6 @@ REPLICATION_ONLY = (
     "replication noise only: the scenario's values are taken as exact; "
     "90% intervals (5th to 95th percentile)"
 )
-
-# A resource "binds" when it limits the operation in most replications (see docs/model.md).
-BINDING_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -140,11 +137,10 @@ class Forecast:
         )
         backlog_end = results.outcome("awaiting_removal", when="horizon")
         binding = {
-            "team_capacity": full_share >= BINDING_SHARE,
-            "beds": float(np.mean(results.bed_shortfall_days > 0)) >= BINDING_SHARE,
-            "transport": float(np.mean(backlog_end > 0)) >= BINDING_SHARE,
-            "monitors": float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0))
-            >= BINDING_SHARE,
+            "team_capacity": binds(full_share),
+            "beds": binds(float(np.mean(results.bed_shortfall_days > 0))),
+            "transport": binds(float(np.mean(backlog_end > 0))),
+            "monitors": binds(float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0))),
         }
         return {
             "binds": [name for name, binds in binding.items() if binds],

@@ -1,4 +1,4 @@
-"""The names of what fieldcast records, in one place (model section 2).
+"""The names of what fieldcast records, in one place (docs/model.md, section 3).
 
 Every metric is counted in households per (replication, day, city, size class) by the engine and
 reported in three measures: households, persons and minors. Stocks are the state at the end of

@@ -78,7 +78,7 @@ class ChunkOutput:
     removal_backlog_max: np.ndarray  # [rep] largest removal queue, persons
     bed_days: np.ndarray  # [rep] persons x days in detention
     monitor_days: np.ndarray  # [rep] monitored households x days
-    # households that moved in each quiet window (model section 5), [window, class, city]:
+    # households that moved in each quiet window (docs/model.md, section 5), [window, class, city]:
     # counted in daily_sum on the window's first day, spread over its days by the results
     quiet_movers: np.ndarray | None = None
 

@@ -1,6 +1,7 @@
 """Results of a run: per-replication outcomes, daily means and bands, a trajectory sample.
 
-A ``Results`` is assembled from the engine's chunks in chunk order, so the same scenario and
+A ``Results`` is assembled from the engine's chunks as they arrive, in any order (sums of whole
+numbers do not depend on it, and the samples are joined in chunk order), so the same scenario and
 seed give the same arrays to the bit whatever the number of processes that computed them.
 
 Axes used throughout: ``place`` is each city in scenario order, then ``"Total"``; ``metric`` is
@@ -125,6 +126,17 @@ class Results:
 def _check_kept(metric: str, kept: tuple[str, ...], when: str) -> None:
     if metric not in kept:
         raise KeyError(f"{metric!r} is not kept per replication at {when}; kept: {', '.join(kept)}")
+
+
+# A resource binds when it limits the operation most of the time (docs/model.md, section 8):
+# the one rule for "what binds", used by the forecast and the requirement search alike.
+BINDING_SHARE = 0.5
+
+
+def binds(share: float) -> bool:
+    """Whether a resource binds, given the share of replications in which its limit was met
+    (for team capacity: the share of city field days with every attempt used)."""
+    return share >= BINDING_SHARE
 
 
 def interval(values: np.ndarray) -> dict[str, float]:

@@ -12,9 +12,13 @@ Guarantees:
 * **Never overwritten.** Run ids are unique keys; storing a run under an existing id fails.
 * **One writer at a time.** DuckDB lets one process hold the file; another fieldcast waits for
   it (saying so) and then writes, so two forecasts finishing together both land.
-* **Versioned.** The schema has a version; an older store is upgraded in place (by the first
-  command that writes to it; reading needs no upgrade), a newer one is refused with a message
-  saying which version of fieldcast wrote it.
+* **Versioned.** The schema has a version; an older store (version 1 on) is upgraded in
+  place by the first command that writes to it (reading needs no upgrade); one without a
+  version, or a newer one, is refused with a message saying which fieldcast wrote it.
+* **Deleted means gone.** Deleting a run rewrites the file, so its text (the scenario's names
+  and notes) is not left in freed blocks.
+* **Named when damaged.** A folder, a file that is not a store, a damaged or read-only one is
+  named with the reason, before any computing (``check_writable``).
 
 Observed counts are kept too (``observations.py``): named sets, each version with its content
 hash and the time it was added, never changed once stored. And calibrations

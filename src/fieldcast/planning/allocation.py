@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fieldcast.planning.objectives import Objective, fresh_comparison, objective_goal
+from fieldcast.planning.objectives import (
+    Objective,
+    comparison_notes,
+    fresh_comparison,
+    objective_goal,
+)
 from fieldcast.planning.variants import with_allocation, with_teams_everywhere
 from fieldcast.replications import persons_arrested, replication_values
 from fieldcast.scenario import Scenario
@@ -50,9 +55,32 @@ class Allocation:
     curves: dict[str, list[float]]  # expected persons arrested with 0..teams teams
     concave: bool  # every estimated curve has diminishing returns (not needed for optimality)
     proven_optimal: bool  # False only if the probability search hit its node limit
-    validation_seed: int  # the fresh replications both allocations are compared on
+    validation_replications: int  # the fresh replications both allocations are compared on
+    validation_seed: int
     gain_persons: dict[str, float]  # recommended minus current, paired replications
     p_goal: dict[str, float]  # current, recommended, difference and its 95% interval
+
+    def marginal_gains(self) -> dict[str, list[float]]:
+        """Per city, what each further team adds to the expected persons arrested."""
+        return {city: list(np.diff(curve).round(3)) for city, curve in self.curves.items()}
+
+    def notes(self) -> list[str]:
+        """What the answer says and does not, in plain sentences."""
+        notes = comparison_notes(
+            self.objective,
+            self.goal_persons,
+            self.validation_replications,
+            self.validation_seed,
+            self.gain_persons,
+            self.p_goal,
+        )
+        if self.objective == "probability" and not self.proven_optimal:
+            notes.insert(
+                0,
+                "The search for the best chance stopped at its node limit: the split is the "
+                "best found, not proven the best.",
+            )
+        return notes
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,10 +91,9 @@ class Allocation:
             "current": self.current,
             "proven_optimal": self.proven_optimal,
             "expected_persons_arrested_by_teams": self.curves,
-            "marginal_gain_by_teams": {
-                city: list(np.diff(curve).round(3)) for city, curve in self.curves.items()
-            },
+            "marginal_gain_by_teams": self.marginal_gains(),
             "curves_concave": self.concave,
+            "validation_replications": self.validation_replications,
             "validation_seed": self.validation_seed,
             "gain_persons": self.gain_persons,
             "p_goal": self.p_goal,

@@ -48,7 +48,38 @@ def fresh_comparison(
     )
     difference = ours[-1] - theirs[-1]  # the totals
     return {
+        "validation_replications": replications,
         "validation_seed": validation_seed,
         "gain_persons": {**interval(difference), "mean": float(difference.mean())},
         "p_goal": paired_probabilities(ours[-1] >= goal, theirs[-1] >= goal),
     }
+
+
+def comparison_notes(
+    objective: Objective,
+    goal_persons: int,
+    validation_replications: int,
+    validation_seed: int,
+    gain: dict[str, float],
+    chance: dict[str, float],
+) -> list[str]:
+    """What the fresh comparison of a recommended plan with the scenario's own says, in plain
+    sentences: the gain and both chances of the goal, and what they do not show."""
+    notes = [
+        f"On {validation_replications:,} fresh replications (seed {validation_seed}), "
+        f"recommended minus current: {gain['median']:,.0f} persons arrested (90% interval "
+        f"{gain['p05']:,.0f} to {gain['p95']:,.0f}; mean {gain['mean']:,.1f}); P(arresting "
+        f"{goal_persons:,}) {chance['current']:.3f} now, {chance['recommended']:.3f} "
+        f"recommended (difference {chance['difference']:+.3f}, 95% CI "
+        f"{chance['difference_low']:+.3f} to {chance['difference_high']:+.3f})."
+    ]
+    if objective == "probability" and chance["current"] == chance["recommended"] == 0:
+        notes.append(
+            f"No candidate reaches {goal_persons:,} persons in any replication: the "
+            "recommendation is the one with the most persons arrested on average."
+        )
+    if gain["p05"] <= 0 <= gain["p95"]:
+        notes.append(
+            "The interval includes zero: the scenario's own plan is as good, within noise."
+        )
+    return notes

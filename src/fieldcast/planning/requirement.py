@@ -29,6 +29,7 @@ from fieldcast.planning.variants import (
 )
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
+from fieldcast.results import binds
 from fieldcast.scenario import Scenario
 from fieldcast.workers import Progress
 
@@ -96,7 +97,7 @@ class Requirement:
         top = self.levels[max(self.levels)]
         limit = (
             "teams still use every attempt, so more field days or better contact would help"
-            if top["team_capacity_full_share"] >= 0.5
+            if binds(top["team_capacity_full_share"])
             else "teams no longer use all their attempts: what limits the operation is finding "
             "families (addresses, the leak, contact and arrest rates, attempts per household)"
         )

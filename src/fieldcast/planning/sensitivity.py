@@ -61,6 +61,11 @@ INDICES = {
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
 }
 DEFAULT_SAMPLES = {"morris": 10, "sobol": 64}  # trajectories; base sample (a power of two)
+# Below these, the analysis says its sample is small for its parameters (fieldcast's rules of
+# thumb: Morris with fewer than 10 trajectories, as Campolongo, Cariboni and Saltelli (2007)
+# use at least; Sobol' with fewer than 10 base samples per parameter).
+MIN_MORRIS_TRAJECTORIES = 10
+MIN_SOBOL_SAMPLES_PER_PARAMETER = 10
 MORRIS_LEVELS = 4
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 1000
@@ -86,6 +91,42 @@ class Sensitivity:
     def main_index(self) -> str:
         return MAIN_INDEX[self.method]
 
+    def distinguishable_from_zero(self, output: str) -> list[bool]:
+        """Per parameter: whether its main index's confidence interval excludes zero (when
+        it does not, the parameter's effect cannot be told from none with this sample)."""
+        values = self.indices[output][self.main_index]
+        margins = self.indices[output][f"{self.main_index}_conf"]
+        return [
+            math.isfinite(value) and math.isfinite(margin) and value - margin > 0
+            for value, margin in zip(values, margins, strict=True)
+        ]
+
+    def warnings(self) -> list[str]:
+        """What the reader should know about the sample before trusting the ranking."""
+        count = len(self.parameters)
+        warnings = []
+        if self.method == "morris" and self.samples < MIN_MORRIS_TRAJECTORIES:
+            warnings.append(
+                f"{self.samples} Morris trajectories are few: rankings from fewer than "
+                f"{MIN_MORRIS_TRAJECTORIES} are unstable (use --samples)."
+            )
+        if self.method == "sobol" and self.samples < MIN_SOBOL_SAMPLES_PER_PARAMETER * count:
+            warnings.append(
+                f"A Sobol' base sample of {self.samples} is small for {count} assumptions "
+                f"(at least {MIN_SOBOL_SAMPLES_PER_PARAMETER} per assumption, "
+                f"{MIN_SOBOL_SAMPLES_PER_PARAMETER * count}, is advised; use --samples): "
+                "expect wide intervals."
+            )
+        for output in OUTPUTS:
+            unclear = self.distinguishable_from_zero(output).count(False)
+            if unclear:
+                warnings.append(
+                    f"{OUTPUTS[output]}: {unclear} of {count} assumptions have a "
+                    f"{self.main_index} whose {CONFIDENCE:.0%} interval includes zero: their "
+                    "effect cannot be told from none with this sample."
+                )
+        return warnings
+
     def ranked(self, output: str) -> list[int]:
         """Parameter positions, most influential first on ``output`` (NaN last)."""
         values = np.nan_to_num(np.asarray(self.indices[output][self.main_index]), nan=-np.inf)
@@ -101,6 +142,7 @@ class Sensitivity:
             "seed": self.seed,
             "confidence_level": CONFIDENCE,
             "main_index": self.main_index,
+            "warnings": self.warnings(),
             "outputs": {
                 output: {
                     "meaning": OUTPUTS[output],
@@ -115,6 +157,7 @@ class Sensitivity:
                                 name: _finite(values[i])
                                 for name, values in self.indices[output].items()
                             },
+                            "distinguishable_from_zero": self.distinguishable_from_zero(output)[i],
                         }
                         for i in self.ranked(output)
                     ],

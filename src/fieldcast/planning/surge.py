@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from fieldcast.planning.objectives import Objective, fresh_comparison, objective_goal
+from fieldcast.planning.objectives import (
+    Objective,
+    comparison_notes,
+    fresh_comparison,
+    objective_goal,
+)
 from fieldcast.planning.variants import with_tempo
 from fieldcast.replications import persons_arrested, replication_values
 from fieldcast.scenario import Scenario
@@ -39,6 +44,10 @@ if TYPE_CHECKING:
     from distributed import Client
 
 SIGNIFICANCE = 0.05  # a move must beat noise at this level (Bonferroni over a round's moves)
+OPTIMALITY = (
+    "a local optimum: no single move of one step between two days does significantly better "
+    f"(one-sided paired z-test at {SIGNIFICANCE:.0%}, Bonferroni over a round's moves)"
+)
 
 
 @dataclass(frozen=True)
@@ -52,9 +61,28 @@ class SurgePlan:
     recommended: list[float]
     rounds: int  # rounds of the search (each tries every single move)
     candidates: int  # profiles run
+    validation_replications: int
     validation_seed: int
     gain_persons: dict[str, float]  # recommended minus current, paired fresh replications
     p_goal: dict[str, float]  # current, recommended, difference and its 95% interval
+
+    def notes(self) -> list[str]:
+        """How the profile was found and what it is worth, in plain sentences."""
+        search = (
+            f"Steepest ascent in steps of {100 * self.step:.0f}% ({self.candidates} candidate "
+            f"profiles in {self.rounds} round(s)): {OPTIMALITY}."
+        )
+        return [
+            search,
+            *comparison_notes(
+                self.objective,
+                self.goal_persons,
+                self.validation_replications,
+                self.validation_seed,
+                self.gain_persons,
+                self.p_goal,
+            ),
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,10 +92,10 @@ class SurgePlan:
             "team_days_share": round(sum(self.current), 10),
             "current": self.current,
             "recommended": self.recommended,
-            "optimality": "local: no single move of one step between two days improves it "
-            "significantly (one-sided paired z-test at 5%, Bonferroni over a round's moves)",
+            "optimality": OPTIMALITY,
             "rounds": self.rounds,
             "candidates": self.candidates,
+            "validation_replications": self.validation_replications,
             "validation_seed": self.validation_seed,
             "gain_persons": self.gain_persons,
             "p_goal": self.p_goal,

@@ -276,6 +276,8 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
                     f"{_share(row['S1'])} +/- {_share(row['S1_conf'])}",
                     f"{_share(row['ST'])} +/- {_share(row['ST_conf'])}",
                 ]
+            if not row["distinguishable_from_zero"]:
+                cells[0 if morris else 1] += " (~0)"
             table.add_row(str(rank), row["parameter"], span, *cells)
         _show(console, table)
         noise = result["replication_noise_share"]
@@ -300,10 +302,13 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
         Text(
             f"{answer['method'].capitalize()} over {answer['points']:,} points of "
             f"{answer['replications_per_point']:,} replications each (seed {answer['seed']}, "
-            f"common random numbers). {what} Intervals: {confidence} bootstrap over the points.",
+            f"common random numbers). {what} Intervals: {confidence} bootstrap over the points; "
+            "(~0): the interval includes zero.",
             style="dim",
         ),
     )
+    for warning in answer["warnings"]:
+        _show(console, Text.assemble(("warning: ", "bold yellow"), warning))
 
 
 def _effect(value: float | None) -> str:
