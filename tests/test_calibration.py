@@ -109,6 +109,7 @@ def test_a_wrong_observation_model_fails_the_closed_form(one_draw: Scenario) -> 
     assert abs(run.last.values[:, 0].std() / sd - 1) > 0.15
 
 
+@pytest.mark.slow
 def test_recovers_known_values_from_a_long_observation(simple_scenario: Scenario) -> None:
     """Six cities' arrests and detentions (2,000 target persons each, reported with Poisson
     noise), every other day of 14 field days, generated with
@@ -209,6 +210,7 @@ def sbc_model(seed_scenario: Scenario) -> Scenario:
     return seed_scenario.model_copy(update={"ranges": ranges})
 
 
+@pytest.mark.slow
 def test_simulation_based_calibration(sbc_model: Scenario) -> None:
     """Over 100 datasets drawn from the priors, the posterior ranks of the true values are
     uniform and the 50/80/95% intervals cover at their rates. 100 datasets give the power to
@@ -218,6 +220,7 @@ def test_simulation_based_calibration(sbc_model: Scenario) -> None:
     assert failures == []
 
 
+@pytest.mark.slow
 def test_simulation_based_calibration_catches_an_overconfident_posterior(
     sbc_model: Scenario,
 ) -> None:

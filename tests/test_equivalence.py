@@ -226,6 +226,7 @@ def family_size() -> int:
     return size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_engine_matches_reference_in_distribution(name: str) -> None:
     threshold = FAMILY_ALPHA / family_size()

@@ -19,6 +19,7 @@ from fuzz_scenarios import Outcome, run_case
 EXAMPLES = 300  # the long run: `python tests/fuzz_scenarios.py --examples 20000`
 
 
+@pytest.mark.slow
 def test_mutated_scenarios_are_refused_by_field_or_run_cleanly(tmp_path: Path) -> None:
     """Every case is refused with exit code 2 naming the field (or the file, when it does not
     parse), or accepted and then forecast, shown and reported with exit code 0 and valid
@@ -70,8 +71,6 @@ def test_the_fuzzer_tells_failures_from_refusals(
         raise ScenarioError("x.toml: invalid scenario (1 problem)\n  city_defaults.teams: bad")
 
     assert _case(tmp_path, monkeypatch, crashes, 10) == "traceback"
-    started = time.perf_counter()
     assert _case(tmp_path, monkeypatch, hangs, 0.5) == "hang"
-    assert time.perf_counter() - started < 10
     assert _case(tmp_path, monkeypatch, unnamed, 10) == "unnamed"
     assert _case(tmp_path, monkeypatch, named, 10) == "refused"

@@ -156,6 +156,7 @@ print("in bounds")
 """
 
 
+@pytest.mark.slow
 def test_the_kernel_never_indexes_outside_its_arrays(tmp_path: Path) -> None:
     """The compiled kernel runs without bounds checks (and without reference counting), so a
     wrong index would silently corrupt memory. Here it runs the main paths (straight, paused

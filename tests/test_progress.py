@@ -70,3 +70,29 @@ def test_gather_reads_the_parts_of_tasks_running_on_local_processes(tmp_path: Pa
     gather(_half_then_wait, tasks, lambda _, result: results.append(result), 2, None, progress)
     assert results == ["heard", "heard"]
     assert max(heard) == 2 and heard[-1] == 2
+
+
+def test_gather_hears_the_parts_of_tasks_running_on_dask(tmp_path: Path) -> None:
+    """The same on a local Dask cluster: a worker's half-done task is heard (as an event of a
+    topic the client subscribes to) while it runs."""
+    from fieldcast.workers import dask_client
+
+    heard: list[float] = []
+    signal_file = tmp_path / "heard"
+
+    def progress(done: float, total: int) -> None:
+        heard.append(done)
+        if 0 < done < 1:
+            signal_file.touch()
+
+    results: list[str] = []
+    with dask_client(1, None) as client:
+        gather(
+            _half_then_wait,
+            [(str(signal_file),)],
+            lambda _, result: results.append(result),
+            client=client,
+            progress=progress,
+        )
+    assert results == ["heard"]
+    assert heard == [0, 0.5, 1]

@@ -114,3 +114,15 @@ def test_backtest_scores_every_horizon_and_writes_its_report(workdir: Path) -> N
     single = _first_days(workdir / "full.csv", workdir / "d0.csv", 0)
     refused = fieldcast(store, "backtest", "--observed", str(single), check=False)
     assert refused.returncode == 2 and "at least two days" in refused.stderr
+
+
+def test_a_tracked_forecast_without_a_store_needs_none(workdir: Path) -> None:
+    """`--no-store` with no run store yet used to fail looking for a stored filter; it runs
+    from day 0 and leaves no store behind."""
+    missing = workdir / "never-made.duckdb"
+    result = fieldcast(
+        missing, "forecast", "seed-2019", "--observed", "full.csv", "--no-store", "--json",
+        *SMALL,
+    )  # fmt: skip
+    assert json.loads(result.stdout)["as_of_day"] == 6
+    assert not missing.exists()

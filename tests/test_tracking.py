@@ -135,6 +135,7 @@ def _coverage(datasets: int, truth_changes: tuple[str, ...] = ()) -> np.ndarray:
     return np.array(shares)
 
 
+@pytest.mark.slow
 def test_backtests_of_operations_the_model_made_cover_as_stated() -> None:
     """40 synthetic operations (140 predictions each): the mean coverage of the 50% and 90%
     intervals is within 2.58 standard errors of nominal (99% confidence; operations are

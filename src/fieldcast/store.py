@@ -694,6 +694,8 @@ class RunStore:
         seed (None if there is none)."""
         from fieldcast.tracking import FilterState
 
+        if not self.path.exists():
+            return None  # no store yet (as with --no-store): no filter to go on from
         model_sha256 = hashlib.sha256(model.canonical_json().encode()).hexdigest()
         with self._connect(write=False) as connection:
             if not _has_table(connection, "trackings"):

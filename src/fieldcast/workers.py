@@ -6,10 +6,10 @@ result as it arrives, with the task's index, so callers can merge results as the
 keep memory bounded. Because a task's result does not depend on where or when it ran, a lost
 Dask worker's tasks are simply computed again elsewhere, with the same numbers.
 
-A task may say how far it has got (``task_progress``): in this process and on local
-processes, ``gather`` reports the finished tasks plus the parts of the running ones, so that
-a progress bar moves within long chunks too (polled every ``POLL_SECONDS``); on Dask a task
-counts when it ends.
+A task may say how far it has got (``task_progress``), and ``gather`` reports the finished
+tasks plus the parts of the running ones, so that a progress bar moves within long chunks
+too: in this process directly, from local processes through a shared array (read every
+``POLL_SECONDS``), from Dask workers as events of a topic the client subscribes to.
 
 Interrupting the caller (Ctrl-C) cancels what has not finished: local processes are shut down,
 and futures on a Dask cluster are cancelled, so nothing is left running for a run that will
@@ -24,6 +24,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -39,19 +41,20 @@ POLL_SECONDS = 0.5  # how often the parts of tasks running on local processes ar
 
 
 def _ignore(fraction: float) -> None:
-    """Where a task's progress goes when nobody reads it (on Dask, or without a bar)."""
+    """Where a task's progress goes when nobody reads it."""
 
 
-# Where ``task_progress`` sends a running task's progress in this process: set by ``gather``
-# (tasks in this process) or by the worker's initializer (a local process's slot in a
-# shared array). Module state, since a task is a plain function that cannot be handed a
-# callback across processes.
-_report: Callable[[float], None] = _ignore
+# Where ``task_progress`` sends the progress of the task running in this thread: set by
+# ``completed`` (tasks in this process), by a local worker's initializer (its slot in a
+# shared array) or around a task on a Dask worker (an event). Per thread, since a Dask worker
+# may run several tasks at once; and not an argument, since a task is a plain function that
+# cannot be handed a callback across processes.
+_current = threading.local()
 
 
 def task_progress(fraction: float) -> None:
     """Called by a running task: it is ``fraction`` (0 to 1) done."""
-    _report(fraction)
+    getattr(_current, "report", _ignore)(fraction)
 
 
 def _reporting(function: Callable[..., Any], *task: Any) -> Any:
@@ -60,7 +63,19 @@ def _reporting(function: Callable[..., Any], *task: Any) -> Any:
     try:
         return function(*task)
     finally:
-        _report(0.0)
+        task_progress(0.0)
+
+
+def _reporting_on_dask(topic: str, index: int, function: Callable[..., Any], *task: Any) -> Any:
+    """Run a task on a Dask worker, its progress sent as events ``(index, fraction)``."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    _current.report = lambda fraction: worker.log_event(topic, (index, fraction))
+    try:
+        return function(*task)
+    finally:
+        _current.report = _ignore
 
 
 # Settings for the workers of the local clusters fieldcast starts (measured: a chunk of
@@ -85,16 +100,15 @@ def completed(
     """Run ``function(*task)`` for every task; yield ``(task index, result)`` as each ends.
     ``running(parts)`` hears, while tasks run here or on local processes, how much of the
     running tasks is done (in tasks)."""
-    global _report
     if client is not None:
-        yield from _on_dask(function, tasks, client)
+        yield from _on_dask(function, tasks, client, running)
     elif processes == 1:
-        _report = running
+        _current.report = running
         try:
             for index, task in enumerate(tasks):
                 yield index, function(*task)
         finally:
-            _report = _ignore
+            _current.report = _ignore
     else:
         yield from _on_processes(function, tasks, processes, running)
 
@@ -109,15 +123,35 @@ def gather(
 ) -> None:
     """Run the tasks as ``completed`` does, hand each result to ``receive(index, result)`` as it
     arrives, and report progress: after each task, and within running tasks as they say."""
-    done = 0
-    if progress is None:
-        progress = _ignore_progress
-    progress(0, len(tasks))
-    running = lambda parts: progress(done + parts, len(tasks))  # noqa: E731
-    for index, result in completed(function, tasks, processes, client, running):
+    bar = _Bar(progress or _ignore_progress, len(tasks))
+    for index, result in completed(function, tasks, processes, client, bar.running):
         receive(index, result)
-        done += 1
-        progress(done, len(tasks))
+        bar.finished()
+
+
+class _Bar:
+    """Progress as shown: the finished tasks plus the parts of the running ones, never
+    backwards (a task's part is dropped a moment before it counts as done). Thread-safe:
+    Dask's events arrive in another thread."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total = progress, total
+        self.done, self.shown = 0, 0.0
+        self.lock = threading.Lock()
+        progress(0, total)
+
+    def running(self, parts: float) -> None:
+        self._show(self.done + parts)
+
+    def finished(self) -> None:
+        self.done += 1
+        self._show(self.done)
+
+    def _show(self, value: float) -> None:
+        with self.lock:
+            if value > self.shown:
+                self.shown = value
+                self.progress(value, self.total)
 
 
 def _ignore_progress(done: float, total: int) -> None:
@@ -145,12 +179,11 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 def _start_worker(parent: int, parts: Any, slots: Any) -> None:
     """A local worker process: it ends with its parent, and reports the progress of its
     tasks into its own slot of the shared ``parts``."""
-    global _report
     die_with_parent(parent)
     with slots.get_lock():
         slot = slots.value % len(parts)  # a replaced worker takes a slot over
         slots.value += 1
-    _report = lambda fraction: parts.__setitem__(slot, fraction)  # noqa: E731
+    _current.report = lambda fraction: parts.__setitem__(slot, fraction)
 
 
 def _on_processes(
@@ -182,18 +215,42 @@ def _on_processes(
 
 
 def _on_dask(
-    function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], client: Client
+    function: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    client: Client,
+    running: Callable[[float], None],
 ) -> Iterator[tuple[int, Any]]:
     from distributed import as_completed as dask_completed
 
-    futures = {client.submit(function, *task, pure=False): i for i, task in enumerate(tasks)}
+    topic = f"fieldcast-progress-{uuid.uuid4().hex}"
+    parts: dict[int, float] = {}  # index -> part done, of the tasks still running
+    ended: set[int] = set()
+    lock = threading.Lock()
+
+    def heard(event: tuple[float, tuple[int, float]]) -> None:
+        """A worker's event (in the client's thread): a running task's part."""
+        index, fraction = event[1]
+        with lock:
+            if index not in ended:  # a task's last event may arrive after its result
+                parts[index] = fraction
+                running(sum(parts.values()))
+
+    client.subscribe_topic(topic, heard)
+    futures = {
+        client.submit(_reporting_on_dask, topic, i, function, *task, pure=False): i
+        for i, task in enumerate(tasks)
+    }
     try:
         for future in dask_completed(list(futures)):
             result = future.result()
             index = futures.pop(future)
             future.release()  # the result is merged here: the cluster need not keep it
+            with lock:
+                ended.add(index)
+                parts.pop(index, None)
             yield index, result
     finally:
+        client.unsubscribe_topic(topic)
         if futures:  # interrupted or failed: cancel what is still queued or running
             client.cancel(list(futures))
 
