@@ -8,8 +8,9 @@ Dask worker's tasks are simply computed again elsewhere, with the same numbers.
 
 A task may say how far it has got (``task_progress``), and ``gather`` reports the finished
 tasks plus the parts of the running ones, so that a progress bar moves within long chunks
-too: in this process directly, from local processes through a shared array (read every
-``POLL_SECONDS``), from Dask workers as events of a topic the client subscribes to.
+too: in this process directly, from local processes through a shared array, from Dask
+workers as events of a topic the client subscribes to (both read every ``POLL_SECONDS``, in
+the caller's thread).
 
 Interrupting the caller (Ctrl-C) cancels what has not finished: local processes are shut down,
 and futures on a Dask cluster are cancelled, so nothing is left running for a run that will
@@ -28,7 +29,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -131,13 +132,11 @@ def gather(
 
 class _Bar:
     """Progress as shown: the finished tasks plus the parts of the running ones, never
-    backwards (a task's part is dropped a moment before it counts as done). Thread-safe:
-    Dask's events arrive in another thread."""
+    backwards (a task's part is dropped a moment before it counts as done)."""
 
     def __init__(self, progress: Progress, total: int) -> None:
         self.progress, self.total = progress, total
         self.done, self.shown = 0, 0.0
-        self.lock = threading.Lock()
         progress(0, total)
 
     def running(self, parts: float) -> None:
@@ -148,10 +147,9 @@ class _Bar:
         self._show(self.done)
 
     def _show(self, value: float) -> None:
-        with self.lock:
-            if value > self.shown:
-                self.shown = value
-                self.progress(value, self.total)
+        if value > self.shown:
+            self.shown = value
+            self.progress(value, self.total)
 
 
 def _ignore_progress(done: float, total: int) -> None:
@@ -220,7 +218,7 @@ def _on_dask(
     client: Client,
     running: Callable[[float], None],
 ) -> Iterator[tuple[int, Any]]:
-    from distributed import as_completed as dask_completed
+    from distributed import wait as dask_wait
 
     topic = f"fieldcast-progress-{uuid.uuid4().hex}"
     parts: dict[int, float] = {}  # index -> part done, of the tasks still running
@@ -228,12 +226,12 @@ def _on_dask(
     lock = threading.Lock()
 
     def heard(event: tuple[float, tuple[int, float]]) -> None:
-        """A worker's event (in the client's thread): a running task's part."""
+        """A worker's event, in the client's thread: noted here, reported by the caller's
+        thread (a progress callback may raise, and must do so where the run is)."""
         index, fraction = event[1]
         with lock:
             if index not in ended:  # a task's last event may arrive after its result
                 parts[index] = fraction
-                running(sum(parts.values()))
 
     client.subscribe_topic(topic, heard)
     futures = {
@@ -241,14 +239,19 @@ def _on_dask(
         for i, task in enumerate(tasks)
     }
     try:
-        for future in dask_completed(list(futures)):
-            result = future.result()
-            index = futures.pop(future)
-            future.release()  # the result is merged here: the cluster need not keep it
+        while futures:
+            with suppress(TimeoutError):
+                dask_wait(list(futures), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+            for future in [future for future in futures if future.done()]:
+                result = future.result()
+                index = futures.pop(future)
+                future.release()  # the result is merged here: the cluster need not keep it
+                with lock:
+                    ended.add(index)
+                    parts.pop(index, None)
+                yield index, result
             with lock:
-                ended.add(index)
-                parts.pop(index, None)
-            yield index, result
+                running(sum(parts.values()))
     finally:
         client.unsubscribe_topic(topic)
         if futures:  # interrupted or failed: cancel what is still queued or running
