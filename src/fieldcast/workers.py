@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 SCHEDULER_ENVIRONMENT = "FIELDCAST_SCHEDULER"
 
 Progress = Callable[[float, int], None]  # (tasks done, with parts of running ones; tasks)
-POLL_SECONDS = 0.5  # how often the parts of tasks running on local processes are read
+POLL_SECONDS = 0.5  # how often the parts of tasks running elsewhere (processes, Dask) are read
 
 
 def _ignore(fraction: float) -> None:
