@@ -88,7 +88,7 @@ class _EveryFigure(RenderHook):
 
 
 # Messages are not wrapped (paths stay whole); reports wrap their panels themselves
-# (``terminal_report``), at the terminal's width or at 80 columns in a file or pipe.
+# (``reports.terminal``), at the terminal's width or at 80 columns in a file or pipe.
 # Neither console reads console markup: names and notes are printed as they are (a city named
 # "[/]Atlanta" once crashed a report); styles are given as Text styles.
 stdout = Console(soft_wrap=True, markup=False)
