@@ -453,6 +453,9 @@ def test_the_rest_of_the_issue_13_table(tmp_path: Path) -> None:
         load_scenario(tmp_path / "bomb.toml")
     with pytest.raises(ScenarioError, match=re.escape("folder: a folder, not a scenario file")):
         load_scenario(tmp_path / "folder.toml")
+    (tmp_path / "gone.toml").write_text('extends = "[[base.toml"\n')  # found by the fuzzer
+    with pytest.raises(ScenarioError, match=re.escape("gone.toml: extends: '[[base.toml' is")):
+        load_scenario(tmp_path / "gone.toml")
     (tmp_path / "whole.yaml").write_text(yaml_text)  # the file before it was cut loads
     assert load_scenario(tmp_path / "whole.yaml").detention.beds == 3654
 

@@ -58,8 +58,14 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
         return data, source
     if not isinstance(base, str):
         raise ScenarioError(f"{source}: extends: must be a scenario name or a path")
+    given = base
     if base not in builtin_names() and reference not in builtin_names():
         base = str(Path(source).parent / base)  # a path relative to the extending file
+    if base not in builtin_names() and not Path(base).exists():
+        raise ScenarioError(
+            f"{source}: extends: {given!r} is neither a file (next to this one) nor a "
+            f"built-in scenario (built-in: {', '.join(builtin_names())})"
+        )
     base_data, _ = _resolved_data(base, (*seen, reference))
     replaced = list(_list_paths(data))
     for table in ("provenance", "ranges"):  # the base's notes on lists this file replaces go
