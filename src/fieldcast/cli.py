@@ -142,14 +142,10 @@ MAX_PROCESSES = 64
 MAX_TEAMS = 100_000  # teams of one operation (a team is a handful of officers)
 
 
-def _error(message: object) -> None:
-    """Print an error: its own text, never read as console markup (the consoles read none)."""
-    stderr.print(Text.assemble(("error: ", "bold red"), str(message)), highlight=False)
-
-
 def _fail(message: str) -> NoReturn:
-    """Print an error and exit with 2."""
-    _error(message)
+    """Print an error (its own text, never read as console markup: the consoles read none)
+    and exit with 2."""
+    stderr.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
     raise typer.Exit(code=2)
 
 
@@ -157,8 +153,7 @@ def _load(reference: str) -> Scenario:
     try:
         return load_scenario(reference)
     except ScenarioError as error:
-        _error(error)
-        raise typer.Exit(code=2) from None
+        _fail(str(error))
 
 
 StoreOption = Annotated[
@@ -218,8 +213,7 @@ def _store_call(action: Callable[[], T]) -> T:
     try:
         return action()
     except StoreError as error:
-        _error(error)
-        raise typer.Exit(code=2) from None
+        _fail(str(error))
 
 
 @contextmanager
@@ -228,8 +222,7 @@ def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Client | No
         with dask_client(workers, scheduler) as client:
             yield client
     except OSError as error:  # the scheduler cannot be reached
-        _error(f"Dask cluster: {error}")
-        raise typer.Exit(code=2) from None
+        _fail(f"Dask cluster: {error}")
 
 
 def _progress_bar(time_left: bool = True) -> Progress:
@@ -480,8 +473,7 @@ def plan(
     the best chance of reaching the goal."""
     loaded = _load(scenario)
     if across is Across.days and teams is not None:
-        _error("--teams: only with --across cities")
-        raise typer.Exit(code=2)
+        _fail("--teams: only with --across cities")
     from fieldcast.planning.allocation import allocate_teams, current_teams
     from fieldcast.planning.surge import SurgePlan, plan_days
 
@@ -505,8 +497,7 @@ def plan(
             else:
                 answer = allocate_teams(loaded, total, **common)
     except ValueError as error:
-        _error(error)
-        raise typer.Exit(code=2) from None
+        _fail(str(error))
     if as_json:
         _print_json(answer.as_dict())
         return
@@ -656,8 +647,7 @@ def sensitivity(
 
     loaded = _load(scenario)
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
-        _error("--chart: use a .png or .svg file name")
-        raise typer.Exit(code=2)
+        _fail("--chart: use a .png or .svg file name")
     _check_output(chart, "--chart")
     try:
         with _cluster(workers, scheduler) as client, _progress_bar() as bar:
@@ -673,8 +663,7 @@ def sensitivity(
                 client=client,
             )
     except ValueError as error:
-        _error(error)
-        raise typer.Exit(code=2) from None
+        _fail(str(error))
     if chart is not None:
         sensitivity_chart(answer).savefig(chart)
         stderr.print(f"chart written to {chart}", highlight=False)
@@ -814,8 +803,7 @@ def runs_compare(
     from fieldcast.reports.comparison import outcome_table, scenario_changes
 
     if len(runs) < 2:
-        _error("give at least two runs to compare")
-        raise typer.Exit(code=2)
+        _fail("give at least two runs to compare")
     run_store = _store(store)
     stored = [
         _store_call(lambda reference=reference: run_store.get(reference)) for reference in runs

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from fieldcast.engine import Recording
 
 _CITY_BAND_INDEX = [METRICS.index(metric) for metric in CITY_BAND_METRICS]
-_REPLICATION_INDEX = [METRICS.index(metric) for metric in HORIZON_METRICS]
+_HORIZON_INDEX = [METRICS.index(metric) for metric in HORIZON_METRICS]
 _CITY_HORIZON_INDEX = [METRICS.index(metric) for metric in CITY_HORIZON_METRICS]
 _FIELD_END_INDEX = [METRICS.index(metric) for metric in FIELD_END_METRICS]
 _DETAINED = METRICS.index("detained")
@@ -166,7 +166,7 @@ class Recorder:
             self.at_field_end[...] = self._values(counts[_FIELD_END_INDEX])
             self.collateral_at_field_end[...] = self._with_total(collateral)
         if day == self.compiled.days - 1:
-            self.at_horizon[...] = self._values(counts[_REPLICATION_INDEX])[:, -1]
+            self.at_horizon[...] = self._values(counts[_HORIZON_INDEX])[:, -1]
             self.city_at_horizon[...] = self._values(counts[_CITY_HORIZON_INDEX])[:, :-1]
             self.collateral_at_horizon[...] = self._with_total(collateral)
 

@@ -123,16 +123,16 @@ class Replication:
         for city in range(len(self.cities)):
             for team in range(self.city_parameter(city, "teams")):
                 self.env.process(self.field_team(city, team))
-        self.env.process(self.mean_by_day(DISPOSITIONS, self.dispositions))
-        self.env.process(self.mean_by_day(REMOVALS, self.removals))
-        self.env.process(self.mean_by_day(RECORD, self.record))
+        self.env.process(self.every_day(DISPOSITIONS, self.dispositions))
+        self.env.process(self.every_day(REMOVALS, self.removals))
+        self.env.process(self.every_day(RECORD, self.record))
         self.env.run(until=self.scenario.operation.horizon_days)
 
     def at(self, day: int, step: float) -> simpy.Timeout:
         """Wait until ``step`` of ``day``."""
         return self.env.timeout(day + step - self.env.now)
 
-    def mean_by_day(self, step: float, action: Any) -> Iterator[simpy.Timeout]:
+    def every_day(self, step: float, action: Any) -> Iterator[simpy.Timeout]:
         for day in range(self.start_day, self.scenario.operation.horizon_days):
             yield self.at(day, step)
             action(day)
