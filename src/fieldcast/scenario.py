@@ -21,99 +21,34 @@ target list.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
-import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     ValidationInfo,
     model_validator,
 )
 
-from fieldcast.docket import court_targets
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-# Text is printed and stored: printable (no control characters, which could move a terminal's
-# cursor or clear its screen), and bounded, since a scenario holds counts, not documents.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
-
-
-def _printable(text: str) -> str:
-    """Text without control or invisible characters (named by code point in the error)."""
-    found = sorted(set(_UNPRINTABLE.findall(text)))
-    if found:
-        codes = ", ".join(f"U+{ord(char):04X}" for char in found)
-        raise ValueError(
-            f"text must be printable, without control or invisible characters ({codes})"
-        )
-    return text
-
-
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
-Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_printable)]
-PLACE_PUNCTUATION = " .,'\u2019()/&-"  # the apostrophe and the typographic one
-
-
-def _place_name(name: str) -> str:
-    """A place name looks like one (README, "What stays out"): it starts with a letter and
-    holds letters (accents included), digits, spaces and ``. , ' ( ) / & -`` only, so that
-    an e-mail address, a URL, a number alone or markup cannot pass for a city."""
-
-    def allowed(char: str) -> bool:
-        return unicodedata.category(char)[0] in "LMN" or char in PLACE_PUNCTUATION
-
-    if not unicodedata.category(name[0]).startswith("L") or name[-1] == " ":
-        raise ValueError("a place name starts with a letter and does not end with a space")
-    wrong = sorted({char for char in name if not allowed(char)})
-    if wrong:
-        raise ValueError(
-            f"a place name holds letters, digits, spaces and {PLACE_PUNCTUATION.strip()} only, "
-            f"not {''.join(wrong)!r}"
-        )
-    return name
-
-
-PlaceName = Annotated[Name, AfterValidator(_place_name)]
-# Upper bounds of counts, days and money: far beyond any real operation, low enough that a
-# run fits in memory and ends (a typo of a few zeros is refused, not run for hours).
-MAX_DAYS = 3650  # ten years
-MAX_LEAD_DAYS = 365  # how long before day 0 a plan can have become known
-MAX_PERSONS = 100_000_000  # in one city, or a pool of beds
-MAX_USD = 1_000_000_000.0  # per unit of anything
-
-
-def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:
-    """A model field that carries its unit and one-line meaning (shown by ``scenario show``)."""
-    return Field(default, description=meaning, json_schema_extra={"unit": unit}, **constraints)
-
-
-class Strict(BaseModel):
-    """Base for every scenario section: unknown keys are errors, values are checked, and there
-    is one door in: a section is frozen (no attribute assignment), and ``model_copy`` and
-    ``model_construct``, which pydantic lets skip validation, validate here like a file does."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
-
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
-        """A copy with the fields in ``update`` changed, validated (pydantic's does not)."""
-        if not update:
-            return super().model_copy(deep=deep)  # frozen and valid, so the copy is too
-        return type(self).model_validate({**dict(self), **update})
-
-    @classmethod
-    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Any:
-        """Built from ``values`` and validated (pydantic's ``model_construct`` is not)."""
-        return cls.model_validate(values)
+from fieldcast.docket import Docket, check_docket_targets, with_docket_targets
+from fieldcast.fields import (
+    MAX_DAYS,
+    MAX_LEAD_DAYS,
+    MAX_PERSONS,
+    MAX_USD,
+    Name,
+    Note,
+    PlaceName,
+    Probability,
+    Strict,
+    did_you_mean,
+    param,
+)
 
 
 class Operation(Strict):
@@ -360,68 +295,6 @@ class Costs(Strict):
     )
 
 
-class DocketCourt(Strict):
-    """One court of the dedicated docket, and the city (field office) whose list it feeds."""
-
-    city: PlaceName = param(..., "text", "city whose target list this court's orders feed")
-    persons_flagged: int = param(
-        ..., "persons", "persons entered on this court's dedicated docket", ge=0, le=MAX_PERSONS
-    )
-    p_order_in_absentia: Probability | None = param(
-        None,
-        "probability",
-        "share of decided cases ending in a removal order issued in absentia (omit: the docket's)",
-    )
-
-
-class Docket(Strict):
-    """Stage 1 (optional): a dedicated docket whose removal orders form the target lists
-    (computed in ``docket.py``; the cities' target persons and in-absentia shares follow)."""
-
-    intake_start_day: int = param(
-        ..., "day", "first day persons entered the docket (negative: before day 0)", ge=-7300, le=0
-    )
-    intake_end_day: int = param(
-        ..., "day", "last day persons entered the docket (negative: before day 0)", ge=-7300, le=0
-    )
-    mean_days_to_decision: float = param(
-        ..., "days", "mean time from entering the docket to the court's decision", gt=0
-    )
-    p_order_in_absentia: Probability = param(
-        ..., "probability", "share of decided cases ending in a removal order issued in absentia"
-    )
-    p_order_after_hearing: Probability = param(
-        ..., "probability", "share of decided cases ending in a removal order after a hearing"
-    )
-    p_listed: Probability = param(
-        ...,
-        "probability",
-        "share of persons holding a removal order at day 0 that the operation lists as targets",
-    )
-    courts: list[DocketCourt] = param(..., "list", "the docket's courts", min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Docket:
-        if self.intake_start_day > self.intake_end_day:
-            raise ValueError(
-                f"intake_start_day ({self.intake_start_day}) must not be after intake_end_day "
-                f"({self.intake_end_day})"
-            )
-        cities = [court.city for court in self.courts]
-        repeated = sorted({city for city in cities if cities.count(city) > 1})
-        if repeated:
-            raise ValueError(f"courts: each city can have one court, repeated: {repeated}")
-        for index, court in enumerate(self.courts):
-            in_absentia = court.p_order_in_absentia
-            in_absentia = self.p_order_in_absentia if in_absentia is None else in_absentia
-            if in_absentia + self.p_order_after_hearing > 1:
-                raise ValueError(
-                    f"courts.{index}: orders in absentia ({in_absentia:g}) and after a hearing "
-                    f"({self.p_order_after_hearing:g}) are more than all decided cases"
-                )
-        return self
-
-
 class Observation(Strict):
     """How observed counts scatter around what happened (the observation model of
     calibration and tracking): reporting noise, late or partial counts."""
@@ -475,15 +348,15 @@ class Scenario(Strict):
     leak: Leak = Leak()
     households: Households
     city_defaults: CityParameters
-    city_overrides: dict[str, CityParameters] = {}
+    city_overrides: dict[str, CityParameters] = Field(default_factory=dict)
     cities: list[City] = Field(min_length=1, max_length=10_000)
     docket: Docket | None = None
     detention: Detention
     notice: Notice
     costs: Costs
     observation: Observation = Observation()
-    provenance: dict[str, Provenance] = {}
-    ranges: dict[str, Range] = {}
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    ranges: dict[str, Range] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -496,7 +369,7 @@ class Scenario(Strict):
             docket = Docket.model_validate(data["docket"])
         except ValidationError:
             return data  # reported by the field validation, with its path
-        return _with_docket_targets(data, docket)
+        return with_docket_targets(data, docket)
 
     @model_validator(mode="after")
     def _cross_checks(self, info: ValidationInfo) -> Scenario:
@@ -515,7 +388,7 @@ class Scenario(Strict):
             )
         for name in self.city_overrides:
             if name not in names:
-                hint = _did_you_mean(name, names)
+                hint = did_you_mean(name, names)
                 problems.append(f"city_overrides.{name}: not a city of this scenario{hint}")
         optional = {"monitors", "stands_down_day"}
         missing = [f for f, v in self.city_defaults if v is None and f not in optional]
@@ -541,7 +414,7 @@ class Scenario(Strict):
                 problems.append(f"cities.{index}.target_persons: {error}")
         if self.docket is not None:
             try:
-                _check_docket_targets(self, self.docket)
+                check_docket_targets(self, self.docket)
             except ValueError as error:
                 problems.append(str(error))
         if info.context != _PATHS_CHECKED:  # a range's end: the tables are checked already
@@ -578,7 +451,7 @@ class Scenario(Strict):
             try:
                 parameter_value(self, path)
             except (KeyError, IndexError, TypeError):
-                hint = _did_you_mean(path, parameter_paths(self))
+                hint = did_you_mean(path, parameter_paths(self))
                 message = f"{source} {path}: not a parameter of this scenario{hint}"
                 raise ScenarioError(message) from None
         data = with_parameters(editable_data(self), changes)
@@ -686,75 +559,6 @@ def _with_value(node: Any, path: str, value: Any, rest: str | None = None) -> An
     return node
 
 
-def _with_docket_targets(data: dict[str, Any], docket: Docket) -> dict[str, Any]:
-    """Scenario data with the docket's target persons and in-absentia shares filled in where
-    missing, their provenance marked "derived". Data of the wrong shape is left as it is, for
-    the field validation to report."""
-    cities, overrides = data.get("cities"), data.get("city_overrides", {})
-    if not isinstance(cities, list) or not isinstance(overrides, dict):
-        return data
-    cities = [c.model_dump() if isinstance(c, BaseModel) else c for c in cities]
-    overrides = {
-        name: o.model_dump(exclude_none=True) if isinstance(o, BaseModel) else o
-        for name, o in overrides.items()
-    }
-    if not all(isinstance(c, dict) for c in cities) or not all(
-        isinstance(o, dict) for o in overrides.values()
-    ):
-        return data
-    cities = [dict(city) for city in cities]
-    overrides = {name: dict(override) for name, override in overrides.items()}
-    provenance = dict(data.get("provenance") or {})
-    names = [city.get("name") for city in cities]
-    for index, court in enumerate(court_targets(docket)):
-        if court.city not in names:
-            continue  # reported by the cross-checks
-        position = names.index(court.city)
-        if cities[position].get("target_persons") is None:
-            cities[position]["target_persons"] = court.target_persons
-        provenance[f"cities.{position}.target_persons"] = {
-            "kind": "derived",
-            "note": f"docket stage (docket.courts.{index}): {court.persons_flagged:,} flagged, "
-            f"{court.persons_decided:,.0f} decided by day 0, {court.persons_with_orders:,.0f} "
-            f"with removal orders, {docket.p_listed:.2%} of them listed",
-        }
-        override = overrides.setdefault(court.city, {})
-        if override.get("p_in_absentia") is None:
-            override["p_in_absentia"] = court.p_in_absentia
-        provenance[f"city_overrides.{court.city}.p_in_absentia"] = {
-            "kind": "derived",
-            "note": f"docket stage (docket.courts.{index}): share of the removal orders issued "
-            "in absentia",
-        }
-    return {**data, "cities": cities, "city_overrides": overrides, "provenance": provenance}
-
-
-def _check_docket_targets(scenario: Scenario, docket: Docket) -> None:
-    """Every court must feed a city of the scenario, and values given for its city must be the
-    docket's (a scenario cannot say two different things)."""
-    names = [city.name for city in scenario.cities]
-    for index, court in enumerate(court_targets(docket)):
-        if court.city not in names:
-            raise ValueError(
-                f"docket.courts.{index}.city: {court.city!r} is not a city of this scenario"
-                f"{_did_you_mean(court.city, names)}"
-            )
-        position = names.index(court.city)
-        given = scenario.cities[position].target_persons
-        if given != court.target_persons:
-            raise ValueError(
-                f"cities.{position}.target_persons: {given} given, but the docket gives "
-                f"{court.target_persons} (docket.courts.{index}); leave it out to use the docket's"
-            )
-        share = scenario.city_parameter(court.city, "p_in_absentia")
-        if share != court.p_in_absentia:
-            raise ValueError(
-                f"city_overrides.{court.city}.p_in_absentia: {share:g} given, but the docket "
-                f"gives {court.p_in_absentia:.4f} (docket.courts.{index}); leave it out to use "
-                "the docket's"
-            )
-
-
 def _table_problems(scenario: Scenario, check_ranges: bool) -> list[str]:
     """Problems of the provenance and ranges tables: entries that name no parameter, ranges
     that are not valid at both ends (checked only when nothing else is wrong: their ends
@@ -765,7 +569,7 @@ def _table_problems(scenario: Scenario, check_ranges: bool) -> list[str]:
     for path in scenario.provenance:
         if path not in known:
             problems.append(
-                f"provenance.{path}: not a parameter of this scenario{_did_you_mean(path, known)}"
+                f"provenance.{path}: not a parameter of this scenario{did_you_mean(path, known)}"
             )
     for path, span in scenario.ranges.items() if check_ranges else ():
         try:
@@ -787,7 +591,7 @@ def _check_range(
     whole scenario, so that cross-field checks hold there too)."""
     if path not in known:
         raise ValueError(
-            f"ranges.{path}: not a parameter of this scenario{_did_you_mean(path, known)}"
+            f"ranges.{path}: not a parameter of this scenario{did_you_mean(path, known)}"
         )
     container, key = _locate(dumped, path)
     value = container[key]
@@ -870,11 +674,6 @@ def _name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
-def _did_you_mean(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _describe(error: dict[str, Any]) -> str:
     path = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
@@ -915,7 +714,7 @@ def _suggest_key(loc: tuple[Any, ...]) -> str:
             model = _model_of(field.annotation)
         if model is None:
             return ""
-    return _did_you_mean(str(loc[-1]), model.model_fields)
+    return did_you_mean(str(loc[-1]), model.model_fields)
 
 
 def _model_of(annotation: Any) -> Any:
@@ -956,7 +755,7 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
         try:
             current = parameter_value(scenario, path)
         except KeyError:
-            hint = _did_you_mean(path, parameter_paths(scenario))
+            hint = did_you_mean(path, parameter_paths(scenario))
             message = f"{source} {path}: not a parameter of this scenario{hint}"
             raise ScenarioError(message) from None
         try:
