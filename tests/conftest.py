@@ -3,6 +3,11 @@ replication's daily values so tests can check per-day, per-replication rules."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,3 +88,30 @@ def simple_scenario(seed_scenario: Scenario) -> Scenario:
             "operation.horizon_days": 60,
         },
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When the session will run test_mutants.py, write the mutants and compile them in a
+    background process (about 40 s of numba per engine mutant, on the core the test run
+    leaves idle); the tests wait for it (``mutants.py``)."""
+    if not any(item.path.name == "test_mutants.py" for item in session.items):
+        return
+    from mutants import write_mutants
+
+    folder = Path(tempfile.mkdtemp(prefix="fieldcast-mutants-"))
+    write_mutants(folder)
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "mutants.py"), str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    session.config.mutants_compiling = (folder, process)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """No compiling process is left behind, nor its folder."""
+    compiling = getattr(session.config, "mutants_compiling", None)
+    if compiling is not None:
+        folder, process = compiling
+        process.kill()
+        process.wait()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -20,6 +20,7 @@ be told apart from the reference of the unchanged scenario by the same family of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -28,9 +29,10 @@ from scipy import stats
 
 from conftest import variant
 from fieldcast.catalog import load_scenario
-from fieldcast.compiled import compile_scenario
+from fieldcast.compiled import CompiledScenario, compile_scenario
 from fieldcast.engine import simulate_chunk
 from fieldcast.metrics import MEASURES, METRICS
+from fieldcast.recording import ChunkOutput
 from fieldcast.reference import simulate_reference_block
 from fieldcast.scenario import Scenario
 
@@ -53,6 +55,7 @@ COMPARED = (
     ("removals", "households"),
     ("departures", "households"),
     ("rearrests", "households"),
+    ("awaiting_disposition", "households"),  # re-arrested today, disposed of tomorrow
     ("losses", "households"),
 )
 # compared city by city too (on the last field day and the last day): where families are
@@ -95,6 +98,8 @@ SCENARIOS = {
             "city_defaults.monitors": 3,
             "detention.beds": 2540,  # 40 free beds
             "detention.removal_seats_per_day": 6,
+            # notices end within the field window: monitors come back, re-arrests are disposed of
+            "notice.notice_days": 3,
         }
     ),
     "heavy leak": lambda: _small(
@@ -145,12 +150,18 @@ def reference_samples(name: str) -> np.ndarray:
     return _kept_days(output.trajectories, scenario(name))
 
 
-def engine_samples(scenario: Scenario, seed: int = 202) -> np.ndarray:
-    """[rep, compared day, place, metric, measure] from the engine."""
-    compiled = compile_scenario(scenario)
+def engine_samples(
+    scenario: Scenario,
+    seed: int = 202,
+    simulate: Callable[..., ChunkOutput] = simulate_chunk,
+    compile_with: Callable[[Scenario], CompiledScenario] = compile_scenario,
+) -> np.ndarray:
+    """[rep, compared day, place, metric, measure] from the engine (``simulate`` and
+    ``compile_with`` let test_mutants.py put broken variants in their place)."""
+    compiled = compile_with(scenario)
     chunks = []
     for first in range(0, ENGINE_REPS, 1000):
-        output = simulate_chunk(compiled, seed, first, 1000, trajectory_sample=ENGINE_REPS)
+        output = simulate(compiled, seed, first, 1000, trajectory_sample=ENGINE_REPS)
         assert output.trajectories is not None
         chunks.append(_kept_days(output.trajectories, scenario))
     return np.concatenate(chunks)

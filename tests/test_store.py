@@ -20,7 +20,7 @@ from fieldcast.metrics import METRICS
 from fieldcast.scenario import Scenario
 from fieldcast.store import RunStore, StoreError
 
-RUN_TABLES = ("store_info", "runs", "daily", "trajectories")
+RUN_TABLES = ("store_info", "runs", "daily", "trajectories", "outcomes")
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 
 
@@ -103,6 +103,7 @@ def test_export_writes_every_table(tmp_path: Path, forecast: Forecast) -> None:
             f"runs.{file_format}",
             f"daily.{file_format}",
             f"trajectories.{file_format}",
+            f"outcomes.{file_format}",
         ]
         daily_rows = duckdb.sql(f"SELECT count(*) FROM '{files[1]}'").fetchall()[0][0]
         days, places = len(forecast.results.days), len(forecast.results.places)

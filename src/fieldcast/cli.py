@@ -136,6 +136,7 @@ class Uncertainty(StrEnum):
 # Limits on arguments, checked before any work: beyond them a run would exhaust the machine
 # (memory grows with replications and particles; each process holds a copy of the engine).
 MAX_SEED = 2**64 - 1  # seeds are 64-bit keys of the random numbers (streams.py)
+DEFAULT_SEED = 2019  # every command's seed unless given
 MAX_REPLICATIONS = 1_000_000
 MAX_PARTICLES = 100_000  # of a tracking filter: each lane keeps its whole state
 MAX_PROCESSES = 64
@@ -276,7 +277,7 @@ def forecast(
     ] = None,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Run seed: same seed, same results.")
-    ] = 2019,
+    ] = DEFAULT_SEED,
     processes: Annotated[
         int | None,
         typer.Option(
@@ -328,6 +329,22 @@ def forecast(
             "Default: every one that can vary by lane."
         ),
     ] = None,
+    replication: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=MAX_REPLICATIONS - 1,
+            help="Recompute this one replication (counted from 0) alone, with its daily path: "
+            "of the scenario with --seed, or of a stored --run, checked against what it kept.",
+        ),
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            help="With --replication: the stored run (id, prefix or latest) whose scenario and "
+            "seed to use."
+        ),
+    ] = None,
     store: StoreOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep this run.")] = False,
     workers: WorkersOption = None,
@@ -336,12 +353,18 @@ def forecast(
     """Forecast a scenario: reach, timing, leak effect, what binds, costs, people affected.
 
     With --observed, a tracked forecast instead: conditioned on the counts observed so far.
+    With --replication K, one replication alone (of a stored --run, or of the scenario).
     The run is kept in the run store (see `fieldcast runs`) unless --no-store is given.
     Results are identical in-process, on local processes and on a Dask cluster."""
     from fieldcast.forecast import run_forecast
     from fieldcast.planning.checks import check_plan
     from fieldcast.reports.terminal import render_forecast
 
+    if run is not None and replication is None:
+        _fail("--run: give --replication K too (which replication of the run to recompute)")
+    if replication is not None:
+        _replay(scenario, seed, replication, run, as_json, store)
+        return
     loaded = _load(scenario)
     if observed is not None:
         ignored = {
@@ -402,6 +425,41 @@ def forecast(
         render_forecast(summary, stdout)
 
 
+def _replay(
+    scenario: str, seed: int, replication: int, run: str | None, as_json: bool, store: Path | None
+) -> None:
+    """``forecast --replication K``: one replication alone, from a stored run or a scenario."""
+    from fieldcast.forecast import outcome_tuples, replay
+    from fieldcast.reports.terminal import render_replay
+
+    if run is None:
+        result = replay(_load(scenario), seed, replication)
+    else:
+        if scenario != DEFAULT_SCENARIO or seed != DEFAULT_SEED:
+            _fail("--run: the run gives the scenario and the seed; give no scenario or --seed")
+        run_store = _store(store)
+        stored_run = _store_call(lambda: run_store.get(run))
+        if stored_run.engine != Engine.counts.value:
+            _fail(
+                f"--run: run {stored_run.run_id} used the {stored_run.engine} engine; only runs "
+                "of the counts engine can be recomputed replication by replication"
+            )
+        if replication >= stored_run.replications:
+            _fail(
+                f"--replication: run {stored_run.run_id} has {stored_run.replications:,} "
+                f"replications (0 to {stored_run.replications - 1:,}), not {replication:,}"
+            )
+        rows = _store_call(lambda: run_store.replication(stored_run.run_id, replication))
+        stored = None if rows is None else outcome_tuples(rows, stored_run.scenario)
+        result = replay(
+            stored_run.scenario, stored_run.seed, replication, stored_run.run_id, stored
+        )
+    if as_json:
+        _print_json(result.summary())
+    else:
+        render_replay(result.summary(), stdout)
+
+
 @app.command()
 def check(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
@@ -454,7 +512,7 @@ def plan(
     ] = 1000,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every run.")
-    ] = 2019,
+    ] = DEFAULT_SEED,
     objective: Annotated[
         Objective,
         typer.Option(
@@ -567,7 +625,7 @@ def requirement(
     ] = 1000,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every level.")
-    ] = 2019,
+    ] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What would it take: the least amount of one resource that reaches the goal."""
@@ -628,7 +686,7 @@ def sensitivity(
     ] = 200,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Seed of the sample and of every point.")
-    ] = 2019,
+    ] = DEFAULT_SEED,
     processes: Annotated[
         int | None, typer.Option(min=1, max=MAX_PROCESSES, help="Local processes. Default: cores.")
     ] = None,
@@ -834,10 +892,20 @@ def runs_export(
     run: RunArgument,
     file_format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
     out: Annotated[Path, typer.Option(help="Directory to write into.")] = Path("."),
+    long: Annotated[
+        bool,
+        typer.Option(
+            "--long",
+            help="One long table instead: (scenario, run, seed, replication, day, place, "
+            "metric, measure, value, series) for the trajectories and every replication's "
+            "outcomes.",
+        ),
+    ] = False,
     store: StoreOption = None,
 ) -> None:
-    """Write a run's tables (run and scenario, daily series, trajectories) as files."""
-    written = _store_call(lambda: _store(store).export(run, out, file_format))
+    """Write a run's tables (run and scenario, daily series, trajectories, every replication's
+    outcomes) as files, or one long table (--long)."""
+    written = _store_call(lambda: _store(store).export(run, out, file_format, long))
     for path in written:
         stdout.print(str(path), highlight=False)
 
@@ -1161,7 +1229,7 @@ def calibrate(
     ] = None,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Seed: same seed, same posterior.")
-    ] = 2019,
+    ] = DEFAULT_SEED,
     parameter: Annotated[
         list[str] | None,
         typer.Option(
@@ -1330,7 +1398,7 @@ def backtest(
     ] = 2000,
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Seed: same seed, same scores.")
-    ] = 2019,
+    ] = DEFAULT_SEED,
     parameter: Annotated[
         list[str] | None,
         typer.Option(help="Track only this ranged assumption (repeat for more)."),

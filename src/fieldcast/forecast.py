@@ -10,6 +10,7 @@ How strongly the two runs are coupled is reported with the effect (``correlation
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,9 +19,10 @@ import numpy as np
 
 from fieldcast.assumptions import PriorPredictive, prior_predictive
 from fieldcast.costs import cost_items
+from fieldcast.metrics import MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
-from fieldcast.replications import simulate_many
-from fieldcast.results import Results, binds, interval
+from fieldcast.replications import simulate_many, simulate_one
+from fieldcast.results import TOTAL, Results, binds, interval, outcome_rows
 from fieldcast.scenario import Scenario
 from fieldcast.workers import Progress
 
@@ -283,3 +285,98 @@ def run_forecast(
             scenario, replications, seed, assumption_draws, processes, progress, client
         )
     return Forecast(results=runs[0], without_leak=runs[-1], engine=engine, assumptions=assumptions)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One replication of a run, recomputed alone (``fieldcast forecast --replication K``).
+
+    Its random numbers are keyed by (seed, replication), so it is the replication of any run
+    of the scenario with that seed, however that run was cut into chunks; ``stored`` holds a
+    stored run's outcomes of it, to show that they agree bit for bit."""
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    outcomes: list[tuple]  # (day, place, metric, households, persons, minors), sorted
+    days: np.ndarray  # [day] day numbers
+    trajectory: np.ndarray  # [day, place, metric, measure]
+    run_id: str | None = None
+    stored: list[tuple] | None = None  # the stored run's outcome rows, as ``outcomes``
+
+    def same_as_stored(self) -> bool | None:
+        """True if the stored run kept the same outcomes of this replication, to the bit;
+        None if there is no stored run, or it kept none (stored before fieldcast did)."""
+        return None if self.stored is None else self.stored == self.outcomes
+
+    def summary(self) -> dict[str, Any]:
+        """The replication as one JSON-ready dictionary (``--replication K --json``)."""
+        persons, total = MEASURES.index("persons"), -1  # the total is the last place
+        return {
+            "fieldcast_version": version("fieldcast"),
+            "scenario": self.scenario.name,
+            "scenario_sha256": hashlib.sha256(self.scenario.canonical_json().encode()).hexdigest(),
+            "seed": self.seed,
+            "replication": self.replication,
+            "run": self.run_id,
+            "same_as_stored": self.same_as_stored(),
+            "outcomes": [
+                {"day": day, "place": place, "metric": metric, "measure": measure, "value": value}
+                for day, place, metric, *values in self.outcomes
+                for measure, value in zip(MEASURES, values, strict=True)
+                if value is not None
+            ],
+            "daily_persons": {
+                "day": self.days.tolist(),
+                **{
+                    metric: self.trajectory[:, total, index, persons].tolist()
+                    for index, metric in enumerate(METRICS)
+                },
+            },
+        }
+
+
+def replay(
+    scenario: Scenario,
+    seed: int,
+    replication: int,
+    run_id: str | None = None,
+    stored: list[tuple] | None = None,
+) -> Replay:
+    """Recompute replication ``replication`` of ``scenario`` with ``seed``, alone, with its
+    daily path (and, given a stored run's outcome rows, say whether they agree)."""
+    chunk, days = simulate_one(scenario, seed, replication)
+    assert chunk.trajectories is not None
+    return Replay(
+        scenario=scenario,
+        seed=seed,
+        replication=replication,
+        outcomes=outcome_tuples(outcome_rows(chunk, scenario, replication), scenario),
+        days=days,
+        trajectory=chunk.trajectories[0],
+        run_id=run_id,
+        stored=stored,
+    )
+
+
+def outcome_tuples(rows: dict[str, np.ndarray], scenario: Scenario) -> list[tuple]:
+    """Outcome rows (``results.outcome_rows`` codes, or names as the store gives them) as
+    sorted tuples (day, place, metric, households, persons, minors), None where masked."""
+    places = [*(city.name for city in scenario.cities), TOTAL]
+
+    def name(value: Any, names: Sequence[str]) -> str:
+        return value if isinstance(value, str) else names[int(value)]
+
+    def count(column: np.ndarray, row: int) -> int | None:
+        masked = np.ma.getmaskarray(column)[row]
+        return None if masked else int(np.ma.getdata(column)[row])
+
+    return sorted(
+        (
+            int(rows["day"][row]),
+            name(rows["place"][row], places),
+            name(rows["metric"][row], STORED_METRICS),
+            *(count(rows[measure], row) for measure in MEASURES),
+        )
+        for row in range(len(rows["day"]))
+    )

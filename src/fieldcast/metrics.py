@@ -38,6 +38,10 @@ FLOWS = (
 
 METRICS = STOCKS + FLOWS
 MEASURES = ("households", "persons", "minors")
+# Non-target persons arrested alongside (collateral arrests): kept apart from METRICS, in
+# persons only, and stored and exported under this name after METRICS (code len(METRICS)).
+COLLATERAL = "collateral_arrests"
+STORED_METRICS = (*METRICS, COLLATERAL)
 
 # Per-city daily series whose quantiles are kept (persons); every metric has a per-city daily
 # mean and a national daily quantile band.

@@ -204,3 +204,12 @@ def simulate(
 ) -> Results:
     """Run one scenario."""
     return simulate_many([scenario], replications, seed, processes, progress, client, chunk_size)[0]
+
+
+def simulate_one(scenario: Scenario, seed: int, replication: int) -> tuple[ChunkOutput, np.ndarray]:
+    """Replication ``replication`` of a run of ``scenario`` with ``seed``, alone, with its
+    daily path (its trajectory), and the day numbers of that path."""
+    compiled = compile_scenario(scenario)
+    kept = replication + 1  # samples keep the replications with an index below this
+    chunk = simulate_chunk(compiled, seed, replication, 1, band_sample=kept, trajectory_sample=kept)
+    return chunk, np.arange(compiled.start_day, compiled.start_day + compiled.days)

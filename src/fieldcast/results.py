@@ -20,10 +20,12 @@ from fieldcast.compiled import CompiledScenario
 from fieldcast.metrics import (
     CITY_BAND_METRICS,
     CITY_HORIZON_METRICS,
+    COLLATERAL,
     FIELD_END_METRICS,
     HORIZON_METRICS,
     MEASURES,
     METRICS,
+    STORED_METRICS,
     metric_index,
 )
 from fieldcast.recording import ChunkOutput
@@ -121,6 +123,60 @@ class Results:
     @property
     def cities(self) -> tuple[str, ...]:
         return self.places[:-1]
+
+
+def outcome_rows(
+    kept: Results | ChunkOutput, scenario: Scenario, first_replication: int = 0
+) -> dict[str, np.ndarray]:
+    """Every replication's kept outcomes (``kept`` from a run or one chunk) as long rows:
+    columns ``replication``, ``day``, ``place`` (index into the cities, then the total),
+    ``metric`` (index into ``STORED_METRICS``) and one per measure.
+
+    Persons arrested per place on the last field day; ``HORIZON_METRICS`` in total and
+    ``CITY_HORIZON_METRICS`` per city on the last day; non-target arrests per place on both
+    (persons only: their households and minors are masked). This is what the run store keeps
+    of every replication, and what ``fieldcast forecast --replication`` recomputes."""
+    field_end_day = scenario.operation.field_days - 1
+    last_day = scenario.operation.horizon_days - 1
+    cities = len(scenario.cities)
+    blocks = [  # (values [rep, place, metric, measure], day, first place, metric codes)
+        (kept.at_field_end, field_end_day, 0, FIELD_END_METRICS),
+        (kept.at_horizon[:, None], last_day, cities, HORIZON_METRICS),
+        (kept.city_at_horizon, last_day, 0, CITY_HORIZON_METRICS),
+    ]
+    columns: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("replication", "day", "place", "metric", *MEASURES)
+    }
+    for values, day, first_place, metrics in blocks:
+        if values.size == 0:
+            continue  # not kept (a run kept at the end of field work only)
+        rep, place, metric = (axis.ravel() for axis in np.indices(values.shape[:-1]))
+        columns["replication"].append(rep + first_replication)
+        columns["day"].append(np.full(rep.size, day))
+        columns["place"].append(place + first_place)
+        columns["metric"].append(np.array([METRICS.index(m) for m in metrics])[metric])
+        flat = values.reshape(-1, len(MEASURES))
+        for column, measure in enumerate(MEASURES):
+            columns[measure].append(flat[:, column])
+    for values, day in (
+        (kept.collateral_at_field_end, field_end_day),
+        (kept.collateral_at_horizon, last_day),
+    ):
+        rep, place = (axis.ravel() for axis in np.indices(values.shape))
+        columns["replication"].append(rep + first_replication)
+        columns["day"].append(np.full(rep.size, day))
+        columns["place"].append(place)
+        columns["metric"].append(np.full(rep.size, STORED_METRICS.index(COLLATERAL)))
+        columns["persons"].append(values.ravel())
+        for measure in ("households", "minors"):
+            columns[measure].append(np.full(rep.size, -1))
+    joined = {name: np.concatenate(parts) for name, parts in columns.items()}
+    types = {"replication": np.int32, "day": np.int32, "place": np.int16, "metric": np.int16}
+    return {
+        **{name: joined[name].astype(dtype) for name, dtype in types.items()},
+        # masked (NULL in the store) where a measure does not apply
+        **{m: np.ma.masked_less(joined[m].astype(np.int64), 0) for m in MEASURES},
+    }
 
 
 def _check_kept(metric: str, kept: tuple[str, ...], when: str) -> None:

@@ -48,9 +48,9 @@ import duckdb
 import numpy as np
 import platformdirs
 
-from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS
+from fieldcast.metrics import CITY_BAND_METRICS, MEASURES, METRICS, STORED_METRICS
 from fieldcast.observations import ObservationSet, ObservedRow, check_name
-from fieldcast.results import TOTAL, Results
+from fieldcast.results import TOTAL, Results, outcome_rows
 from fieldcast.scenario import Scenario, ScenarioError, validate_scenario
 
 if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, does not load it
@@ -59,9 +59,8 @@ if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, doe
     from fieldcast.posterior import Assessment
     from fieldcast.tracking import FilterState, Tracking
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
-COLLATERAL = "collateral_arrests"  # daily metric of non-target persons (measure: persons)
 
 _SCHEMA = [
     """CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
@@ -103,6 +102,20 @@ _SCHEMA = [
 ]
 # What each schema version adds to the one before: an older store is upgraded in place.
 _UPGRADES = {
+    4: [
+        # every replication's kept outcomes (``results.outcome_rows``); runs stored before
+        # version 4 have none
+        """CREATE TABLE outcomes (
+            run_id VARCHAR NOT NULL,
+            replication INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            place VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            households BIGINT,  -- NULL where the measure does not apply (collateral arrests)
+            persons BIGINT NOT NULL,
+            minors BIGINT
+        )""",
+    ],
     3: [
         """CREATE TABLE trackings (
             tracking_id VARCHAR PRIMARY KEY,
@@ -387,9 +400,10 @@ class RunStore:
         # stored as codes and turned into text by the INSERT
         daily_rows = _daily_columns(forecast)  # noqa: F841 (read by name in the SQL below)
         trajectory_rows = _trajectory_columns(forecast.results)  # noqa: F841 (likewise)
+        outcome = outcome_rows(forecast.results, forecast.scenario)  # noqa: F841 (likewise)
         names = {
             "places": list(forecast.results.places),
-            "metrics": [*METRICS, COLLATERAL],
+            "metrics": list(STORED_METRICS),
             "measures": list(MEASURES),
         }
         scenario = forecast.scenario
@@ -425,6 +439,12 @@ class RunStore:
                     "FROM trajectory_rows",
                     {"run_id": run_id, "places": names["places"], "metrics": names["metrics"]},
                 )
+                connection.execute(
+                    "INSERT INTO outcomes SELECT $run_id, replication, day, "
+                    "$places[place + 1], $metrics[metric + 1], households, persons, minors "
+                    "FROM outcome",
+                    {"run_id": run_id, "places": names["places"], "metrics": names["metrics"]},
+                )
                 connection.execute("COMMIT")
             except duckdb.ConstraintException:
                 connection.execute("ROLLBACK")
@@ -442,7 +462,7 @@ class RunStore:
         stay in the file until the blocks are reused."""
         with self._connect(write=True) as connection:
             connection.execute("BEGIN TRANSACTION")
-            for table in ("trajectories", "daily", "runs"):
+            for table in ("outcomes", "trajectories", "daily", "runs"):
                 connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             connection.execute("COMMIT")
             self._rewrite(connection)
@@ -867,18 +887,28 @@ class RunStore:
             daily={name: _unmasked(column) for name, column in daily.items()},
         )
 
-    def export(self, reference: str, directory: str | Path, file_format: str) -> list[Path]:
-        """Write a run's tables (runs, daily, trajectories) as Parquet or CSV files."""
+    def export(
+        self, reference: str, directory: str | Path, file_format: str, long: bool = False
+    ) -> list[Path]:
+        """Write a run's tables as Parquet or CSV files: the run (scenario and summary), its
+        daily series, trajectories and per-replication outcomes; or, ``long``, one table of
+        (scenario, run, seed, replication, day, place, metric, measure, value, series) rows
+        of the trajectories (``series`` "daily") and the outcomes ("outcome"), readable
+        without fieldcast. Nothing is overwritten."""
         if file_format not in ("parquet", "csv"):
             raise StoreError(f"unknown export format {file_format!r} (use parquet or csv)")
         run_id = self.resolve(reference)
         directory = Path(directory)
-        targets = [
-            directory / f"{run_id}-{t}.{file_format}" for t in ("runs", "daily", "trajectories")
-        ]
+        with self._connect(write=False) as connection:
+            has_outcomes = _has_table(connection, "outcomes")
+        tables = ["runs", "daily", "trajectories"] + (["outcomes"] if has_outcomes else [])
+        queries = {table: f"SELECT * FROM {table} WHERE run_id = '{run_id}'" for table in tables}
+        if long:
+            queries = {"long": _long_query(run_id, has_outcomes)}
+        targets = {name: directory / f"{run_id}-{name}.{file_format}" for name in queries}
         if directory.exists() and not directory.is_dir():
             raise StoreError(f"{directory} is a file; give a folder to export into")
-        existing = [str(target) for target in targets if target.exists()]
+        existing = [str(target) for target in targets.values() if target.exists()]
         if existing:
             raise StoreError(f"{', '.join(existing)} exist: nothing was overwritten")
         try:
@@ -887,17 +917,53 @@ class RunStore:
             raise StoreError(f"cannot make the folder {directory}: {error.strerror}") from None
         if not os.access(directory, os.W_OK):
             raise StoreError(f"cannot write in {directory} (permissions)")
-        written = []
+        options = "FORMAT parquet" if file_format == "parquet" else "FORMAT csv, HEADER"
         with self._connect(write=False) as connection:
-            for table, target in zip(("runs", "daily", "trajectories"), targets, strict=True):
-                options = "FORMAT parquet" if file_format == "parquet" else "FORMAT csv, HEADER"
-                quoted = target.as_posix().replace("'", "''")
-                connection.execute(
-                    f"COPY (SELECT * FROM {table} WHERE run_id = '{run_id}') "
-                    f"TO '{quoted}' ({options})"
-                )
-                written.append(target)
-        return written
+            for name, query in queries.items():
+                quoted = targets[name].as_posix().replace("'", "''")
+                connection.execute(f"COPY ({query}) TO '{quoted}' ({options})")
+        return list(targets.values())
+
+    def replication(self, reference: str, replication: int) -> dict[str, np.ndarray] | None:
+        """A stored run's outcomes of one replication, as ``results.outcome_rows`` gives them
+        (names for place and metric), sorted; None for a run stored before fieldcast kept
+        them (store schema 4)."""
+        run_id = self.resolve(reference)
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "outcomes"):
+                return None
+            rows = connection.execute(
+                "SELECT replication, day, place, metric, households, persons, minors "
+                "FROM outcomes WHERE run_id = ? AND replication = ? "
+                "ORDER BY day, place, metric",
+                [run_id, replication],
+            ).fetchnumpy()
+        if len(rows["replication"]) == 0:
+            return None
+        return rows  # NULLs are masked
+
+
+def _long_query(run_id: str, has_outcomes: bool) -> str:
+    """One row per value: the trajectories' and (if stored) the outcomes' measures unpivoted,
+    with the scenario, run and seed that identify each replication's random numbers."""
+    unpivoted = [
+        "SELECT *, 'daily' AS series FROM (UNPIVOT (SELECT * FROM trajectories "
+        f"WHERE run_id = '{run_id}') ON households, persons, minors "
+        "INTO NAME measure VALUE value)"
+    ]
+    if has_outcomes:  # UNPIVOT leaves out NULLs: a measure that does not apply has no row
+        unpivoted.append(
+            "SELECT *, 'outcome' AS series FROM (UNPIVOT (SELECT * FROM outcomes "
+            f"WHERE run_id = '{run_id}') ON households, persons, minors "
+            "INTO NAME measure VALUE value)"
+        )
+    return (
+        "SELECT runs.scenario_name AS scenario, rows.run_id AS run, runs.seed, "
+        "rows.replication, rows.day, rows.place, rows.metric, rows.measure, rows.value, "
+        f"rows.series FROM ({' UNION ALL '.join(unpivoted)}) AS rows "
+        "JOIN runs USING (run_id) "
+        "ORDER BY rows.series, rows.replication, rows.day, rows.place, rows.metric, rows.measure"
+    )
 
 
 def _stored_scenario(scenario_json: str, what: str, made_by: str) -> Scenario:

@@ -243,6 +243,47 @@ def _people(summary: dict[str, Any]) -> Table:
     return table
 
 
+def render_replay(summary: dict[str, Any], console: Console) -> None:
+    """Print one replication recomputed alone (``Replay.summary()``): its outcomes on the
+    last field day and the last day, and whether the stored run kept the same."""
+    of = f"run {summary['run']}" if summary["run"] else f"scenario {summary['scenario']}"
+    _show(
+        console,
+        Text(
+            f"Replication {summary['replication']:,} of {of} (seed {summary['seed']}), "
+            "recomputed alone",
+            style="bold",
+        ),
+    )
+    days = sorted({row["day"] for row in summary["outcomes"]})
+    for day, title in zip(days, ("last field day", "last day"), strict=False):
+        table = Table(title=f"Kept outcomes on day {day} ({title})", title_justify="left")
+        for column in ("place", "metric", "households", "persons", "minors"):
+            table.add_column(column, justify="left" if column in ("place", "metric") else "right")
+        rows: dict[tuple[str, str], dict[str, int]] = {}
+        for row in summary["outcomes"]:
+            if row["day"] == day:
+                rows.setdefault((row["place"], row["metric"]), {})[row["measure"]] = row["value"]
+        for (place, metric), values in rows.items():
+            table.add_row(
+                place,
+                metric,
+                *(_count(values.get(measure)) for measure in ("households", "persons", "minors")),
+            )
+        _show(console, table)
+    same = summary["same_as_stored"]
+    if same is None and summary["run"]:
+        _show(
+            console, Text("The run was stored before fieldcast kept every replication's outcomes.")
+        )
+    elif same is not None:
+        verdict = "the same, bit for bit" if same else "DIFFERENT from what the run kept"
+        _show(
+            console,
+            Text(f"Against the stored run: {verdict}.", style="bold" if same else "bold red"),
+        )
+
+
 def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
     """Print a sensitivity analysis (``Sensitivity.as_dict()``): one ranking per output."""
     morris = answer["method"] == "morris"

@@ -1,0 +1,63 @@
+"""The equivalence suite has teeth: deliberately wrong engines are told apart from the reference.
+
+Each mutant (``mutants.py``) breaks one rule of the model. Its samples go through the same
+family of tests as the real engine's in ``test_equivalence.py`` (same scenario, same
+reference samples, same Bonferroni threshold), and the family must reject it. The real engine
+passes that family (``test_engine_matches_reference_in_distribution``), so a rejection here is
+the family seeing the broken rule, not noise at a loose threshold.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mutants import MUTANTS, load_mutant, write_mutants
+from test_equivalence import (
+    FAMILY_ALPHA,
+    comparisons,
+    engine_samples,
+    family_size,
+    reference_samples,
+    scenario,
+)
+
+
+@pytest.fixture(scope="module")
+def mutant_folder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the session's background process compiled the mutants in (conftest.py),
+    once it has finished; else a new one."""
+    compiling: tuple[Path, subprocess.Popen] | None = getattr(
+        request.config, "mutants_compiling", None
+    )
+    if compiling is None:
+        folder = tmp_path_factory.mktemp("mutants")
+        write_mutants(folder)
+        return folder
+    folder, process = compiling
+    process.wait()  # its failure is not ours: the test compiles what is missing
+    return folder
+
+
+def mutant_samples(name: str, folder: Path) -> np.ndarray:
+    """The mutant's samples for its scenario, as ``engine_samples`` gives the real engine's."""
+    mutant = MUTANTS[name]
+    loaded = load_mutant(folder, name)
+    if mutant.module == "fieldcast.engine":
+        return engine_samples(scenario(mutant.scenario), simulate=loaded.simulate_chunk)
+    return engine_samples(scenario(mutant.scenario), compile_with=loaded.compile_scenario)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_the_equivalence_suite_rejects_a_broken_rule(name: str, mutant_folder: Path) -> None:
+    mutant = MUTANTS[name]
+    threshold = FAMILY_ALPHA / family_size()
+    results = comparisons(
+        mutant.scenario, reference_samples(mutant.scenario), mutant_samples(name, mutant_folder)
+    )
+    rejected = sorted((p, label) for label, p in results if p < threshold)
+    assert rejected, f"{name}: the equivalence suite did not see it (threshold {threshold:.1e})"
