@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench golden lock clean
+.PHONY: run test lint bench golden docs-figures lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("fieldcast needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -21,8 +21,8 @@ run: $(STAMP)
 	$(BIN)/fieldcast report latest --out report.html
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/python -m pytest
 
 # Speed and memory figures against their targets; writes bench.json (see docs/performance.md).
@@ -32,6 +32,10 @@ bench: $(STAMP)
 # Rewrite the golden forecasts (tests/golden_forecasts) after an intended change to the numbers.
 golden: $(STAMP)
 	$(BIN)/python tests/golden.py
+
+# Recompute the README's worked-example figures and put them in the README (docs/figures.py).
+docs-figures: $(STAMP)
+	$(BIN)/python docs/figures.py --write
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml (needs uv).
 lock:

@@ -90,28 +90,53 @@ def simple_scenario(seed_scenario: Scenario) -> Scenario:
     )
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """When the session will run test_mutants.py, write the mutants and compile them in a
-    background process (about 40 s of numba per engine mutant, on the core the test run
-    leaves idle); the tests wait for it (``mutants.py``)."""
-    if not any(item.path.name == "test_mutants.py" for item in session.items):
-        return
-    from mutants import write_mutants
+# Tests that need work done ahead (tests/ahead.py): mutants compiled, README figures computed
+AHEAD_TESTS = {
+    "mutants": ("test_mutants.py", None),
+    "figures": ("test_readme.py", "test_the_worked_examples_figures_are_the_commands_output"),
+}
 
-    folder = Path(tempfile.mkdtemp(prefix="fieldcast-mutants-"))
-    write_mutants(folder)
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the work ahead that the selected tests need, in one background process."""
+    needed = [
+        job
+        for job, (file, test) in AHEAD_TESTS.items()
+        if any(
+            item.path.name == file and (test is None or item.name == test) for item in session.items
+        )
+    ]
+    if not needed:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="fieldcast-ahead-"))
+    if "mutants" in needed:
+        from mutants import write_mutants
+
+        write_mutants(folder)
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "mutants.py"), str(folder)],
+        [sys.executable, str(Path(__file__).parent / "ahead.py"), str(folder)]
+        + [f"--{job}" for job in needed],
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    session.config.mutants_compiling = (folder, process)  # type: ignore[attr-defined]
+    session.config.ahead = (folder, process)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def ahead(request: pytest.FixtureRequest) -> Path:
+    """The folder of the work done ahead, once it is done (a failure is the test's)."""
+    folder, process = request.config.ahead
+    _, errors = process.communicate()
+    assert process.returncode == 0, f"tests/ahead.py failed: {errors}"
+    return folder
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """No compiling process is left behind, nor its folder."""
-    compiling = getattr(session.config, "mutants_compiling", None)
-    if compiling is not None:
-        folder, process = compiling
+    """No process working ahead is left behind, nor its folder."""
+    started = getattr(session.config, "ahead", None)
+    if started is not None:
+        folder, process = started
         process.kill()
-        process.wait()
+        process.communicate()
         shutil.rmtree(folder, ignore_errors=True)

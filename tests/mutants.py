@@ -6,10 +6,9 @@ a mutant silently into the real thing), written to a file of its own and importe
 real module.
 
 An engine mutant takes numba about 40 seconds to compile. ``conftest.py`` therefore writes
-the mutants when a session collects ``test_mutants.py`` and compiles them in a background
-process (``python tests/mutants.py FOLDER``) while other tests run; numba caches the compiled
-code by file, so the tests then load it in a second. Without that process (a test run on its
-own), the test compiles them itself: slower, same result.
+the mutants when a session collects ``test_mutants.py``, and ``ahead.py`` compiles them in a
+background process while other tests run; numba caches the compiled code by file, so the
+tests then load it in a second.
 """
 
 from __future__ import annotations
@@ -139,7 +138,3 @@ def compile_mutants(folder: Path) -> None:
     for name, mutant in MUTANTS.items():
         if mutant.module == "fieldcast.engine":
             load_mutant(folder, name).simulate_chunk(compiled, 1, 0, 2, trajectory_sample=2)
-
-
-if __name__ == "__main__":
-    compile_mutants(Path(sys.argv[1]))

@@ -9,13 +9,12 @@ the family seeing the broken rule, not noise at a loose threshold.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mutants import MUTANTS, load_mutant, write_mutants
+from mutants import MUTANTS, load_mutant
 from test_equivalence import (
     FAMILY_ALPHA,
     comparisons,
@@ -24,22 +23,6 @@ from test_equivalence import (
     reference_samples,
     scenario,
 )
-
-
-@pytest.fixture(scope="module")
-def mutant_folder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder the session's background process compiled the mutants in (conftest.py),
-    once it has finished; else a new one."""
-    compiling: tuple[Path, subprocess.Popen] | None = getattr(
-        request.config, "mutants_compiling", None
-    )
-    if compiling is None:
-        folder = tmp_path_factory.mktemp("mutants")
-        write_mutants(folder)
-        return folder
-    folder, process = compiling
-    process.wait()  # its failure is not ours: the test compiles what is missing
-    return folder
 
 
 def mutant_samples(name: str, folder: Path) -> np.ndarray:
@@ -53,11 +36,11 @@ def mutant_samples(name: str, folder: Path) -> np.ndarray:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(MUTANTS))
-def test_the_equivalence_suite_rejects_a_broken_rule(name: str, mutant_folder: Path) -> None:
+def test_the_equivalence_suite_rejects_a_broken_rule(name: str, ahead: Path) -> None:
     mutant = MUTANTS[name]
     threshold = FAMILY_ALPHA / family_size()
     results = comparisons(
-        mutant.scenario, reference_samples(mutant.scenario), mutant_samples(name, mutant_folder)
+        mutant.scenario, reference_samples(mutant.scenario), mutant_samples(name, ahead)
     )
     rejected = sorted((p, label) for label, p in results if p < threshold)
     assert rejected, f"{name}: the equivalence suite did not see it (threshold {threshold:.1e})"

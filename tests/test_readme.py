@@ -3,6 +3,7 @@ command it shows exists."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -81,3 +82,20 @@ def test_readme_scenario_snippets_are_valid(tmp_path: Path) -> None:
         path = tmp_path / f"snippet{index}.toml"
         path.write_text(block if "extends" in block else f'extends = "seed-2019"\n{block}')
         load_scenario(path)
+
+
+def test_the_worked_examples_figures_are_the_commands_output(ahead: Path) -> None:
+    """Every phrase with a figure in the worked examples is what its command gives now at
+    the README's seed (``docs/figures.py``, run ahead of the tests by ``ahead.py``)."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "docs"))
+    from figures import FIGURES, missing
+
+    phrases = json.loads((ahead / "figures.json").read_text())
+    assert list(phrases) == [figure.command for figure in FIGURES]
+    assert sum(len(listed) for listed in phrases.values()) >= 30
+    assert missing(phrases, README) == []
+    # and the check can fail: a figure changed by one is missing
+    changed = {"check": [phrases["check"][0].replace("43%", "44%")]}
+    assert missing(changed, README) != []
+    for command in phrases:  # the commands are the README's, as written there
+        assert f"fieldcast {command.removesuffix(' --no-store')}" in " ".join(README.split())

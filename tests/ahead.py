@@ -1,0 +1,42 @@
+"""Work a test session starts ahead, in one background process, on the core the tests mostly
+leave idle: compiling the mutant engines (``mutants.py``, about 40 s of numba each) and
+computing the README's worked-example figures (``docs/figures.py``, a few minutes of
+fieldcast commands). ``conftest.py`` starts it once collection shows which of the tests that
+need it will run; those tests wait for it (the ``ahead`` fixture).
+
+    python tests/ahead.py FOLDER [--mutants] [--figures]
+
+writes into FOLDER: the mutants' compiled code goes to numba's cache, the figures to
+``figures.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+FIGURES_FILE = "figures.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--mutants", action="store_true")
+    parser.add_argument("--figures", action="store_true")
+    arguments = parser.parse_args()
+    if arguments.mutants:
+        sys.path.insert(0, str(HERE))
+        from mutants import compile_mutants
+
+        compile_mutants(arguments.folder)
+    if arguments.figures:
+        script = HERE.parent / "docs" / "figures.py"
+        out = arguments.folder / FIGURES_FILE
+        subprocess.run([sys.executable, str(script), "--out", str(out)], check=True)
+
+
+if __name__ == "__main__":
+    main()
