@@ -48,7 +48,9 @@ class Days:
             band_sample=replications,
             trajectory_sample=replications,
         )
-        self.days = np.arange(self.compiled.start_day, self.compiled.start_day + self.compiled.days)
+        self.days = np.arange(
+            self.compiled.start_day, self.compiled.start_day + self.compiled.day_count
+        )
 
     def values(self, metric: str, measure: str = "households") -> np.ndarray:
         trajectories = self.output.trajectories

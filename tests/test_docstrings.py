@@ -43,7 +43,9 @@ PUBLIC = dict(_public_callables())
 
 def _section(doc: str, title: str) -> str | None:
     """The text of a numpydoc section (a title underlined with dashes), or None."""
-    match = re.search(rf"^{title}\n-{{{len(title)}}}\n(.*?)(?=^\w[^\n]*\n-{{3,}}\n|\Z)", doc, re.M | re.S)
+    match = re.search(
+        rf"^{title}\n-{{{len(title)}}}\n(.*?)(?=^\w[^\n]*\n-{{3,}}\n|\Z)", doc, re.M | re.S
+    )
     return None if match is None else match.group(1)
 
 

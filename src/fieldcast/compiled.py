@@ -29,7 +29,7 @@ class Structure:
     sizes: tuple[int, ...]  # [class] persons per household
     minors: tuple[int, ...]  # [class] minors per household
     start_day: int  # first simulated day (day index 0)
-    days: int  # number of simulated days
+    day_count: int  # number of simulated days
     field_days: int
     max_attempts: int
     processing_days: int
@@ -96,8 +96,8 @@ class CompiledScenario:
         return self.structure.start_day
 
     @property
-    def days(self) -> int:
-        return self.structure.days
+    def day_count(self) -> int:
+        return self.structure.day_count
 
     @property
     def field_days(self) -> int:
@@ -170,7 +170,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         sizes=tuple(c.size for c in scenario.households.classes),
         minors=tuple(c.minors for c in scenario.households.classes),
         start_day=start_day,
-        days=days,
+        day_count=days,
         field_days=op.field_days,
         max_attempts=op.max_attempts,
         processing_days=det.processing_days,

@@ -112,7 +112,7 @@ class Calendar(NamedTuple):
     measure_weights: np.ndarray  # [class, measure] households, persons, minors per household
     largest_first: np.ndarray  # [class] class indices by decreasing size
     start_day: int
-    days: int
+    day_count: int
     field_days: int
     max_attempts: int
     processing_days: int
@@ -1053,7 +1053,7 @@ def _record(
     if day_index == calendar.field_days - 1 - calendar.start_day:
         _keep_by_place(calendar, state, row, _FIELD_END_ROWS, recording.at_field_end[lane])
         _keep_collateral(state, row, recording.collateral_at_field_end[lane])
-    if day_index == calendar.days - 1:
+    if day_index == calendar.day_count - 1:
         _keep_national(calendar, state, row, _HORIZON_ROWS, recording.at_horizon[lane])
         _keep_by_place(calendar, state, row, _CITY_HORIZON_ROWS, recording.city_at_horizon[lane])
         _keep_collateral(state, row, recording.collateral_at_horizon[lane])
@@ -1183,7 +1183,7 @@ def _day(
                 lane,
                 _AFTER_FIELD,
                 day_index,
-                calendar.days,
+                calendar.day_count,
             )
         _field_attempts(
             seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
@@ -1262,7 +1262,7 @@ def _calendar(structure: Structure) -> Calendar:
         measure_weights=structure.measure_weights,
         largest_first=np.argsort(-sizes, kind="stable").astype(np.int64),
         start_day=structure.start_day,
-        days=structure.days,
+        day_count=structure.day_count,
         field_days=structure.field_days,
         max_attempts=structure.max_attempts,
         processing_days=structure.processing_days,
@@ -1302,7 +1302,7 @@ def _recording(
     structure: Structure, keys: LaneKeys, groups: int, parameter_sets: int, daily: bool
 ) -> Recording:
     lanes, classes, cities = len(keys.parameter_set), structure.classes, structure.cities
-    cells, metrics, days = (classes, cities), len(METRICS), structure.days
+    cells, metrics, days = (classes, cities), len(METRICS), structure.day_count
     measures = len(MEASURES)
     bands = int(keys.band_row.max()) + 1 if lanes else 0
     trajectories = int(keys.trajectory_row.max()) + 1 if lanes else 0
@@ -1455,7 +1455,7 @@ class Lanes:
         step = lanes if progress is None else max(1, -(-lanes // PROGRESS_STEPS))
         for first in range(0, lanes, step):
             end = min(first + step, lanes)
-            self._run(0, self.calendar.days, straight=True, lanes=(first, end))
+            self._run(0, self.calendar.day_count, straight=True, lanes=(first, end))
             if progress is not None:
                 progress(end / lanes)
 
@@ -1463,11 +1463,11 @@ class Lanes:
         """Advance every lane to the end of ``day`` (default: the horizon's last day)."""
         if not self.pausable:
             raise ValueError("start the lanes with pausable=True to stop them on a day")
-        end = self.calendar.days if day is None else day - self.calendar.start_day + 1
-        if not self.next_day_index <= end <= self.calendar.days:
+        end = self.calendar.day_count if day is None else day - self.calendar.start_day + 1
+        if not self.next_day_index <= end <= self.calendar.day_count:
             raise ValueError(
                 f"cannot run until day {day}: the lanes are at the end of day {self.day} and "
-                f"the last day is {self.calendar.start_day + self.calendar.days - 1}"
+                f"the last day is {self.calendar.start_day + self.calendar.day_count - 1}"
             )
         self._run(self.next_day_index, end, straight=False)
 
@@ -1522,7 +1522,7 @@ class Lanes:
 
     def outputs(self) -> list[ChunkOutput]:
         """What each group of lanes recorded, as the results expect it (after the horizon)."""
-        if self.next_day_index != self.calendar.days:
+        if self.next_day_index != self.calendar.day_count:
             raise ValueError(f"the lanes are at day {self.day}, not at the horizon")
         if self._outputs is not None:  # made once: making them completes the recording
             return self._outputs

@@ -47,10 +47,10 @@ MIN_BAND_SAMPLE = 100
 TRAJECTORY_SAMPLE = 10  # replications (the first ones) kept whole
 
 
-def band_sample_size(days: int) -> int:
+def band_sample_size(day_count: int) -> int:
     """Replications (the first ones) whose daily totals give the daily bands of a run of
-    ``days`` days: memory stays bounded however long the horizon."""
-    return min(BAND_SAMPLE, max(MIN_BAND_SAMPLE, BAND_REPLICATION_DAYS // days))
+    ``day_count`` days: memory stays bounded however long the horizon."""
+    return min(BAND_SAMPLE, max(MIN_BAND_SAMPLE, BAND_REPLICATION_DAYS // day_count))
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Recorder:
     ) -> None:
         self.compiled = compiled
         self.replications = replications
-        reps, days, cities = replications, compiled.days, compiled.cities
+        reps, days, cities = replications, compiled.day_count, compiled.cities
         places, metrics, measures = cities + 1, len(METRICS), len(MEASURES)
         self.field_end_index = compiled.day_index(compiled.field_days - 1)
         # [class, measure]: one household of a class in households, persons, minors
@@ -165,7 +165,7 @@ class Recorder:
         if day == self.field_end_index:
             self.at_field_end[...] = self._values(counts[_FIELD_END_INDEX])
             self.collateral_at_field_end[...] = self._with_total(collateral)
-        if day == self.compiled.days - 1:
+        if day == self.compiled.day_count - 1:
             self.at_horizon[...] = self._values(counts[_HORIZON_INDEX])[:, -1]
             self.city_at_horizon[...] = self._values(counts[_CITY_HORIZON_INDEX])[:, :-1]
             self.collateral_at_horizon[...] = self._with_total(collateral)

@@ -68,19 +68,19 @@ class Replication:
         self.cities = [city.name for city in scenario.cities]
         self.classes = scenario.households.classes
         self.start_day = min([0, *(event.day for event in scenario.leak.events)])
-        self.days = scenario.operation.horizon_days - self.start_day
+        self.day_count = scenario.operation.horizon_days - self.start_day
         self.env = simpy.Environment(initial_time=self.start_day)
         shape = (len(self.classes), len(self.cities))
         self.cumulative = {flow: np.zeros(shape, dtype=np.int64) for flow in FLOWS}
         self.collateral = np.zeros(len(self.cities), dtype=np.int64)
-        self.counts = np.zeros((self.days, len(METRICS), *shape), dtype=np.int64)
-        self.collateral_by_day = np.zeros((self.days, len(self.cities)), dtype=np.int64)
-        self.full_capacity = np.zeros((self.days, len(self.cities)), dtype=bool)
-        self.bed_shortfall = np.zeros(self.days, dtype=bool)
-        self.monitor_shortfall = np.zeros((self.days, len(self.cities)), dtype=bool)
+        self.counts = np.zeros((self.day_count, len(METRICS), *shape), dtype=np.int64)
+        self.collateral_by_day = np.zeros((self.day_count, len(self.cities)), dtype=np.int64)
+        self.full_capacity = np.zeros((self.day_count, len(self.cities)), dtype=bool)
+        self.bed_shortfall = np.zeros(self.day_count, dtype=bool)
+        self.monitor_shortfall = np.zeros((self.day_count, len(self.cities)), dtype=bool)
         self.attempts_today = np.zeros(len(self.cities), dtype=np.int64)
         self.hazards = [
-            self.hazard(day) for day in range(self.start_day, self.start_day + self.days)
+            self.hazard(day) for day in range(self.start_day, self.start_day + self.day_count)
         ]
         self.households = self._households()
         self.stocks = np.zeros((len(METRICS), *shape), dtype=np.int64)  # flows rows unused
@@ -400,7 +400,7 @@ def simulate_reference_block(
     if trajectory_sample is None:
         trajectory_sample = TRAJECTORY_SAMPLE if band_sample else 0
     recorder = Recorder(compiled, replications, band_sample, trajectory_sample)
-    for day in range(compiled.days):
+    for day in range(compiled.day_count):
         recorder.record(
             day,
             np.stack([run.counts[day] for run in runs], axis=2),  # [metric, class, rep, city]
@@ -422,7 +422,7 @@ def simulate_reference(
 ) -> Results:
     """Run the reference model; the same interface and results as ``simulation.simulate``."""
     compiled = compile_scenario(scenario)
-    banded = band_sample_size(compiled.days)
+    banded = band_sample_size(compiled.day_count)
     tasks = [
         (scenario, seed, first, min(BLOCK, replications - first), banded if first == 0 else 0)
         for first in range(0, replications, BLOCK)

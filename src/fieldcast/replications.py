@@ -55,7 +55,7 @@ def _run_chunk(compiled: CompiledScenario, seed: int, first: int, size: int) -> 
         seed,
         first,
         size,
-        band_sample=band_sample_size(compiled.days),
+        band_sample=band_sample_size(compiled.day_count),
         trajectory_sample=TRAJECTORY_SAMPLE,
         progress=task_progress,
     )
@@ -212,4 +212,4 @@ def simulate_one(scenario: Scenario, seed: int, replication: int) -> tuple[Chunk
     compiled = compile_scenario(scenario)
     kept = replication + 1  # samples keep the replications with an index below this
     chunk = simulate_chunk(compiled, seed, replication, 1, band_sample=kept, trajectory_sample=kept)
-    return chunk, np.arange(compiled.start_day, compiled.start_day + compiled.days)
+    return chunk, np.arange(compiled.start_day, compiled.start_day + compiled.day_count)

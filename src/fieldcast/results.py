@@ -296,7 +296,7 @@ class ResultsBuilder:
             seed=self.seed,
             replications=self.replications,
             chunk_size=self.chunk_sizes[0],
-            days=np.arange(compiled.start_day, compiled.start_day + compiled.days),
+            days=np.arange(compiled.start_day, compiled.start_day + compiled.day_count),
             places=(*(city.name for city in scenario.cities), TOTAL),
             daily_mean=daily_sum / self.replications,
             daily_bands=_quantiles(band_sample),
@@ -343,9 +343,9 @@ def _quiet_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.n
     the end of each day, given how many moved in the window."""
     survival = compiled.survival
     start = -compiled.start_day
-    windows = ((0, start), (compiled.field_days + start, compiled.days))
+    windows = ((0, start), (compiled.field_days + start, compiled.day_count))
     weights = compiled.measure_weights
-    to_come = np.zeros((compiled.days, *movers.shape[1:]))  # [day, class, city] households
+    to_come = np.zeros((compiled.day_count, *movers.shape[1:]))  # [day, class, city] households
     for window, (first, end) in enumerate(windows):
         if end <= first or survival[first] - survival[end] <= 0:
             continue
@@ -353,7 +353,7 @@ def _quiet_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.n
         to_come[first:end] += share[:, None, None] * movers[window]
     per_place = np.einsum("dkc,kq->dcq", to_come, weights)
     per_place = np.concatenate([per_place, per_place.sum(axis=1, keepdims=True)], axis=1)
-    correction = np.zeros((compiled.days, per_place.shape[1], len(METRICS), 3))
+    correction = np.zeros((compiled.day_count, per_place.shape[1], len(METRICS), 3))
     for metric, sign in (("at_address", 1), ("moved", -1), ("moved_away", -1)):
         correction[:, :, METRICS.index(metric)] = sign * per_place
     return correction

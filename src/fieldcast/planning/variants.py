@@ -31,14 +31,14 @@ def with_free_beds(scenario: Scenario, beds: int) -> Scenario:
     return scenario.model_copy(update={"detention": detention.model_copy(update={"beds": total})})
 
 
-def with_field_days(scenario: Scenario, days: int) -> Scenario:
+def with_field_days(scenario: Scenario, field_days: int) -> Scenario:
     operation = scenario.operation
     after_field_work = operation.horizon_days - operation.field_days
     changed = operation.model_copy(
         update={
-            "field_days": days,
-            "horizon_days": days + after_field_work,
-            "tempo": operation.tempo[:days],
+            "field_days": field_days,
+            "horizon_days": field_days + after_field_work,
+            "tempo": operation.tempo[:field_days],
         }
     )
     return scenario.model_copy(update={"operation": changed})

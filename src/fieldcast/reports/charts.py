@@ -133,7 +133,7 @@ def resources(run: StoredRun) -> Figure:
     figure = Figure(figsize=(10, 6.4), layout="constrained")
     (teams, beds), (transport, monitors) = figure.subplots(2, 2)
     compiled = compile_scenario(run.scenario)
-    days = np.arange(compiled.start_day, compiled.start_day + compiled.days)
+    days = np.arange(compiled.start_day, compiled.start_day + compiled.day_count)
 
     attempts = run.series("attempts", "households")
     daily_attempts = np.diff(attempts["mean"], prepend=0.0)
