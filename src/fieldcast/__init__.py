@@ -15,15 +15,28 @@ of the engine (``fieldcast --help``, ``scenario validate``) does not load it.
 from importlib import import_module
 from typing import Any
 
+# The public API: one entry point for each thing the command line does, and what they return.
 _EXPORTS = {
     "Forecast": "fieldcast.forecast",
+    "Replay": "fieldcast.forecast",
     "Results": "fieldcast.results",
+    "RunStore": "fieldcast.store",
     "Scenario": "fieldcast.scenario",
     "ScenarioError": "fieldcast.scenario",
+    "allocate_teams": "fieldcast.planning.allocation",
+    "backtest": "fieldcast.backtest",
     "builtin_names": "fieldcast.catalog",
+    "calibrate": "fieldcast.calibration",
+    "check_plan": "fieldcast.planning.checks",
+    "find_requirement": "fieldcast.planning.requirement",
     "load_scenario": "fieldcast.catalog",
+    "plan_days": "fieldcast.planning.surge",
+    "read_observations": "fieldcast.observations",
+    "replay": "fieldcast.forecast",
     "run_forecast": "fieldcast.forecast",
+    "run_sensitivity": "fieldcast.planning.sensitivity",
     "simulate": "fieldcast.replications",
+    "track": "fieldcast.tracking",
     "validate_scenario": "fieldcast.scenario",
 }
 

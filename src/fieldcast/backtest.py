@@ -128,7 +128,32 @@ def backtest(
     processes: int = 1,
     client: Client | None = None,
 ) -> Backtest:
-    """Score the forecast tracking would have made at each observed day (module docstring)."""
+    """Score the forecast tracking would have made at each observed day (module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    observed : ObservationSet
+        The observed counts.
+    observations : str
+        What they are (a stored set's name and version, or a file).
+    particles : int
+        Lanes of the filter.
+    seed : int
+        The filter's seed.
+    parameters : sequence of str
+        The ranged assumptions to track (empty: every one that can vary by lane).
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the lanes instead.
+
+    Returns
+    -------
+    Backtest
+        Every forecast's scores by horizon: CRPS, interval coverage and PIT values.
+    """
     model = tracked_model(scenario, parameters)
     state = start_filter(model, particles, seed, observed)
     counts = observed.counts()

@@ -562,8 +562,36 @@ def calibrate(
     progress: Progress | None = None,
     on_generation: Callback | None = None,
 ) -> Calibration:
-    """Calibrate the scenario's ranged assumptions to the observed counts (module docstring):
-    a new calibration run until it converges or a stopping rule says stop."""
+    """Calibrate the scenario's ranged assumptions to observed counts (module docstring).
+
+    A new calibration, run until it converges or a stopping rule of ``settings`` says stop;
+    ``advance`` goes on with a stopped one.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation, with ``[ranges]`` for the assumptions to calibrate.
+    observed : ObservationSet
+        The observed counts.
+    observations : str
+        What they are (a stored set's name, version and hash, or a file), kept with the
+        calibration.
+    settings : Settings, optional
+        Particles, simulations per particle, stopping rules, seed and parameters.
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the simulations instead.
+    progress : callable, optional
+        Called with (chunks done, chunks in all) within a generation.
+    on_generation : callable, optional
+        Called with the calibration after each complete generation (to store it).
+
+    Returns
+    -------
+    Calibration
+        Its generations, where it stopped and why.
+    """
     run = Calibration.start(scenario, observed, observations, settings or Settings())
     return advance(run, processes, client, progress, on_generation)
 

@@ -25,7 +25,12 @@ _SUFFIXES = (".toml", ".yaml", ".yml", ".json")
 
 
 def builtin_names() -> list[str]:
-    """Names of the scenarios shipped with fieldcast, default first."""
+    """Names of the scenarios shipped with fieldcast, default first.
+
+    Returns
+    -------
+    list of str
+    """
     files = resources.files("fieldcast") / "scenarios"
     names = sorted(
         f.name.removesuffix(".toml") for f in files.iterdir() if f.name.endswith(".toml")
@@ -34,7 +39,26 @@ def builtin_names() -> list[str]:
 
 
 def load_scenario(reference: str | Path = DEFAULT_SCENARIO) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path (.toml, .yaml, .yml, .json)."""
+    """A built-in scenario by name, or a scenario file by path (.toml, .yaml, .yml, .json).
+
+    A file may extend another (``extends = "seed-2019"`` or a path) and give only what differs.
+
+    Parameters
+    ----------
+    reference : str or Path
+        A built-in name (``builtin_names()``) or a file's path.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read or the scenario is invalid (naming the file, the field and
+        the reason).
+    """
     data, source = _resolved_data(str(reference), seen=())
     return validate_scenario(data, source=source)
 

@@ -51,7 +51,15 @@ class Forecast:
         return self.results.scenario
 
     def summary(self) -> dict[str, Any]:
-        """The forecast as one JSON-ready dictionary (what ``fieldcast forecast --json`` prints)."""
+        """The forecast as one JSON-ready dictionary (what ``fieldcast forecast --json`` prints).
+
+        Returns
+        -------
+        dict
+            Scenario, seed and replications; the chance of the goal; persons arrested (median and
+            90% interval) in total, per city and per field day; the leak's effect; what binds;
+            costs; the people affected; and what the intervals include.
+        """
         results, scenario = self.results, self.scenario
         goal = scenario.operation.goal_persons
         arrested = results.outcome("arrests")
@@ -261,9 +269,31 @@ def run_forecast(
     shares the seed but, drawing per household, not the random numbers). With a Dask
     ``client`` the chunks run on its cluster; the numbers are the same.
 
-    ``assumption_draws`` > 0 also runs the prior predictive (``assumptions.py``): as many
-    replications again, with the assumptions drawn from the scenario's ``[ranges]`` that many
-    times, so the report can show intervals that include what the scenario does not know.
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation to forecast.
+    replications : int
+        Replications of the scenario (and as many of its twin).
+    seed : int
+        Run seed: the same seed gives the same results, however the work is split.
+    processes : int
+        Local processes to run the chunks on (1: this process).
+    progress : callable, optional
+        Called with (chunks done, chunks in all) as chunks finish.
+    engine : {"counts", "reference"}
+        The fast count-based engine, or the per-household reference model.
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks instead of local processes.
+    assumption_draws : int
+        If above 0, also run the prior predictive (``assumptions.py``): as many replications
+        again, with the assumptions drawn from the scenario's ``[ranges]`` that many times, so
+        the report can show intervals that include what the scenario does not know.
+
+    Returns
+    -------
+    Forecast
+        The run, its twin, and the prior predictive if asked for.
     """
     scenarios = [scenario]
     if any(event.peak_hazard > 0 for event in scenario.leak.events):
@@ -305,12 +335,24 @@ class Replay:
     stored: list[tuple] | None = None  # the stored run's outcome rows, as ``outcomes``
 
     def same_as_stored(self) -> bool | None:
-        """True if the stored run kept the same outcomes of this replication, to the bit;
-        None if there is no stored run, or it kept none (stored before fieldcast did)."""
+        """Whether the stored run kept the same outcomes of this replication, to the bit.
+
+        Returns
+        -------
+        bool or None
+            None if there is no stored run, or it kept none (stored before fieldcast did).
+        """
         return None if self.stored is None else self.stored == self.outcomes
 
     def summary(self) -> dict[str, Any]:
-        """The replication as one JSON-ready dictionary (``--replication K --json``)."""
+        """The replication as one JSON-ready dictionary (``--replication K --json``).
+
+        Returns
+        -------
+        dict
+            Scenario, seed, replication and run; whether it is the stored run's; its kept outcomes
+            as (day, place, metric, measure, value) rows; and its daily national totals in persons.
+        """
         persons, total = MEASURES.index("persons"), -1  # the total is the last place
         return {
             "fieldcast_version": version("fieldcast"),
@@ -343,8 +385,27 @@ def replay(
     run_id: str | None = None,
     stored: list[tuple] | None = None,
 ) -> Replay:
-    """Recompute replication ``replication`` of ``scenario`` with ``seed``, alone, with its
-    daily path (and, given a stored run's outcome rows, say whether they agree)."""
+    """Recompute one replication of a run alone, with its daily path.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The run's scenario.
+    seed : int
+        The run's seed.
+    replication : int
+        Which replication, counted from 0.
+    run_id : str, optional
+        The stored run it is compared with, if any.
+    stored : list of tuple, optional
+        That run's outcome rows of this replication (``outcome_tuples`` of
+        ``RunStore.replication``), to say whether they agree.
+
+    Returns
+    -------
+    Replay
+        Its outcomes, daily path and, given ``stored``, the comparison.
+    """
     chunk, days = simulate_one(scenario, seed, replication)
     assert chunk.trajectories is not None
     return Replay(

@@ -132,7 +132,26 @@ class ObservationSet:
 
 
 def read_observations(path: str | Path, scenario: Scenario) -> ObservationSet:
-    """Read and check an observation file (CSV or JSON) against ``scenario``."""
+    """Read and check an observation file (CSV or JSON) against a scenario.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV or JSON file of rows ``day, place, metric, value, basis``.
+    scenario : Scenario
+        The scenario the counts are of: places and days are checked against it.
+
+    Returns
+    -------
+    ObservationSet
+        The checked counts.
+
+    Raises
+    ------
+    ObservationError
+        If the file cannot be read or a row is wrong (naming the row, the field and the
+        reason).
+    """
     path = Path(path)
     if not path.is_file():
         raise ObservationError(f"{path}: not a file")

@@ -202,7 +202,31 @@ def simulate(
     client: Client | None = None,
     chunk_size: int | None = None,
 ) -> Results:
-    """Run one scenario."""
+    """Run one scenario: its replications, cut into chunks, in this process, on local processes
+    or on a Dask cluster.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    replications : int
+        How many replications.
+    seed : int
+        Run seed: the same seed gives the same results, however the work is split.
+    processes : int
+        Local processes (1: this process).
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks.
+    chunk_size : int, optional
+        Replications per chunk (default: ``work_split``); it changes how the work is cut,
+        never the results.
+
+    Returns
+    -------
+    Results
+    """
     return simulate_many([scenario], replications, seed, processes, progress, client, chunk_size)[0]
 
 

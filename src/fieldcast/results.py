@@ -69,6 +69,23 @@ class Results:
     # -- access ------------------------------------------------------------------------------
 
     def place_index(self, place: str) -> int:
+        """Position of a place (a city, or ``"Total"``) on the place axis.
+
+        Parameters
+        ----------
+        place : str
+            A city of the scenario, or ``"Total"``.
+
+        Returns
+        -------
+        int
+            Its index into ``places``.
+
+        Raises
+        ------
+        KeyError
+            If the place is not one of the run's.
+        """
         try:
             return self.places.index(place)
         except ValueError:
@@ -81,9 +98,32 @@ class Results:
         when: When = "field_end",
         place: str = TOTAL,
     ) -> np.ndarray:
-        """One number per replication: ``metric`` in ``measure`` at the end of field work or at
-        the horizon, for a city or the total. At the horizon every metric of
-        ``HORIZON_METRICS`` is kept for the total, and ``CITY_HORIZON_METRICS`` per city."""
+        """One number per replication: a metric at the end of field work or at the horizon.
+
+        At the horizon every metric of ``HORIZON_METRICS`` is kept for the total, and
+        ``CITY_HORIZON_METRICS`` per city; at the end of field work, ``FIELD_END_METRICS``.
+
+        Parameters
+        ----------
+        metric : str
+            A metric of ``fieldcast.metrics.METRICS`` that is kept there.
+        measure : {"persons", "households", "minors"}
+            What is counted.
+        when : {"field_end", "horizon"}
+            After the last field day, or after the last day.
+        place : str
+            A city, or ``"Total"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            [replication] counts.
+
+        Raises
+        ------
+        KeyError
+            If the metric or place is not kept there (the message says what is).
+        """
         column = MEASURES.index(measure)
         if when == "field_end":
             _check_kept(metric, FIELD_END_METRICS, "field_end")
@@ -99,22 +139,81 @@ class Results:
         return self.city_at_horizon[:, self.place_index(place), row, column]
 
     def collateral(self, when: When = "field_end", place: str = TOTAL) -> np.ndarray:
-        """Non-target persons arrested, per replication."""
+        """Non-target persons arrested (collateral arrests), per replication.
+
+        Parameters
+        ----------
+        when : {"field_end", "horizon"}
+            After the last field day, or after the last day.
+        place : str
+            A city, or ``"Total"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            [replication] persons.
+        """
         values = self.collateral_at_field_end if when == "field_end" else self.collateral_at_horizon
         return values[:, self.place_index(place)]
 
     def mean_by_day(self, metric: str, measure: str = "persons", place: str = TOTAL) -> np.ndarray:
-        """Daily mean of a metric (flows cumulative) over all replications, [day]."""
+        """Daily mean of a metric over all replications (flows cumulative).
+
+        Parameters
+        ----------
+        metric : str
+            Any metric of ``fieldcast.metrics.METRICS``.
+        measure : {"persons", "households", "minors"}
+            What is counted.
+        place : str
+            A city, or ``"Total"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            [day] means, on the days of ``days``.
+        """
         return self.daily_mean[
             :, self.place_index(place), metric_index(metric), MEASURES.index(measure)
         ]
 
     def band_by_day(self, metric: str, measure: str = "persons") -> np.ndarray:
-        """Daily 5%, 50%, 95% quantiles of a national total, [quantile, day]."""
+        """Daily 5%, 50% and 95% quantiles of a national total (from ``band_replications``).
+
+        Parameters
+        ----------
+        metric : str
+            Any metric of ``fieldcast.metrics.METRICS``.
+        measure : {"persons", "households", "minors"}
+            What is counted.
+
+        Returns
+        -------
+        numpy.ndarray
+            [quantile, day].
+        """
         return self.daily_bands[:, :, metric_index(metric), MEASURES.index(measure)]
 
     def city_band_by_day(self, metric: str, city: str) -> np.ndarray:
-        """Daily 5%, 50%, 95% quantiles of a city's persons, [quantile, day]."""
+        """Daily 5%, 50% and 95% quantiles of a city's persons (from ``band_replications``).
+
+        Parameters
+        ----------
+        metric : str
+            One of ``CITY_BAND_METRICS``.
+        city : str
+            A city of the scenario.
+
+        Returns
+        -------
+        numpy.ndarray
+            [quantile, day].
+
+        Raises
+        ------
+        KeyError
+            If city bands are not kept for the metric, or the city is unknown.
+        """
         if metric not in CITY_BAND_METRICS:
             raise KeyError(f"city bands are kept for {', '.join(CITY_BAND_METRICS)} only")
         column = CITY_BAND_METRICS.index(metric)

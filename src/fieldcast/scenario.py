@@ -426,7 +426,20 @@ class Scenario(Strict):
     # -- derived views -----------------------------------------------------------------------
 
     def city_parameter(self, city: str, field: str) -> Any:
-        """The value of a per-city parameter for one city: its override, else the default."""
+        """The value of a per-city parameter for one city: its override, else the default.
+
+        Parameters
+        ----------
+        city : str
+            A city of the scenario.
+        field : str
+            A field of ``CityParameters`` (``"teams"``, ``"p_contact"``, ...).
+
+        Returns
+        -------
+        Any
+            The value (None where neither override nor default gives one, for optional fields).
+        """
         override = self.city_overrides.get(city)
         if override is not None and getattr(override, field) is not None:
             return getattr(override, field)
@@ -438,14 +451,35 @@ class Scenario(Strict):
         return min([0, *(event.day for event in self.leak.events)])
 
     def replace(self, changes: dict[str, Any], source: str = "replace") -> Scenario:
-        """This scenario with the parameter at each dotted path of ``changes`` set, validated
-        like any scenario file: the way to change a scenario in Python (``model_copy`` validates
-        too, but takes whole sections, and keeps values derived from the docket as they are).
-        An error names the path and why.
+        """This scenario with parameters changed, validated like any scenario file.
 
-            >>> from fieldcast import load_scenario
-            >>> load_scenario("seed-2019").replace({"city_defaults.teams": 8}).city_defaults.teams
-            8
+        The way to change a scenario in Python: ``model_copy`` validates too, but takes whole
+        sections, and keeps values derived from the docket as they are.
+
+        Parameters
+        ----------
+        changes : dict
+            New values by dotted path (``"city_defaults.teams"``, ``"cities.0.target_persons"``,
+            ``"city_overrides.Chicago.p_contact"``), as ``scenario show`` lists them.
+        source : str
+            What made the change, named in errors.
+
+        Returns
+        -------
+        Scenario
+            The changed scenario.
+
+        Raises
+        ------
+        ScenarioError
+            If a path names no parameter, or the changed scenario is invalid (the message names
+            the path and why).
+
+        Examples
+        --------
+        >>> from fieldcast import load_scenario
+        >>> load_scenario("seed-2019").replace({"city_defaults.teams": 8}).city_defaults.teams
+        8
         """
         for path in changes:
             try:
@@ -460,15 +494,26 @@ class Scenario(Strict):
     def without_leak(self) -> Scenario:
         """The same scenario with every leak event's extra hazard set to zero.
 
-        The events stay (with no effect), so the twin starts on the same day and baseline
-        moves run over the same days: the only difference is the leak (the name too, which
-        may already be as long as a name can be).
+        The events stay (with no effect), so the twin starts on the same day and baseline moves run
+        over the same days: the only difference is the leak (the name too, which may already be as
+        long as a name can be).
+
+        Returns
+        -------
+        Scenario
+            The no-leak twin.
         """
         silent = [event.model_copy(update={"peak_hazard": 0.0}) for event in self.leak.events]
         return self.model_copy(update={"leak": self.leak.model_copy(update={"events": silent})})
 
     def canonical_json(self) -> str:
-        """The scenario as sorted, compact JSON: equal scenarios give equal text."""
+        """The scenario as sorted, compact JSON: equal scenarios give equal text.
+
+        Returns
+        -------
+        str
+            What the run store keeps and hashes.
+        """
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
@@ -729,7 +774,25 @@ def _model_of(annotation: Any) -> Any:
 
 
 def validate_scenario(data: Any, source: str = "scenario") -> Scenario:
-    """Build a Scenario from plain data, turning pydantic's errors into one readable message."""
+    """Build a Scenario from plain data, turning pydantic's errors into one readable message.
+
+    Parameters
+    ----------
+    data : Any
+        The scenario as nested dicts and lists (as read from TOML, YAML or JSON).
+    source : str
+        Where it came from, named in errors.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem, one per line, each with its field's path and the reason.
+    """
     if not isinstance(data, dict) or not data:
         raise ScenarioError(f"{source}: empty or not a table of parameters")
     try:

@@ -386,14 +386,41 @@ class RunStore:
     # -- writing -----------------------------------------------------------------------------
 
     def check_writable(self) -> None:
-        """Open the store for writing (made, if new) and close it: a store that could not take
-        a result (a folder, not a store, damaged, newer, read-only) is named before any
-        computing, not after."""
+        """Open the store for writing (made, if new) and close it.
+
+        A store that could not take a result (a folder, not a store, damaged, newer, read-only) is
+        named before any computing, not after.
+
+        Raises
+        ------
+        StoreError
+            If the store cannot be written, with the reason.
+        """
         with self._connect(write=True):
             pass
 
     def save(self, forecast: Forecast, seconds: float) -> str:
-        """Store a forecast as a new run, in one transaction; returns its id."""
+        """Store a forecast as a new run, in one transaction.
+
+        Parameters
+        ----------
+        forecast : Forecast
+            The forecast: its summary, daily series, trajectories and every replication's kept
+            outcomes are stored.
+        seconds : float
+            How long it took (shown by ``runs list``).
+
+        Returns
+        -------
+        str
+            The new run's id.
+
+        Raises
+        ------
+        StoreError
+            If the store cannot be written, or (never expected) a run has the new id already:
+            nothing is overwritten.
+        """
         summary = forecast.summary()
         run_id = new_run_id()
         # DuckDB reads these local dicts of arrays as tables (replacement scans); names are
@@ -457,9 +484,21 @@ class RunStore:
         return run_id
 
     def delete(self, run_id: str) -> None:
-        """Delete a run, and rewrite the store so that its text (the scenario's names and
-        notes) is gone from the file too: DuckDB only marks deleted rows, and their bytes
-        stay in the file until the blocks are reused."""
+        """Delete a run, and rewrite the store so that its text is gone from the file too.
+
+        DuckDB only marks deleted rows, and their bytes (the scenario's names and notes) stay in
+        the file until the blocks are reused.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's full id (``resolve`` finds it from a prefix).
+
+        Raises
+        ------
+        StoreError
+            If the store cannot be written.
+        """
         with self._connect(write=True) as connection:
             connection.execute("BEGIN TRANSACTION")
             for table in ("outcomes", "trajectories", "daily", "runs"):
@@ -488,9 +527,32 @@ class RunStore:
     def add_observations(
         self, name: str, observed: ObservationSet, scenario: Scenario, source: str
     ) -> tuple[ObservationInfo, bool]:
-        """Keep an observation set as the next version of ``name``, unless its latest version
-        holds the same counts (same hash): (the version, whether it was added). Versions are
-        never changed or removed, so what was known at any time can be read back."""
+        """Keep an observation set as the next version of ``name``.
+
+        Unless its latest version holds the same counts (same hash). Versions are never changed
+        or removed, so what was known at any time can be read back.
+
+        Parameters
+        ----------
+        name : str
+            The set's name (letters, digits, ``.``, ``_``, ``-``).
+        observed : ObservationSet
+            The checked counts.
+        scenario : Scenario
+            The scenario they were checked against (its name and hash are kept).
+        source : str
+            Where they came from (a file name), kept with them.
+
+        Returns
+        -------
+        tuple of (ObservationInfo, bool)
+            The version now latest, and whether it was added (False: the same counts were there).
+
+        Raises
+        ------
+        StoreError
+            If the store cannot be written, or another process added a version at the same time.
+        """
         check_name(name)
         with self._connect(write=True) as connection:
             connection.execute("BEGIN TRANSACTION")
@@ -548,7 +610,17 @@ class RunStore:
         )
 
     def observation_infos(self, name: str | None = None) -> list[ObservationInfo]:
-        """Every stored version (of one name, or of all), oldest first."""
+        """Every stored version of observed counts, oldest first.
+
+        Parameters
+        ----------
+        name : str, optional
+            Only this set's versions.
+
+        Returns
+        -------
+        list of ObservationInfo
+        """
         with self._connect(write=False) as connection:
             if not _has_table(connection, "observation_sets"):
                 return []
@@ -563,6 +635,24 @@ class RunStore:
         return [ObservationInfo(*row) for row in rows]
 
     def observation_info(self, name: str, version: int | None = None) -> ObservationInfo:
+        """One stored version of an observation set.
+
+        Parameters
+        ----------
+        name : str
+            The set's name.
+        version : int, optional
+            Which version (default: the latest).
+
+        Returns
+        -------
+        ObservationInfo
+
+        Raises
+        ------
+        StoreError
+            If there is no such set or version.
+        """
         infos = self.observation_infos(name)
         if not infos:
             raise StoreError(
@@ -578,8 +668,26 @@ class RunStore:
     def observations(
         self, name: str, version: int | None = None, as_of: datetime | None = None
     ) -> tuple[ObservationInfo, ObservationSet]:
-        """A stored observation set: its latest version, a given one, or the latest added
-        by ``as_of`` (UTC), which is what was known then."""
+        """A stored observation set, with its counts.
+
+        Parameters
+        ----------
+        name : str
+            The set's name.
+        version : int, optional
+            Which version (default: the latest).
+        as_of : datetime, optional
+            The latest version added by then (UTC): what was known at that time.
+
+        Returns
+        -------
+        tuple of (ObservationInfo, ObservationSet)
+
+        Raises
+        ------
+        StoreError
+            If there is no such set or version, or none was added by ``as_of``.
+        """
         if as_of is not None:
             known = [i for i in self.observation_infos(name) if i.added_at <= as_of]
             if not known:
@@ -597,7 +705,18 @@ class RunStore:
     # -- calibrations ------------------------------------------------------------------------
 
     def start_calibration(self, run: Calibration) -> str:
-        """Keep a new calibration's scenario, counts and settings; returns its id."""
+        """Keep a new calibration's scenario, counts and settings.
+
+        Parameters
+        ----------
+        run : Calibration
+            The calibration, before its first generation.
+
+        Returns
+        -------
+        str
+            Its id.
+        """
         calibration_id = new_run_id()
         scenario = run.scenario
         with self._connect(write=True) as connection:
@@ -618,7 +737,20 @@ class RunStore:
         return calibration_id
 
     def add_generation(self, calibration_id: str, generation: Generation) -> None:
-        """Keep one complete generation (one transaction: all of it or nothing)."""
+        """Keep one complete generation of a calibration (one transaction: all of it or nothing).
+
+        Parameters
+        ----------
+        calibration_id : str
+            The calibration's id.
+        generation : Generation
+            The generation's particles, weights and diagnostics.
+
+        Raises
+        ------
+        StoreError
+            If the calibration has this generation already (nothing is overwritten).
+        """
         with self._connect(write=True) as connection:
             try:
                 connection.execute(
@@ -644,7 +776,15 @@ class RunStore:
                 ) from None
 
     def add_assessment(self, calibration_id: str, assessment: Assessment) -> None:
-        """Keep what a calibration said where it stopped (once per generation assessed)."""
+        """Keep what a calibration said where it stopped (once per generation assessed).
+
+        Parameters
+        ----------
+        calibration_id : str
+            The calibration's id.
+        assessment : Assessment
+            The posterior's assessment at its last generation.
+        """
         run = assessment.calibration
         with self._connect(write=True) as connection:
             connection.execute(
@@ -659,7 +799,12 @@ class RunStore:
             )
 
     def calibration_infos(self) -> list[CalibrationInfo]:
-        """Every calibration, oldest first, with where it stands."""
+        """Every calibration, oldest first, with where it stands.
+
+        Returns
+        -------
+        list of CalibrationInfo
+        """
         with self._connect(write=False) as connection:
             if not _has_table(connection, "calibrations"):
                 return []
@@ -680,8 +825,22 @@ class RunStore:
     # -- trackings ----------------------------------------------------------------------------
 
     def add_tracking(self, tracking: Tracking, observation_name: str) -> str:
-        """Keep a tracked forecast and its filter's state (what the next update goes on
-        from); returns its id. Each update is a new row: none is ever overwritten."""
+        """Keep a tracked forecast and its filter's state (what the next update goes on from).
+
+        Each update is a new row: none is ever overwritten.
+
+        Parameters
+        ----------
+        tracking : Tracking
+            The tracked forecast.
+        observation_name : str
+            The name of the observation set it was conditioned on (or the file's).
+
+        Returns
+        -------
+        str
+            Its id.
+        """
         tracking_id = new_run_id()
         state = tracking.state
         model_json = state.model.canonical_json()
@@ -710,8 +869,24 @@ class RunStore:
     def latest_filter(
         self, model: Scenario, observation_name: str, particles: int, seed: int
     ) -> tuple[str, FilterState] | None:
-        """The newest stored filter of this tracked scenario, observation set, particles and
-        seed (None if there is none)."""
+        """The newest stored filter of this tracked scenario, observation set, particles and seed.
+
+        Parameters
+        ----------
+        model : Scenario
+            The tracked scenario (``tracking.tracked_model``).
+        observation_name : str
+            The observation set's name.
+        particles : int
+            The filter's lanes.
+        seed : int
+            The filter's seed.
+
+        Returns
+        -------
+        tuple of (str, FilterState) or None
+            The tracking id and the state to go on from; None if there is none (or no store).
+        """
         from fieldcast.tracking import FilterState
 
         if not self.path.exists():
@@ -731,8 +906,13 @@ class RunStore:
         return row[0], FilterState.from_bytes(model, json.loads(row[1]), row[2])
 
     def tracking_infos(self) -> list[tuple[str, datetime, str, str, int, int]]:
-        """Every tracked forecast, oldest first: (id, created, scenario, observations, as of
-        day, particles)."""
+        """Every tracked forecast, oldest first.
+
+        Returns
+        -------
+        list of tuple
+            (id, created, scenario, observations, as of day, particles).
+        """
         with self._connect(write=False) as connection:
             if not _has_table(connection, "trackings"):
                 return []
@@ -742,7 +922,18 @@ class RunStore:
             ).fetchall()
 
     def tracking_summary(self, reference: str) -> tuple[str, dict[str, Any]]:
-        """A stored tracked forecast's summary, by id, unique prefix or ``latest``."""
+        """A stored tracked forecast's summary.
+
+        Parameters
+        ----------
+        reference : str
+            Its id, a unique prefix of it, or ``latest``.
+
+        Returns
+        -------
+        tuple of (str, dict)
+            Its id and its summary.
+        """
         ids = [info[0] for info in self.tracking_infos()]
         tracking_id = self._pick(ids, reference, "tracked forecast", "fieldcast trackings")
         with self._connect(write=False) as connection:
@@ -753,7 +944,18 @@ class RunStore:
         return tracking_id, json.loads(row[0])
 
     def resolve_calibration(self, reference: str) -> str:
-        """A calibration id from a full id, a unique prefix of one, or ``latest``."""
+        """A calibration id from a full id, a unique prefix of one, or ``latest``.
+
+        Parameters
+        ----------
+        reference : str
+            The id, a prefix only it has, or ``latest``.
+
+        Returns
+        -------
+        str
+            The full id.
+        """
         ids = [info.calibration_id for info in self.calibration_infos()]
         return self._pick(ids, reference, "calibration", "fieldcast calibrations")
 
@@ -772,8 +974,18 @@ class RunStore:
         return matches[0]
 
     def calibration(self, reference: str) -> tuple[str, Calibration, dict[str, Any] | None]:
-        """A stored calibration as it stands (its complete generations), ready to resume,
-        and its latest assessment (None if none was made)."""
+        """A stored calibration as it stands (its complete generations), ready to resume.
+
+        Parameters
+        ----------
+        reference : str
+            Its id, a unique prefix of it, or ``latest``.
+
+        Returns
+        -------
+        tuple of (str, Calibration, dict or None)
+            Its id, the calibration, and its latest assessment (None if none was made).
+        """
         from fieldcast.calibration import Calibration, Generation, Settings
 
         calibration_id = self.resolve_calibration(reference)
@@ -825,6 +1037,12 @@ class RunStore:
     # -- reading -----------------------------------------------------------------------------
 
     def list(self) -> list[RunInfo]:
+        """Every stored run, oldest first.
+
+        Returns
+        -------
+        list of RunInfo
+        """
         with self._connect(write=False) as connection:
             rows = connection.execute(
                 "SELECT run_id, created_at, scenario_name, seed, replications, engine, "
@@ -849,7 +1067,23 @@ class RunStore:
         return infos
 
     def resolve(self, reference: str) -> str:
-        """A run id from a full id, a unique prefix of one, or ``latest``."""
+        """A run id from a full id, a unique prefix of one, or ``latest``.
+
+        Parameters
+        ----------
+        reference : str
+            The id, a prefix only it has, or ``latest``.
+
+        Returns
+        -------
+        str
+            The full id.
+
+        Raises
+        ------
+        StoreError
+            If no run, or more than one, matches (or there are none yet).
+        """
         with self._connect(write=False) as connection:
             ids = [
                 str(row[0])
@@ -862,6 +1096,17 @@ class RunStore:
         return self._pick(ids, reference, "run", "fieldcast runs list")
 
     def get(self, reference: str) -> StoredRun:
+        """A stored run with its daily series.
+
+        Parameters
+        ----------
+        reference : str
+            Its id, a unique prefix of it, or ``latest``.
+
+        Returns
+        -------
+        StoredRun
+        """
         run_id = self.resolve(reference)
         with self._connect(write=False) as connection:
             row = connection.execute(
@@ -890,11 +1135,35 @@ class RunStore:
     def export(
         self, reference: str, directory: str | Path, file_format: str, long: bool = False
     ) -> list[Path]:
-        """Write a run's tables as Parquet or CSV files: the run (scenario and summary), its
-        daily series, trajectories and per-replication outcomes; or, ``long``, one table of
-        (scenario, run, seed, replication, day, place, metric, measure, value, series) rows
-        of the trajectories (``series`` "daily") and the outcomes ("outcome"), readable
-        without fieldcast. Nothing is overwritten."""
+        """Write a run's tables as Parquet or CSV files, or one long table.
+
+        The tables: the run (scenario and summary), its daily series, trajectories and (from
+        store schema 4) every replication's kept outcomes. The long table has one row per value:
+        (scenario, run, seed, replication, day, place, metric, measure, value, series), the
+        trajectories with ``series`` "daily" and the outcomes with "outcome"; it is read without
+        fieldcast (DuckDB, pandas, polars). Nothing is overwritten.
+
+        Parameters
+        ----------
+        reference : str
+            The run's id, a unique prefix of it, or ``latest``.
+        directory : str or Path
+            The folder to write into (made if missing).
+        file_format : {"parquet", "csv"}
+            The files' format.
+        long : bool
+            One long table instead of the tables.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+
+        Raises
+        ------
+        StoreError
+            If the format is unknown, a file to write exists, or the folder cannot be written.
+        """
         if file_format not in ("parquet", "csv"):
             raise StoreError(f"unknown export format {file_format!r} (use parquet or csv)")
         run_id = self.resolve(reference)
@@ -925,9 +1194,22 @@ class RunStore:
         return list(targets.values())
 
     def replication(self, reference: str, replication: int) -> dict[str, np.ndarray] | None:
-        """A stored run's outcomes of one replication, as ``results.outcome_rows`` gives them
-        (names for place and metric), sorted; None for a run stored before fieldcast kept
-        them (store schema 4)."""
+        """A stored run's kept outcomes of one replication.
+
+        Parameters
+        ----------
+        reference : str
+            The run's id, a unique prefix of it, or ``latest``.
+        replication : int
+            Which replication, counted from 0.
+
+        Returns
+        -------
+        dict of numpy.ndarray or None
+            Columns as ``results.outcome_rows`` gives them (names for place and metric; NULLs
+            masked), sorted by day, place and metric; None for a run stored before fieldcast kept
+            them (store schema 4), or a replication it does not have.
+        """
         run_id = self.resolve(reference)
         with self._connect(write=False) as connection:
             if not _has_table(connection, "outcomes"):

@@ -959,8 +959,38 @@ def track(
     processes: int = 1,
     client: Client | None = None,
 ) -> Tracking:
-    """The forecast conditioned on every observed count (module docstring), going on from
-    ``stored`` (a filter of the same scenario, particles and seed) where it can."""
+    """The forecast conditioned on every observed count so far (module docstring).
+
+    A particle filter over lanes; it goes on from ``stored`` (a filter of the same scenario,
+    particles and seed, on counts that extend its own) where it can, with the same numbers as a
+    run from day 0.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    observed : ObservationSet
+        The observed counts.
+    observations : str
+        What they are (a stored set's name and version, or a file).
+    particles : int
+        Lanes of the filter.
+    seed : int
+        The filter's seed.
+    parameters : sequence of str
+        The ranged assumptions to track (empty: every one that can vary by lane).
+    stored : FilterState, optional
+        A stored filter to go on from.
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the lanes instead.
+
+    Returns
+    -------
+    Tracking
+        The tracked forecast, its diagnostics and the filter's state.
+    """
     model = tracked_model(scenario, parameters)
     updated_from = None
     if (

@@ -206,10 +206,43 @@ def allocate_teams(
     goal_persons: int | None = None,
     progress: Progress | None = None,
 ) -> Allocation:
-    """Spread ``teams`` teams across the cities with targets to maximise the expected persons
-    arrested by the end of field work, or the probability of arresting ``goal_persons``
-    (default: the scenario's goal); then compare it with the current allocation on fresh
-    replications (``fresh_comparison``)."""
+    """Spread teams across the cities with targets to do best on an objective.
+
+    The objective is the expected persons arrested by the end of field work, or the probability
+    of arresting the goal; the recommendation is then compared with the current allocation on
+    fresh replications (``fresh_comparison``).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    teams : int
+        Teams to spread.
+    replications : int
+        Replications per scenario run.
+    seed : int
+        Seed of every run (common random numbers across them).
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks instead.
+    objective : {"expected", "probability"}
+        What to maximise.
+    goal_persons : int, optional
+        The goal for ``objective="probability"`` (default: the scenario's).
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+
+    Returns
+    -------
+    Allocation
+        The recommendation, each city's curve of arrests by teams, and the comparison.
+
+    Raises
+    ------
+    ValueError
+        If ``teams`` is negative.
+    """
     if teams < 0:
         raise ValueError(f"teams: must be at least 0, got {teams}")
     goal = objective_goal(scenario, objective, goal_persons)

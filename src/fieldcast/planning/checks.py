@@ -34,7 +34,18 @@ MOSTLY_MOVED = 0.5  # warn when fewer than this share of targets are expected at
 
 
 def check_plan(scenario: Scenario) -> list[Finding]:
-    """Every problem found with the plan, most fundamental first."""
+    """Every problem found with the plan, most fundamental first, without simulating.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The plan.
+
+    Returns
+    -------
+    list of Finding
+        Each with a code, a sentence with its numbers, and the numbers themselves.
+    """
     compiled = compile_scenario(scenario)
     names = [city.name for city in scenario.cities]
     targets = np.array([city.target_persons for city in scenario.cities])

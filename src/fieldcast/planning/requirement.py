@@ -137,8 +137,46 @@ def find_requirement(
     client: Client | None = None,
     progress: Progress | None = None,
 ) -> Requirement:
-    """The least whole amount of ``resource`` with P(persons arrested by the end of field work
-    >= goal_persons) >= probability, searched with common random numbers."""
+    """The least whole amount of a resource that reaches a goal with a probability.
+
+    P(persons arrested by the end of field work >= goal_persons) >= probability, searched by
+    doubling, then narrowing the bracket, every level with the same seed (common random
+    numbers).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    resource : {"teams", "beds", "field_days", "seats"}
+        What to vary.
+    goal_persons : int
+        Persons to arrest.
+    probability : float
+        The chance asked for, in (0, 1].
+    replications : int
+        Replications per level.
+    seed : int
+        Seed of every level.
+    ceiling : int, optional
+        The most to try (default: 64 times the current amount, at least 64).
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks instead.
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+
+    Returns
+    -------
+    Requirement
+        The least amount (None if none up to the ceiling suffices), every level tried, and
+        what limits the operation instead.
+
+    Raises
+    ------
+    ValueError
+        If the resource is unknown or the probability out of range.
+    """
     if resource not in RESOURCES:
         raise ValueError(f"unknown resource {resource!r}; known: {', '.join(RESOURCES)}")
     if not 0 < probability <= 1:

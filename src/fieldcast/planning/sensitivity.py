@@ -199,7 +199,39 @@ def run_sensitivity(
     progress: Progress | None = None,
     client: Client | None = None,
 ) -> Sensitivity:
-    """Rank the scenario's ranged assumptions by their effect on reach, removals and cost."""
+    """Rank the scenario's ranged assumptions by their effect on reach, removals and cost.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation, with at least two ``[ranges]``.
+    method : {"morris", "sobol"}
+        SALib's method.
+    samples : int, optional
+        Morris trajectories, or Sobol' base sample (default: 10 and 64).
+    replications : int
+        Replications per point.
+    seed : int
+        Seed of the sample and of every point.
+    processes : int
+        Local processes (1: this process).
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks instead.
+
+    Returns
+    -------
+    Sensitivity
+        The indices with their confidence intervals, the share of replication noise, and
+        warnings about the sample's size.
+
+    Raises
+    ------
+    ValueError
+        If the method is unknown, the scenario has fewer than two ranges, or
+        ``replications`` is below 2.
+    """
     if method not in MAIN_INDEX:
         raise ValueError(f"method: must be one of {', '.join(MAIN_INDEX)}, got {method!r}")
     if len(scenario.ranges) < 2:

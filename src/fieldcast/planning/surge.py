@@ -119,7 +119,42 @@ def plan_days(
     goal_persons: int | None = None,
     progress: Progress | None = None,
 ) -> SurgePlan:
-    """The surge profile with the same team-days that does best on ``objective``."""
+    """The surge profile with the same team-days that does best on an objective.
+
+    A search in steps of ``step`` of full strength, moving one step from one field day to
+    another, that takes a move only when its gain is significant.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    step : float
+        The share of full strength moved at a time, in (0, 1].
+    replications : int
+        Replications per scenario run.
+    seed : int
+        Seed of every run (common random numbers across them).
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks instead.
+    objective : {"expected", "probability"}
+        What to maximise.
+    goal_persons : int, optional
+        The goal for ``objective="probability"`` (default: the scenario's).
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+
+    Returns
+    -------
+    SurgePlan
+        The recommended profile, the search, and its comparison with the scenario's own.
+
+    Raises
+    ------
+    ValueError
+        If the step is out of range or does not divide the scenario's tempo.
+    """
     if not 0 < step <= 1:
         raise ValueError(f"step: must be in (0, 1], got {step}")
     goal = objective_goal(scenario, objective, goal_persons)
