@@ -112,6 +112,8 @@ def test_replication_options_are_checked(stored: tuple[RunStore, str, Forecast])
         (["--run", run_id], "--run: give --replication K too"),
         (["national", "--replication", "1", "--run", run_id], "the run gives the scenario"),
         (["--seed", "4", "--replication", "1", "--run", run_id], "the run gives the scenario"),
+        (["--replication", "1", "--engine", "reference"], "--engine reference does not apply"),
+        (["--replication", "1", "-n", "5"], "--replications does not apply"),
     ):
         shown = _fieldcast("forecast", *arguments, store=store)
         assert shown.returncode == 2 and message in shown.stderr, (arguments, shown.stderr)

@@ -363,6 +363,15 @@ def forecast(
     if run is not None and replication is None:
         _fail("--run: give --replication K too (which replication of the run to recompute)")
     if replication is not None:
+        ignored = {
+            "--replications": replications is not None,
+            "--engine reference": engine != Engine.counts,
+            "--uncertainty assumptions": uncertainty != Uncertainty.replication,
+            "--observed": observed is not None,
+        }
+        for option, given in ignored.items():
+            if given:
+                _fail(f"--replication: {option} does not apply to one replication re-run alone")
         _replay(scenario, seed, replication, run, as_json, store)
         return
     loaded = _load(scenario)
