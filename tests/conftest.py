@@ -139,6 +139,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     started = getattr(session.config, "ahead", None)
     if started is not None:
         folder, process = started
-        process.kill()
-        process.communicate()
+        if process.poll() is None:  # not waited for (its tests were not reached)
+            process.kill()
+            process.communicate()
         shutil.rmtree(folder, ignore_errors=True)
