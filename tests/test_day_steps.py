@@ -3,22 +3,27 @@ engine's compiled day, by the reference model's schedule, and by docs/model.md."
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from pathlib import Path
 
-from fieldcast import engine, reference
+from fieldcast import reference
 from fieldcast.day_steps import DAY_STEPS, time_of_day
+from fieldcast.engine import day
 
 MODEL = Path(__file__).parents[1] / "docs" / "model.md"
 
 
 def test_the_engine_runs_the_steps_in_the_declared_order() -> None:
-    source = inspect.getsource(engine._day)
-    calls = [match for match in re.findall(r"\b_(\w+)\(", source) if match in DAY_STEPS]
+    """Each step is a module of the engine, named for it, with a step function of the same
+    name; the compiled day calls them in the declared order."""
+    source = inspect.getsource(day.one_day)
+    calls = [match for match in re.findall(r"\b(\w+)\(", source) if match in DAY_STEPS]
     assert calls == list(DAY_STEPS)
     for step in DAY_STEPS:
-        assert callable(getattr(engine, f"_{step}")), step
+        module = importlib.import_module(f"fieldcast.engine.{step}")
+        assert getattr(day, step) is getattr(module, step), step
 
 
 def test_the_reference_schedules_the_steps_in_the_declared_order() -> None:

@@ -39,7 +39,7 @@ def test_a_wrong_import_breaks_them(tmp_path: Path) -> None:
     shutil.copytree(Path(fieldcast.__file__).parent, copy, ignore=shutil.ignore_patterns("*.pyc"))
     with (copy / "reference.py").open("a") as module:
         module.write("\nimport fieldcast.engine  # deliberately wrong\n")
-    with (copy / "engine.py").open("a") as module:
+    with (copy / "engine" / "lanes.py").open("a") as module:
         module.write("\nimport fieldcast.reports.terminal  # deliberately wrong\n")
     result = _lint_imports(tmp_path)
     assert result.returncode == 1

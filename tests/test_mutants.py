@@ -29,7 +29,7 @@ def mutant_samples(name: str, folder: Path) -> np.ndarray:
     """The mutant's samples for its scenario, as ``engine_samples`` gives the real engine's."""
     mutant = MUTANTS[name]
     loaded = load_mutant(folder, name)
-    if mutant.module == "fieldcast.engine":
+    if mutant.of_engine:
         return engine_samples(scenario(mutant.scenario), simulate=loaded.simulate_chunk)
     return engine_samples(scenario(mutant.scenario), compile_with=loaded.compile_scenario)
 

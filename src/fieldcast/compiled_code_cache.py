@@ -18,14 +18,15 @@ from pathlib import Path
 import numba
 from platformdirs import user_cache_dir
 
-COMPILED_MODULES = ("streams.py", "sampling.py", "engine.py")
+COMPILED_MODULES = ("streams.py", "sampling.py", "engine/*.py")
 
 
 def _sources_hash() -> str:
     digest = hashlib.sha256(numba.__version__.encode())
     here = Path(__file__).parent
-    for name in COMPILED_MODULES:
-        digest.update((here / name).read_bytes())
+    for pattern in COMPILED_MODULES:
+        for path in sorted(here.glob(pattern)):
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

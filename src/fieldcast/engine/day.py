@@ -1,0 +1,147 @@
+"""The compiled day: one lane's day runs the steps of ``day_steps.DAY_STEPS`` in their order
+(``one_day``), and ``run_days`` runs days for a range of lanes, lane by lane: the one
+kernel a batch calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fieldcast.compiled import ParameterTable
+from fieldcast.engine.detention_outflows import detention_outflows
+from fieldcast.engine.dispositions import dispositions
+from fieldcast.engine.field_attempts import field_attempts
+from fieldcast.engine.moves import initial_addresses, moves, quiet_window
+from fieldcast.engine.notice_deadlines import notice_deadlines
+from fieldcast.engine.record import record
+from fieldcast.engine.state import (
+    AFTER_FIELD,
+    BEFORE_FIELD,
+    KERNEL,
+    Calendar,
+    LaneKeys,
+    LaneState,
+    Recording,
+    Scratch,
+)
+
+
+@njit(**KERNEL)
+def one_day(
+    seed: np.uint64,
+    table: ParameterTable,
+    calendar: Calendar,
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    scratch: Scratch,
+    daily: bool,
+    row: int,
+    lane: int,
+    day_index: int,
+) -> None:
+    """One day of one lane: the steps of ``day_steps.DAY_STEPS`` in their order, with the
+    quiet windows folded on their first day (the start, before day 0; the day after the last
+    field day)."""
+    day = day_index + calendar.start_day
+    if day_index == 0:
+        initial_addresses(seed, table, state, keys, recording, daily, row, lane)
+        if day < 0:
+            quiet_window(
+                seed,
+                table,
+                calendar,
+                state,
+                keys,
+                recording,
+                scratch,
+                daily,
+                row,
+                lane,
+                BEFORE_FIELD,
+                0,
+                -calendar.start_day,
+            )
+    if day >= 0:
+        if day <= calendar.field_days:
+            moves(seed, table, calendar, state, keys, recording, daily, row, lane, day_index)
+        if day == calendar.field_days:
+            quiet_window(
+                seed,
+                table,
+                calendar,
+                state,
+                keys,
+                recording,
+                scratch,
+                daily,
+                row,
+                lane,
+                AFTER_FIELD,
+                day_index,
+                calendar.day_count,
+            )
+        field_attempts(
+            seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+        )
+        dispositions(
+            seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+        )
+        detention_outflows(
+            seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+        )
+        notice_deadlines(seed, table, calendar, state, keys, recording, daily, row, lane, day_index)
+    record(calendar, state, keys, recording, row, lane, day_index)
+
+
+@njit(cache=True, _nrt=False)
+def run_days(
+    seed: np.uint64,
+    table: ParameterTable,
+    calendar: Calendar,
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    scratch: Scratch,
+    daily: bool,
+    first_day_index: int,
+    end_day_index: int,
+    straight: bool,
+    first_lane: int,
+    end_lane: int,
+) -> None:
+    """Days [first_day_index, end_day_index) for lanes [first_lane, end_lane), lane by lane
+    (lanes are independent). A ``straight`` run (all days, no pause) keeps one state row,
+    cleared for each lane."""
+    for lane in range(first_lane, end_lane):
+        row = 0 if straight else lane
+        if straight:
+            clear_row(state, row)
+        for day_index in range(first_day_index, end_day_index):
+            one_day(
+                seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+            )
+
+
+@njit(**KERNEL)
+def clear_row(state: LaneState, row: int) -> None:
+    """Empty a state row for the next lane: what a lane leaves behind at the horizon is
+    households still in rings, queues and stocks, and its counts."""
+    for array in (state.at_address, state.moved, state.alerted):
+        array[row] = 0
+    for array in (state.awaiting, state.queue):
+        array[row] = 0
+    for slot in range(state.processing.shape[1]):
+        if state.processing_slot_total[row, slot] > 0:
+            state.processing[row, slot] = 0
+            state.processing_slot_total[row, slot] = 0
+    for slot in range(state.notice.shape[1]):
+        if state.notice_slot_total[row, slot] > 0:
+            state.notice[row, slot] = 0
+            state.notice_slot_total[row, slot] = 0
+    state.monitors_out[row] = 0
+    state.beds_used[row] = 0
+    state.collateral[row] = 0
+    state.counts[row] = 0
+    state.national[row] = 0

@@ -1,0 +1,169 @@
+"""A cell's draws and changes, shared by the steps: uniforms keyed by where they are used
+(``streams.py``), binomial and (multivariate) hypergeometric draws by inversion
+(``sampling.py``) that cost nothing when their outcome is certain, and every change of a
+count recorded in the lane's counts, its national sums and the daily sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fieldcast.engine.state import AT_ADDRESS, MOVED, SMALL, LaneKeys, LaneState, Recording, Scratch
+from fieldcast.sampling import binomial_draw, hypergeometric_draw
+from fieldcast.streams import uniform
+
+
+@njit(**SMALL)
+def record_change(
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    daily: bool,
+    row: int,
+    lane: int,
+    day_index: int,
+    metric: int,
+    k: int,
+    c: int,
+    households: int,
+) -> None:
+    """One change of a metric: the lane's counts, its national sums and the group's daily sum."""
+    state.counts[row, metric, k, c] += households
+    state.national[row, metric, k] += households
+    if daily:
+        recording.daily_sum[keys.group[lane], day_index, metric, k, c] += households
+
+
+@njit(**SMALL)
+def move(
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    daily: bool,
+    row: int,
+    lane: int,
+    day_index: int,
+    flow: int,
+    a: int,
+    k: int,
+    c: int,
+    households: int,
+) -> None:
+    """Open households at their address move away (``flow``: which kind of move)."""
+    state.at_address[row, a, k, c] -= households
+    state.moved[row, a, k, c] += households
+    record_change(
+        state, keys, recording, daily, row, lane, day_index, AT_ADDRESS, k, c, -households
+    )
+    record_change(state, keys, recording, daily, row, lane, day_index, MOVED, k, c, households)
+    record_change(state, keys, recording, daily, row, lane, day_index, flow, k, c, households)
+
+
+@njit(**SMALL)
+def national_total(state: LaneState, row: int, metric: int) -> int:
+    """Households of a metric in the lane, all classes and cities."""
+    total = 0
+    for k in range(state.national.shape[2]):
+        total += state.national[row, metric, k]
+    return total
+
+
+@njit(**SMALL)
+def draw(
+    seed: np.uint64, keys: LaneKeys, lane: int, stream: int, day: int, k: int, c: int, slot: int
+) -> float:
+    keys.uniforms[lane] += 1
+    return uniform(seed, keys.replication[lane], keys.branch[lane], stream, day, k, c, slot)
+
+
+@njit(**SMALL)
+def binomial(
+    seed: np.uint64,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    day: int,
+    k: int,
+    c: int,
+    slot: int,
+    trials: int,
+    probability: float,
+) -> int:
+    """A binomial draw of a cell; a draw whose outcome is certain costs no uniform."""
+    if trials <= 0 or probability <= 0.0:
+        return 0
+    if probability >= 1.0:
+        return trials
+    return binomial_draw(trials, probability, draw(seed, keys, lane, stream, day, k, c, slot))
+
+
+@njit(**SMALL)
+def hypergeometric(
+    seed: np.uint64,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    day: int,
+    k: int,
+    c: int,
+    slot: int,
+    good: int,
+    bad: int,
+    sample: int,
+) -> int:
+    """A hypergeometric draw of a cell; a draw whose outcome is certain costs no uniform."""
+    low, high = max(0, sample - bad), min(sample, good)
+    if low >= high:
+        return low
+    return hypergeometric_draw(good, bad, sample, draw(seed, keys, lane, stream, day, k, c, slot))
+
+
+@njit(**SMALL)
+def pick(
+    seed: np.uint64,
+    state: LaneState,
+    keys: LaneKeys,
+    row: int,
+    lane: int,
+    stream: int,
+    day: int,
+    categories: int,
+    picks: int,
+    scratch: Scratch,
+    key_class: int,
+    key_city: int,
+    first_slot: int,
+) -> None:
+    """A multivariate hypergeometric draw: ``picks`` items uniformly without replacement from
+    the ``categories`` first entries of ``scratch.pool``, into ``scratch.picked``, as
+    conditional hypergeometric draws (category j among j, j+1, ...).
+
+    Category j's draw is keyed by a (class, city, slot): a fixed class and j as the city
+    (``key_city`` < 0), or a fixed city and j as (slot, class) with ``classes`` classes per
+    slot from ``first_slot`` (``key_class`` < 0)."""
+    pool, picked = scratch.pool, scratch.picked
+    classes = state.at_address.shape[2]
+    remaining_pool = 0
+    for j in range(categories):
+        remaining_pool += pool[j]
+    remaining = picks
+    for j in range(categories):
+        good = pool[j]
+        remaining_pool -= good
+        if remaining == 0 or good == 0:
+            picked[j] = 0
+            continue
+        if remaining_pool == 0:
+            picked[j] = remaining
+            remaining = 0
+            continue
+        if key_city < 0:
+            k, c, slot = key_class, j, 0
+        else:
+            k, c, slot = j % classes, key_city, first_slot + j // classes
+        taken = hypergeometric(
+            seed, keys, lane, stream, day, k, c, slot, good, remaining_pool, remaining
+        )
+        picked[j] = taken
+        remaining -= taken

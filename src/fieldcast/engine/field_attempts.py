@@ -1,0 +1,209 @@
+"""Step 2 of the day: field attempts up to each city's capacity, contact, arrest, collateral
+arrests and closures after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fieldcast.compiled import ParameterTable
+from fieldcast.engine.draws import binomial, draw, hypergeometric, pick, record_change
+from fieldcast.engine.state import (
+    ARREST,
+    ARRESTS,
+    AT_ADDRESS,
+    ATTEMPTS,
+    AWAITING_DISPOSITION,
+    CLOSED,
+    CLOSURES,
+    COLLATERAL,
+    CONTACT,
+    CONTACTS,
+    KERNEL,
+    MOVED,
+    NOT_FOUND,
+    OPEN,
+    SELECT_LOCATION,
+    SELECT_NEW,
+    SELECT_RETRY,
+    Calendar,
+    LaneKeys,
+    LaneState,
+    Recording,
+    Scratch,
+)
+from fieldcast.sampling import poisson_draw
+
+
+@njit(**KERNEL)
+def field_attempts(
+    seed: np.uint64,
+    table: ParameterTable,
+    calendar: Calendar,
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    scratch: Scratch,
+    daily: bool,
+    row: int,
+    lane: int,
+    day_index: int,
+) -> None:
+    """Step 2: attempts up to each city's capacity, never-attempted households first, then
+    re-attempts, uniformly at random within each group (at most one attempt a day).
+
+    Which households is chosen first by (attempts made, class), ignoring where they are, which
+    is the same in runs that differ only in moves (common random numbers); then, within each
+    cell, how many of the picked are at the address (a hypergeometric split)."""
+    s = keys.parameter_set[lane]
+    day = day_index + calendar.start_day
+    if day < 0 or day >= calendar.field_days:
+        return
+    attempts, classes, cities = state.at_address.shape[1:]
+    pool, picked = scratch.pool, scratch.picked
+    fresh_picked, retry_picked = scratch.fresh_picked, scratch.retry_picked
+    for c in range(cities):
+        capacity = table.capacity[s, day, c]
+        if capacity == 0:
+            continue
+        fresh_total = 0
+        for k in range(classes):
+            pool[k] = state.at_address[row, 0, k, c] + state.moved[row, 0, k, c]
+            fresh_total += pool[k]
+        fresh = min(capacity, fresh_total)
+        pick(seed, state, keys, row, lane, SELECT_NEW, day, classes, fresh, scratch, -1, c, 0)
+        for k in range(classes):
+            fresh_picked[k] = picked[k]
+        retry_total = 0
+        for a in range(1, attempts):
+            for k in range(classes):
+                j = (a - 1) * classes + k
+                pool[j] = state.at_address[row, a, k, c] + state.moved[row, a, k, c]
+                retry_total += pool[j]
+        retry = min(capacity - fresh, retry_total)
+        pick(
+            seed,
+            state,
+            keys,
+            row,
+            lane,
+            SELECT_RETRY,
+            day,
+            (attempts - 1) * classes,
+            retry,
+            scratch,
+            -1,
+            c,
+            1,
+        )
+        for a in range(1, attempts):
+            for k in range(classes):
+                retry_picked[a - 1, k] = picked[(a - 1) * classes + k]
+        if fresh + retry == capacity:
+            recording.full_capacity_days[lane, c] += 1
+        contacts_in_city = 0
+        # from the most attempts made down, so that a household moves up one slot only once
+        for a in range(attempts - 1, -1, -1):
+            for k in range(classes):
+                visits = fresh_picked[k] if a == 0 else retry_picked[a - 1, k]
+                if visits == 0:
+                    continue
+                at_home = hypergeometric(
+                    seed,
+                    keys,
+                    lane,
+                    SELECT_LOCATION,
+                    day,
+                    k,
+                    c,
+                    a,
+                    state.at_address[row, a, k, c],
+                    state.moved[row, a, k, c],
+                    visits,
+                )
+                not_found = visits - at_home
+                contacts = binomial(
+                    seed, keys, lane, CONTACT, day, k, c, a, at_home, table.p_contact[s, c]
+                )
+                arrests = binomial(
+                    seed, keys, lane, ARREST, day, k, c, a, contacts, table.p_arrest[s, c]
+                )
+                contacts_in_city += contacts
+                stayed = at_home - arrests
+                state.at_address[row, a, k, c] -= at_home
+                state.moved[row, a, k, c] -= not_found
+                if a + 1 < attempts:
+                    state.at_address[row, a + 1, k, c] += stayed
+                    state.moved[row, a + 1, k, c] += not_found
+                    state.alerted[row, a + 1, k, c] += at_home - contacts
+                else:  # max_attempts reached: closed
+                    closures = stayed + not_found
+                    for metric, change in (
+                        (AT_ADDRESS, -stayed),
+                        (MOVED, -not_found),
+                        (OPEN, -closures),
+                        (CLOSED, closures),
+                        (CLOSURES, closures),
+                    ):
+                        record_change(
+                            state,
+                            keys,
+                            recording,
+                            daily,
+                            row,
+                            lane,
+                            day_index,
+                            metric,
+                            k,
+                            c,
+                            change,
+                        )
+                record_change(
+                    state, keys, recording, daily, row, lane, day_index, ATTEMPTS, k, c, visits
+                )
+                record_change(
+                    state, keys, recording, daily, row, lane, day_index, NOT_FOUND, k, c, not_found
+                )
+                record_change(
+                    state, keys, recording, daily, row, lane, day_index, CONTACTS, k, c, contacts
+                )
+                if arrests > 0:
+                    state.awaiting[row, k, c] += arrests
+                    for metric, change in (
+                        (ARRESTS, arrests),
+                        (OPEN, -arrests),
+                        (AT_ADDRESS, -arrests),
+                        (AWAITING_DISPOSITION, arrests),
+                    ):
+                        record_change(
+                            state,
+                            keys,
+                            recording,
+                            daily,
+                            row,
+                            lane,
+                            day_index,
+                            metric,
+                            k,
+                            c,
+                            change,
+                        )
+        mean = table.collateral_per_contact[s, c] * contacts_in_city
+        if mean > 0.0:
+            u = draw(seed, keys, lane, COLLATERAL, day, 0, c, 0)
+            collateral = poisson_draw(mean, u)
+            state.collateral[row, c] += collateral
+            if daily:
+                recording.collateral_daily_sum[keys.group[lane], day_index, c] += collateral
+    if day == calendar.field_days - 1:
+        # after the last field day the attempts made no longer matter: pool them
+        for a in range(1, attempts):
+            for k in range(classes):
+                for c in range(cities):
+                    state.at_address[row, 0, k, c] += state.at_address[row, a, k, c]
+                    state.moved[row, 0, k, c] += state.moved[row, a, k, c]
+                    state.alerted[row, 0, k, c] += state.alerted[row, a, k, c]
+                    state.at_address[row, a, k, c] = 0
+                    state.moved[row, a, k, c] = 0
+                    state.alerted[row, a, k, c] = 0

@@ -1,0 +1,404 @@
+"""Batches of lanes (``Lanes``): their arrays allocated once, run straight or paused at the
+end of a day, copied or dropped (resampled) and resumed; and ``simulate_chunk``, a batch
+of replications of one scenario.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fieldcast.compiled import CompiledScenario, ParameterTable, Structure, parameter_table
+from fieldcast.engine.day import run_days
+from fieldcast.engine.state import (
+    CITY_BAND_ROWS,
+    SPLIT_STACK,
+    Calendar,
+    LaneKeys,
+    LaneState,
+    Recording,
+    Scratch,
+)
+from fieldcast.metrics import (
+    CITY_HORIZON_METRICS,
+    FIELD_END_METRICS,
+    HORIZON_METRICS,
+    MEASURES,
+    METRICS,
+)
+from fieldcast.recording import ChunkOutput, chunk_output
+
+PROGRESS_STEPS = 32  # a straight run with a progress callback runs its lanes in this many parts
+
+
+def _calendar(structure: Structure) -> Calendar:
+    sizes = np.array(structure.sizes, dtype=np.int64)
+    return Calendar(
+        sizes=sizes,
+        measure_weights=structure.measure_weights,
+        largest_first=np.argsort(-sizes, kind="stable").astype(np.int64),
+        start_day=structure.start_day,
+        day_count=structure.day_count,
+        field_days=structure.field_days,
+        max_attempts=structure.max_attempts,
+        processing_days=structure.processing_days,
+        notice_days=structure.notice_days,
+    )
+
+
+def _zeros(*shape: int, dtype: type = np.int64) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
+def _lane_state(structure: Structure, rows: int) -> LaneState:
+    """Household counts are int32 (at most 10**8 households a city fit with room to spare):
+    a paused batch keeps every lane's rings, so their size is what a pause costs."""
+    attempts, classes, cities = structure.max_attempts, structure.classes, structure.cities
+    cells = (classes, cities)
+    counts = np.int32
+    return LaneState(
+        at_address=_zeros(rows, attempts, *cells, dtype=counts),
+        moved=_zeros(rows, attempts, *cells, dtype=counts),
+        alerted=_zeros(rows, attempts, *cells, dtype=counts),
+        awaiting=_zeros(rows, *cells, dtype=counts),
+        processing=_zeros(rows, structure.processing_days + 1, *cells, dtype=counts),
+        processing_slot_total=_zeros(rows, structure.processing_days + 1),
+        queue=_zeros(rows, *cells, dtype=counts),
+        notice=_zeros(rows, structure.notice_days + 1, 2, *cells, dtype=counts),
+        notice_slot_total=_zeros(rows, structure.notice_days + 1),
+        monitors_out=_zeros(rows, cities),
+        beds_used=_zeros(rows),
+        collateral=_zeros(rows, cities),
+        counts=_zeros(rows, len(METRICS), *cells, dtype=counts),
+        national=_zeros(rows, len(METRICS), classes),
+    )
+
+
+def _recording(
+    structure: Structure, keys: LaneKeys, groups: int, parameter_sets: int, daily: bool
+) -> Recording:
+    lanes, classes, cities = len(keys.parameter_set), structure.classes, structure.cities
+    cells, metrics, days = (classes, cities), len(METRICS), structure.day_count
+    measures = len(MEASURES)
+    bands = int(keys.band_row.max()) + 1 if lanes else 0
+    trajectories = int(keys.trajectory_row.max()) + 1 if lanes else 0
+    return Recording(
+        daily_sum=_zeros(groups if daily else 0, days, metrics, *cells),
+        collateral_daily_sum=_zeros(groups if daily else 0, days, cities),
+        quiet_movers=_zeros(parameter_sets, 2, *cells),
+        at_field_end=_zeros(lanes, cities + 1, len(FIELD_END_METRICS), measures, dtype=np.int32),
+        at_horizon=_zeros(lanes, len(HORIZON_METRICS), measures, dtype=np.int32),
+        city_at_horizon=_zeros(lanes, cities, len(CITY_HORIZON_METRICS), measures, dtype=np.int32),
+        collateral_at_field_end=_zeros(lanes, cities + 1),
+        collateral_at_horizon=_zeros(lanes, cities + 1),
+        full_capacity_days=_zeros(lanes, cities, dtype=np.int32),
+        bed_shortfall_days=_zeros(lanes, dtype=np.int32),
+        monitor_shortfall_days=_zeros(lanes, cities, dtype=np.int32),
+        removal_backlog_max=_zeros(lanes),
+        bed_days=_zeros(lanes),
+        monitor_days=_zeros(lanes),
+        band=_zeros(bands, days, metrics, 3, dtype=np.int32),
+        band_pending=_zeros(bands, days, classes, dtype=np.int32),
+        city_band=_zeros(bands, days, cities, len(CITY_BAND_ROWS), dtype=np.int32),
+        trajectory=_zeros(trajectories, days, metrics, *cells, dtype=np.int32),
+        trajectory_pending=_zeros(trajectories, days, *cells, dtype=np.int32),
+    )
+
+
+def _scratch(structure: Structure) -> Scratch:
+    attempts, classes, cities = structure.max_attempts, structure.classes, structure.cities
+    categories = max(cities, attempts * classes)
+    return Scratch(
+        pool=_zeros(categories),
+        picked=_zeros(categories),
+        fresh_picked=_zeros(classes),
+        retry_picked=_zeros(max(attempts - 1, 1), classes),
+        meant=_zeros(classes, cities),
+        placed=_zeros(classes, cities),
+        released=_zeros(classes, cities),
+        meant_monitor=_zeros(classes, cities),
+        stack_low=_zeros(SPLIT_STACK),
+        stack_high=_zeros(SPLIT_STACK),
+        stack_count=_zeros(SPLIT_STACK),
+    )
+
+
+@dataclass
+class Lanes:
+    """A batch of lanes: replications, each of one parameter set, run day by day together.
+
+    Build one with ``Lanes.start``. ``run()`` runs every lane from start to horizon (a
+    straight run: the state of one lane at a time is kept); a batch started with
+    ``pausable=True`` keeps every lane's state instead, so that ``run_until(day)`` can stop
+    at the end of any day, ``resample(parents)`` copy or drop lanes, and ``run_until`` go on.
+    ``outputs()`` gives what was recorded, one ``ChunkOutput`` per group.
+    """
+
+    compiled: list[CompiledScenario]
+    table: ParameterTable
+    calendar: Calendar
+    seed: int
+    keys: LaneKeys
+    state: LaneState
+    recording: Recording
+    scratch: Scratch
+    daily: bool
+    groups: int
+    pausable: bool
+    next_day_index: int = 0
+    _outputs: list[ChunkOutput] | None = None
+
+    @classmethod
+    def start(
+        cls,
+        compiled: Sequence[CompiledScenario],
+        seed: int,
+        parameter_set: np.ndarray,
+        replication: np.ndarray,
+        group: np.ndarray | None = None,
+        band_rows: np.ndarray | None = None,
+        trajectory_rows: np.ndarray | None = None,
+        daily: bool = True,
+        pausable: bool = False,
+        table: ParameterTable | None = None,
+        state: LaneState | None = None,
+        next_day_index: int = 0,
+    ) -> Lanes:
+        """Lanes of ``compiled[parameter_set[i]]`` for replication ``replication[i]``.
+
+        ``group`` (default: the parameter set) says which output a lane's daily sums go to;
+        ``band_rows`` / ``trajectory_rows`` give each lane's row in the daily band and
+        trajectory samples (-1: not sampled). ``daily=False`` skips daily sums (searches that
+        only need per-replication values). ``table`` gives the parameter sets directly
+        (``compiled.parameter_table_with``: one scenario plus draws) instead of compiling
+        ``compiled``, which then only gives the structure. ``state`` (with ``pausable``)
+        resumes lanes kept at the end of day index ``next_day_index - 1``; the lanes then
+        use these arrays as their own."""
+        if not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be between 0 and 2**64 - 1, got {seed}")
+        if state is not None and not pausable:
+            raise ValueError("a kept state resumes pausable lanes only")
+        compiled = list(compiled)
+        structure = compiled[0].structure
+        parameter_set = np.asarray(parameter_set, dtype=np.int64)
+        lanes = len(parameter_set)
+        group = parameter_set.copy() if group is None else np.asarray(group, dtype=np.int64)
+        unsampled = np.full(lanes, -1, dtype=np.int64)
+        keys = LaneKeys(
+            parameter_set=parameter_set,
+            replication=np.asarray(replication, dtype=np.int64),
+            branch=_zeros(lanes),
+            group=group,
+            band_row=unsampled if band_rows is None else np.asarray(band_rows, np.int64),
+            trajectory_row=(
+                unsampled if trajectory_rows is None else np.asarray(trajectory_rows, np.int64)
+            ),
+            uniforms=_zeros(lanes),
+        )
+        groups = int(group.max()) + 1 if lanes else 0
+        return cls(
+            compiled=compiled,
+            table=parameter_table(compiled) if table is None else table,
+            calendar=_calendar(structure),
+            seed=seed,
+            keys=keys,
+            state=_lane_state(structure, lanes if pausable else 1) if state is None else state,
+            recording=_recording(
+                structure, keys, groups, len(compiled) if table is None else len(table[0]), daily
+            ),
+            scratch=_scratch(structure),
+            daily=daily,
+            groups=groups,
+            pausable=pausable,
+            next_day_index=next_day_index,
+        )
+
+    @property
+    def day(self) -> int:
+        """The last simulated day (day number), or the day before the start."""
+        return self.calendar.start_day + self.next_day_index - 1
+
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Every lane from the start to the horizon. ``progress(fraction)`` hears after each
+        ``1 / PROGRESS_STEPS`` of the lanes how far the run has got (a long chunk is then
+        seen to move); the lanes are independent, so the results are the same."""
+        if self.pausable:
+            self.run_until()
+            return
+        if self.next_day_index != 0:
+            raise ValueError("a batch that is not pausable runs once, from the start")
+        lanes = len(self.keys.parameter_set)
+        step = lanes if progress is None else max(1, -(-lanes // PROGRESS_STEPS))
+        for first in range(0, lanes, step):
+            end = min(first + step, lanes)
+            self._run(0, self.calendar.day_count, straight=True, lanes=(first, end))
+            if progress is not None:
+                progress(end / lanes)
+
+    def run_until(self, day: int | None = None) -> None:
+        """Advance every lane to the end of ``day`` (default: the horizon's last day)."""
+        if not self.pausable:
+            raise ValueError("start the lanes with pausable=True to stop them on a day")
+        end = self.calendar.day_count if day is None else day - self.calendar.start_day + 1
+        if not self.next_day_index <= end <= self.calendar.day_count:
+            raise ValueError(
+                f"cannot run until day {day}: the lanes are at the end of day {self.day} and "
+                f"the last day is {self.calendar.start_day + self.calendar.day_count - 1}"
+            )
+        self._run(self.next_day_index, end, straight=False)
+
+    def _run(
+        self, first: int, end: int, straight: bool, lanes: tuple[int, int] | None = None
+    ) -> None:
+        first_lane, end_lane = (0, len(self.keys.parameter_set)) if lanes is None else lanes
+        run_days(
+            np.uint64(self.seed),
+            self.table,
+            self.calendar,
+            self.state,
+            self.keys,
+            self.recording,
+            self.scratch,
+            self.daily,
+            first,
+            end,
+            straight,
+            first_lane,
+            end_lane,
+        )
+        self.next_day_index = end
+
+    def resample(self, parents: np.ndarray) -> None:
+        """Replace the lanes by copies of ``parents`` (lane indices; repeats copy, absences
+        drop). The first copy of a lane keeps its random numbers; further copies get a new
+        branch, so they diverge from the next draw on. Daily sums and the band and trajectory
+        samples describe the lanes as they were, so they are dropped."""
+        if not self.pausable:
+            raise ValueError("start the lanes with pausable=True to resample them")
+        parents = np.asarray(parents, dtype=np.int64)
+        branch = resampled_branches(self.keys.branch, parents, self.day)
+        unsampled = np.full(len(parents), -1, dtype=np.int64)
+        self.keys = self.keys._replace(
+            parameter_set=self.keys.parameter_set[parents],
+            replication=self.keys.replication[parents],
+            branch=branch,
+            group=self.keys.group[parents],
+            band_row=unsampled,
+            trajectory_row=unsampled,
+            uniforms=self.keys.uniforms[parents],
+        )
+        self.state = LaneState(*(value[parents] for value in self.state))
+        recording = self.recording._asdict()
+        for name in _PER_LANE_RECORDS:
+            recording[name] = recording[name][parents]
+        for name in _PER_GROUP_RECORDS:
+            recording[name] = np.zeros((0, *recording[name].shape[1:]), recording[name].dtype)
+        self.recording = Recording(**recording)
+        self.daily = False
+
+    def outputs(self) -> list[ChunkOutput]:
+        """What each group of lanes recorded, as the results expect it (after the horizon)."""
+        if self.next_day_index != self.calendar.day_count:
+            raise ValueError(f"the lanes are at day {self.day}, not at the horizon")
+        if self._outputs is not None:  # made once: making them completes the recording
+            return self._outputs
+        outputs = []
+        for g in range(self.groups):
+            lanes = self.keys.group == g
+            sets = np.unique(self.keys.parameter_set[lanes])
+            if self.daily and len(sets) > 1:
+                raise ValueError("daily sums of a group need one parameter set per group")
+            band_rows = self.keys.band_row[lanes]
+            trajectory_rows = self.keys.trajectory_row[lanes]
+            outputs.append(
+                chunk_output(
+                    self.compiled[0],
+                    self.recording,
+                    lanes,
+                    band_rows[band_rows >= 0],
+                    trajectory_rows[trajectory_rows >= 0],
+                    g,
+                    self.daily,
+                    self.recording.quiet_movers[sets].sum(axis=0) if self.daily else None,
+                )
+            )
+        self._outputs = outputs
+        return outputs
+
+
+_PER_GROUP_RECORDS = (
+    "daily_sum",
+    "collateral_daily_sum",
+    "quiet_movers",
+    "band",
+    "band_pending",
+    "city_band",
+    "trajectory",
+    "trajectory_pending",
+)
+_PER_LANE_RECORDS = (
+    "at_field_end",
+    "at_horizon",
+    "city_at_horizon",
+    "collateral_at_field_end",
+    "collateral_at_horizon",
+    "full_capacity_days",
+    "bed_shortfall_days",
+    "monitor_shortfall_days",
+    "removal_backlog_max",
+    "bed_days",
+    "monitor_days",
+)
+
+
+def resampled_branches(branch: np.ndarray, parents: np.ndarray, day: int) -> np.ndarray:
+    """The branch keys of lanes resampled on ``day`` as copies of ``parents``: the first copy
+    of a lane keeps its parent's, further copies get new ones (``new_branch``)."""
+    branches = branch[parents].copy()
+    copies: dict[int, int] = {}
+    for i, parent in enumerate(parents.tolist()):
+        copy_number = copies.get(parent, 0)
+        copies[parent] = copy_number + 1
+        if copy_number:
+            branches[i] = new_branch(int(branches[i]), day, copy_number)
+    return branches
+
+
+def new_branch(branch: int, day: int, copy_number: int) -> int:
+    """A branch key for a further copy of a lane, from its parent's, the day and the copy's
+    number: distinct for distinct copies (a 32-bit mix; collisions are as likely as 2**-32)."""
+    mixed = np.random.SeedSequence([branch, day + 2**20, copy_number]).generate_state(1)
+    return int(mixed[0])
+
+
+def simulate_chunk(
+    compiled: CompiledScenario,
+    seed: int,
+    first_replication: int,
+    replications: int,
+    band_sample: int = 0,
+    trajectory_sample: int = 0,
+    progress: Callable[[float], None] | None = None,
+) -> ChunkOutput:
+    """Simulate replications ``first_replication .. + replications - 1`` of one scenario
+    (``progress`` as in ``Lanes.run``).
+
+    A replication's numbers depend only on the seed and its index, so any cut of a run into
+    chunks gives the same results. Replications with an index below ``band_sample`` keep
+    their daily national totals (for daily quantile bands), below ``trajectory_sample``
+    everything."""
+    indices = np.arange(first_replication, first_replication + replications, dtype=np.int64)
+    band = np.where(indices < band_sample, indices - first_replication, -1)
+    trajectory = np.where(indices < trajectory_sample, indices - first_replication, -1)
+    lanes = Lanes.start(
+        [compiled],
+        seed,
+        parameter_set=np.zeros(replications, dtype=np.int64),
+        replication=indices,
+        band_rows=band,
+        trajectory_rows=trajectory,
+    )
+    lanes.run(progress)
+    return lanes.outputs()[0]

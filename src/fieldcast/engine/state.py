@@ -1,0 +1,172 @@
+"""What a lane carries and what the kernel reads and writes: the named tuples of arrays
+(``Calendar``, ``LaneKeys``, ``LaneState``, ``Scratch``, ``Recording``), the codes of metrics and
+random streams (module-level integers, which numba compiles as constants) and the kernel's
+compile options.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+import fieldcast.compiled_code_cache  # noqa: F401 (first: where compiled code is cached)
+from fieldcast.metrics import (
+    CITY_BAND_METRICS,
+    CITY_HORIZON_METRICS,
+    FIELD_END_METRICS,
+    HORIZON_METRICS,
+    METRICS,
+)
+from fieldcast.streams import STREAMS
+
+OPEN = METRICS.index("open")
+AT_ADDRESS = METRICS.index("at_address")
+MOVED = METRICS.index("moved")
+CLOSED = METRICS.index("closed")
+DETAINED = METRICS.index("detained")
+AWAITING_REMOVAL = METRICS.index("awaiting_removal")
+ON_NOTICE = METRICS.index("on_notice")
+MONITORED = METRICS.index("monitored")
+AWAITING_DISPOSITION = METRICS.index("awaiting_disposition")
+MOVED_AWAY = METRICS.index("moved_away")
+MOVED_AFTER_ALERT = METRICS.index("moved_after_alert")
+ATTEMPTS = METRICS.index("attempts")
+NOT_FOUND = METRICS.index("not_found")
+CONTACTS = METRICS.index("contacts")
+ARRESTS = METRICS.index("arrests")
+CLOSURES = METRICS.index("closures")
+DETENTIONS = METRICS.index("detentions")
+NOTICES = METRICS.index("notices")
+MONITORS_FITTED = METRICS.index("monitors_fitted")
+RELIEF = METRICS.index("relief_releases")
+REMOVALS = METRICS.index("removals")
+DEPARTURES = METRICS.index("departures")
+REARRESTS = METRICS.index("rearrests")
+LOSSES = METRICS.index("losses")
+METRIC_COUNT = len(METRICS)
+FIELD_END_ROWS = np.array([METRICS.index(m) for m in FIELD_END_METRICS], dtype=np.int64)
+HORIZON_ROWS = np.array([METRICS.index(m) for m in HORIZON_METRICS], dtype=np.int64)
+CITY_HORIZON_ROWS = np.array([METRICS.index(m) for m in CITY_HORIZON_METRICS], dtype=np.int64)
+CITY_BAND_ROWS = np.array([METRICS.index(m) for m in CITY_BAND_METRICS], dtype=np.int64)
+
+ADDRESS = STREAMS["address"]
+MOVES = STREAMS["moves"]
+ALERT_MOVES = STREAMS["alert_moves"]
+SELECT_NEW = STREAMS["select_new"]
+SELECT_RETRY = STREAMS["select_retry"]
+SELECT_LOCATION = STREAMS["select_location"]
+CONTACT = STREAMS["contact"]
+ARREST = STREAMS["arrest"]
+COLLATERAL = STREAMS["collateral"]
+DETAIN_INTENT = STREAMS["detain_intent"]
+BED_ALLOCATION = STREAMS["bed_allocation"]
+MONITOR_INTENT = STREAMS["monitor_intent"]
+MONITOR_ALLOCATION = STREAMS["monitor_allocation"]
+RELIEF_STREAM = STREAMS["relief"]
+REMOVAL_ALLOCATION = STREAMS["removal_allocation"]
+NOTICE_OUTCOME = STREAMS["notice_outcome"]
+REARREST = STREAMS["rearrest"]
+QUIET_MOVES = STREAMS["quiet_moves"]
+QUIET_MOVE_DAYS = STREAMS["quiet_move_days"]
+
+BEFORE_FIELD, AFTER_FIELD = 0, 1  # the two quiet windows
+SPLIT_STACK = 128  # intervals pending in the binary split of a window (about log2 of its days)
+
+
+class Calendar(NamedTuple):
+    """The structure as plain numbers and arrays for the kernel."""
+
+    sizes: np.ndarray  # [class] int64
+    measure_weights: np.ndarray  # [class, measure] households, persons, minors per household
+    largest_first: np.ndarray  # [class] class indices by decreasing size
+    start_day: int
+    day_count: int
+    field_days: int
+    max_attempts: int
+    processing_days: int
+    notice_days: int
+
+
+class LaneKeys(NamedTuple):
+    """Who each lane is (axis 0: lane)."""
+
+    parameter_set: np.ndarray  # which row of the ParameterTable
+    replication: np.ndarray  # the replication's index in its run (keys its random numbers)
+    branch: np.ndarray  # tells apart copies of one replication (streams.py)
+    group: np.ndarray  # which output (scenario) the lane's daily sums go to
+    band_row: np.ndarray  # row in the band sample, or -1
+    trajectory_row: np.ndarray  # row in the trajectory sample, or -1
+    uniforms: np.ndarray  # uniforms drawn so far (what the benchmarks' generator floor needs)
+
+
+class LaneState(NamedTuple):
+    """Everything a lane carries from one day to the next (axis 0: the lane's row).
+
+    A batch that is never paused keeps one row, used by each lane in turn (``run_days``),
+    so a straight run's state stays in the processor's cache whatever the number of lanes."""
+
+    at_address: np.ndarray  # [lane, attempts made, class, city] open, at the address on file
+    moved: np.ndarray  # [lane, attempts made, class, city] open, moved away
+    alerted: np.ndarray  # [lane, attempts made, class, city] part of at_address
+    awaiting: np.ndarray  # [lane, class, city] arrested or re-arrested, not yet disposed of
+    processing: np.ndarray  # [lane, ring slot, class, city] detained, by day of detention
+    processing_slot_total: np.ndarray  # [lane, ring slot] households
+    queue: np.ndarray  # [lane, class, city] processed, waiting for a seat
+    notice: np.ndarray  # [lane, ring slot, monitored, class, city] on notice, by release day
+    notice_slot_total: np.ndarray  # [lane, ring slot] households
+    monitors_out: np.ndarray  # [lane, city] monitors worn
+    beds_used: np.ndarray  # [lane] persons detained
+    collateral: np.ndarray  # [lane, city] non-target persons arrested, cumulative
+    counts: np.ndarray  # [lane, metric, class, city] stocks now, flows cumulative
+    national: np.ndarray  # [lane, metric, class] counts summed over cities
+
+
+class Scratch(NamedTuple):
+    """Working arrays of one lane-day, allocated once per batch: the kernel allocates nothing
+    (it runs without numba's reference counting, which would otherwise cost more than the
+    draws: every array taken from a tuple is counted in and out)."""
+
+    pool: np.ndarray  # [categories] sizes of the categories of a multivariate draw
+    picked: np.ndarray  # [categories] its result
+    fresh_picked: np.ndarray  # [class] never-attempted households picked in a city
+    retry_picked: np.ndarray  # [attempts made - 1, class] attempted households picked
+    meant: np.ndarray  # [class, city] households meant for detention
+    placed: np.ndarray  # [class, city] households placed in beds or seats
+    released: np.ndarray  # [class, city] households released on notice
+    meant_monitor: np.ndarray  # [class, city] released households meant for a monitor
+    stack_low: np.ndarray  # [depth] binary split of a quiet window: first day index
+    stack_high: np.ndarray  # [depth] end day index
+    stack_count: np.ndarray  # [depth] moves in the interval
+
+
+class Recording(NamedTuple):
+    """What the kernel writes for the results (per lane, per group, per sampled replication)."""
+
+    daily_sum: np.ndarray  # [group, day, metric, class, city] int64 over the group's lanes
+    collateral_daily_sum: np.ndarray  # [group, day, city]
+    quiet_movers: np.ndarray  # [set, window, class, city] households moved in quiet windows
+    at_field_end: np.ndarray  # [lane, place, FIELD_END_METRICS, measure] (place: cities, total)
+    at_horizon: np.ndarray  # [lane, HORIZON_METRICS, measure] national
+    city_at_horizon: np.ndarray  # [lane, city, CITY_HORIZON_METRICS, measure]
+    collateral_at_field_end: np.ndarray  # [lane, place]
+    collateral_at_horizon: np.ndarray  # [lane, place]
+    full_capacity_days: np.ndarray  # [lane, city]
+    bed_shortfall_days: np.ndarray  # [lane]
+    monitor_shortfall_days: np.ndarray  # [lane, city]
+    removal_backlog_max: np.ndarray  # [lane] persons
+    bed_days: np.ndarray  # [lane] persons x days
+    monitor_days: np.ndarray  # [lane] households x days
+    band: np.ndarray  # [band row, day, metric, measure] national totals
+    band_pending: np.ndarray  # [band row, day, class] quiet moves recorded early, national
+    city_band: np.ndarray  # [band row, day, city, city band metric] persons
+    trajectory: np.ndarray  # [trajectory row, day, metric, class, city]
+    trajectory_pending: np.ndarray  # [trajectory row, day, class, city]
+
+
+# -- the kernel ----------------------------------------------------------------------------
+# Every kernel function runs without numba's reference counting (``_nrt=False``) and is
+# inlined into ``run_days``; the kernel allocates nothing (``Scratch``).
+
+KERNEL = {"cache": True, "inline": "always", "_nrt": False}
+SMALL = {"cache": True, "_nrt": False}  # small helpers: LLVM inlines them
