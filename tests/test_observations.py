@@ -23,7 +23,7 @@ from fieldcast.observations import (
     read_observations,
 )
 from fieldcast.scenario import Scenario
-from fieldcast.store import RunStore, StoreError
+from fieldcast.store import SCHEMA_VERSION, RunStore, StoreError
 
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 HEADER = "day,place,metric,value,basis\n"
@@ -175,15 +175,15 @@ def test_versions_are_kept_and_the_same_counts_add_nothing(
 def test_a_version_1_store_is_upgraded_in_place(
     scenario: Scenario, seed_scenario: Scenario, tmp_path: Path
 ) -> None:
-    """A store written before observations, calibrations and tracking existed keeps its runs
-    and gains their tables (version 1 to 3, through 2)."""
+    """A store written before observations, calibrations, tracking and per-replication
+    outcomes existed keeps its runs and gains their tables (version 1 to the latest, through
+    every version between)."""
     path = tmp_path / "old.duckdb"
     store = RunStore(path)
     run_id = store.save(run_forecast(seed_scenario, replications=20, seed=1), 0.0)
     with duckdb.connect(str(path)) as connection:  # make it what fieldcast 1 wrote
-        for table in ("observation_rows", "observation_sets", "calibrations"):
-            connection.execute(f"DROP TABLE {table}")
-        for table in ("calibration_generations", "calibration_assessments", "trackings"):
+        tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        for table in tables - {"store_info", "runs", "daily", "trajectories"}:
             connection.execute(f"DROP TABLE {table}")
         connection.execute("UPDATE store_info SET value = '1' WHERE key = 'schema_version'")
     assert store.observation_infos() == []  # reading needs no upgrade
@@ -194,8 +194,8 @@ def test_a_version_1_store_is_upgraded_in_place(
             "SELECT value FROM store_info WHERE key = 'schema_version'"
         ).fetchone()
         tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
-    assert version == ("3",)
-    assert {"observation_sets", "calibrations", "calibration_generations", "trackings"} <= tables
+    assert version == (str(SCHEMA_VERSION),)
+    assert {"observation_sets", "calibrations", "trackings", "outcomes"} <= tables
 
 
 def test_observe_commands(tmp_path: Path) -> None:
