@@ -18,7 +18,7 @@ from fieldcast.catalog import load_scenario
 from fieldcast.forecast import Forecast, outcome_tuples, replay, run_forecast
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES, METRICS
 from fieldcast.results import outcome_rows
-from fieldcast.store import RunStore
+from fieldcast.store import SCHEMA_VERSION, RunStore
 
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 LONG_COLUMNS = [
@@ -202,7 +202,8 @@ def test_a_run_stored_before_outcomes_were_kept(tmp_path: Path) -> None:
     forecast = run_forecast(load_scenario("seed-2019"), replications=20, seed=3)
     run_id = store.save(forecast, 1.0)
     with duckdb.connect(str(store.path)) as connection:
-        connection.execute("DROP TABLE outcomes")
+        for table in ("outcomes", "jobs"):  # the tables of versions 4 and 5
+            connection.execute(f"DROP TABLE {table}")
         connection.execute("UPDATE store_info SET value = '3' WHERE key = 'schema_version'")
     assert store.replication(run_id, 2) is None
     files = store.export(run_id, tmp_path / "long", "parquet", long=True)
@@ -215,4 +216,4 @@ def test_a_run_stored_before_outcomes_were_kept(tmp_path: Path) -> None:
         version = connection.execute(
             "SELECT value FROM store_info WHERE key = 'schema_version'"
         ).fetchone()
-        assert version == ("4",)
+        assert version == (str(SCHEMA_VERSION),)

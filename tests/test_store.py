@@ -36,6 +36,7 @@ EVIDENCE_TABLES = (
     "calibration_generations",
     "calibration_assessments",
     "trackings",
+    "jobs",  # the web dashboard's queue
 )
 
 

@@ -470,6 +470,70 @@ def _replay(
 
 
 @app.command()
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. Loopback (the default) needs no token; any other "
+            "address is refused without one."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    store: StoreOption = None,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the scenarios saved from the dashboard (default: next to the store)."
+        ),
+    ] = None,
+    job_workers: Annotated[
+        int, typer.Option(min=1, max=MAX_PROCESSES, help="Worker processes running jobs.")
+    ] = 1,
+    queue_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Jobs that may wait at once (more: 429).")
+    ] = 20,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Read-write access token (default on a non-loopback address: a new one)."
+        ),
+    ] = None,
+    read_token: Annotated[
+        str | None, typer.Option(help="Read-only access token (default: a new one, likewise).")
+    ] = None,
+) -> None:
+    """Start the web dashboard: scenarios, forecasts and plans as background jobs, runs with
+    interactive charts, comparisons and downloads (see the README, "The web dashboard")."""
+    import uvicorn
+
+    from fieldcast.web.app import WebSettings, create_app
+    from fieldcast.web.security import Access
+
+    run_store = _store(store)
+    _store_call(run_store.check_writable)
+    access = Access.for_host(host, token, read_token)
+    settings = WebSettings(
+        store_path=run_store.path,
+        scenarios_dir=scenarios or run_store.path.parent / "scenarios",
+        access=access,
+        queue_limit=queue_size,
+        workers=job_workers,
+    )
+    address = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
+    stderr.print(f"fieldcast dashboard on {address} (store {run_store.path})", highlight=False)
+    new = {
+        "read-write": access.write_token if token is None else None,
+        "read-only": access.read_token if read_token is None else None,
+    }
+    if access.required:
+        shown = ", ".join(f"{role} {value}" for role, value in new.items() if value)
+        if shown:
+            stderr.print(f"access tokens made for this server (shown once): {shown}")
+        stderr.print(f"open {address}?token=TOKEN", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
 def check(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,

@@ -34,6 +34,7 @@ import io
 import json
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -59,7 +60,7 @@ if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, doe
     from fieldcast.posterior import Assessment
     from fieldcast.tracking import FilterState, Tracking
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
 
 _SCHEMA = [
@@ -102,6 +103,27 @@ _SCHEMA = [
 ]
 # What each schema version adds to the one before: an older store is upgraded in place.
 _UPGRADES = {
+    5: [
+        # the web dashboard's jobs (``jobs.py``): never only in memory
+        """CREATE TABLE jobs (
+            job_id VARCHAR PRIMARY KEY,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            fieldcast_version VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            scenario_name VARCHAR NOT NULL,
+            scenario_json VARCHAR NOT NULL,
+            settings_json VARCHAR NOT NULL,
+            job_key VARCHAR NOT NULL,  -- identical submissions share it
+            state VARCHAR NOT NULL,  -- queued, running, done, failed, cancelled
+            progress DOUBLE NOT NULL,
+            cancel_requested BOOLEAN NOT NULL,
+            interruptions INTEGER NOT NULL,  -- times a server died while it ran
+            worker VARCHAR,
+            result_json VARCHAR,  -- a forecast's run id, or a planning answer
+            error VARCHAR
+        )""",
+    ],
     4: [
         # every replication's kept outcomes (``results.outcome_rows``); runs stored before
         # version 4 have none
@@ -252,6 +274,45 @@ class CalibrationInfo:
     stopped: str  # where the last call stopped ("" if it was killed or is running)
 
 
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+_JOB_COLUMNS = (
+    "job_id, created_at, updated_at, kind, scenario_name, scenario_json, settings_json, "
+    "job_key, state, progress, cancel_requested, interruptions, result_json, error"
+)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job of the web dashboard's queue, as stored (``jobs.py``)."""
+
+    job_id: str
+    created_at: datetime
+    updated_at: datetime
+    kind: str
+    scenario_name: str
+    scenario_json: str
+    settings_json: str
+    job_key: str
+    state: JobState
+    progress: float
+    cancel_requested: bool
+    interruptions: int
+    result_json: str | None
+    error: str | None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return json.loads(self.settings_json)
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return None if self.result_json is None else json.loads(self.result_json)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed", "cancelled")
+
+
 @dataclass(frozen=True)
 class StoredRun:
     """A run read back from the store, with its daily series."""
@@ -291,6 +352,17 @@ class StoredRun:
 _SERIES_COLUMNS = ("day", "mean", "p05", "p50", "p95")
 
 
+_PROCESS_LOCKS: dict[str, threading.RLock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(path: Path) -> threading.RLock:
+    """This process's lock on a store file (one per file, shared by every ``RunStore``)."""
+    key = str(path.resolve())
+    with _PROCESS_LOCKS_GUARD:
+        return _PROCESS_LOCKS.setdefault(key, threading.RLock())
+
+
 class RunStore:
     """The runs kept in one DuckDB file."""
 
@@ -317,6 +389,22 @@ class RunStore:
             raise StoreError(f"{self.path}: a folder, not a run store file")
         deadline = time.monotonic() + self.wait_seconds
         told = False
+        # one connection at a time in this process too: DuckDB shares one database between a
+        # process's connections, where concurrent writers conflict (the web server's threads)
+        in_process = _process_lock(self.path)
+        if not in_process.acquire(timeout=self.wait_seconds):
+            raise StoreError(
+                f"{self.path}: the run store is still in use in this process after "
+                f"{self.wait_seconds:.0f} s; try again when it has finished"
+            )
+        try:
+            yield from self._connected(write, deadline, told)
+        finally:
+            in_process.release()
+
+    def _connected(
+        self, write: bool, deadline: float, told: bool
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         while True:
             try:
                 connection = duckdb.connect(str(self.path), read_only=not write)
@@ -1223,6 +1311,269 @@ class RunStore:
         if len(rows["replication"]) == 0:
             return None
         return rows  # NULLs are masked
+
+    # -- jobs (the web dashboard's queue, ``jobs.py``) ------------------------------------------
+
+    def submit_job(
+        self, kind: str, scenario: Scenario, settings: dict[str, Any], key: str, limit: int
+    ) -> tuple[JobInfo | None, bool]:
+        """Queue a job, unless one with the same key is queued, running or done.
+
+        Parameters
+        ----------
+        kind : str
+            The kind of job (``jobs.JOB_KINDS``).
+        scenario : Scenario
+            What it runs on (kept whole: the job does not depend on files).
+        settings : dict
+            Its settings, complete.
+        key : str
+            What identical submissions share (``jobs.JobRequest.key``).
+        limit : int
+            The most jobs that may wait at once.
+
+        Returns
+        -------
+        tuple of (JobInfo or None, bool)
+            The job and whether it is new; (None, False) if ``limit`` jobs are waiting.
+        """
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._connect(write=True) as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                same = connection.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_key = ? "
+                    "AND state IN ('queued', 'running', 'done') ORDER BY created_at LIMIT 1",
+                    [key],
+                ).fetchone()
+                if same is not None:
+                    connection.execute("COMMIT")
+                    return JobInfo(*same), False
+                (waiting,) = connection.execute(
+                    "SELECT count(*) FROM jobs WHERE state = 'queued'"
+                ).fetchone()
+                if waiting >= limit:
+                    connection.execute("COMMIT")
+                    return None, False
+                job_id = new_run_id()
+                connection.execute(
+                    "INSERT INTO jobs VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, false, 0, NULL, NULL, NULL)",
+                    [
+                        job_id,
+                        now,
+                        now,
+                        version("fieldcast"),
+                        kind,
+                        scenario.name,
+                        scenario.canonical_json(),
+                        json.dumps(settings, sort_keys=True),
+                        key,
+                    ],
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return self.job(job_id), True
+
+    def claim_job(self, worker: str) -> JobInfo | None:
+        """The oldest queued job, now running on ``worker``; None if nothing is queued.
+
+        One process holds the store at a time, so two workers never claim one job.
+
+        Parameters
+        ----------
+        worker : str
+            Who runs it (host and process id).
+
+        Returns
+        -------
+        JobInfo or None
+        """
+        with self._connect(write=True) as connection:
+            row = connection.execute(
+                "SELECT job_id FROM jobs WHERE state = 'queued' ORDER BY created_at, job_id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            connection.execute(
+                "UPDATE jobs SET state = 'running', worker = ?, updated_at = ? WHERE job_id = ?",
+                [worker, datetime.now(UTC).replace(tzinfo=None), row[0]],
+            )
+        return self.job(row[0])
+
+    def job_progress(self, job_id: str, progress: float) -> bool:
+        """Record how far a running job has got.
+
+        Parameters
+        ----------
+        job_id : str
+            The job.
+        progress : float
+            The share done, 0 to 1.
+
+        Returns
+        -------
+        bool
+            True if its cancellation has been asked for (the job should stop).
+        """
+        with self._connect(write=True) as connection:
+            connection.execute(
+                "UPDATE jobs SET progress = ?, updated_at = ? WHERE job_id = ?",
+                [min(max(progress, 0.0), 1.0), datetime.now(UTC).replace(tzinfo=None), job_id],
+            )
+            row = connection.execute(
+                "SELECT cancel_requested FROM jobs WHERE job_id = ?", [job_id]
+            ).fetchone()
+        return bool(row and row[0])
+
+    def finish_job(
+        self, job_id: str, state: JobState, result_json: str | None, error: str | None
+    ) -> None:
+        """Record how a job ended.
+
+        Parameters
+        ----------
+        job_id : str
+            The job.
+        state : {"done", "failed", "cancelled"}
+            How it ended.
+        result_json : str, optional
+            Its answer (done).
+        error : str, optional
+            What went wrong (failed).
+        """
+        with self._connect(write=True) as connection:
+            connection.execute(
+                "UPDATE jobs SET state = ?, result_json = ?, error = ?, updated_at = ?, "
+                "progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE job_id = ?",
+                [state, result_json, error, datetime.now(UTC).replace(tzinfo=None), state, job_id],
+            )
+
+    def cancel_job(self, job_id: str) -> JobInfo:
+        """Cancel a job: at once if it waits, at its next progress report if it runs.
+
+        Parameters
+        ----------
+        job_id : str
+            The job.
+
+        Returns
+        -------
+        JobInfo
+            The job as it now stands.
+        """
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._connect(write=True) as connection:
+            connection.execute(
+                "UPDATE jobs SET state = 'cancelled', updated_at = ? "
+                "WHERE job_id = ? AND state = 'queued'",
+                [now, job_id],
+            )
+            connection.execute(
+                "UPDATE jobs SET cancel_requested = true, updated_at = ? "
+                "WHERE job_id = ? AND state = 'running'",
+                [now, job_id],
+            )
+        return self.job(job_id)
+
+    def recover_jobs(self, max_interruptions: int, worker: str | None = None) -> list[str]:
+        """Queue again the jobs left running by a server (or a worker) that is gone, each
+        counted as an interruption; a job interrupted ``max_interruptions`` times fails
+        instead.
+
+        Parameters
+        ----------
+        max_interruptions : int
+            How often a job may be interrupted.
+        worker : str, optional
+            Only this worker's job (default: every running job).
+
+        Returns
+        -------
+        list of str
+            The ids of the jobs queued again.
+        """
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._connect(write=True) as connection:
+            rows = connection.execute(
+                "SELECT job_id, interruptions FROM jobs WHERE state = 'running' "
+                "AND (? IS NULL OR worker = ?)",
+                [worker, worker],
+            ).fetchall()
+            requeued = []
+            for job_id, interruptions in rows:
+                if interruptions + 1 >= max_interruptions:
+                    connection.execute(
+                        "UPDATE jobs SET state = 'failed', interruptions = ?, updated_at = ?, "
+                        "error = ? WHERE job_id = ?",
+                        [
+                            interruptions + 1,
+                            now,
+                            f"interrupted {interruptions + 1} times (the server stopped while "
+                            "it ran)",
+                            job_id,
+                        ],
+                    )
+                    continue
+                connection.execute(
+                    "UPDATE jobs SET state = 'queued', progress = 0, worker = NULL, "
+                    "interruptions = ?, updated_at = ? WHERE job_id = ?",
+                    [interruptions + 1, now, job_id],
+                )
+                requeued.append(job_id)
+        return requeued
+
+    def job(self, job_id: str) -> JobInfo:
+        """One job.
+
+        Parameters
+        ----------
+        job_id : str
+            Its id.
+
+        Returns
+        -------
+        JobInfo
+
+        Raises
+        ------
+        StoreError
+            If there is no such job.
+        """
+        with self._connect(write=False) as connection:
+            row = None
+            if _has_table(connection, "jobs"):
+                row = connection.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", [job_id]
+                ).fetchone()
+        if row is None:
+            raise StoreError(f"no job {job_id!r} in {self.path}")
+        return JobInfo(*row)
+
+    def jobs(self, limit: int = 50) -> list[JobInfo]:
+        """The newest jobs, newest first.
+
+        Parameters
+        ----------
+        limit : int
+            How many at most.
+
+        Returns
+        -------
+        list of JobInfo
+        """
+        if not self.path.exists():
+            return []
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "jobs"):
+                return []
+            rows = connection.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, job_id DESC LIMIT ?",
+                [limit],
+            ).fetchall()
+        return [JobInfo(*row) for row in rows]
 
 
 def _long_query(run_id: str, has_outcomes: bool) -> str:

@@ -1,0 +1,279 @@
+"""Background jobs: forecasts and plans asked for on the web dashboard, run by worker processes.
+
+A job is a row of the run store (``RunStore.submit_job``), never only a message in memory: it is
+queued, claimed by one worker, run, and ends done (its result stored), failed (its error
+stored) or cancelled. A server that dies mid-run loses nothing: when it starts again, a job
+left running by a worker that is gone is queued again and run from the start (its numbers do
+not change: same scenario, same seed), at most ``MAX_INTERRUPTIONS`` times. Identical
+submissions (same kind, scenario, settings and fieldcast version) share one job and so one
+result. The queue holds at most ``queue_limit`` waiting jobs; a submission beyond that is
+refused (``QueueFull``), never dropped later.
+
+Workers are separate processes (the web process stays responsive, a crash in a job does not
+take it down), each running one job at a time in its own process (``processes=1``: the
+machine's cores are shared by the workers). A worker watches its parent and exits when the
+parent is gone, so a killed server leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Literal
+
+from fieldcast.scenario import Scenario, validate_scenario
+from fieldcast.store import JobInfo, RunStore
+
+JobKind = Literal["forecast", "check", "plan", "requirement", "sensitivity"]
+JOB_KINDS: tuple[JobKind, ...] = ("forecast", "check", "plan", "requirement", "sensitivity")
+MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
+POLL_SECONDS = 0.5  # how often an idle worker looks for work
+PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
+# settings each kind takes, with their defaults: what a submission may give
+SETTINGS: dict[str, dict[str, Any]] = {
+    "forecast": {"replications": 10_000, "seed": 2019},
+    "check": {},
+    "plan": {"replications": 1000, "seed": 2019, "teams": None},
+    "requirement": {
+        "replications": 1000,
+        "seed": 2019,
+        "resource": "teams",
+        "goal_persons": None,
+        "probability": 0.9,
+    },
+    "sensitivity": {"replications": 200, "seed": 2019, "method": "morris", "samples": None},
+}
+
+
+class QueueFull(RuntimeError):
+    """The queue holds as many waiting jobs as it may: come back later."""
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job whose cancellation was asked for."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What to run: a kind of job, on a scenario, with settings (``SETTINGS``)."""
+
+    kind: JobKind
+    scenario: Scenario
+    settings: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"kind: one of {', '.join(JOB_KINDS)}, not {self.kind!r}")
+        unknown = set(self.settings) - set(SETTINGS[self.kind])
+        if unknown:
+            raise ValueError(f"settings: {self.kind} takes no {', '.join(sorted(unknown))}")
+
+    def complete_settings(self) -> dict[str, Any]:
+        """The settings with every default filled in."""
+        return {**SETTINGS[self.kind], **self.settings}
+
+    def key(self) -> str:
+        """What identical submissions share: kind, scenario, settings and fieldcast version."""
+        text = json.dumps(
+            [
+                self.kind,
+                self.scenario.canonical_json(),
+                self.complete_settings(),
+                version("fieldcast"),
+            ],
+            sort_keys=True,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def submit(store: RunStore, request: JobRequest, queue_limit: int) -> tuple[JobInfo, bool]:
+    """Queue a job, or find the identical one already queued, running or done.
+
+    Parameters
+    ----------
+    store : RunStore
+        The store that keeps the queue.
+    request : JobRequest
+        What to run.
+    queue_limit : int
+        The most jobs that may wait at once.
+
+    Returns
+    -------
+    tuple of (JobInfo, bool)
+        The job, and whether it is new (False: an identical submission's, reused).
+
+    Raises
+    ------
+    QueueFull
+        If ``queue_limit`` jobs are waiting already.
+    """
+    job, new = store.submit_job(
+        request.kind,
+        request.scenario,
+        request.complete_settings(),
+        request.key(),
+        queue_limit,
+    )
+    if job is None:
+        raise QueueFull(f"{queue_limit} jobs are waiting already; try again when some are done")
+    return job, new
+
+
+def run_job(store: RunStore, job: JobInfo) -> None:
+    """Run a claimed job to its end and store how it ended (done, failed or cancelled)."""
+    last = [0.0]
+
+    def progress(done: float, total: float | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_SECONDS:
+            return
+        last[0] = now
+        if store.job_progress(job.job_id, done / total if total else 0.0):
+            raise JobCancelled
+
+    try:
+        result = _compute(store, job, progress)
+    except JobCancelled:
+        store.finish_job(job.job_id, "cancelled", None, None)
+    except Exception as error:  # a job's failure is the job's, not the worker's
+        message = f"{type(error).__name__}: {error}"
+        store.finish_job(job.job_id, "failed", None, message + "\n" + traceback.format_exc())
+    else:
+        store.finish_job(job.job_id, "done", json.dumps(result), None)
+
+
+def _compute(
+    store: RunStore, job: JobInfo, progress: Callable[[float, float | None], None]
+) -> dict[str, Any]:
+    """The job's answer: a forecast's run id, or a planning answer as JSON-ready data."""
+    scenario = validate_scenario(json.loads(job.scenario_json), source=f"job {job.job_id}")
+    settings = job.settings
+    common = {"replications": settings.get("replications"), "seed": settings.get("seed")}
+    if job.kind == "forecast":
+        from fieldcast.forecast import run_forecast
+
+        started = time.perf_counter()
+        forecast = run_forecast(scenario, progress=progress, **common)
+        return {"run_id": store.save(forecast, time.perf_counter() - started)}
+    if job.kind == "check":
+        from fieldcast.planning.checks import check_plan
+
+        return {"findings": [finding.as_dict() for finding in check_plan(scenario)]}
+    if job.kind == "plan":
+        from fieldcast.planning.allocation import allocate_teams, current_teams
+
+        teams = settings["teams"] if settings["teams"] is not None else current_teams(scenario)
+        return allocate_teams(scenario, teams, progress=progress, **common).as_dict()
+    if job.kind == "requirement":
+        from fieldcast.planning.requirement import find_requirement
+
+        goal = settings["goal_persons"] or scenario.operation.goal_persons
+        answer = find_requirement(
+            scenario,
+            settings["resource"],
+            goal,
+            settings["probability"],
+            progress=progress,
+            **common,
+        )
+        return answer.as_dict()
+    from fieldcast.planning.sensitivity import run_sensitivity
+
+    return run_sensitivity(
+        scenario, settings["method"], settings["samples"], progress=progress, **common
+    ).as_dict()
+
+
+def work(store_path: str, parent_pid: int, poll_seconds: float = POLL_SECONDS) -> None:
+    """A worker process: claim queued jobs one at a time and run them, until the parent
+    process is gone."""
+    _die_with_parent()
+    store = RunStore(store_path)
+    worker = f"{os.uname().nodename}:{os.getpid()}"
+    while os.getppid() == parent_pid:
+        job = store.claim_job(worker)
+        if job is None:
+            time.sleep(poll_seconds)
+            continue
+        run_job(store, job)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so
+    that a worker does not go on with its job after a killed server; elsewhere the worker
+    leaves between jobs (``work`` watches its parent). Called through ctypes: the standard
+    library has no binding, and a dependency for one call would be too much."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+class Workers:
+    """The worker processes of one server: started together, watched (a worker that dies is
+    replaced, and its job queued again), stopped together."""
+
+    def __init__(self, store_path: Path, count: int, watch_seconds: float = 2.0) -> None:
+        self.store_path = store_path
+        self.count = count
+        self.watch_seconds = watch_seconds
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> list[str]:
+        """Queue again what a previous server left running, then start the workers.
+        Returns the ids of the jobs queued again."""
+        requeued = RunStore(self.store_path).recover_jobs(MAX_INTERRUPTIONS)
+        self.processes = [self._start_one() for _ in range(self.count)]
+        if self.count:
+            self._stop.clear()
+            self._watcher = threading.Thread(target=self._watch, daemon=True)
+            self._watcher.start()
+        return requeued
+
+    def _start_one(self) -> multiprocessing.process.BaseProcess:
+        context = multiprocessing.get_context("spawn")
+        process = context.Process(
+            target=work, args=(str(self.store_path), os.getpid()), daemon=True
+        )
+        process.start()
+        return process
+
+    def _watch(self) -> None:
+        """Replace a worker that died (killed, out of memory), queueing its job again."""
+        while not self._stop.wait(self.watch_seconds):
+            for index, process in enumerate(self.processes):
+                if process.is_alive() or self._stop.is_set():
+                    continue
+                worker = f"{os.uname().nodename}:{process.pid}"
+                RunStore(self.store_path).recover_jobs(MAX_INTERRUPTIONS, worker=worker)
+                self.processes[index] = self._start_one()
+
+    def stop(self, seconds: float = 5.0) -> None:
+        """Stop every worker (a job it was running is queued again at the next start)."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.join(seconds)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.processes = []

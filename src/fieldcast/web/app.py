@@ -1,0 +1,581 @@
+"""The web dashboard (``fieldcast serve``): pages and a JSON API over the same library.
+
+A thin layer, like the command line: it reads scenarios through ``catalog``, runs everything
+as background jobs (``jobs.py``) that live in the run store, shows stored runs with the
+reports' figures (``reports.interactive``, ``reports.comparison``), and computes nothing of
+its own. Pages are rendered on the server (Jinja2) and made live with htmx (progress);
+charts are Plotly figures drawn in the browser. Every asset is in the package
+(``web/static``), so the dashboard works offline; see ``security.py`` for who may use it.
+
+Pages: home (scenarios, runs, jobs), a scenario (every parameter with its value, unit,
+meaning and provenance; an edit form that saves a new scenario extending it; its changes
+from its base), a job (live progress, cancel), a run (charts, figures, downloads), a
+comparison of runs. The JSON API (``/api/...``, described at ``/openapi.json``) does what
+the pages do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomli_w
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from fieldcast.catalog import builtin_names, load_scenario
+from fieldcast.jobs import JOB_KINDS, SETTINGS, JobRequest, QueueFull, Workers, submit
+from fieldcast.reports.comparison import outcome_table, scenario_changes
+from fieldcast.reports.html import run_report
+from fieldcast.reports.interactive import arrests_figure, comparison_figure, leak_figure
+from fieldcast.scenario import (
+    Scenario,
+    ScenarioError,
+    editable_data,
+    parameter_info,
+    parameter_paths,
+    parameter_value,
+    validate_scenario,
+    with_parameters,
+)
+from fieldcast.store import JobInfo, RunStore, StoreError
+from fieldcast.web.security import (
+    CSRF_COOKIE,
+    MAX_BODY_BYTES,
+    SECURITY_HEADERS,
+    TOKEN_COOKIE,
+    Access,
+    csrf_ok,
+    new_csrf_token,
+    request_token,
+)
+
+HERE = Path(__file__).parent
+SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a saved scenario's file name
+DEFAULT_QUEUE_LIMIT = 20
+
+
+@dataclass
+class WebSettings:
+    """What a dashboard serves: a run store, a folder of saved scenarios, who may use it."""
+
+    store_path: Path
+    scenarios_dir: Path
+    access: Access = field(default_factory=Access)
+    queue_limit: int = DEFAULT_QUEUE_LIMIT
+    workers: int = 1  # worker processes (0: none, for tests that run jobs themselves)
+
+
+class JobSubmission(BaseModel):
+    """A job asked for through the API."""
+
+    kind: str = Field(description=f"one of {', '.join(JOB_KINDS)}")
+    scenario: str = Field(description="a built-in or saved scenario's name")
+    settings: dict[str, Any] = Field(default_factory=dict, description="see /api/job-kinds")
+
+
+def _job_view(job: JobInfo) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "kind": job.kind,
+        "scenario": job.scenario_name,
+        "settings": job.settings,
+        "state": job.state,
+        "progress": job.progress,
+        "interruptions": job.interruptions,
+        "created_at": job.created_at.isoformat(),
+        "result": job.result,
+        "error": job.error.split("\n")[0] if job.error else None,
+    }
+
+
+def create_app(settings: WebSettings) -> FastAPI:
+    """The dashboard's application (served by ``fieldcast serve`` with uvicorn)."""
+    workers = Workers(settings.store_path, settings.workers)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        settings.scenarios_dir.mkdir(parents=True, exist_ok=True)
+        RunStore(settings.store_path).check_writable()
+        workers.start()
+        try:
+            yield
+        finally:
+            workers.stop()
+
+    app = FastAPI(  # no /docs: Swagger UI would load its scripts from a CDN
+        title="fieldcast",
+        description="Plan and forecast coordinated multi-city field operations.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.workers = workers
+    templates = Jinja2Templates(directory=HERE / "templates")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def store() -> RunStore:
+        return RunStore(settings.store_path)
+
+    class Guard(BaseHTTPMiddleware):
+        """Size limit, tokens, security headers, and the CSRF cookie on every page."""
+
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+                return _plain(413, f"request bodies are limited to {MAX_BODY_BYTES:,} bytes")
+            token = request_token(request)
+            role = settings.access.role(token)
+            if role is None:
+                return _plain(401, "this dashboard needs its access token (?token=...)")
+            if request.method not in ("GET", "HEAD") and role != "write":
+                return _plain(403, "this token may look, not change anything")
+            if request.method == "POST" and request.url.path.startswith("/api/"):
+                # API changes come as JSON: a page on another site cannot send that without
+                # the browser asking first (CORS), which this dashboard never allows
+                content_type = request.headers.get("content-type", "").split(";")[0].strip()
+                if content_type != "application/json":
+                    return _plain(415, "send JSON (Content-Type: application/json)")
+            request.state.role = role
+            request.state.csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
+            response = await call_next(request)
+            for name, value in SECURITY_HEADERS.items():
+                response.headers[name] = value
+            if CSRF_COOKIE not in request.cookies:
+                response.set_cookie(
+                    CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict"
+                )
+            if settings.access.required and request.query_params.get("token"):
+                response.set_cookie(TOKEN_COOKIE, token or "", httponly=True, samesite="strict")
+            return response
+
+    app.add_middleware(Guard)
+
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request,
+            template,
+            {"csrf": request.state.csrf, "role": request.state.role, **context},
+            status_code=status,
+        )
+
+    def scenario_names() -> tuple[list[str], list[str]]:
+        saved = sorted(path.stem for path in settings.scenarios_dir.glob("*.toml"))
+        return builtin_names(), saved
+
+    def load(name: str) -> Scenario:
+        """A built-in scenario, or a saved one (only names listed there: no paths)."""
+        builtin, saved = scenario_names()
+        if name in builtin:
+            return load_scenario(name)
+        if name in saved:
+            return load_scenario(settings.scenarios_dir / f"{name}.toml")
+        raise HTTPException(404, f"no scenario {name!r}")
+
+    def check_form(request: Request, csrf: str | None) -> None:
+        if not csrf_ok(request, csrf):
+            raise HTTPException(403, "this form did not come from this dashboard (CSRF check)")
+
+    # -- pages --------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        builtin, saved = scenario_names()
+        runs = store().list()[::-1][:30] if settings.store_path.exists() else []
+        return page(
+            request, "home.html", builtin=builtin, saved=saved, runs=runs, jobs=store().jobs(20)
+        )
+
+    @app.get("/scenarios/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def scenario_page(request: Request, name: str) -> HTMLResponse:
+        scenario = load(name)
+        return page(
+            request,
+            "scenario.html",
+            **_scenario_context(scenario, name, load, settings.scenarios_dir),
+        )
+
+    @app.post("/scenarios/{name}/save", response_class=HTMLResponse, include_in_schema=False)
+    async def save_scenario(request: Request, name: str) -> Response:
+        form = await request.form()
+        check_form(request, _text(form.get("csrf")))
+        scenario = load(name)
+        new_name = (_text(form.get("new_name")) or "").strip()
+        texts = {
+            key.removeprefix("p:"): _text(value) or ""
+            for key, value in form.items()
+            if key.startswith("p:")
+        }
+        errors: dict[str, str] = {}
+        builtin, saved = scenario_names()
+        if not SCENARIO_NAME.match(new_name):
+            errors["new_name"] = (
+                "letters, digits, '.', '_' and '-' (up to 64), first a letter or digit"
+            )
+        elif new_name in builtin or new_name in saved:
+            errors["new_name"] = f"a scenario called {new_name!r} exists: choose another name"
+        values, parse_errors = _parsed(scenario, texts)
+        errors |= parse_errors
+        changed = None
+        if not errors:
+            data = with_parameters(editable_data(scenario), values)
+            data["name"] = new_name
+            try:
+                changed = validate_scenario(data, source="the form")
+            except ScenarioError as error:
+                errors |= _field_errors(str(error))
+        if errors or changed is None:
+            context = _scenario_context(
+                scenario, name, load, settings.scenarios_dir, texts=texts, errors=errors
+            )
+            return page(request, "scenario.html", status=422, new_name=new_name, **context)
+        extends = name if name in builtin else f"{name}.toml"
+        (settings.scenarios_dir / f"{new_name}.toml").write_text(
+            _extends_file(extends, new_name, values, changed)
+        )
+        return RedirectResponse(f"/scenarios/{new_name}", status_code=303)
+
+    @app.post("/scenarios/{name}/jobs", include_in_schema=False)
+    async def submit_from_page(request: Request, name: str) -> Response:
+        form = await request.form()
+        check_form(request, _text(form.get("csrf")))
+        kind = _text(form.get("kind")) or "forecast"
+        job_settings = {}
+        for key in ("replications", "seed"):
+            text = _text(form.get(key))
+            if text:
+                if not text.isdigit():
+                    raise HTTPException(422, f"{key}: a whole number, got {text!r}")
+                job_settings[key] = int(text)
+        try:
+            job, _ = submit(
+                store(), JobRequest(kind, load(name), job_settings), settings.queue_limit
+            )  # type: ignore[arg-type]
+        except QueueFull as error:
+            return page(request, "busy.html", status=429, message=str(error))
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from None
+        return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
+    def job_page(request: Request, job_id: str) -> HTMLResponse:
+        return page(request, "job.html", job=_job(store(), job_id))
+
+    @app.get("/jobs/{job_id}/status", response_class=HTMLResponse, include_in_schema=False)
+    def job_status(request: Request, job_id: str) -> HTMLResponse:
+        return page(request, "job_status.html", job=_job(store(), job_id))
+
+    @app.post("/jobs/{job_id}/cancel", include_in_schema=False)
+    async def cancel_from_page(request: Request, job_id: str) -> Response:
+        form = await request.form()
+        check_form(request, _text(form.get("csrf")))
+        _job(store(), job_id)
+        store().cancel_job(job_id)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+    @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
+    def run_page(request: Request, run_id: str) -> HTMLResponse:
+        run = _run(store(), run_id)
+        cities = [city.name for city in run.scenario.cities if city.target_persons > 0]
+        figures = {
+            "arrests": arrests_figure(run),
+            "leak": leak_figure(run),
+            **{f"city-{i}": arrests_figure(run, city) for i, city in enumerate(cities)},
+        }
+        parameters = _parameter_rows(run.scenario)
+        return page(
+            request,
+            "run.html",
+            run=run,
+            summary=run.summary,
+            figures=figures,
+            cities=cities,
+            parameters=parameters,
+        )
+
+    @app.get("/runs/{run_id}/download/{what}", include_in_schema=False)
+    def download(run_id: str, what: str) -> Response:
+        run_store = store()
+        run = _run(run_store, run_id)
+        if what == "summary.json":
+            return JSONResponse(run.summary, headers=_attachment(f"{run.run_id}-summary.json"))
+        if what == "report.html":
+            return HTMLResponse(run_report(run), headers=_attachment(f"{run.run_id}.html"))
+        if what in ("tables-parquet.zip", "tables-csv.zip", "long.parquet", "long.csv"):
+            file_format = "csv" if "csv" in what else "parquet"
+            with tempfile.TemporaryDirectory() as folder:
+                files = run_store.export(
+                    run.run_id, folder, file_format, long=what.startswith("long")
+                )
+                if len(files) == 1:
+                    return Response(
+                        files[0].read_bytes(),
+                        media_type="application/octet-stream",
+                        headers=_attachment(files[0].name),
+                    )
+                buffer = io.BytesIO()
+                with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                    for path in files:
+                        archive.write(path, path.name)
+            return Response(
+                buffer.getvalue(),
+                media_type="application/zip",
+                headers=_attachment(f"{run.run_id}-{what}"),
+            )
+        raise HTTPException(404, f"no download {what!r}")
+
+    @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+    def compare_page(request: Request, run: Annotated[list[str], Query()] = []) -> HTMLResponse:  # noqa: B006
+        if len(run) < 2:
+            raise HTTPException(422, "choose two runs or more to compare")
+        runs = [_run(store(), run_id) for run_id in run]
+        changes = [scenario_changes(runs[0].scenario, other.scenario) for other in runs[1:]]
+        return page(
+            request,
+            "compare.html",
+            runs=runs,
+            table=outcome_table([r.summary for r in runs]),
+            changes=changes,
+            figure=comparison_figure(runs),
+        )
+
+    # -- the JSON API -------------------------------------------------------------------------
+
+    @app.get("/api/scenarios")
+    def api_scenarios() -> dict[str, list[str]]:
+        """Built-in and saved scenarios, by name."""
+        builtin, saved = scenario_names()
+        return {"builtin": builtin, "saved": saved}
+
+    @app.get("/api/job-kinds")
+    def api_job_kinds() -> dict[str, dict[str, Any]]:
+        """Each kind of job, with the settings it takes and their defaults."""
+        return SETTINGS
+
+    @app.get("/api/runs")
+    def api_runs() -> list[dict[str, Any]]:
+        """Stored runs, oldest first."""
+        if not settings.store_path.exists():
+            return []
+        return [
+            {
+                "run_id": info.run_id,
+                "created_at": info.created_at.isoformat(),
+                "scenario": info.scenario_name,
+                "seed": info.seed,
+                "replications": info.replications,
+                "p_goal": info.p_goal,
+                "persons_arrested_median": info.persons_arrested_median,
+            }
+            for info in store().list()
+        ]
+
+    @app.get("/api/runs/{run_id}")
+    def api_run(run_id: str) -> dict[str, Any]:
+        """A stored run's summary (what ``fieldcast forecast --json`` printed)."""
+        return _run(store(), run_id).summary
+
+    @app.get("/api/jobs")
+    def api_jobs() -> list[dict[str, Any]]:
+        """The newest jobs, newest first."""
+        return [_job_view(job) for job in store().jobs(50)]
+
+    @app.post("/api/jobs", status_code=202)
+    def api_submit(submission: JobSubmission) -> JSONResponse:
+        """Queue a job (202), or find the identical one (200); 429 when the queue is full."""
+        scenario = load(submission.scenario)
+        try:
+            job_request = JobRequest(submission.kind, scenario, submission.settings)  # type: ignore[arg-type]
+            job, new = submit(store(), job_request, settings.queue_limit)
+        except QueueFull as error:
+            return JSONResponse({"detail": str(error)}, status_code=429)
+        except ValueError as error:
+            raise HTTPException(422, str(error)) from None
+        return JSONResponse(_job_view(job), status_code=202 if new else 200)
+
+    @app.get("/api/jobs/{job_id}")
+    def api_job(job_id: str) -> dict[str, Any]:
+        """One job: its state, progress and result."""
+        return _job_view(_job(store(), job_id))
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    def api_cancel(job_id: str) -> dict[str, Any]:
+        """Cancel a job (at once if it waits, at its next progress report if it runs)."""
+        _job(store(), job_id)
+        return _job_view(store().cancel_job(job_id))
+
+    return app
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _plain(status: int, message: str) -> Response:
+    response = Response(message + "\n", status_code=status, media_type="text/plain")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    return response
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+def _job(store: RunStore, job_id: str) -> JobInfo:
+    try:
+        return store.job(job_id)
+    except StoreError:
+        raise HTTPException(404, f"no job {job_id!r}") from None
+
+
+def _run(store: RunStore, run_id: str):
+    if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", run_id):
+        raise HTTPException(404, "no such run")
+    try:
+        return store.get(run_id)
+    except StoreError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _shown(value: Any) -> str:
+    """A parameter's value as the form shows it (JSON for lists, text as it is)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _parameter_rows(scenario: Scenario) -> list[dict[str, Any]]:
+    rows = []
+    for path in parameter_paths(scenario):
+        unit, meaning = parameter_info(path)
+        provenance = scenario.provenance.get(path)
+        span = scenario.ranges.get(path)
+        rows.append(
+            {
+                "path": path,
+                "value": _shown(parameter_value(scenario, path)),
+                "unit": unit,
+                "meaning": meaning,
+                "kind": provenance.kind if provenance else "not stated",
+                "note": provenance.note if provenance else "",
+                "range": f"{span.low:g} to {span.high:g}" if span else "",
+                "editable": provenance is None or provenance.kind != "derived",
+            }
+        )
+    return rows
+
+
+def _scenario_context(
+    scenario: Scenario,
+    name: str,
+    load: Any,
+    scenarios_dir: Path,
+    texts: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    rows = _parameter_rows(scenario)
+    for row in rows:
+        if texts and row["path"] in texts:
+            row["value"] = texts[row["path"]]
+    base, changes = None, []
+    base_name = _extends(scenarios_dir, name)
+    if base_name is not None:
+        try:
+            base = load(base_name)
+            changes = scenario_changes(base, scenario)
+        except HTTPException:
+            base = None
+    return {
+        "scenario": scenario,
+        "name": name,
+        "rows": rows,
+        "errors": errors or {},
+        "base_name": base_name if base is not None else None,
+        "changes": changes,
+        "kinds": JOB_KINDS,
+    }
+
+
+def _extends(scenarios_dir: Path, name: str) -> str | None:
+    """The scenario a saved one extends (its file's ``extends``), by name."""
+    path = scenarios_dir / f"{name}.toml"
+    if not path.is_file():
+        return None
+    base = tomllib.loads(path.read_text()).get("extends")
+    return base.removesuffix(".toml") if isinstance(base, str) else None
+
+
+def _parsed(scenario: Scenario, texts: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's changed values, read by the type of the current value; errors by path."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    known = set(parameter_paths(scenario))
+    for path, text in texts.items():
+        if path not in known:
+            errors[path] = "not a parameter of this scenario"
+            continue
+        current = parameter_value(scenario, path)
+        if text == _shown(current):
+            continue
+        try:
+            if isinstance(current, bool):
+                if text.lower() not in ("true", "false"):
+                    raise ValueError("true or false")
+                values[path] = text.lower() == "true"
+            elif isinstance(current, int):
+                number = float(text)
+                if not number.is_integer():
+                    raise ValueError("a whole number")
+                values[path] = int(number)
+            elif isinstance(current, float):
+                values[path] = float(text)
+            elif isinstance(current, str):
+                values[path] = text
+            else:
+                values[path] = json.loads(text)
+        except (ValueError, json.JSONDecodeError) as error:
+            reason = str(error) if str(error) in ("true or false", "a whole number") else None
+            errors[path] = f"{reason or 'not a valid value'}, got {text!r}"
+    return values, errors
+
+
+def _field_errors(message: str) -> dict[str, str]:
+    """A scenario error's lines ("path: reason") by path; the rest under "form"."""
+    errors: dict[str, str] = {}
+    for line in message.split("\n")[1:] or message.split("\n"):
+        path, colon, reason = line.strip().partition(": ")
+        errors[path if colon else "form"] = reason if colon else line.strip()
+    return errors
+
+
+def _extends_file(extends: str, new_name: str, values: dict[str, Any], changed: Scenario) -> str:
+    """A scenario file that extends ``extends`` and gives, whole, each top-level part of the
+    scenario that the form changed (``extends`` merges tables and replaces lists)."""
+    whole = editable_data(changed)
+    data: dict[str, Any] = {"extends": extends, "name": new_name}
+    for top in sorted({_top_key(whole, path) for path in values}):
+        data[top] = whole[top]
+    return tomli_w.dumps(data)
+
+
+def _top_key(data: dict[str, Any], path: str) -> str:
+    """The top-level key a dotted path starts with."""
+    return next(key for key in data if path == key or path.startswith(f"{key}."))

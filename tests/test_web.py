@@ -1,0 +1,440 @@
+"""The web dashboard (``fieldcast serve``): pages, the JSON API, jobs that are never lost, and
+who may do what."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from fieldcast.catalog import load_scenario
+from fieldcast.jobs import run_job
+from fieldcast.store import RunStore
+from fieldcast.web.app import WebSettings, create_app
+from fieldcast.web.security import CONTENT_SECURITY_POLICY, Access
+
+FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
+
+
+def _settings(tmp_path: Path, **changes: object) -> WebSettings:
+    return WebSettings(
+        store_path=tmp_path / "runs.duckdb",
+        scenarios_dir=tmp_path / "scenarios",
+        **{"workers": 0, **changes},  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """A dashboard without worker processes: tests run its jobs with ``run_pending``."""
+    with TestClient(create_app(_settings(tmp_path))) as test_client:
+        yield test_client
+
+
+def run_pending(store_path: Path) -> int:
+    """Run every queued job in this process, as a worker would; how many ran."""
+    store, ran = RunStore(store_path), 0
+    while (job := store.claim_job("test")) is not None:
+        run_job(store, job)
+        ran += 1
+    return ran
+
+
+def forecast_job(seed: int, replications: int) -> dict[str, object]:
+    """An API submission of a forecast of seed-2019."""
+    settings = {"seed": seed, "replications": replications}
+    return {"kind": "forecast", "scenario": "seed-2019", "settings": settings}
+
+
+def _csrf(client: TestClient) -> str:
+    client.get("/")
+    return client.cookies["fieldcast_csrf"]
+
+
+def test_pages_render_with_a_strict_policy_and_no_inline_script(client: TestClient) -> None:
+    for path in ("/", "/scenarios/seed-2019", "/scenarios/national", "/openapi.json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "script-src 'self';" in CONTENT_SECURITY_POLICY
+        inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", response.text)
+        assert inline == [], path
+    page = client.get("/scenarios/seed-2019").text
+    assert "city_defaults.p_contact" in page and "probability" in page  # unit
+    assert "assumption" in page and "source" in page  # provenance
+    assert "access-control-allow-origin" not in {h.lower() for h in client.get("/").headers}
+    assert client.get("/docs").status_code == 404  # Swagger UI would load from a CDN
+
+
+def test_every_asset_a_page_loads_is_the_dashboards_own(client: TestClient) -> None:
+    """Nothing is loaded from the network: every script, style and image is a path here, and
+    each is served."""
+    for path in ("/", "/scenarios/seed-2019"):
+        text = client.get(path).text
+        assets = re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="([^"]+)"', text)
+        assert assets and all(asset.startswith("/static/") for asset in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+    for asset in ("/static/plotly-strict.min.js", "/static/charts.js"):
+        assert client.get(asset).status_code == 200
+
+
+def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    csrf = _csrf(client)
+    form = {
+        "csrf": csrf,
+        "new_name": "more-teams",
+        "p:city_defaults.teams": "8",
+        "p:city_defaults.p_contact": "1.7",
+    }
+    refused = client.post("/scenarios/seed-2019/save", data=form)
+    assert refused.status_code == 422
+    assert "less than or equal to 1" in refused.text
+    assert 'aria-invalid="true"' in refused.text and "1.7" in refused.text  # kept as typed
+    assert not (tmp_path / "scenarios" / "more-teams.toml").exists()
+    form["p:city_defaults.p_contact"] = "0.35"
+    saved = client.post("/scenarios/seed-2019/save", data=form, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == "/scenarios/more-teams"
+    data = tomllib.loads((tmp_path / "scenarios" / "more-teams.toml").read_text())
+    assert data["extends"] == "seed-2019" and data["city_defaults"]["teams"] == 8
+    assert load_scenario(tmp_path / "scenarios" / "more-teams.toml").city_defaults.p_contact == 0.35
+    page = client.get("/scenarios/more-teams").text
+    assert "Changes from seed-2019" in page and "city_defaults.teams" in page
+    again = client.post("/scenarios/seed-2019/save", data=form)
+    assert again.status_code == 422 and "exists" in again.text  # never overwritten
+    for name in ("../escape", "a/b", ".hidden", ""):
+        bad = client.post("/scenarios/seed-2019/save", data={**form, "new_name": name})
+        assert bad.status_code == 422, name
+    assert sorted(p.name for p in (tmp_path / "scenarios").iterdir()) == ["more-teams.toml"]
+
+
+def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(
+    client: TestClient, tmp_path: Path
+) -> None:
+    csrf = _csrf(client)
+    submitted = client.post(
+        "/scenarios/seed-2019/jobs",
+        data={"csrf": csrf, "kind": "forecast", "replications": "200", "seed": "5"},
+        follow_redirects=False,
+    )
+    assert submitted.status_code == 303
+    job_id = submitted.headers["location"].removeprefix("/jobs/")
+    assert "queued" in client.get(f"/jobs/{job_id}/status").text
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "done" and job["progress"] == 1.0
+    run_id = job["result"]["run_id"]
+    status = client.get(f"/jobs/{job_id}/status").text
+    assert f"/runs/{run_id}" in status and "hx-trigger" not in status  # polling stops
+    page = client.get(f"/runs/{run_id}").text
+    assert 'data-figure="fig-arrests"' in page
+    assert "the goal, 2,040, is far above this scale" in page  # named, not drawn
+    figure = json.loads(re.search(r'id="fig-arrests">(.*?)</script>', page).group(1))
+    assert figure["data"][0]["name"] == "all cities: 90% interval"
+    summary = client.get(f"/runs/{run_id}/download/summary.json").json()
+    assert summary["replications"] == 200 and summary["seed"] == 5
+    report = client.get(f"/runs/{run_id}/download/report.html")
+    assert report.status_code == 200 and "<svg" in report.text
+    long = client.get(f"/runs/{run_id}/download/long.parquet")
+    assert long.status_code == 200 and long.content[:4] == b"PAR1"
+    tables = client.get(f"/runs/{run_id}/download/tables-csv.zip")
+    assert tables.status_code == 200 and tables.content[:2] == b"PK"
+    # an identical submission reuses the job (and its run)
+    again = client.post(
+        "/api/jobs",
+        json={
+            "kind": "forecast",
+            "scenario": "seed-2019",
+            "settings": {"replications": 200, "seed": 5},
+        },
+    )
+    assert again.status_code == 200 and again.json()["job_id"] == job_id
+
+
+def test_runs_are_compared_on_shared_axes(client: TestClient, tmp_path: Path) -> None:
+    for seed in (1, 2):
+        response = client.post(
+            "/api/jobs",
+            json={
+                "kind": "forecast",
+                "scenario": "seed-2019",
+                "settings": {"replications": 100, "seed": seed},
+            },
+        )
+        assert response.status_code == 202
+    run_pending(tmp_path / "runs.duckdb")
+    runs = [run["run_id"] for run in client.get("/api/runs").json()]
+    page = client.get("/compare", params=[("run", runs[0]), ("run", runs[1])])
+    assert page.status_code == 200 and "same scenario" in page.text
+    assert client.get("/compare", params={"run": runs[0]}).status_code == 422
+
+
+def test_a_full_queue_refuses_with_429_and_nothing_is_lost(tmp_path: Path) -> None:
+    with TestClient(create_app(_settings(tmp_path, queue_limit=3))) as client:
+        codes = []
+        for seed in range(5):
+            codes.append(
+                client.post(
+                    "/api/jobs",
+                    json={"kind": "check", "scenario": "seed-2019", "settings": {}}
+                    if seed == 0
+                    else {
+                        "kind": "forecast",
+                        "scenario": "seed-2019",
+                        "settings": {"seed": seed, "replications": 10},
+                    },
+                ).status_code
+            )
+        assert codes == [202, 202, 202, 429, 429]
+        csrf = _csrf(client)
+        busy = client.post(
+            "/scenarios/seed-2019/jobs", data={"csrf": csrf, "kind": "forecast", "seed": "9"}
+        )
+        assert busy.status_code == 429 and "The queue is full" in busy.text
+        assert run_pending(tmp_path / "runs.duckdb") == 3
+        states = [job["state"] for job in client.get("/api/jobs").json()]
+        assert states == ["done"] * 3
+
+
+def test_a_cancelled_job_stops(client: TestClient, tmp_path: Path) -> None:
+    response = client.post(
+        "/api/jobs", json={"kind": "forecast", "scenario": "seed-2019", "settings": {"seed": 3}}
+    )
+    job_id = response.json()["job_id"]
+    cancelled = client.post(f"/api/jobs/{job_id}/cancel", json={})
+    assert cancelled.json()["state"] == "cancelled"
+    assert run_pending(tmp_path / "runs.duckdb") == 0
+
+
+def test_bad_submissions_are_refused_by_field(client: TestClient) -> None:
+    for body, status, words in (
+        ({"kind": "dance", "scenario": "seed-2019"}, 422, "kind"),
+        ({"kind": "forecast", "scenario": "nowhere"}, 404, "no scenario"),
+        ({"kind": "forecast", "scenario": "../../etc/passwd"}, 404, "no scenario"),
+        ({"kind": "forecast", "scenario": "seed-2019", "settings": {"colour": 1}}, 422, "colour"),
+    ):
+        response = client.post("/api/jobs", json=body)
+        assert response.status_code == status and words in response.text, body
+    form_post = client.post("/api/jobs", data={"kind": "forecast", "scenario": "seed-2019"})
+    assert form_post.status_code == 415  # only JSON changes anything through the API
+    assert client.get("/runs/nope").status_code == 404
+    assert client.get("/jobs/nope").status_code == 404
+
+
+def test_tokens_forged_forms_and_large_bodies_are_refused(tmp_path: Path) -> None:
+    access = Access.for_host("0.0.0.0")
+    assert access.required and access.write_token != access.read_token
+    with TestClient(create_app(_settings(tmp_path, access=access))) as client:
+        assert client.get("/").status_code == 401
+        assert client.get("/api/runs").status_code == 401
+        assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        read = {"Authorization": f"Bearer {access.read_token}"}
+        assert client.get("/", headers=read).status_code == 200
+        refused = client.post(
+            "/api/jobs", json={"kind": "check", "scenario": "seed-2019"}, headers=read
+        )
+        assert refused.status_code == 403
+        # the token in the address once: a cookie keeps it
+        assert client.get(f"/?token={access.write_token}").status_code == 200
+        assert client.get("/scenarios/seed-2019").status_code == 200
+        forged = client.post("/scenarios/seed-2019/jobs", data={"kind": "forecast"})
+        assert forged.status_code == 403
+        csrf = client.cookies["fieldcast_csrf"]
+        elsewhere = client.post(
+            "/scenarios/seed-2019/jobs",
+            data={"csrf": csrf, "kind": "check"},
+            headers={"Origin": "https://elsewhere.example"},
+        )
+        assert elsewhere.status_code == 403
+        ok = client.post(
+            "/scenarios/seed-2019/jobs",
+            data={"csrf": csrf, "kind": "check"},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303
+        large = client.post(
+            "/scenarios/seed-2019/save",
+            content=b"x" * 2_000_000,
+            headers={"Content-Type": "text/plain"},
+        )
+        assert large.status_code == 413
+    assert not Access.for_host("127.0.0.1").required and not Access.for_host("::1").required
+
+
+# -- a real server ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _serve(tmp_path: Path, port: int, workers: int = 2, queue: int = 20) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            FIELDCAST,
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            str(tmp_path / "runs.duckdb"),
+            "--job-workers",
+            str(workers),
+            "--queue-size",
+            str(queue),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/scenarios", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise AssertionError(f"the server did not start: {server.communicate()[1]}")
+
+
+def _wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+def _children_of(session: int) -> list[int]:
+    """Processes of a session still alive (the server's and its workers')."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == session:
+                    alive.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+    return alive
+
+
+@pytest.mark.slow
+def test_fifty_submissions_at_once_each_done_or_refused_none_lost(tmp_path: Path) -> None:
+    port = _free_port()
+    server = _serve(tmp_path, port, queue=10)
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def post(seed: int) -> httpx.Response:
+            return httpx.post(
+                f"{url}/api/jobs",
+                json={
+                    "kind": "forecast",
+                    "scenario": "seed-2019",
+                    "settings": {"seed": seed % 40, "replications": 400},
+                },
+                timeout=60,
+            )
+
+        with ThreadPoolExecutor(16) as pool:
+            responses = list(pool.map(post, range(50)))
+        codes = [response.status_code for response in responses]
+        assert set(codes) <= {200, 202, 429} and 429 in codes and 202 in codes
+        accepted = {r.json()["job_id"] for r in responses if r.status_code in (200, 202)}
+        _wait_for(
+            lambda: all(job["state"] == "done" for job in httpx.get(f"{url}/api/jobs").json()),
+            240,
+        )
+        jobs = httpx.get(f"{url}/api/jobs").json()
+        assert {job["job_id"] for job in jobs} == accepted  # none lost, none made up
+        runs = httpx.get(f"{url}/api/runs").json()
+        assert len(runs) == len(accepted)  # one run per job: none duplicated
+        seeds = [job["settings"]["seed"] for job in jobs]
+        assert len(seeds) == len(set(seeds))  # identical submissions shared one job
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+@pytest.mark.slow
+def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
+    port = _free_port()
+    server = _serve(tmp_path, port, workers=1)
+    url = f"http://127.0.0.1:{port}"
+    accepted = []
+    for seed in range(4):
+        response = httpx.post(
+            f"{url}/api/jobs",
+            json={
+                "kind": "forecast",
+                "scenario": "seed-2019",
+                "settings": {"seed": seed, "replications": 3000},
+            },
+        )
+        accepted.append(response.json()["job_id"])
+    _wait_for(lambda: any(j["state"] == "running" for j in httpx.get(f"{url}/api/jobs").json()), 60)
+    session = os.getsid(server.pid)
+    os.kill(server.pid, signal.SIGKILL)  # the server only: its worker must notice and go
+    server.wait()
+    _wait_for(lambda: _children_of(session) == [], 15)
+    server = _serve(tmp_path, port, workers=1)
+    try:
+        _wait_for(
+            lambda: all(j["state"] == "done" for j in httpx.get(f"{url}/api/jobs").json()), 300
+        )
+        jobs = {job["job_id"]: job for job in httpx.get(f"{url}/api/jobs").json()}
+        assert set(jobs) == set(accepted)
+        assert sum(job["interruptions"] for job in jobs.values()) == 1
+        assert len(httpx.get(f"{url}/api/runs").json()) == 4
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Path) -> None:
+    port = _free_port()
+    server = _serve(tmp_path, port, workers=1)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        response = httpx.post(
+            f"{url}/api/jobs",
+            json={
+                "kind": "forecast",
+                "scenario": "seed-2019",
+                "settings": {"seed": 8, "replications": 4000},
+            },
+        )
+        job_id = response.json()["job_id"]
+        _wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "running", 60)
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        workers = [  # the job workers, not multiprocessing's resource tracker
+            pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 1
+        for pid in workers:
+            os.kill(int(pid), signal.SIGKILL)
+        _wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "done", 300)
+        assert httpx.get(f"{url}/api/jobs/{job_id}").json()["interruptions"] == 1
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
