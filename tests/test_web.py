@@ -102,10 +102,20 @@ def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
         "p:city_defaults.teams": "8",
         "p:city_defaults.p_contact": "1.7",
     }
-    refused = client.post("/scenarios/seed-2019/save", data=form)
+    refused = client.post(
+        "/scenarios/seed-2019/save",
+        data={
+            **form,
+            "p:city_defaults.teams": "8.5",
+            "p:operation.tempo": "[1, 1, 1, 1, 1, 1, 1, 1]",
+        },
+    )
     assert refused.status_code == 422
-    assert "less than or equal to 1" in refused.text
-    assert 'aria-invalid="true"' in refused.text and "1.7" in refused.text  # kept as typed
+    assert "3 problems" in refused.text  # every one at once, each by its field
+    assert "less than or equal to 1 (got 1.7)" in refused.text
+    assert "a whole number, got &#39;8.5&#39;" in refused.text
+    assert "tempo has 8 values but there are only 7 field days" in refused.text
+    assert refused.text.count('aria-invalid="true"') == 2 and 'value="1.7"' in refused.text
     assert not (tmp_path / "scenarios" / "more-teams.toml").exists()
     form["p:city_defaults.p_contact"] = "0.35"
     saved = client.post("/scenarios/seed-2019/save", data=form, follow_redirects=False)

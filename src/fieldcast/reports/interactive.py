@@ -67,8 +67,8 @@ def _layout(title: str, run: StoredRun, y_title: str = "persons") -> dict[str, A
         "title": {"text": title},
         "xaxis": {"title": {"text": "day (0: first field day)"}, "range": _days_shown(run)},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
-        "legend": {"orientation": "h"},
-        "margin": {"t": 48, "r": 16, "b": 48, "l": 64},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.2},  # below the axis title
+        "margin": {"t": 48, "r": 16, "b": 96, "l": 64},
     }
 
 

@@ -229,15 +229,15 @@ def create_app(settings: WebSettings) -> FastAPI:
         elif new_name in builtin or new_name in saved:
             errors["new_name"] = f"a scenario called {new_name!r} exists: choose another name"
         values, parse_errors = _parsed(scenario, texts)
-        errors |= parse_errors
+        # every problem at once: the values that could be read are validated too
+        data = with_parameters(editable_data(scenario), values)
+        data["name"] = new_name if "new_name" not in errors else scenario.name
         changed = None
-        if not errors:
-            data = with_parameters(editable_data(scenario), values)
-            data["name"] = new_name
-            try:
-                changed = validate_scenario(data, source="the form")
-            except ScenarioError as error:
-                errors |= _field_errors(str(error))
+        try:
+            changed = validate_scenario(data, source="the form")
+        except ScenarioError as error:
+            errors |= _field_errors(str(error))
+        errors |= parse_errors
         if errors or changed is None:
             context = _scenario_context(
                 scenario, name, load, settings.scenarios_dir, texts=texts, errors=errors
@@ -477,7 +477,8 @@ def _parameter_rows(scenario: Scenario) -> list[dict[str, Any]]:
                 "kind": provenance.kind if provenance else "not stated",
                 "note": provenance.note if provenance else "",
                 "range": f"{span.low:g} to {span.high:g}" if span else "",
-                "editable": provenance is None or provenance.kind != "derived",
+                # the name is the "save as" field's; derived values follow from others
+                "editable": path != "name" and (provenance is None or provenance.kind != "derived"),
             }
         )
     return rows
@@ -503,11 +504,18 @@ def _scenario_context(
             changes = scenario_changes(base, scenario)
         except HTTPException:
             base = None
+    paths = {row["path"] for row in rows}
     return {
         "scenario": scenario,
         "name": name,
         "rows": rows,
         "errors": errors or {},
+        # problems of no one field (between fields, or of a section): listed above the form
+        "general_errors": [
+            (path, message)
+            for path, message in (errors or {}).items()
+            if path not in paths and path != "new_name"
+        ],
         "base_name": base_name if base is not None else None,
         "changes": changes,
         "kinds": JOB_KINDS,
