@@ -1,6 +1,6 @@
-"""Work a test session starts ahead, in one background process, on the core the tests mostly
-leave idle: compiling the mutant engines (``mutants.py``, about 40 s of numba each) and
-computing the README's worked-example figures (``docs/figures.py``, a few minutes of
+"""Work a test session starts ahead, in one background process at the lowest priority, on
+what the tests leave of the machine: compiling the mutant engines (``mutants.py``, about 40 s
+of numba each) and computing the README's worked-example figures (``docs/figures.py``, a few minutes of
 fieldcast commands). ``conftest.py`` starts it once collection shows which of the tests that
 need it will run; those tests wait for it (the ``ahead`` fixture).
 
@@ -13,6 +13,7 @@ writes into FOLDER: the mutants' compiled code goes to numba's cache, the figure
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--mutants", action="store_true")
     parser.add_argument("--figures", action="store_true")
     arguments = parser.parse_args()
+    os.nice(19)  # the tests come first: this uses what they leave (the fieldcast runs too)
     if arguments.mutants:
         sys.path.insert(0, str(HERE))
         from mutants import compile_mutants
