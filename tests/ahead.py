@@ -1,8 +1,8 @@
 """Work a test session starts ahead, in one background process at the lowest priority, on
 what the tests leave of the machine: compiling the mutant engines (``mutants.py``, about 40 s
-of numba each) and computing the README's worked-example figures (``docs/figures.py``, a few minutes of
-fieldcast commands). ``conftest.py`` starts it once collection shows which of the tests that
-need it will run; those tests wait for it (the ``ahead`` fixture).
+of numba each) and computing the README's worked-example figures (``docs/figures.py``, a few
+minutes of fieldcast commands). ``conftest.py`` starts it once collection shows which of the
+tests that need it will run; those tests wait for it (the ``ahead`` fixture).
 
     python tests/ahead.py FOLDER [--mutants] [--figures]
 
