@@ -131,6 +131,10 @@ def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
         bad = client.post("/scenarios/seed-2019/save", data={**form, "new_name": name})
         assert bad.status_code == 422, name
     assert sorted(p.name for p in (tmp_path / "scenarios").iterdir()) == ["more-teams.toml"]
+    # a saved scenario that no longer loads is named, with the reason, not a server error
+    (tmp_path / "scenarios" / "broken.toml").write_text('extends = "gone.toml"\n')
+    broken = client.get("/scenarios/broken")
+    assert broken.status_code == 422 and "extends" in broken.text and "gone.toml" in broken.text
 
 
 def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(

@@ -183,7 +183,10 @@ def create_app(settings: WebSettings) -> FastAPI:
         if name in builtin:
             return load_scenario(name)
         if name in saved:
-            return load_scenario(settings.scenarios_dir / f"{name}.toml")
+            try:
+                return load_scenario(settings.scenarios_dir / f"{name}.toml")
+            except ScenarioError as error:  # its base was removed, or the file edited by hand
+                raise HTTPException(422, str(error)) from None
         raise HTTPException(404, f"no scenario {name!r}")
 
     def check_form(request: Request, csrf: str | None) -> None:
