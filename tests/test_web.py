@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fieldcast.catalog import load_scenario
-from fieldcast.jobs import run_job
+from fieldcast.jobs import JobRequest, run_job, submit
 from fieldcast.store import RunStore
 from fieldcast.web.app import WebSettings, create_app
 from fieldcast.web.security import CONTENT_SECURITY_POLICY, Access
@@ -233,6 +233,20 @@ def test_a_cancelled_job_stops(client: TestClient, tmp_path: Path) -> None:
     cancelled = client.post(f"/api/jobs/{job_id}/cancel", json={})
     assert cancelled.json()["state"] == "cancelled"
     assert run_pending(tmp_path / "runs.duckdb") == 0
+
+
+def test_a_running_job_stops_at_its_next_progress_report(tmp_path: Path) -> None:
+    """Cancelling a running job asks it to stop; it does at its next progress report, and
+    stores nothing of what it had computed."""
+    store = RunStore(tmp_path / "runs.duckdb")
+    request = JobRequest("forecast", load_scenario("seed-2019"), {"seed": 4})
+    job, _ = submit(store, request, queue_limit=5)
+    running = store.claim_job("test")
+    assert running is not None and running.job_id == job.job_id
+    assert store.cancel_job(job.job_id).cancel_requested  # running: asked, not yet stopped
+    run_job(store, running)
+    assert store.job(job.job_id).state == "cancelled"
+    assert store.list() == []  # no run was stored
 
 
 def test_bad_submissions_are_refused_by_field(client: TestClient) -> None:
