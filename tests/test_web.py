@@ -115,7 +115,12 @@ def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
     assert "less than or equal to 1 (got 1.7)" in refused.text
     assert "a whole number, got &#39;8.5&#39;" in refused.text
     assert "tempo has 8 values but there are only 7 field days" in refused.text
-    assert refused.text.count('aria-invalid="true"') == 2 and 'value="1.7"' in refused.text
+    # each next to its field, the check between fields too (tempo against field days)
+    assert refused.text.count('aria-invalid="true"') == 3 and 'value="1.7"' in refused.text
+    tempo_row = re.search(
+        r"<tr class=\"invalid\">\s*<td><label[^>]*><code>operation.tempo<", refused.text
+    )
+    assert tempo_row is not None
     assert not (tmp_path / "scenarios" / "more-teams.toml").exists()
     form["p:city_defaults.p_contact"] = "0.35"
     saved = client.post("/scenarios/seed-2019/save", data=form, follow_redirects=False)
@@ -178,6 +183,120 @@ def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(
         },
     )
     assert again.status_code == 200 and again.json()["job_id"] == job_id
+
+
+# Cumulative persons arrested on days 0 and 1 in each city of seed-2019 (made up, plausible).
+COUNTS_CSV = "day,place,metric,value,basis\n" + "".join(
+    f"{day},{city},arrests,{value},cumulative\n"
+    for city, values in {
+        "Atlanta": (6, 14),
+        "Baltimore": (0, 0),
+        "Chicago": (8, 10),
+        "Denver": (0, 11),
+        "Houston": (11, 14),
+        "Los Angeles": (1, 5),
+        "Miami": (1, 3),
+        "New Orleans": (4, 5),
+        "New York": (0, 3),
+        "San Francisco": (2, 4),
+    }.items()
+    for day, value in enumerate(values)
+)
+
+
+def test_observed_counts_are_uploaded_checked_kept_and_tracked(
+    client: TestClient, tmp_path: Path
+) -> None:
+    csrf = _csrf(client)
+
+    def upload(name: str, text: str, filename: str = "counts.csv") -> httpx.Response:
+        return client.post(
+            "/observations",
+            data={"csrf": csrf, "name": name, "scenario": "seed-2019"},
+            files={"file": (filename, text.encode(), "text/csv")},
+        )
+
+    wrong_city = upload("week", COUNTS_CSV.replace("Denver", "Dallas"))
+    assert wrong_city.status_code == 422
+    assert "row 7: place &#39;Dallas&#39; is not a city of scenario" in wrong_city.text
+    bad_name = upload("../week", COUNTS_CSV, filename="counts.txt")
+    assert bad_name.status_code == 422 and bad_name.text.count('aria-invalid="true"') == 2
+    assert "unknown file type" in bad_name.text  # both problems at once
+    assert client.get("/api/observations").json() == []  # nothing kept
+    kept = upload("week", COUNTS_CSV)
+    assert kept.status_code == 200 and "added as version 1" in kept.text
+    assert "already version 1" in upload("week", COUNTS_CSV).text  # the same counts again
+    forged = client.post("/observations", data={"name": "x"}, files={"file": ("a.csv", b"")})
+    assert forged.status_code == 403
+
+    def track() -> httpx.Response:
+        return client.post(
+            "/observations/track",
+            data={
+                "csrf": csrf,
+                "observations": "week",
+                "scenario": "seed-2019",
+                "particles": "200",
+                "seed": "3",
+            },
+            follow_redirects=False,
+        )
+
+    submitted = track()
+    assert submitted.status_code == 303
+    job_id = submitted.headers["location"].removeprefix("/jobs/")
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert job["settings"]["observations"] == "week@1"  # the version is pinned when asked
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "done", job["error"]
+    tracking_id = job["result"]["tracking_id"]
+    assert f"/trackings/{tracking_id}" in client.get(f"/jobs/{job_id}/status").text
+    page = client.get(f"/trackings/{tracking_id}")
+    assert page.status_code == 200 and "tracked to week version 1" in page.text
+    figure = json.loads(re.search(r'id="fig-tracked">(.*?)</script>', page.text).group(1))
+    names = [trace["name"] for trace in figure["data"]]
+    assert "filtered: median" in names and "forecast: median" in names
+    atlanta = [i for i in range(10) if f'id="fig-city-{i}"' in page.text]
+    reported = [
+        json.loads(re.search(rf'id="fig-city-{i}">(.*?)</script>', page.text).group(1))
+        for i in atlanta
+    ]
+    assert any(
+        trace["name"] == "reported" and trace["y"] == [6, 14]
+        for figure in reported
+        for trace in figure["data"]
+    )  # Atlanta's counts, drawn as points
+    summary = client.get(f"/api/trackings/{tracking_id}").json()
+    assert summary["particles"] == 200 and summary["as_of_day"] == 1
+    report = client.get(f"/trackings/{tracking_id}/report.html")
+    assert report.status_code == 200 and "<svg" in report.text
+    # the same request is the same job; counts revised (version 2) make a new one
+    assert track().headers["location"] == f"/jobs/{job_id}"
+    assert "added as version 2" in upload("week", COUNTS_CSV.replace(",14,", ",15,")).text
+    assert track().headers["location"] != f"/jobs/{job_id}"
+    unknown = client.post(
+        "/api/jobs",
+        json={"kind": "track", "scenario": "seed-2019", "settings": {"observations": "nope"}},
+    )
+    assert unknown.status_code == 422 and "observations" in unknown.text
+    via_api = client.post(
+        "/api/observations",
+        json={
+            "name": "api-week",
+            "scenario": "seed-2019",
+            "counts": {
+                "basis": "daily",
+                "rows": [{"day": 0, "place": "Total", "metric": "arrests", "value": 30}],
+            },
+        },
+    )
+    assert via_api.status_code == 201 and via_api.json()["version"] == 1
+    refused = client.post(
+        "/api/observations",
+        json={"name": "api-week", "scenario": "seed-2019", "counts": {"rows": []}},
+    )
+    assert refused.status_code == 422 and "no rows" in refused.text
 
 
 def test_runs_are_compared_on_shared_axes(client: TestClient, tmp_path: Path) -> None:

@@ -1251,7 +1251,8 @@ def _observed_counts(
 ) -> tuple[ObservationSet, str]:
     """Counts from a file (if one exists at ``reference``) or a stored set (NAME, or
     NAME@VERSION), and a label naming them and their hash."""
-    from fieldcast.observations import ObservationError, check_observations, read_observations
+    from fieldcast.observations import ObservationError, read_observations
+    from fieldcast.tracked_forecast import stored_counts
 
     path = Path(reference)
     if path.is_file():
@@ -1260,17 +1261,10 @@ def _observed_counts(
         except (ObservationError, UnicodeDecodeError, OSError) as error:
             _fail(str(error))
         return observed, f"{path.name} (sha256 {observed.sha256[:12]})"
-    name, _, number = reference.partition("@")
-    if number and not number.isdigit():
-        _fail(f"--observed: {reference!r}: give NAME, NAME@VERSION or a file")
-    info, observed = _store_call(
-        lambda: _store(store).observations(name, int(number) if number else None)
-    )
-    try:  # stored against some scenario: they must fit this one too
-        check_observations([row.__dict__ for row in observed.rows], loaded, f"observations {name}")
+    try:
+        return _store_call(lambda: stored_counts(_store(store), reference, loaded))
     except ObservationError as error:
-        _fail(str(error))
-    return observed, f"{info.name} version {info.version} (sha256 {info.sha256[:12]})"
+        _fail(f"--observed: {error}")
 
 
 @app.command()
@@ -1422,37 +1416,40 @@ def _track(
 ) -> None:
     """``forecast --observed``: the tracked forecast, going on from a stored filter."""
     from fieldcast.reports.terminal import render_tracking
-    from fieldcast.tracking import track, tracked_model
+    from fieldcast.tracked_forecast import track_and_keep
 
     counts, label = _observed_counts(observed, loaded, store)
     name = _observation_name(observed)
-    try:
-        model = tracked_model(loaded, parameters)
-    except ValueError as error:
-        _fail(str(error))
     run_store = _store(store)
-    if not no_store:
-        _store_call(run_store.check_writable)
-    found = _store_call(lambda: run_store.latest_filter(model, name, particles, seed))
-    stored = found[1] if found else None
     with _cluster(workers, scheduler) as client:
         try:
-            tracking = track(
-                loaded, counts, label, particles, seed, parameters, stored, processes or 1, client
+            kept = _store_call(
+                lambda: track_and_keep(
+                    run_store,
+                    loaded,
+                    counts,
+                    label,
+                    name,
+                    particles,
+                    seed,
+                    parameters,
+                    processes or 1,
+                    client,
+                    keep=not no_store,
+                )
             )
         except ValueError as error:
             _fail(str(error))
-    if found and tracking.updated_from is None:
+    if kept.filtered_again:
         stderr.print(
-            f"the stored filter {found[0]} conditioned on other counts than these (revised "
+            f"the stored filter of {name!r} conditioned on other counts than these (revised "
             "or not a prefix): filtered again from day 0",
             highlight=False,
         )
-    summary = tracking.summary()
-    if not no_store:
-        tracking_id = _store_call(lambda: run_store.add_tracking(tracking, name))
-        summary = {"tracking_id": tracking_id, **summary}
-        stderr.print(f"stored as tracking {tracking_id} in {run_store.path}", highlight=False)
+    summary = kept.tracking.summary()
+    if kept.tracking_id is not None:
+        summary = {"tracking_id": kept.tracking_id, **summary}
+        stderr.print(f"stored as tracking {kept.tracking_id} in {run_store.path}", highlight=False)
     if as_json:
         _print_json(summary)
     else:

@@ -36,8 +36,15 @@ from typing import Any, Literal
 from fieldcast.scenario import Scenario, validate_scenario
 from fieldcast.store import JobInfo, RunStore
 
-JobKind = Literal["forecast", "check", "plan", "requirement", "sensitivity"]
-JOB_KINDS: tuple[JobKind, ...] = ("forecast", "check", "plan", "requirement", "sensitivity")
+JobKind = Literal["forecast", "check", "plan", "requirement", "sensitivity", "track"]
+JOB_KINDS: tuple[JobKind, ...] = (
+    "forecast",
+    "check",
+    "plan",
+    "requirement",
+    "sensitivity",
+    "track",
+)
 MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
 PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
@@ -54,6 +61,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "probability": 0.9,
     },
     "sensitivity": {"replications": 200, "seed": 2019, "method": "morris", "samples": None},
+    # a stored observation set, NAME or NAME@VERSION (a submission is kept with the version)
+    "track": {"observations": None, "particles": 10_000, "seed": 2019},
 }
 
 
@@ -119,7 +128,11 @@ def submit(store: RunStore, request: JobRequest, queue_limit: int) -> tuple[JobI
     ------
     QueueFull
         If ``queue_limit`` jobs are waiting already.
+    ValueError
+        If a track job's observation set is missing or does not fit the scenario.
     """
+    if request.kind == "track":  # "the latest version" is pinned now: a new one is a new job
+        request = _pinned(store, request)
     job, new = store.submit_job(
         request.kind,
         request.scenario,
@@ -130,6 +143,26 @@ def submit(store: RunStore, request: JobRequest, queue_limit: int) -> tuple[JobI
     if job is None:
         raise QueueFull(f"{queue_limit} jobs are waiting already; try again when some are done")
     return job, new
+
+
+def _pinned(store: RunStore, request: JobRequest) -> JobRequest:
+    """A track request with its observation set's version pinned and its counts checked
+    against the scenario (a bad set is refused at submission, not found failing later)."""
+    from fieldcast.observations import ObservationError
+    from fieldcast.store import StoreError
+    from fieldcast.tracked_forecast import stored_counts
+
+    reference = request.settings.get("observations")
+    if not isinstance(reference, str) or not reference:
+        raise ValueError("settings: observations: name a stored observation set (NAME[@VERSION])")
+    try:
+        stored_counts(store, reference, request.scenario)
+        name, _, number = reference.partition("@")
+        version_number = store.observation_info(name, int(number) if number else None).version
+    except (ObservationError, StoreError) as error:
+        raise ValueError(f"settings: observations: {error}") from None
+    settings = {**request.settings, "observations": f"{name}@{version_number}"}
+    return JobRequest(request.kind, request.scenario, settings)
 
 
 def run_job(store: RunStore, job: JobInfo) -> None:
@@ -190,6 +223,21 @@ def _compute(
             **common,
         )
         return answer.as_dict()
+    if job.kind == "track":
+        from fieldcast.tracked_forecast import stored_counts, track_and_keep
+
+        observed, label = stored_counts(store, settings["observations"], scenario)
+        kept = track_and_keep(
+            store,
+            scenario,
+            observed,
+            label,
+            settings["observations"].partition("@")[0],
+            settings["particles"],
+            settings["seed"],
+            progress=progress,
+        )
+        return {"tracking_id": kept.tracking_id}
     from fieldcast.planning.sensitivity import run_sensitivity
 
     return run_sensitivity(

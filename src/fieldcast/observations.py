@@ -160,15 +160,52 @@ def read_observations(path: str | Path, scenario: Scenario) -> ObservationSet:
             f"{path}: {path.stat().st_size:,} bytes; an observation file may hold at most "
             f"{MAX_FILE_BYTES:,}"
         )
-    text = path.read_text(encoding="utf-8-sig", errors="strict")
-    suffix = path.suffix.lower()
+    return parse_observations(path.read_bytes(), path.suffix, scenario, str(path))
+
+
+def parse_observations(
+    content: bytes, suffix: str, scenario: Scenario, source: str
+) -> ObservationSet:
+    """Read and check the content of an observation file (as uploaded to the dashboard).
+
+    Parameters
+    ----------
+    content : bytes
+        The file's bytes (UTF-8, with or without a byte-order mark).
+    suffix : str
+        Its type: ``.csv`` or ``.json``.
+    scenario : Scenario
+        The scenario the counts are of.
+    source : str
+        What to call the file in messages.
+
+    Returns
+    -------
+    ObservationSet
+        The checked counts.
+
+    Raises
+    ------
+    ObservationError
+        If the content is too big, not UTF-8, of an unknown type, or a row is wrong.
+    """
+    if len(content) > MAX_FILE_BYTES:
+        raise ObservationError(
+            f"{source}: {len(content):,} bytes; an observation file may hold at most "
+            f"{MAX_FILE_BYTES:,}"
+        )
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ObservationError(f"{source}: not UTF-8 text ({error.reason})") from None
+    suffix = suffix.lower()
     if suffix == ".csv":
-        raw = _csv_rows(text, str(path))
+        raw = _csv_rows(text, source)
     elif suffix == ".json":
-        raw = _json_rows(text, str(path))
+        raw = _json_rows(text, source)
     else:
-        raise ObservationError(f"{path}: unknown file type {suffix!r} (use .csv or .json)")
-    return check_observations(raw, scenario, str(path))
+        raise ObservationError(f"{source}: unknown file type {suffix!r} (use .csv or .json)")
+    return check_observations(raw, scenario, source)
 
 
 def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:

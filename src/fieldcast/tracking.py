@@ -46,7 +46,7 @@ import io
 import json
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -665,8 +665,10 @@ def filter_to(
     up_to_day: int,
     processes: int = 1,
     client: Client | None = None,
+    progress: Callable[[float, float | None], None] | None = None,
 ) -> FilterState:
-    """Condition the filter on the counts that end after its last day, up to ``up_to_day``."""
+    """Condition the filter on the counts that end after its last day, up to ``up_to_day``
+    (``progress(day, last day observed)`` after each day)."""
     counts = [c for c in observed.counts() if c.last_day <= up_to_day]
     pending = _pending(state, counts)
     state.reference = state.reference.copy()  # another FilterState may share the arrays
@@ -714,6 +716,8 @@ def filter_to(
             band = np.quantile(now[:, :, arrests], QUANTILES, axis=0, method="inverted_cdf").T
             state.steps.append(Step(day, len(ending), ess, collapsed, band.tolist()))
         state.day = day
+        if progress is not None:
+            progress(day, observed.last_day)
     state.counts_sha256 = counts_sha256(conditioned)
     return state
 
@@ -958,6 +962,7 @@ def track(
     stored: FilterState | None = None,
     processes: int = 1,
     client: Client | None = None,
+    progress: Callable[[float, float | None], None] | None = None,
 ) -> Tracking:
     """The forecast conditioned on every observed count so far (module docstring).
 
@@ -985,6 +990,8 @@ def track(
         Local processes (1: this process).
     client : distributed.Client, optional
         A Dask client whose cluster runs the lanes instead.
+    progress : callable, optional
+        Called with (day filtered, last day observed) after each day.
 
     Returns
     -------
@@ -1006,14 +1013,14 @@ def track(
     counts = observed.counts()
     newest = max(c.last_day for c in counts)
     if newest > state.day:
-        state = filter_to(state, observed, newest - 1, processes, client)
+        state = filter_to(state, observed, newest - 1, processes, client, progress)
     previous = _copy(state)
     new_counts = _pending(previous, counts)
     record = _pause_days(previous, new_counts) if new_counts else []
     before_outlook = outlook(previous, record, processes, client)
     before = before_outlook.summary(model)
     if new_counts:
-        state = filter_to(state, observed, newest, processes, client)
+        state = filter_to(state, observed, newest, processes, client, progress)
         after_outlook = outlook(state, (), processes, client)
         attribution = _attribution(previous, before_outlook, new_counts, before)
     else:

@@ -4,7 +4,8 @@ drawn in the browser by the vendored plotly.js.
 The same figures as the static report's (``charts.py``), from the same stored series: fan
 charts of target persons arrested over time (the median and the 90% interval, from the 5th
 to the 95th percentile; the mean where no band is kept) for all cities and each city, with
-the goal; the leak effect (the run and its no-leak twin); several runs on shared axes.
+the goal; the leak effect (the run and its no-leak twin); several runs on shared axes; a
+tracked forecast against the reported counts.
 """
 
 from __future__ import annotations
@@ -62,13 +63,24 @@ def _fan(series: dict[str, np.ndarray], name: str, line: str, band: str) -> list
     return traces
 
 
-def _layout(title: str, run: StoredRun, y_title: str = "persons") -> dict[str, Any]:
+def _layout(title: str, days: list[int], y_title: str = "persons") -> dict[str, Any]:
     return {
         "title": {"text": title},
-        "xaxis": {"title": {"text": "day (0: first field day)"}, "range": _days_shown(run)},
+        "xaxis": {"title": {"text": "day (0: first field day)"}, "range": days},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.2},  # below the axis title
         "margin": {"t": 48, "r": 16, "b": 96, "l": 64},
+    }
+
+
+def _goal_line(goal: int, days: list[int]) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "x": days,
+        "y": [goal, goal],
+        "mode": "lines",
+        "line": {"color": GOAL, "dash": "dashdot", "width": 1.5},
+        "name": f"goal: {goal:,} persons",
     }
 
 
@@ -78,20 +90,10 @@ def arrests_figure(run: StoredRun, place: str = "Total") -> dict[str, Any]:
     name = "all cities" if place == "Total" else place
     traces = _fan(series, name, LINE, BAND)
     goal = run.scenario.operation.goal_persons
-    layout = _layout(f"Target persons arrested, {name}", run)
+    layout = _layout(f"Target persons arrested, {name}", _days_shown(run))
     top = np.nanmax(series["p95"]) if np.isfinite(series["p95"]).any() else series["mean"].max()
     if place == "Total" and goal <= 1.5 * top:
-        days = _days_shown(run)
-        traces.append(
-            {
-                "type": "scatter",
-                "x": days,
-                "y": [goal, goal],
-                "mode": "lines",
-                "line": {"color": GOAL, "dash": "dashdot", "width": 1.5},
-                "name": f"goal: {goal:,} persons",
-            }
-        )
+        traces.append(_goal_line(goal, _days_shown(run)))
     elif place == "Total":
         layout["title"]["text"] += f" (the goal, {goal:,}, is far above this scale)"
     return {"data": traces, "layout": layout}
@@ -101,7 +103,7 @@ def leak_figure(run: StoredRun) -> dict[str, Any]:
     """Target persons arrested with and without the leak (the paired no-leak twin)."""
     traces = _fan(run.series("arrests"), "with the leak", LINE, BAND)
     traces += _fan(run.series("arrests", variant="no_leak"), "without the leak", TWIN, TWIN_BAND)
-    return {"data": traces, "layout": _layout("The leak's effect on arrests", run)}
+    return {"data": traces, "layout": _layout("The leak's effect on arrests", _days_shown(run))}
 
 
 def comparison_figure(runs: list[StoredRun]) -> dict[str, Any]:
@@ -111,9 +113,52 @@ def comparison_figure(runs: list[StoredRun]) -> dict[str, Any]:
         color = PALETTE[index % len(PALETTE)]
         band = color + "33"
         traces += _fan(run.series("arrests"), f"{run.scenario.name} ({run.run_id})", color, band)
-    layout = _layout("Target persons arrested, all cities", runs[0])
-    layout["xaxis"]["range"] = [
-        min(_days_shown(run)[0] for run in runs),
-        max(_days_shown(run)[1] for run in runs),
-    ]
+    days = [min(_days_shown(run)[0] for run in runs), max(_days_shown(run)[1] for run in runs)]
+    layout = _layout("Target persons arrested, all cities", days)
+    return {"data": traces, "layout": layout}
+
+
+def tracked_figure(summary: dict[str, Any], place: str = "Total") -> dict[str, Any]:
+    """A tracked forecast (``Tracking.summary()``): the filtered band on each observed day
+    (given the counts up to that day), the forecast after the last one, the reported counts
+    as points, and the goal (for all cities); as the static report's ``tracked_arrests``."""
+    places = list(summary["arrests_by_day"])
+    column = places.index(place)
+    steps = summary["steps"]
+    name = "all cities" if place == "Total" else place
+    traces = []
+    if steps:
+        filtered = {
+            "day": np.array([step["day"] for step in steps]),
+            **{
+                key: np.array([step["band"][column][i] for step in steps], dtype=float)
+                for i, key in enumerate(("p05", "p50", "p95"))
+            },
+        }
+        traces += _fan(filtered, "filtered", TWIN, TWIN_BAND)
+    rows = summary["arrests_by_day"][place]
+    ahead = {
+        "day": np.array([row["day"] for row in rows]),
+        "p05": np.array([row["p05"] for row in rows], dtype=float),
+        "p50": np.array([row["median"] for row in rows], dtype=float),
+        "p95": np.array([row["p95"] for row in rows], dtype=float),
+    }
+    traces += _fan(ahead, "forecast", LINE, BAND)
+    points = summary["observed_arrests"].get(place, [])
+    if points:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [point[0] for point in points],
+                "y": [point[1] for point in points],
+                "marker": {"symbol": "x", "color": GOAL, "size": 9},
+                "name": "reported",
+            }
+        )
+    days = [int(ahead["day"].min()), int(ahead["day"].max())]
+    goal = summary["goal_persons"]
+    if place == "Total" and goal <= 1.5 * np.nanmax(ahead["p95"]):
+        traces.append(_goal_line(goal, days))
+    layout = _layout(f"Target persons arrested, {name}: tracked", days)
     return {"data": traces, "layout": layout}

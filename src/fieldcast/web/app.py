@@ -38,9 +38,15 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from fieldcast.catalog import builtin_names, load_scenario
 from fieldcast.jobs import JOB_KINDS, SETTINGS, JobRequest, QueueFull, Workers, submit
+from fieldcast.observations import ObservationError, check_name, parse_observations
 from fieldcast.reports.comparison import outcome_table, scenario_changes
-from fieldcast.reports.html import run_report
-from fieldcast.reports.interactive import arrests_figure, comparison_figure, leak_figure
+from fieldcast.reports.html import run_report, tracking_report
+from fieldcast.reports.interactive import (
+    arrests_figure,
+    comparison_figure,
+    leak_figure,
+    tracked_figure,
+)
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -51,7 +57,7 @@ from fieldcast.scenario import (
     validate_scenario,
     with_parameters,
 )
-from fieldcast.store import JobInfo, RunStore, StoreError
+from fieldcast.store import JobInfo, RunStore, StoredRun, StoreError
 from fieldcast.web.security import (
     CSRF_COOKIE,
     MAX_BODY_BYTES,
@@ -66,6 +72,7 @@ from fieldcast.web.security import (
 HERE = Path(__file__).parent
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a saved scenario's file name
 DEFAULT_QUEUE_LIMIT = 20
+SCENARIO_JOB_KINDS = [kind for kind in JOB_KINDS if kind != "track"]  # track: from observations
 
 
 @dataclass
@@ -85,6 +92,17 @@ class JobSubmission(BaseModel):
     kind: str = Field(description=f"one of {', '.join(JOB_KINDS)}")
     scenario: str = Field(description="a built-in or saved scenario's name")
     settings: dict[str, Any] = Field(default_factory=dict, description="see /api/job-kinds")
+
+
+class ObservationUpload(BaseModel):
+    """Observed counts sent through the API: as an observation JSON file holds them."""
+
+    name: str = Field(description="the set's name (a new version if it exists)")
+    scenario: str = Field(description="the scenario the counts are checked against")
+    counts: dict[str, Any] = Field(
+        description='{"basis": "cumulative" or "daily", "rows": [{"day", "place", "metric", '
+        '"value"}, ...]}'
+    )
 
 
 def _job_view(job: JobInfo) -> dict[str, Any]:
@@ -239,7 +257,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         try:
             changed = validate_scenario(data, source="the form")
         except ScenarioError as error:
-            errors |= _field_errors(str(error))
+            errors |= _field_errors(str(error), set(parameter_paths(scenario)))
         errors |= parse_errors
         if errors or changed is None:
             context = _scenario_context(
@@ -264,10 +282,14 @@ def create_app(settings: WebSettings) -> FastAPI:
                 if not text.isdigit():
                     raise HTTPException(422, f"{key}: a whole number, got {text!r}")
                 job_settings[key] = int(text)
+        if kind not in SCENARIO_JOB_KINDS:
+            raise HTTPException(422, f"kind: one of {', '.join(SCENARIO_JOB_KINDS)}, not {kind!r}")
+        return submit_and_show(request, JobRequest(kind, load(name), job_settings))  # type: ignore[arg-type]
+
+    def submit_and_show(request: Request, job_request: JobRequest) -> Response:
+        """Queue a job asked for by a form and show it (or say the queue is full)."""
         try:
-            job, _ = submit(
-                store(), JobRequest(kind, load(name), job_settings), settings.queue_limit
-            )  # type: ignore[arg-type]
+            job, _ = submit(store(), job_request, settings.queue_limit)
         except QueueFull as error:
             return page(request, "busy.html", status=429, message=str(error))
         except ValueError as error:
@@ -341,6 +363,115 @@ def create_app(settings: WebSettings) -> FastAPI:
             )
         raise HTTPException(404, f"no download {what!r}")
 
+    def observation_sets() -> list[dict[str, Any]]:
+        """The latest version of each stored set, with how many versions it has."""
+        if not settings.store_path.exists():
+            return []
+        latest: dict[str, dict[str, Any]] = {}
+        for info in store().observation_infos():
+            latest[info.name] = {"info": info, "versions": info.version}
+        return list(latest.values())
+
+    def observations_page_for(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+        builtin, saved = scenario_names()
+        trackings = store().tracking_infos()[::-1][:20] if settings.store_path.exists() else []
+        context = {"errors": {}, "upload": {}, **context}
+        return page(
+            request,
+            "observations.html",
+            status=status,
+            sets=observation_sets(),
+            scenarios=builtin + saved,
+            trackings=trackings,
+            track_settings=SETTINGS["track"],
+            **context,
+        )
+
+    @app.get("/observations", response_class=HTMLResponse, include_in_schema=False)
+    def observations_page(request: Request) -> HTMLResponse:
+        return observations_page_for(request)
+
+    @app.post("/observations", response_class=HTMLResponse, include_in_schema=False)
+    async def upload_observations(request: Request) -> Response:
+        # one file of at most the body limit (checked before reading, in Guard)
+        form = await request.form(max_files=1, max_fields=8, max_part_size=MAX_BODY_BYTES)
+        check_form(request, _text(form.get("csrf")))
+        name = (_text(form.get("name")) or "").strip()
+        scenario_name = _text(form.get("scenario")) or ""
+        upload = form.get("file")
+        errors: dict[str, str] = {}
+        try:
+            check_name(name)
+        except ObservationError as error:
+            errors["name"] = str(error)
+        scenario = None
+        try:
+            scenario = load(scenario_name)
+        except HTTPException as error:
+            errors["scenario"] = str(error.detail)
+        filename = getattr(upload, "filename", None) or ""
+        if upload is None or isinstance(upload, str) or not filename:
+            errors["file"] = "choose a CSV or JSON file of counts"
+        elif scenario is not None:
+            content = await upload.read()
+            try:
+                observed = parse_observations(
+                    content, Path(filename).suffix, scenario, Path(filename).name
+                )
+            except ObservationError as error:
+                errors["file"] = str(error)
+        if errors:
+            values = {"name": name, "scenario": scenario_name}
+            return observations_page_for(request, 422, errors=errors, upload=values)
+        info, added = store().add_observations(name, observed, scenario, Path(filename).name)
+        message = (
+            f"observations {info.name!r} added as version {info.version}"
+            if added
+            else f"the same counts are already version {info.version} of {info.name!r}"
+        )
+        return observations_page_for(request, message=message, chosen=info.name)
+
+    @app.post("/observations/track", include_in_schema=False)
+    async def track_from_page(request: Request) -> Response:
+        form = await request.form()
+        check_form(request, _text(form.get("csrf")))
+        job_settings: dict[str, Any] = {"observations": _text(form.get("observations")) or ""}
+        for key in ("particles", "seed"):
+            text = _text(form.get(key))
+            if text:
+                if not text.isdigit():
+                    raise HTTPException(422, f"{key}: a whole number, got {text!r}")
+                job_settings[key] = int(text)
+        request_ = JobRequest("track", load(_text(form.get("scenario")) or ""), job_settings)
+        return submit_and_show(request, request_)
+
+    @app.get("/trackings/{tracking_id}", response_class=HTMLResponse, include_in_schema=False)
+    def tracking_page(request: Request, tracking_id: str) -> HTMLResponse:
+        tracking_id, summary = _tracking(store(), tracking_id)
+        places = [
+            place
+            for place, rows in summary["arrests_by_day"].items()
+            if place != "Total" and rows and rows[-1]["p95"] > 0
+        ]
+        figures = {
+            "tracked": tracked_figure(summary),
+            **{f"city-{i}": tracked_figure(summary, place) for i, place in enumerate(places)},
+        }
+        return page(
+            request,
+            "tracking.html",
+            tracking_id=tracking_id,
+            summary=summary,
+            figures=figures,
+            places=places,
+        )
+
+    @app.get("/trackings/{tracking_id}/report.html", include_in_schema=False)
+    def tracking_download(tracking_id: str) -> Response:
+        tracking_id, summary = _tracking(store(), tracking_id)
+        report = tracking_report({"tracking_id": tracking_id, **summary})
+        return HTMLResponse(report, headers=_attachment(f"tracking-{tracking_id}.html"))
+
     @app.get("/compare", response_class=HTMLResponse, include_in_schema=False)
     def compare_page(request: Request, run: Annotated[list[str], Query()] = []) -> HTMLResponse:  # noqa: B006
         if len(run) < 2:
@@ -391,6 +522,36 @@ def create_app(settings: WebSettings) -> FastAPI:
     def api_run(run_id: str) -> dict[str, Any]:
         """A stored run's summary (what ``fieldcast forecast --json`` printed)."""
         return _run(store(), run_id).summary
+
+    @app.get("/api/observations")
+    def api_observations() -> list[dict[str, Any]]:
+        """Every version of every stored observation set, oldest first."""
+        if not settings.store_path.exists():
+            return []
+        return [
+            {**info.__dict__, "added_at": info.added_at.isoformat()}
+            for info in store().observation_infos()
+        ]
+
+    @app.post("/api/observations", status_code=201)
+    def api_add_observations(upload: ObservationUpload) -> JSONResponse:
+        """Keep counts as the next version of a set (201), or find the same counts (200)."""
+        scenario = load(upload.scenario)
+        try:
+            check_name(upload.name)
+            content = json.dumps(upload.counts).encode()
+            observed = parse_observations(content, ".json", scenario, "counts")
+        except ObservationError as error:
+            raise HTTPException(422, str(error)) from None
+        info, added = store().add_observations(upload.name, observed, scenario, "the API")
+        view = {**info.__dict__, "added_at": info.added_at.isoformat()}
+        return JSONResponse(view, status_code=201 if added else 200)
+
+    @app.get("/api/trackings/{tracking_id}")
+    def api_tracking(tracking_id: str) -> dict[str, Any]:
+        """A stored tracked forecast's summary (``fieldcast forecast --observed --json``)."""
+        tracking_id, summary = _tracking(store(), tracking_id)
+        return {"tracking_id": tracking_id, **summary}
 
     @app.get("/api/jobs")
     def api_jobs() -> list[dict[str, Any]]:
@@ -449,7 +610,16 @@ def _job(store: RunStore, job_id: str) -> JobInfo:
         raise HTTPException(404, f"no job {job_id!r}") from None
 
 
-def _run(store: RunStore, run_id: str):
+def _tracking(store: RunStore, tracking_id: str) -> tuple[str, dict[str, Any]]:
+    if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", tracking_id):
+        raise HTTPException(404, "no such tracked forecast")
+    try:
+        return store.tracking_summary(tracking_id)
+    except StoreError as error:
+        raise HTTPException(404, str(error)) from None
+
+
+def _run(store: RunStore, run_id: str) -> StoredRun:
     if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", run_id):
         raise HTTPException(404, "no such run")
     try:
@@ -521,7 +691,7 @@ def _scenario_context(
         ],
         "base_name": base_name if base is not None else None,
         "changes": changes,
-        "kinds": JOB_KINDS,
+        "kinds": SCENARIO_JOB_KINDS,
     }
 
 
@@ -568,12 +738,23 @@ def _parsed(scenario: Scenario, texts: dict[str, str]) -> tuple[dict[str, Any], 
     return values, errors
 
 
-def _field_errors(message: str) -> dict[str, str]:
-    """A scenario error's lines ("path: reason") by path; the rest under "form"."""
+def _field_errors(message: str, paths: set[str]) -> dict[str, str]:
+    """A scenario error's lines ("path: reason") by path; the rest under "form".
+
+    A check between fields is reported under their section ("operation: tempo has 8 values
+    but ..."); when its reason starts with the name of one of the section's parameters, it is
+    shown next to that parameter (``operation.tempo``), where the value to change is.
+    """
     errors: dict[str, str] = {}
     for line in message.split("\n")[1:] or message.split("\n"):
         path, colon, reason = line.strip().partition(": ")
-        errors[path if colon else "form"] = reason if colon else line.strip()
+        if not colon:
+            errors["form"] = line.strip()
+            continue
+        first_word = re.match(r"\w+", reason)
+        if path not in paths and first_word and f"{path}.{first_word[0]}" in paths:
+            path = f"{path}.{first_word[0]}"
+        errors[path] = reason
     return errors
 
 
