@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench golden docs-figures lock clean
+.PHONY: run test chromium screenshots bench golden docs-figures lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("fieldcast needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -20,10 +20,23 @@ run: $(STAMP)
 	$(BIN)/fieldcast forecast seed-2019
 	$(BIN)/fieldcast report latest --out report.html
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium package (Playwright's own browser download needs
+# the network): installed here when missing, with apt-get (as root, or through sudo).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install Chromium and set FIELDCAST_CHROMIUM to it" >&2; exit 1; }; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The dashboard's pages, photographed by the browser tests, into docs/screenshots (README).
+screenshots: $(STAMP) chromium
+	FIELDCAST_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py
 
 # Speed and memory figures against their targets; writes bench.json (see docs/performance.md).
 bench: $(STAMP)

@@ -7,10 +7,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +19,11 @@ from fastapi.testclient import TestClient
 
 from fieldcast.catalog import load_scenario
 from fieldcast.jobs import JobRequest, run_job, submit
+from fieldcast.reports.interactive import tracked_figure
 from fieldcast.store import RunStore
 from fieldcast.web.app import WebSettings, create_app
 from fieldcast.web.security import CONTENT_SECURITY_POLICY, Access
-
-FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
+from webserver import free_port, serve, session_processes, wait_for
 
 
 def _settings(tmp_path: Path, **changes: object) -> WebSettings:
@@ -257,6 +254,8 @@ def test_observed_counts_are_uploaded_checked_kept_and_tracked(
     figure = json.loads(re.search(r'id="fig-tracked">(.*?)</script>', page.text).group(1))
     names = [trace["name"] for trace in figure["data"]]
     assert "filtered: median" in names and "forecast: median" in names
+    total = next(trace for trace in figure["data"] if trace["name"] == "reported")
+    assert total["y"] == [33, 69]  # every city reported days 0 and 1: their sum is drawn
     atlanta = [i for i in range(10) if f'id="fig-city-{i}"' in page.text]
     reported = [
         json.loads(re.search(rf'id="fig-city-{i}">(.*?)</script>', page.text).group(1))
@@ -269,6 +268,8 @@ def test_observed_counts_are_uploaded_checked_kept_and_tracked(
     )  # Atlanta's counts, drawn as points
     summary = client.get(f"/api/trackings/{tracking_id}").json()
     assert summary["particles"] == 200 and summary["as_of_day"] == 1
+    del summary["observed_arrests"]["Miami"]  # a city not reported: no total is made up
+    assert "reported" not in [trace["name"] for trace in tracked_figure(summary)["data"]]
     report = client.get(f"/trackings/{tracking_id}/report.html")
     assert report.status_code == 200 and "<svg" in report.text
     # the same request is the same job; counts revised (version 2) make a new one
@@ -426,66 +427,10 @@ def test_tokens_forged_forms_and_large_bodies_are_refused(tmp_path: Path) -> Non
 # -- a real server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _serve(tmp_path: Path, port: int, workers: int = 2, queue: int = 20) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            FIELDCAST,
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            str(tmp_path / "runs.duckdb"),
-            "--job-workers",
-            str(workers),
-            "--queue-size",
-            str(queue),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/scenarios", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise AssertionError(f"the server did not start: {server.communicate()[1]}")
-
-
-def _wait_for(condition, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
-
-
-def _children_of(session: int) -> list[int]:
-    """Processes of a session still alive (the server's and its workers')."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == session:
-                    alive.append(int(entry.name))
-            except ProcessLookupError:
-                continue
-    return alive
-
-
 @pytest.mark.slow
 def test_fifty_submissions_at_once_each_done_or_refused_none_lost(tmp_path: Path) -> None:
-    port = _free_port()
-    server = _serve(tmp_path, port, queue=10)
+    port = free_port()
+    server = serve(tmp_path, port, queue=10)
     url = f"http://127.0.0.1:{port}"
     try:
 
@@ -505,7 +450,7 @@ def test_fifty_submissions_at_once_each_done_or_refused_none_lost(tmp_path: Path
         codes = [response.status_code for response in responses]
         assert set(codes) <= {200, 202, 429} and 429 in codes and 202 in codes
         accepted = {r.json()["job_id"] for r in responses if r.status_code in (200, 202)}
-        _wait_for(
+        wait_for(
             lambda: all(job["state"] == "done" for job in httpx.get(f"{url}/api/jobs").json()),
             240,
         )
@@ -522,8 +467,8 @@ def test_fifty_submissions_at_once_each_done_or_refused_none_lost(tmp_path: Path
 
 @pytest.mark.slow
 def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
-    port = _free_port()
-    server = _serve(tmp_path, port, workers=1)
+    port = free_port()
+    server = serve(tmp_path, port, workers=1)
     url = f"http://127.0.0.1:{port}"
     accepted = []
     for seed in range(4):
@@ -536,14 +481,14 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
             },
         )
         accepted.append(response.json()["job_id"])
-    _wait_for(lambda: any(j["state"] == "running" for j in httpx.get(f"{url}/api/jobs").json()), 60)
+    wait_for(lambda: any(j["state"] == "running" for j in httpx.get(f"{url}/api/jobs").json()), 60)
     session = os.getsid(server.pid)
     os.kill(server.pid, signal.SIGKILL)  # the server only: its worker must notice and go
     server.wait()
-    _wait_for(lambda: _children_of(session) == [], 15)
-    server = _serve(tmp_path, port, workers=1)
+    wait_for(lambda: session_processes(session) == [], 15)
+    server = serve(tmp_path, port, workers=1)
     try:
-        _wait_for(
+        wait_for(
             lambda: all(j["state"] == "done" for j in httpx.get(f"{url}/api/jobs").json()), 300
         )
         jobs = {job["job_id"]: job for job in httpx.get(f"{url}/api/jobs").json()}
@@ -557,8 +502,8 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Path) -> None:
-    port = _free_port()
-    server = _serve(tmp_path, port, workers=1)
+    port = free_port()
+    server = serve(tmp_path, port, workers=1)
     url = f"http://127.0.0.1:{port}"
     try:
         response = httpx.post(
@@ -570,7 +515,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Pat
             },
         )
         job_id = response.json()["job_id"]
-        _wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "running", 60)
+        wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "running", 60)
         children = subprocess.run(
             ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
@@ -580,7 +525,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Pat
         assert len(workers) == 1
         for pid in workers:
             os.kill(int(pid), signal.SIGKILL)
-        _wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "done", 300)
+        wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "done", 300)
         assert httpx.get(f"{url}/api/jobs/{job_id}").json()["interruptions"] == 1
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -44,6 +44,7 @@ def _fan(series: dict[str, np.ndarray], name: str, line: str, band: str) -> list
                 "type": "scatter",
                 "x": days + days[::-1],
                 "y": high + low[::-1],
+                "mode": "lines",
                 "fill": "toself",
                 "fillcolor": band,
                 "line": {"width": 0},
@@ -54,6 +55,7 @@ def _fan(series: dict[str, np.ndarray], name: str, line: str, band: str) -> list
     traces.append(
         {
             "type": "scatter",
+            "mode": "lines",
             "x": days,
             "y": _values(series["p50"] if traces else series["mean"]),
             "line": {"color": line, "width": 2},
@@ -96,7 +98,16 @@ def arrests_figure(run: StoredRun, place: str = "Total") -> dict[str, Any]:
         traces.append(_goal_line(goal, _days_shown(run)))
     elif place == "Total":
         layout["title"]["text"] += f" (the goal, {goal:,}, is far above this scale)"
+    if place != "Total":
+        _small(layout)
     return {"data": traces, "layout": layout}
+
+
+def _small(layout: dict[str, Any]) -> None:
+    """A city's chart, one of many side by side: no legend (the chart for all cities has
+    it), so the axes keep their room."""
+    layout["showlegend"] = False
+    layout["margin"]["b"] = 48
 
 
 def leak_figure(run: StoredRun) -> dict[str, Any]:
@@ -144,7 +155,11 @@ def tracked_figure(summary: dict[str, Any], place: str = "Total") -> dict[str, A
         "p95": np.array([row["p95"] for row in rows], dtype=float),
     }
     traces += _fan(ahead, "forecast", LINE, BAND)
-    points = summary["observed_arrests"].get(place, [])
+    points = summary["observed_arrests"].get(place) or (
+        _summed_cities(summary["observed_arrests"], summary["arrests_by_day"])
+        if place == "Total"
+        else []
+    )
     if points:
         traces.append(
             {
@@ -156,9 +171,30 @@ def tracked_figure(summary: dict[str, Any], place: str = "Total") -> dict[str, A
                 "name": "reported",
             }
         )
-    days = [int(ahead["day"].min()), int(ahead["day"].max())]
+    first = min([step["day"] for step in steps] + [int(ahead["day"].min())])
+    days = [first, int(ahead["day"].max())]
     goal = summary["goal_persons"]
     if place == "Total" and goal <= 1.5 * np.nanmax(ahead["p95"]):
         traces.append(_goal_line(goal, days))
     layout = _layout(f"Target persons arrested, {name}: tracked", days)
+    if place != "Total":
+        _small(layout)
     return {"data": traces, "layout": layout}
+
+
+def _summed_cities(
+    observed: dict[str, list[list[int]]], bands: dict[str, list[dict[str, float]]]
+) -> list[list[int]]:
+    """All cities' reported counts, summed, on the days every city reported (none if a city
+    that can have arrests is missing: a partial sum would look like a total and undercount;
+    a city where the forecast is 0 on every day, with no targets, need not report)."""
+    cities = [
+        place
+        for place, rows in bands.items()
+        if place != "Total" and any(row["p95"] > 0 for row in rows)
+    ]
+    if not all(observed.get(city) for city in cities):
+        return []
+    by_city = [dict(map(tuple, observed[city])) for city in cities]
+    days = sorted(set.intersection(*(set(counts) for counts in by_city)))
+    return [[day, sum(counts[day] for counts in by_city)] for day in days]

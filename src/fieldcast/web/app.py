@@ -637,12 +637,13 @@ def _shown(value: Any) -> str:
 
 def _parameter_rows(scenario: Scenario) -> list[dict[str, Any]]:
     rows = []
-    for path in parameter_paths(scenario):
+    for index, path in enumerate(parameter_paths(scenario)):
         unit, meaning = parameter_info(path)
         provenance = scenario.provenance.get(path)
         span = scenario.ranges.get(path)
         rows.append(
             {
+                "index": index,  # the form field's id
                 "path": path,
                 "value": _shown(parameter_value(scenario, path)),
                 "unit": unit,

@@ -1,0 +1,318 @@
+"""The dashboard in a real browser: Playwright driving Debian's Chromium (``make test``
+installs it when missing; Playwright's own browser download needs the network).
+
+What a user does, click by click: open a scenario, enter an invalid value and see the error
+next to it, fix it, save, run a forecast and watch its progress reach the end, see the chart,
+compare with another run, download the report; upload observed counts and track the forecast.
+And every page rendered with every request off this machine refused: all assets are local.
+
+Each page is photographed on the way; ``make screenshots`` keeps the pictures in
+docs/screenshots (``FIELDCAST_SCREENSHOTS``), otherwise they go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import Error as PlaywrightError
+
+from test_web import COUNTS_CSV
+from webserver import free_port, serve, wait_for
+
+pytestmark = pytest.mark.slow
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+JOB_SECONDS = 180_000  # ms a job may take to reach the end (a worker's first import included)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = os.environ.get("FIELDCAST_CHROMIUM") or shutil.which("chromium")
+    if executable is None:
+        pytest.fail(
+            "the browser tests need Chromium: `make test` installs Debian's chromium package "
+            "(or set FIELDCAST_CHROMIUM to a Chromium executable)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A served dashboard with two worker processes and a stored run, an observation set and
+    a tracked forecast made through the API (so each test can start from any page)."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    port = free_port()
+    server = serve(folder, port, workers=2)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        jobs = [
+            httpx.post(
+                f"{url}/api/jobs",
+                json={
+                    "kind": "forecast",
+                    "scenario": "seed-2019",
+                    "settings": {"replications": 200, "seed": 1},
+                },
+            )
+        ]
+        counts = {
+            "basis": "cumulative",
+            "rows": [
+                {"day": int(day), "place": place, "metric": "arrests", "value": int(value)}
+                for day, place, _, value, _ in (
+                    line.split(",") for line in COUNTS_CSV.splitlines()[1:]
+                )
+            ],
+        }
+        added = httpx.post(
+            f"{url}/api/observations",
+            json={"name": "week", "scenario": "seed-2019", "counts": counts},
+        )
+        assert added.status_code == 201, added.text
+        jobs.append(
+            httpx.post(
+                f"{url}/api/jobs",
+                json={
+                    "kind": "track",
+                    "scenario": "seed-2019",
+                    "settings": {"observations": "week", "particles": 300, "seed": 1},
+                },
+            )
+        )
+        ids = [job.json()["job_id"] for job in jobs]
+
+        def done() -> bool:
+            states = {j["job_id"]: j["state"] for j in httpx.get(f"{url}/api/jobs").json()}
+            assert not {states[i] for i in ids} & {"failed", "cancelled"}, states
+            return all(states[i] == "done" for i in ids)
+
+        wait_for(done, JOB_SECONDS / 1000)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("FIELDCAST_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Offline:
+    """A browser context in which every request to another machine fails (as it would on a
+    machine without network), and each such request is noted."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.refused: list[str] = []
+        self.failed: list[str] = []
+        self.downloads: list[str] = []
+        self.errors: list[str] = []
+        self.context: BrowserContext = browser.new_context(
+            viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        self.context.route("**/*", self._route)
+
+    def _route(self, route: Route) -> None:
+        if urlparse(route.request.url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            self.refused.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    def troubles(self) -> list[str]:
+        """Requests that failed (other than downloads) and errors the pages reported."""
+        return [url for url in self.failed if url not in self.downloads] + self.errors
+
+    def page(self) -> Page:
+        page = self.context.new_page()
+        # a download ends its navigation ("net::ERR_ABORTED"): it did not fail
+        page.on("download", lambda download: self.downloads.append(download.url))
+        page.on("requestfailed", lambda request: self.failed.append(request.url))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+        page.on("response", self._response)
+        return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # a page refusing a form (422) is logged as a failed load: responses are checked below
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+    def _response(self, response: Response) -> None:
+        """An asset or a poll that failed (pages themselves may answer 422 to a form)."""
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.errors.append(f"{response.status} {response.url}")
+
+
+def _rendered_fully(page: Page) -> None:
+    """The page's own styles, htmx and (where it has charts) every chart drawn by plotly.js."""
+    expect(page.locator("header .brand")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('header')).display") != "inline"
+    assert page.evaluate("typeof window.htmx") == "object"
+    charts = page.locator("[data-figure]")
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        if chart.is_visible():
+            expect(chart).to_have_attribute("data-drawn", "true")
+            assert chart.locator("svg.main-svg").count() >= 1
+
+
+def _photograph(page: Page, folder: Path, name: str, height: int = 2400) -> None:
+    """The page from its top, down to ``height`` pixels (a long table would make a tall,
+    heavy picture that shows no more)."""
+    full = page.evaluate("document.documentElement.scrollHeight")
+    clip = {"x": 0, "y": 0, "width": 1280, "height": min(full, height)}
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True, clip=clip)
+
+
+def test_edit_save_forecast_watch_compare_and_download(
+    browser: Browser, dashboard: str, screenshots: Path, tmp_path: Path
+) -> None:
+    offline = Offline(browser)
+    page = offline.page()
+    page.goto(f"{dashboard}/")
+    _photograph(page, screenshots, "home")
+    page.get_by_role("link", name="seed-2019", exact=True).first.click()
+    expect(page.locator("h1")).to_have_text("seed-2019")
+    _photograph(page, screenshots, "scenario", height=1200)
+
+    # an invalid value: refused, with the reason next to the field and the value kept
+    contact = page.get_by_label("city_defaults.p_contact", exact=True)
+    contact.fill("1.7")
+    page.get_by_label("Save as").fill("more-contact")
+    page.get_by_role("button", name="Save as a new scenario").click()
+    expect(page.get_by_role("alert")).to_contain_text("The scenario was not saved: 1 problem")
+    contact = page.get_by_label("city_defaults.p_contact", exact=True)
+    expect(contact).to_have_attribute("aria-invalid", "true")
+    expect(contact).to_have_value("1.7")
+    row = page.locator("tr.invalid")
+    expect(row).to_contain_text("less than or equal to 1 (got 1.7)")
+    _photograph(page, screenshots, "scenario-with-an-error", height=1200)
+
+    # fixed and saved: a new scenario extending seed-2019, with its changes listed
+    contact.fill("0.35")
+    page.get_by_label("Save as").fill("more-contact")
+    page.get_by_role("button", name="Save as a new scenario").click()
+    expect(page.locator("h1")).to_have_text("more-contact")
+    expect(page.get_by_role("heading", name="Changes from seed-2019")).to_be_visible()
+    expect(page.locator("section", has_text="Changes from")).to_contain_text("0.35")
+
+    # a forecast in the background: progress polled until the end, then the run
+    page.get_by_label("What").select_option("forecast")
+    page.get_by_label("Replications").fill("400")
+    page.get_by_role("button", name="Run in the background").click()
+    expect(page.locator("h1")).to_have_text("Forecast of more-contact")
+    state = page.locator("[data-state]")
+    expect(state).to_have_attribute("data-state", "done", timeout=JOB_SECONDS)
+    expect(page.locator("progress")).to_have_attribute("value", "1.0")
+    _photograph(page, screenshots, "job")
+    page.get_by_role("link", name="See the forecast").click()
+    expect(page.locator("h1")).to_contain_text("2019")
+    expect(page.locator("[data-figure='fig-arrests']")).to_have_attribute("data-drawn", "true")
+    _rendered_fully(page)
+    page.get_by_text("Each city").click()
+    _rendered_fully(page)
+    _photograph(page, screenshots, "run")
+
+    # the report, downloaded
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="The report (one HTML file that opens offline)").click()
+    report = tmp_path / "report.html"
+    download_info.value.save_as(report)
+    text = report.read_text()
+    assert text.lower().startswith("<!doctype html") and "<svg" in text and "more-contact" in text
+
+    # compared with the run of seed-2019 made before
+    page.goto(f"{dashboard}/")
+    boxes = page.get_by_role("checkbox")
+    assert boxes.count() >= 2
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.get_by_role("button", name="Compare the runs ticked").click()
+    expect(page.locator("[data-figure]").first).to_have_attribute("data-drawn", "true")
+    expect(page.locator("main")).to_contain_text("city_defaults.p_contact")
+    _rendered_fully(page)
+    _photograph(page, screenshots, "compare")
+    assert offline.troubles() == []
+    offline.context.close()
+
+
+def test_observed_counts_uploaded_and_the_forecast_tracked(
+    browser: Browser, dashboard: str, screenshots: Path, tmp_path: Path
+) -> None:
+    offline = Offline(browser)
+    page = offline.page()
+    page.goto(f"{dashboard}/observations")
+    counts = tmp_path / "days-0-1.csv"
+    counts.write_text(COUNTS_CSV.replace("Denver", "Dallas"))
+    page.get_by_label("File").set_input_files(counts)
+    page.get_by_label("Name of the set").fill("browser-week")
+    page.get_by_role("button", name="Check and keep").click()
+    expect(page.locator("#e-file")).to_contain_text("place 'Dallas' is not a city")
+    counts.write_text(COUNTS_CSV)
+    page.get_by_label("File").set_input_files(counts)
+    page.get_by_role("button", name="Check and keep").click()
+    expect(page.get_by_role("status")).to_contain_text("added as version 1")
+    _photograph(page, screenshots, "observations")
+    page.locator("#track").get_by_label("Particles").fill("300")
+    page.get_by_role("button", name="Track in the background").click()
+    expect(page.locator("[data-state]")).to_have_attribute(
+        "data-state", "done", timeout=JOB_SECONDS
+    )
+    page.get_by_role("link", name="See the tracked forecast").click()
+    expect(page.locator("h1")).to_contain_text("tracked to browser-week version 1")
+    _rendered_fully(page)
+    _photograph(page, screenshots, "tracking")
+    assert offline.troubles() == []
+    offline.context.close()
+
+
+def test_every_page_renders_fully_with_the_network_cut_off(
+    browser: Browser, dashboard: str
+) -> None:
+    offline = Offline(browser)
+    page = offline.page()
+    run_id = httpx.get(f"{dashboard}/api/runs").json()[0]["run_id"]
+    jobs = httpx.get(f"{dashboard}/api/jobs").json()
+    tracking = next(job["result"]["tracking_id"] for job in jobs if job["kind"] == "track")
+    paths = [
+        "/",
+        "/scenarios/seed-2019",
+        "/scenarios/national",
+        f"/jobs/{jobs[-1]['job_id']}",
+        f"/runs/{run_id}",
+        f"/compare?run={run_id}&run={run_id}",
+        "/observations",
+        f"/trackings/{tracking}",
+    ]
+    for path in paths:
+        response = page.goto(f"{dashboard}{path}")
+        assert response is not None and response.ok, path
+        _rendered_fully(page)
+    assert offline.refused == [] and offline.troubles() == []
+    # the cut is real: a page of another machine does not load, and the request is noted
+    with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
+        page.goto("https://cdn.example.org/plotly.min.js")
+    assert offline.refused == ["https://cdn.example.org/plotly.min.js"]
+    offline.context.close()
