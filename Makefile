@@ -20,10 +20,13 @@ run: $(STAMP)
 	$(BIN)/fieldcast forecast seed-2019
 	$(BIN)/fieldcast report latest --out report.html
 
+# Test processes in parallel (pytest-xdist): as many as the 2-core machine the suite is sized for.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/ruff format --check src tests benchmarks docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The browser tests drive Debian's chromium package (Playwright's own browser download needs
 # the network): installed here when missing, with apt-get (as root, or through sudo).

@@ -7,7 +7,7 @@ tests that need it will run; those tests wait for it (the ``ahead`` fixture).
     python tests/ahead.py FOLDER [--mutants] [--figures]
 
 writes into FOLDER: the mutants' compiled code goes to numba's cache, the figures to
-``figures.json``.
+``figures.json``, and at the end ``done``: "ok", or the error.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ import argparse
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).parent
 FIGURES_FILE = "figures.json"
+DONE_FILE = "done"  # as conftest.py reads it
 
 
 def main() -> None:
@@ -41,4 +43,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BaseException:  # told to the tests that wait (conftest.py's ``ahead`` fixture)
+        outcome = traceback.format_exc()
+        raise
+    else:
+        outcome = "ok"
+    finally:
+        (Path(sys.argv[1]) / DONE_FILE).write_text(outcome)

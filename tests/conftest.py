@@ -3,10 +3,13 @@ replication's daily values so tests can check per-day, per-replication rules."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,8 @@ from fieldcast.compiled import compile_scenario
 from fieldcast.engine import simulate_chunk
 from fieldcast.metrics import MEASURES, METRICS
 from fieldcast.scenario import Scenario, validate_scenario
+
+DONE_FILE = "done"  # written by tests/ahead.py when it ends: "ok", or what went wrong
 
 
 def variant(base: Scenario, **changes: Any) -> Scenario:
@@ -99,8 +104,22 @@ AHEAD_TESTS = {
 }
 
 
+AHEAD_FOLDER = "FIELDCAST_AHEAD_DIR"  # where the work ahead is done, shared by test workers
+AHEAD_SECONDS = 1200  # the longest a test waits for it
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The folder of the work ahead, made once for the session: by the one pytest process, or
+    by the controller of parallel workers (``pytest -n 2``), which inherit its address."""
+    if not hasattr(config, "workerinput"):
+        folder = tempfile.mkdtemp(prefix="fieldcast-ahead-")
+        os.environ[AHEAD_FOLDER] = folder
+        config.ahead_folder = Path(folder)  # type: ignore[attr-defined]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the work ahead that the selected tests need, in one background process."""
+    """Start the work ahead that the selected tests need, in one background process: the
+    first test process to get here starts it (an atomic claim), the others find it started."""
     needed = [
         job
         for job, (file, test) in AHEAD_TESTS.items()
@@ -108,9 +127,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             item.path.name == file and (test is None or item.name == test) for item in session.items
         )
     ]
+    folder = Path(os.environ[AHEAD_FOLDER])
     if not needed:
         return
-    folder = Path(tempfile.mkdtemp(prefix="fieldcast-ahead-"))
+    try:
+        (folder / "claimed").mkdir()
+    except FileExistsError:
+        return
     if "mutants" in needed:
         from mutants import write_mutants
 
@@ -119,27 +142,47 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         [sys.executable, str(Path(__file__).parent / "ahead.py"), str(folder)]
         + [f"--{job}" for job in needed],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.DEVNULL,  # ahead.py writes its failure to a file of the folder
     )
-    session.config.ahead = (folder, process)  # type: ignore[attr-defined]
+    (folder / "ahead.pid").write_text(str(process.pid))
+    session.config.ahead_process = process  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
-def ahead(request: pytest.FixtureRequest) -> Path:
+def ahead() -> Path:
     """The folder of the work done ahead, once it is done (a failure is the test's)."""
-    folder, process = request.config.ahead
-    _, errors = process.communicate()
-    assert process.returncode == 0, f"tests/ahead.py failed: {errors}"
+    folder = Path(os.environ[AHEAD_FOLDER])
+    deadline = time.monotonic() + AHEAD_SECONDS
+    while not (folder / DONE_FILE).exists():
+        pid_file = folder / "ahead.pid"
+        if pid_file.exists() and not _alive(int(pid_file.read_text())):
+            time.sleep(1)  # it may have just finished
+            assert (folder / DONE_FILE).exists(), "tests/ahead.py died without a word"
+            break
+        assert time.monotonic() < deadline, f"tests/ahead.py took over {AHEAD_SECONDS} s"
+        time.sleep(0.5)
+    outcome = (folder / DONE_FILE).read_text()
+    assert outcome == "ok", f"tests/ahead.py failed: {outcome}"
     return folder
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process runs (and is not a zombie waiting for its parent to read it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """No process working ahead is left behind, nor its folder."""
-    started = getattr(session.config, "ahead", None)
-    if started is not None:
-        folder, process = started
-        if process.poll() is None:  # not waited for (its tests were not reached)
-            process.kill()
-            process.communicate()
+    """No process working ahead is left behind, nor its folder (by the process that made it)."""
+    process = getattr(session.config, "ahead_process", None)
+    if process is not None and process.poll() is None:  # not waited for (tests not reached)
+        process.kill()
+        process.wait()
+    folder = getattr(session.config, "ahead_folder", None)
+    if folder is not None:
+        pid_file = folder / "ahead.pid"
+        if pid_file.exists() and _alive(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
         shutil.rmtree(folder, ignore_errors=True)

@@ -498,6 +498,9 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
+    interrupted = next(job_id for job_id, job in jobs.items() if job["interruptions"])
+    log = server.stderr.read()  # the restarted server said which job it queued again
+    assert f"job {interrupted} was interrupted by a server stop: queued again" in log
 
 
 @pytest.mark.slow

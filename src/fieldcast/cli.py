@@ -33,6 +33,13 @@ from fieldcast.catalog import (
     load_scenario,
     scenario_to_toml,
 )
+from fieldcast.fields import (
+    DEFAULT_SEED,
+    MAX_PARTICLES,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_TEAMS,
+)
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -133,14 +140,7 @@ class Uncertainty(StrEnum):
     assumptions = "assumptions"
 
 
-# Limits on arguments, checked before any work: beyond them a run would exhaust the machine
-# (memory grows with replications and particles; each process holds a copy of the engine).
-MAX_SEED = 2**64 - 1  # seeds are 64-bit keys of the random numbers (streams.py)
-DEFAULT_SEED = 2019  # every command's seed unless given
-MAX_REPLICATIONS = 1_000_000
-MAX_PARTICLES = 100_000  # of a tracking filter: each lane keeps its whole state
-MAX_PROCESSES = 64
-MAX_TEAMS = 100_000  # teams of one operation (a team is a handful of officers)
+MAX_PROCESSES = 64  # beyond it, each process holding a copy of the engine exhausts memory
 
 
 def _fail(message: str) -> NoReturn:

@@ -62,6 +62,13 @@ MAX_DAYS = 3650  # ten years
 MAX_LEAD_DAYS = 365  # how long before day 0 a plan can have become known
 MAX_PERSONS = 100_000_000  # in one city, or a pool of beds
 MAX_USD = 1_000_000_000.0  # per unit of anything
+# Limits on what a command or a job is asked for, checked before any work: beyond them a run
+# would exhaust the machine (memory grows with replications and particles).
+MAX_SEED = 2**64 - 1  # seeds are 64-bit keys of the random numbers (streams.py)
+DEFAULT_SEED = 2019  # every command's seed unless given
+MAX_REPLICATIONS = 1_000_000
+MAX_PARTICLES = 100_000  # of a tracking filter: each lane keeps its whole state
+MAX_TEAMS = 100_000  # teams of one operation (a team is a handful of officers)
 
 
 def param(default: Any, unit: str, meaning: str, **constraints: Any) -> Any:

@@ -31,8 +31,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fieldcast.fields import (
+    DEFAULT_SEED,
+    MAX_PARTICLES,
+    MAX_PERSONS,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_TEAMS,
+)
 from fieldcast.scenario import Scenario, validate_scenario
 from fieldcast.store import JobInfo, RunStore
 
@@ -48,21 +58,70 @@ JOB_KINDS: tuple[JobKind, ...] = (
 MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
 PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
-# settings each kind takes, with their defaults: what a submission may give
+
+
+class _Settings(BaseModel):
+    """A kind of job's settings: unknown ones are refused, each value checked at submission
+    (a job that cannot run is refused then, not found failing later in a worker)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="the run's seed")]
+Replications = Annotated[int, Field(ge=1, le=MAX_REPLICATIONS, description="replications")]
+
+
+class ForecastSettings(_Settings):
+    replications: Replications = 10_000
+    seed: Seed = DEFAULT_SEED
+
+
+class CheckSettings(_Settings):
+    pass
+
+
+class PlanSettings(_Settings):
+    replications: Replications = 1000
+    seed: Seed = DEFAULT_SEED
+    teams: int | None = Field(None, ge=1, le=MAX_TEAMS, description="default: the plan's")
+
+
+class RequirementSettings(_Settings):
+    replications: Replications = 1000
+    seed: Seed = DEFAULT_SEED
+    resource: Literal["teams", "beds", "field_days", "seats"] = "teams"
+    goal_persons: int | None = Field(None, ge=1, le=MAX_PERSONS, description="default: the plan's")
+    probability: float = Field(0.9, gt=0.0, lt=1.0, description="chance of the goal to reach")
+
+
+class SensitivitySettings(_Settings):
+    replications: Replications = 200
+    seed: Seed = DEFAULT_SEED
+    method: Literal["morris", "sobol"] = "morris"
+    samples: int | None = Field(None, ge=1, le=100_000, description="default: the method's")
+
+
+class TrackSettings(_Settings):
+    # None only as the default shown in SETTINGS: a submission must name a stored set, and is
+    # kept with its version pinned (NAME@VERSION)
+    observations: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[0-9]{1,9})?$"
+    )
+    particles: int = Field(10_000, ge=2, le=MAX_PARTICLES)
+    seed: Seed = DEFAULT_SEED
+
+
+SETTINGS_MODELS: dict[str, type[_Settings]] = {
+    "forecast": ForecastSettings,
+    "check": CheckSettings,
+    "plan": PlanSettings,
+    "requirement": RequirementSettings,
+    "sensitivity": SensitivitySettings,
+    "track": TrackSettings,
+}
+# each kind's settings with their defaults: what a submission may give
 SETTINGS: dict[str, dict[str, Any]] = {
-    "forecast": {"replications": 10_000, "seed": 2019},
-    "check": {},
-    "plan": {"replications": 1000, "seed": 2019, "teams": None},
-    "requirement": {
-        "replications": 1000,
-        "seed": 2019,
-        "resource": "teams",
-        "goal_persons": None,
-        "probability": 0.9,
-    },
-    "sensitivity": {"replications": 200, "seed": 2019, "method": "morris", "samples": None},
-    # a stored observation set, NAME or NAME@VERSION (a submission is kept with the version)
-    "track": {"observations": None, "particles": 10_000, "seed": 2019},
+    kind: model().model_dump() for kind, model in SETTINGS_MODELS.items()
 }
 
 
@@ -88,10 +147,19 @@ class JobRequest:
         unknown = set(self.settings) - set(SETTINGS[self.kind])
         if unknown:
             raise ValueError(f"settings: {self.kind} takes no {', '.join(sorted(unknown))}")
+        try:
+            SETTINGS_MODELS[self.kind].model_validate(self.settings)
+        except ValidationError as error:
+            problems = [
+                f"settings.{'.'.join(str(part) for part in e['loc'])}: {e['msg']} "
+                f"(got {e['input']!r})"
+                for e in error.errors(include_url=False)
+            ]
+            raise ValueError("; ".join(problems)) from None
 
     def complete_settings(self) -> dict[str, Any]:
         """The settings with every default filled in."""
-        return {**SETTINGS[self.kind], **self.settings}
+        return SETTINGS_MODELS[self.kind].model_validate(self.settings).model_dump()
 
     def key(self) -> str:
         """What identical submissions share: kind, scenario, settings and fieldcast version."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import tempfile
 import tomllib
@@ -70,6 +71,7 @@ from fieldcast.web.security import (
 )
 
 HERE = Path(__file__).parent
+LOG = logging.getLogger("uvicorn.error")  # the server's log, where uvicorn says it started
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a saved scenario's file name
 DEFAULT_QUEUE_LIMIT = 20
 SCENARIO_JOB_KINDS = [kind for kind in JOB_KINDS if kind != "track"]  # track: from observations
@@ -89,19 +91,31 @@ class WebSettings:
 class JobSubmission(BaseModel):
     """A job asked for through the API."""
 
-    kind: str = Field(description=f"one of {', '.join(JOB_KINDS)}")
-    scenario: str = Field(description="a built-in or saved scenario's name")
-    settings: dict[str, Any] = Field(default_factory=dict, description="see /api/job-kinds")
+    kind: str = Field(description=f"one of {', '.join(JOB_KINDS)}", examples=["forecast"])
+    scenario: str = Field(description="a built-in or saved scenario's name", examples=["seed-2019"])
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="see /api/job-kinds",
+        examples=[{"replications": 100, "seed": 1}],
+    )
 
 
 class ObservationUpload(BaseModel):
     """Observed counts sent through the API: as an observation JSON file holds them."""
 
-    name: str = Field(description="the set's name (a new version if it exists)")
-    scenario: str = Field(description="the scenario the counts are checked against")
+    name: str = Field(description="the set's name (a new version if it exists)", examples=["july"])
+    scenario: str = Field(
+        description="the scenario the counts are checked against", examples=["seed-2019"]
+    )
     counts: dict[str, Any] = Field(
         description='{"basis": "cumulative" or "daily", "rows": [{"day", "place", "metric", '
-        '"value"}, ...]}'
+        '"value"}, ...]}',
+        examples=[
+            {
+                "basis": "cumulative",
+                "rows": [{"day": 0, "place": "Atlanta", "metric": "arrests", "value": 5}],
+            }
+        ],
     )
 
 
@@ -128,7 +142,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         settings.scenarios_dir.mkdir(parents=True, exist_ok=True)
         RunStore(settings.store_path).check_writable()
-        workers.start()
+        for job_id in workers.start():
+            LOG.warning("job %s was interrupted by a server stop: queued again", job_id)
         try:
             yield
         finally:
