@@ -3,7 +3,8 @@ installs it when missing; Playwright's own browser download needs the network).
 
 What a user does, click by click: open a scenario, enter an invalid value and see the error
 next to it, fix it, save, run a forecast and watch its progress reach the end, see the chart,
-compare with another run, download the report; upload observed counts and track the forecast.
+compare with another run, download the report; upload observed counts and track the forecast;
+a calibration's page.
 And every page rendered with every request off this machine refused: all assets are local.
 
 Each page is photographed on the way; ``make screenshots`` keeps the pictures in
@@ -57,8 +58,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A served dashboard with two worker processes and a stored run, an observation set and
-    a tracked forecast made through the API (so each test can start from any page)."""
+    """A served dashboard with two worker processes and a stored run, an observation set, a
+    tracked forecast and a calibration made through the API (so each test can start from any
+    page)."""
     folder = tmp_path_factory.mktemp("dashboard")
     port = free_port()
     server = serve(folder, port, workers=2)
@@ -88,16 +90,20 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             json={"name": "week", "scenario": "seed-2019", "counts": counts},
         )
         assert added.status_code == 201, added.text
-        jobs.append(
-            httpx.post(
-                f"{url}/api/jobs",
-                json={
-                    "kind": "track",
-                    "scenario": "seed-2019",
-                    "settings": {"observations": "week", "particles": 300, "seed": 1},
-                },
+        for kind, settings in (
+            ("track", {"particles": 300}),
+            ("calibrate", {"particles": 40, "target_ess": 20}),
+        ):
+            jobs.append(
+                httpx.post(
+                    f"{url}/api/jobs",
+                    json={
+                        "kind": kind,
+                        "scenario": "seed-2019",
+                        "settings": {"observations": "week", "seed": 1, **settings},
+                    },
+                )
             )
-        )
         ids = [job.json()["job_id"] for job in jobs]
 
         def done() -> bool:
@@ -289,14 +295,17 @@ def test_observed_counts_uploaded_and_the_forecast_tracked(
 
 
 def test_every_page_renders_fully_with_the_network_cut_off(
-    browser: Browser, dashboard: str
+    browser: Browser, dashboard: str, screenshots: Path
 ) -> None:
     offline = Offline(browser)
     page = offline.page()
     run_id = httpx.get(f"{dashboard}/api/runs").json()[0]["run_id"]
     jobs = httpx.get(f"{dashboard}/api/jobs").json()
     tracking = next(job["result"]["tracking_id"] for job in jobs if job["kind"] == "track")
+    calibration = next(job for job in jobs if job["kind"] == "calibrate")
     paths = [
+        f"/jobs/{calibration['job_id']}",
+        f"/calibrations/{calibration['result']['calibration_id']}",
         "/",
         "/scenarios/seed-2019",
         "/scenarios/national",
@@ -310,6 +319,8 @@ def test_every_page_renders_fully_with_the_network_cut_off(
         response = page.goto(f"{dashboard}{path}")
         assert response is not None and response.ok, path
         _rendered_fully(page)
+        if path.startswith("/calibrations/"):
+            _photograph(page, screenshots, "calibration")
     assert offline.refused == [] and offline.troubles() == []
     # the cut is real: a page of another machine does not load, and the request is noted
     with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):

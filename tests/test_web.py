@@ -300,6 +300,57 @@ def test_observed_counts_are_uploaded_checked_kept_and_tracked(
     assert refused.status_code == 422 and "no rows" in refused.text
 
 
+def test_a_calibration_job_is_shown_and_its_scenario_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    csrf = _csrf(client)
+    kept = client.post(
+        "/observations",
+        data={"csrf": csrf, "name": "week", "scenario": "seed-2019"},
+        files={"file": ("counts.csv", COUNTS_CSV.encode(), "text/csv")},
+    )
+    assert kept.status_code == 200
+    form = {"csrf": csrf, "observations": "week", "scenario": "seed-2019", "seed": "4"}
+    refused = client.post("/observations/calibrate", data={**form, "particles": "40"})
+    assert refused.status_code == 422  # the default target ESS (1000) is above 40 particles
+    assert "target_ess (1000) must be at most the particles (40)" in refused.text
+    assert "<h1>That was not done</h1>" in refused.text  # a page, for a form
+    submitted = client.post(
+        "/observations/calibrate",
+        data={**form, "particles": "40", "target_ess": "20"},
+        follow_redirects=False,
+    )
+    assert submitted.status_code == 303
+    job_id = submitted.headers["location"].removeprefix("/jobs/")
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "done" and job["progress"] == 1.0, job["error"]
+    calibration_id = job["result"]["calibration_id"]
+    status = client.get(f"/jobs/{job_id}/status").text
+    assert f"/calibrations/{calibration_id}" in status and "Save the calibrated scenario" in status
+    page = client.get(f"/calibrations/{calibration_id}").text
+    assert "Calibration of seed-2019 to week version 1" in page
+    assert "city_defaults.p_contact" in page and "Posterior predictive check" in page
+    summary = client.get(f"/api/calibrations/{calibration_id}").json()
+    assert summary["stopped"] == "converged" and summary["settings"]["particles"] == 40
+    report = client.get(f"/calibrations/{calibration_id}/report.html")
+    assert report.status_code == 200 and "<svg" in report.text
+    saved = client.post(
+        f"/jobs/{job_id}/save-scenario",
+        data={"csrf": csrf, "new_name": "calibrated-week"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/scenarios/calibrated-week"
+    calibrated = load_scenario(tmp_path / "scenarios" / "calibrated-week.toml")
+    median = next(p for p in summary["parameters"] if p["path"] == "city_defaults.p_contact")
+    assert calibrated.city_defaults.p_contact == pytest.approx(median["median"], rel=1e-3)
+    assert calibrated.provenance["city_defaults.p_contact"].kind == "calibrated"
+    again = client.post(
+        f"/jobs/{job_id}/save-scenario", data={"csrf": csrf, "new_name": "calibrated-week"}
+    )
+    assert again.status_code == 422  # never overwritten
+
+
 def test_runs_are_compared_on_shared_axes(client: TestClient, tmp_path: Path) -> None:
     for seed in (1, 2):
         response = client.post(

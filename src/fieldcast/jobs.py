@@ -29,11 +29,12 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fieldcast.fields import (
     DEFAULT_SEED,
@@ -46,7 +47,7 @@ from fieldcast.fields import (
 from fieldcast.scenario import Scenario, validate_scenario
 from fieldcast.store import JobInfo, RunStore
 
-JobKind = Literal["forecast", "check", "plan", "requirement", "sensitivity", "track"]
+JobKind = Literal["forecast", "check", "plan", "requirement", "sensitivity", "track", "calibrate"]
 JOB_KINDS: tuple[JobKind, ...] = (
     "forecast",
     "check",
@@ -54,7 +55,9 @@ JOB_KINDS: tuple[JobKind, ...] = (
     "requirement",
     "sensitivity",
     "track",
+    "calibrate",
 )
+OBSERVED_KINDS = ("track", "calibrate")  # the kinds that learn from a stored observation set
 MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
 PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
@@ -101,14 +104,34 @@ class SensitivitySettings(_Settings):
     samples: int | None = Field(None, ge=1, le=100_000, description="default: the method's")
 
 
+# None only as the default shown in SETTINGS: a submission must name a stored set, and is
+# kept with its version pinned (NAME@VERSION)
+ObservationsName = Annotated[
+    str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[0-9]{1,9})?$")
+]
+
+
 class TrackSettings(_Settings):
-    # None only as the default shown in SETTINGS: a submission must name a stored set, and is
-    # kept with its version pinned (NAME@VERSION)
-    observations: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[0-9]{1,9})?$"
-    )
+    observations: ObservationsName = None
     particles: int = Field(10_000, ge=2, le=MAX_PARTICLES)
     seed: Seed = DEFAULT_SEED
+
+
+class CalibrateSettings(_Settings):
+    observations: ObservationsName = None
+    particles: int = Field(2000, ge=10, le=MAX_REPLICATIONS, description="parameter sets")
+    target_ess: int = Field(1000, ge=5, description="effective sample size kept")
+    copies: int = Field(24, ge=4, le=1000, description="simulations per particle")
+    max_simulations: int | None = Field(None, ge=1, description="default: the sampler's")
+    seed: Seed = DEFAULT_SEED
+
+    @model_validator(mode="after")
+    def _target_within_particles(self) -> CalibrateSettings:
+        if self.target_ess > self.particles:
+            raise ValueError(
+                f"target_ess ({self.target_ess}) must be at most the particles ({self.particles})"
+            )
+        return self
 
 
 SETTINGS_MODELS: dict[str, type[_Settings]] = {
@@ -118,6 +141,7 @@ SETTINGS_MODELS: dict[str, type[_Settings]] = {
     "requirement": RequirementSettings,
     "sensitivity": SensitivitySettings,
     "track": TrackSettings,
+    "calibrate": CalibrateSettings,
 }
 # each kind's settings with their defaults: what a submission may give
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -153,6 +177,8 @@ class JobRequest:
             problems = [
                 f"settings.{'.'.join(str(part) for part in e['loc'])}: {e['msg']} "
                 f"(got {e['input']!r})"
+                if e["loc"]
+                else f"settings: {e['msg'].removeprefix('Value error, ')}"
                 for e in error.errors(include_url=False)
             ]
             raise ValueError("; ".join(problems)) from None
@@ -199,7 +225,7 @@ def submit(store: RunStore, request: JobRequest, queue_limit: int) -> tuple[JobI
     ValueError
         If a track job's observation set is missing or does not fit the scenario.
     """
-    if request.kind == "track":  # "the latest version" is pinned now: a new one is a new job
+    if request.kind in OBSERVED_KINDS:  # "the latest version" pinned now: a new one, a new job
         request = _pinned(store, request)
     job, new = store.submit_job(
         request.kind,
@@ -214,8 +240,8 @@ def submit(store: RunStore, request: JobRequest, queue_limit: int) -> tuple[JobI
 
 
 def _pinned(store: RunStore, request: JobRequest) -> JobRequest:
-    """A track request with its observation set's version pinned and its counts checked
-    against the scenario (a bad set is refused at submission, not found failing later)."""
+    """A request of observed counts with their set's version pinned and checked against the
+    scenario (a bad set is refused at submission, not found failing later)."""
     from fieldcast.observations import ObservationError
     from fieldcast.store import StoreError
     from fieldcast.tracked_forecast import stored_counts
@@ -306,11 +332,58 @@ def _compute(
             progress=progress,
         )
         return {"tracking_id": kept.tracking_id}
+    if job.kind == "calibrate":
+        return _calibrate(store, scenario, settings, progress)
     from fieldcast.planning.sensitivity import run_sensitivity
 
     return run_sensitivity(
         scenario, settings["method"], settings["samples"], progress=progress, **common
     ).as_dict()
+
+
+def _calibrate(
+    store: RunStore,
+    scenario: Scenario,
+    settings: dict[str, Any],
+    progress: Callable[[float, float | None], None],
+) -> dict[str, Any]:
+    """A calibration kept generation by generation (as ``fieldcast calibrate``), its
+    assessment, and the calibrated scenario as a file to save (when it reached the posterior).
+    Its progress is the temperature reached (1: the posterior)."""
+    from fieldcast.calibration import Calibration, Settings, advance
+    from fieldcast.catalog import scenario_to_toml
+    from fieldcast.posterior import assess, calibrated_scenario
+    from fieldcast.tracked_forecast import stored_counts
+
+    observed, label = stored_counts(store, settings["observations"], scenario)
+    sampler = Settings(
+        particles=settings["particles"],
+        target_ess=settings["target_ess"],
+        copies=settings["copies"],
+        seed=settings["seed"],
+    )
+    if settings["max_simulations"] is not None:
+        sampler.max_simulations = settings["max_simulations"]
+    run = Calibration.start(scenario, observed, label, sampler)
+    calibration_id = store.start_calibration(run)
+
+    def keep(current: Calibration) -> None:
+        store.add_generation(calibration_id, current.last)
+        progress(current.last.beta, 1.0)
+
+    run = advance(run, on_generation=keep)
+    assessment = assess(run)
+    store.add_assessment(calibration_id, assessment)
+    try:
+        calibrated = scenario_to_toml(calibrated_scenario(assessment, datetime.now(UTC).date()))
+        why_not = None
+    except ValueError as error:  # stopped before the posterior
+        calibrated, why_not = None, str(error)
+    return {
+        "calibration_id": calibration_id,
+        "calibrated_scenario": calibrated,
+        "not_calibrated_because": why_not,
+    }
 
 
 def work(store_path: str, parent_pid: int, poll_seconds: float = POLL_SECONDS) -> None:

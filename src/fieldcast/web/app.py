@@ -38,10 +38,18 @@ from pydantic import BaseModel, Field
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from fieldcast.catalog import builtin_names, load_scenario
-from fieldcast.jobs import JOB_KINDS, SETTINGS, JobRequest, QueueFull, Workers, submit
+from fieldcast.jobs import (
+    JOB_KINDS,
+    OBSERVED_KINDS,
+    SETTINGS,
+    JobRequest,
+    QueueFull,
+    Workers,
+    submit,
+)
 from fieldcast.observations import ObservationError, check_name, parse_observations
 from fieldcast.reports.comparison import outcome_table, scenario_changes
-from fieldcast.reports.html import run_report, tracking_report
+from fieldcast.reports.html import calibration_report, run_report, tracking_report
 from fieldcast.reports.interactive import (
     arrests_figure,
     comparison_figure,
@@ -74,7 +82,8 @@ HERE = Path(__file__).parent
 LOG = logging.getLogger("uvicorn.error")  # the server's log, where uvicorn says it started
 SCENARIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # a saved scenario's file name
 DEFAULT_QUEUE_LIMIT = 20
-SCENARIO_JOB_KINDS = [kind for kind in JOB_KINDS if kind != "track"]  # track: from observations
+# asked for on a scenario's page; those of observed counts, on the observations page
+SCENARIO_JOB_KINDS = [kind for kind in JOB_KINDS if kind not in OBSERVED_KINDS]
 
 
 @dataclass
@@ -198,6 +207,13 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     app.add_middleware(Guard)
 
+    @app.exception_handler(HTTPException)
+    async def refused(request: Request, error: HTTPException) -> Response:
+        """The API answers errors in JSON; a page, with a page that says what went wrong."""
+        if request.url.path.startswith("/api/") or not hasattr(request.state, "csrf"):
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        return page(request, "error.html", status=error.status_code, message=str(error.detail))
+
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(
             request,
@@ -290,16 +306,10 @@ def create_app(settings: WebSettings) -> FastAPI:
         form = await request.form()
         check_form(request, _text(form.get("csrf")))
         kind = _text(form.get("kind")) or "forecast"
-        job_settings = {}
-        for key in ("replications", "seed"):
-            text = _text(form.get(key))
-            if text:
-                if not text.isdigit():
-                    raise HTTPException(422, f"{key}: a whole number, got {text!r}")
-                job_settings[key] = int(text)
+        job_settings = _whole_numbers(form, ("replications", "seed"))
         if kind not in SCENARIO_JOB_KINDS:
             raise HTTPException(422, f"kind: one of {', '.join(SCENARIO_JOB_KINDS)}, not {kind!r}")
-        return submit_and_show(request, JobRequest(kind, load(name), job_settings))  # type: ignore[arg-type]
+        return submit_and_show(request, _job_request(kind, load(name), job_settings))
 
     def submit_and_show(request: Request, job_request: JobRequest) -> Response:
         """Queue a job asked for by a form and show it (or say the queue is full)."""
@@ -389,7 +399,9 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     def observations_page_for(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         builtin, saved = scenario_names()
-        trackings = store().tracking_infos()[::-1][:20] if settings.store_path.exists() else []
+        stored = settings.store_path.exists()
+        trackings = store().tracking_infos()[::-1][:20] if stored else []
+        calibrations = store().calibration_infos()[::-1][:20] if stored else []
         context = {"errors": {}, "upload": {}, **context}
         return page(
             request,
@@ -398,7 +410,8 @@ def create_app(settings: WebSettings) -> FastAPI:
             sets=observation_sets(),
             scenarios=builtin + saved,
             trackings=trackings,
-            track_settings=SETTINGS["track"],
+            calibrations=calibrations,
+            defaults={kind: SETTINGS[kind] for kind in OBSERVED_KINDS},
             **context,
         )
 
@@ -446,19 +459,59 @@ def create_app(settings: WebSettings) -> FastAPI:
         )
         return observations_page_for(request, message=message, chosen=info.name)
 
-    @app.post("/observations/track", include_in_schema=False)
-    async def track_from_page(request: Request) -> Response:
+    @app.post("/observations/{kind}", include_in_schema=False)
+    async def learn_from_page(request: Request, kind: str) -> Response:
+        """A track or calibrate job on a stored set of counts."""
+        if kind not in OBSERVED_KINDS:
+            raise HTTPException(404, f"no action {kind!r}")
         form = await request.form()
         check_form(request, _text(form.get("csrf")))
         job_settings: dict[str, Any] = {"observations": _text(form.get("observations")) or ""}
-        for key in ("particles", "seed"):
-            text = _text(form.get(key))
-            if text:
-                if not text.isdigit():
-                    raise HTTPException(422, f"{key}: a whole number, got {text!r}")
-                job_settings[key] = int(text)
-        request_ = JobRequest("track", load(_text(form.get("scenario")) or ""), job_settings)
-        return submit_and_show(request, request_)
+        numbers = ("particles", "seed") + (("target_ess",) if kind == "calibrate" else ())
+        job_settings |= _whole_numbers(form, numbers)
+        scenario = load(_text(form.get("scenario")) or "")
+        return submit_and_show(request, _job_request(kind, scenario, job_settings))
+
+    @app.get("/calibrations/{calibration_id}", response_class=HTMLResponse, include_in_schema=False)
+    def calibration_page(request: Request, calibration_id: str) -> HTMLResponse:
+        calibration_id, run, summary = _calibration(store(), calibration_id)
+        return page(
+            request,
+            "calibration.html",
+            calibration_id=calibration_id,
+            run=run,
+            summary=summary,
+        )
+
+    @app.get("/calibrations/{calibration_id}/report.html", include_in_schema=False)
+    def calibration_download(calibration_id: str) -> Response:
+        calibration_id, run, summary = _calibration(store(), calibration_id)
+        if summary is None:
+            raise HTTPException(404, f"calibration {calibration_id} has no assessment yet")
+        report = calibration_report({"calibration_id": calibration_id, **summary}, run.last.values)
+        return HTMLResponse(report, headers=_attachment(f"calibration-{calibration_id}.html"))
+
+    @app.post("/jobs/{job_id}/save-scenario", include_in_schema=False)
+    async def save_calibrated(request: Request, job_id: str) -> Response:
+        """Keep the scenario a calibration job made as a saved scenario, under a new name."""
+        form = await request.form()
+        check_form(request, _text(form.get("csrf")))
+        job = _job(store(), job_id)
+        text = (job.result or {}).get("calibrated_scenario")
+        if not isinstance(text, str):
+            raise HTTPException(422, "this job made no calibrated scenario")
+        new_name = (_text(form.get("new_name")) or "").strip()
+        builtin, saved = scenario_names()
+        if not SCENARIO_NAME.match(new_name) or new_name in builtin or new_name in saved:
+            raise HTTPException(
+                422,
+                f"new_name: a name no scenario has yet (letters, digits, '.', '_', '-'), not "
+                f"{new_name!r}",
+            )
+        data = tomllib.loads(text)
+        data["name"] = new_name
+        (settings.scenarios_dir / f"{new_name}.toml").write_text(tomli_w.dumps(data))
+        return RedirectResponse(f"/scenarios/{new_name}", status_code=303)
 
     @app.get("/trackings/{tracking_id}", response_class=HTMLResponse, include_in_schema=False)
     def tracking_page(request: Request, tracking_id: str) -> HTMLResponse:
@@ -562,6 +615,14 @@ def create_app(settings: WebSettings) -> FastAPI:
         view = {**info.__dict__, "added_at": info.added_at.isoformat()}
         return JSONResponse(view, status_code=201 if added else 200)
 
+    @app.get("/api/calibrations/{calibration_id}")
+    def api_calibration(calibration_id: str) -> dict[str, Any]:
+        """A stored calibration's assessment (``fieldcast calibrate --json``), once made."""
+        calibration_id, _, summary = _calibration(store(), calibration_id)
+        if summary is None:
+            raise HTTPException(404, f"calibration {calibration_id} has no assessment yet")
+        return {"calibration_id": calibration_id, **summary}
+
     @app.get("/api/trackings/{tracking_id}")
     def api_tracking(tracking_id: str) -> dict[str, Any]:
         """A stored tracked forecast's summary (``fieldcast forecast --observed --json``)."""
@@ -576,9 +637,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.post("/api/jobs", status_code=202)
     def api_submit(submission: JobSubmission) -> JSONResponse:
         """Queue a job (202), or find the identical one (200); 429 when the queue is full."""
-        scenario = load(submission.scenario)
+        job_request = _job_request(submission.kind, load(submission.scenario), submission.settings)
         try:
-            job_request = JobRequest(submission.kind, scenario, submission.settings)  # type: ignore[arg-type]
             job, new = submit(store(), job_request, settings.queue_limit)
         except QueueFull as error:
             return JSONResponse({"detail": str(error)}, status_code=429)
@@ -623,6 +683,35 @@ def _job(store: RunStore, job_id: str) -> JobInfo:
         return store.job(job_id)
     except StoreError:
         raise HTTPException(404, f"no job {job_id!r}") from None
+
+
+def _job_request(kind: str, scenario: Scenario, job_settings: dict[str, Any]) -> JobRequest:
+    """A job asked for, its kind and settings checked (422 naming the setting otherwise)."""
+    try:
+        return JobRequest(kind, scenario, job_settings)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+def _whole_numbers(form: Any, keys: tuple[str, ...]) -> dict[str, int]:
+    """The form's whole-number fields among ``keys`` that were filled in."""
+    numbers = {}
+    for key in keys:
+        text = _text(form.get(key))
+        if text:
+            if not text.isdigit():
+                raise HTTPException(422, f"{key}: a whole number, got {text!r}")
+            numbers[key] = int(text)
+    return numbers
+
+
+def _calibration(store: RunStore, calibration_id: str) -> tuple[str, Any, dict[str, Any] | None]:
+    if not re.fullmatch(r"[0-9A-Za-z-]{1,64}", calibration_id):
+        raise HTTPException(404, "no such calibration")
+    try:
+        return store.calibration(calibration_id)
+    except StoreError as error:
+        raise HTTPException(404, str(error)) from None
 
 
 def _tracking(store: RunStore, tracking_id: str) -> tuple[str, dict[str, Any]]:
