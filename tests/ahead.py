@@ -1,5 +1,5 @@
-"""Work a test session starts ahead, in one background process at the lowest priority, on
-what the tests leave of the machine: compiling the mutant engines (``mutants.py``, about 40 s
+"""Work a test session starts ahead, in one background process a little behind the tests in
+priority: compiling the mutant engines (``mutants.py``, about 40 s
 of numba each) and computing the README's worked-example figures (``docs/figures.py``, a few
 minutes of fieldcast commands). ``conftest.py`` starts it once collection shows which of the
 tests that need it will run; those tests wait for it (the ``ahead`` fixture).
@@ -30,7 +30,9 @@ def main() -> None:
     parser.add_argument("--mutants", action="store_true")
     parser.add_argument("--figures", action="store_true")
     arguments = parser.parse_args()
-    os.nice(19)  # the tests come first: this uses what they leave (the fieldcast runs too)
+    # A little behind the tests, not far: with tests in every core (``pytest -n 2``) it must
+    # still get its share, or the tests that wait for it (run last) would wait at the end.
+    os.nice(5)
     if arguments.mutants:
         sys.path.insert(0, str(HERE))
         from mutants import compile_mutants

@@ -117,6 +117,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.ahead_folder = Path(folder)  # type: ignore[attr-defined]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that wait for the work ahead run last, so that what they wait for is done by
+    then (and, in parallel runs, no test process sits waiting while there is other work)."""
+    items.sort(key=lambda item: "ahead" in getattr(item, "fixturenames", ()))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the work ahead that the selected tests need, in one background process: the
     first test process to get here starts it (an atomic claim), the others find it started."""

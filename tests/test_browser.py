@@ -327,3 +327,44 @@ def test_every_page_renders_fully_with_the_network_cut_off(
         page.goto("https://cdn.example.org/plotly.min.js")
     assert offline.refused == ["https://cdn.example.org/plotly.min.js"]
     offline.context.close()
+
+
+def test_a_full_queue_and_a_refusal_are_said_plainly(
+    browser: Browser, tmp_path: Path, screenshots: Path
+) -> None:
+    """A dashboard whose queue (of one) is full answers a forecast asked for with a page that
+    says so (429), and an address that names nothing with a page that says why (404)."""
+    port = free_port()
+    server = serve(tmp_path, port, workers=1, queue=1)
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def ask(seed: int) -> int:  # a long forecast (a minute or more)
+            long_job = {"replications": 1_000_000, "seed": seed}
+            return httpx.post(
+                f"{url}/api/jobs",
+                json={"kind": "forecast", "scenario": "seed-2019", "settings": long_job},
+            ).status_code
+
+        assert ask(1) == 202
+        wait_for(
+            lambda: httpx.get(f"{url}/api/jobs").json()[0]["state"] == "running",
+            JOB_SECONDS / 1000,
+        )
+        assert [ask(2), ask(3)] == [202, 429]  # one waits while the first runs: full
+        offline = Offline(browser)
+        page = offline.page()
+        page.goto(f"{url}/scenarios/seed-2019")
+        page.get_by_role("button", name="Run in the background").click()
+        expect(page.locator("h1")).to_have_text("The queue is full")
+        _rendered_fully(page)
+        _photograph(page, screenshots, "queue-full")
+        response = page.goto(f"{url}/runs/20190714-000000-nothere")
+        assert response is not None and response.status == 404
+        expect(page.get_by_role("alert")).to_contain_text("20190714-000000-nothere")
+        _rendered_fully(page)
+        _photograph(page, screenshots, "not-found")
+        offline.context.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)

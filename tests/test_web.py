@@ -420,7 +420,7 @@ def test_a_running_job_stops_at_its_next_progress_report(tmp_path: Path) -> None
     assert store.list() == []  # no run was stored
 
 
-def test_bad_submissions_are_refused_by_field(client: TestClient) -> None:
+def test_bad_submissions_are_refused_by_field(client: TestClient, tmp_path: Path) -> None:
     for body, status, words in (
         ({"kind": "dance", "scenario": "seed-2019"}, 422, "kind"),
         ({"kind": "forecast", "scenario": "nowhere"}, 404, "no scenario"),
@@ -433,6 +433,10 @@ def test_bad_submissions_are_refused_by_field(client: TestClient) -> None:
     assert form_post.status_code == 415  # only JSON changes anything through the API
     assert client.get("/runs/nope").status_code == 404
     assert client.get("/jobs/nope").status_code == 404
+    missing = client.get("/runs/20190714-000000-nothere")  # said on a page, no server paths
+    assert missing.status_code == 404 and "That was not done" in missing.text
+    assert "no run &#39;20190714-000000-nothere&#39; in runs.duckdb" in missing.text
+    assert str(tmp_path) not in missing.text
 
 
 def test_tokens_forged_forms_and_large_bodies_are_refused(tmp_path: Path) -> None:
@@ -472,6 +476,20 @@ def test_tokens_forged_forms_and_large_bodies_are_refused(tmp_path: Path) -> Non
             headers={"Content-Type": "text/plain"},
         )
         assert large.status_code == 413
+        upload = client.post(
+            "/observations",
+            data={"csrf": csrf, "name": "big", "scenario": "seed-2019"},
+            files={"file": ("big.csv", b"day,place,metric,value,basis\n" * 40_000)},
+        )
+        assert upload.status_code == 413  # an oversized upload, refused before it is read
+
+        def chunked() -> Iterator[bytes]:  # a body that does not say how long it is
+            yield b"x" * 1000
+
+        unknown = client.post(
+            "/observations", content=chunked(), headers={"Content-Type": "text/csv"}
+        )
+        assert unknown.status_code == 411
     assert not Access.for_host("127.0.0.1").required and not Access.for_host("::1").required
 
 

@@ -235,7 +235,8 @@ def submit(store: RunStore, request: JobRequest, queue_limit: int) -> tuple[JobI
         queue_limit,
     )
     if job is None:
-        raise QueueFull(f"{queue_limit} jobs are waiting already; try again when some are done")
+        waiting = f"{queue_limit} jobs are" if queue_limit != 1 else "1 job is"
+        raise QueueFull(f"{waiting} waiting already; try again when some are done")
     return job, new
 
 

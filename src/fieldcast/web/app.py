@@ -180,6 +180,9 @@ def create_app(settings: WebSettings) -> FastAPI:
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
                 return _plain(413, f"request bodies are limited to {MAX_BODY_BYTES:,} bytes")
+            if length is None and "transfer-encoding" in request.headers:
+                # a body of unknown length could be any size: say it first (browsers do)
+                return _plain(411, "give the body's length (Content-Length)")
             token = request_token(request)
             role = settings.access.role(token)
             if role is None:
@@ -214,6 +217,12 @@ def create_app(settings: WebSettings) -> FastAPI:
             return JSONResponse({"detail": error.detail}, status_code=error.status_code)
         return page(request, "error.html", status=error.status_code, message=str(error.detail))
 
+    @app.exception_handler(StoreError)
+    async def store_unavailable(request: Request, error: StoreError) -> Response:
+        """The run store refused (busy with another writer, damaged, read-only): 503, said."""
+        message = f"the run store could not do this now: {_without_paths(str(error))}"
+        return await refused(request, HTTPException(503, message))
+
     def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return templates.TemplateResponse(
             request,
@@ -235,7 +244,7 @@ def create_app(settings: WebSettings) -> FastAPI:
             try:
                 return load_scenario(settings.scenarios_dir / f"{name}.toml")
             except ScenarioError as error:  # its base was removed, or the file edited by hand
-                raise HTTPException(422, str(error)) from None
+                raise HTTPException(422, _without_paths(str(error))) from None
         raise HTTPException(404, f"no scenario {name!r}")
 
     def check_form(request: Request, csrf: str | None) -> None:
@@ -685,6 +694,12 @@ def _job(store: RunStore, job_id: str) -> JobInfo:
         raise HTTPException(404, f"no job {job_id!r}") from None
 
 
+def _without_paths(message: str) -> str:
+    """A message for the web without the folders of the server's files it names (the file's
+    own name stays): where things are on the server is not the user's business."""
+    return re.sub(r"(?<![\w.:/])/(?:[^\s'\"/]+/)+", "", message)
+
+
 def _job_request(kind: str, scenario: Scenario, job_settings: dict[str, Any]) -> JobRequest:
     """A job asked for, its kind and settings checked (422 naming the setting otherwise)."""
     try:
@@ -711,7 +726,7 @@ def _calibration(store: RunStore, calibration_id: str) -> tuple[str, Any, dict[s
     try:
         return store.calibration(calibration_id)
     except StoreError as error:
-        raise HTTPException(404, str(error)) from None
+        raise HTTPException(404, _without_paths(str(error))) from None
 
 
 def _tracking(store: RunStore, tracking_id: str) -> tuple[str, dict[str, Any]]:
@@ -720,7 +735,7 @@ def _tracking(store: RunStore, tracking_id: str) -> tuple[str, dict[str, Any]]:
     try:
         return store.tracking_summary(tracking_id)
     except StoreError as error:
-        raise HTTPException(404, str(error)) from None
+        raise HTTPException(404, _without_paths(str(error))) from None
 
 
 def _run(store: RunStore, run_id: str) -> StoredRun:
@@ -729,7 +744,7 @@ def _run(store: RunStore, run_id: str) -> StoredRun:
     try:
         return store.get(run_id)
     except StoreError as error:
-        raise HTTPException(404, str(error)) from None
+        raise HTTPException(404, _without_paths(str(error))) from None
 
 
 def _shown(value: Any) -> str:
