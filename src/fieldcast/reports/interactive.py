@@ -188,13 +188,42 @@ def _summed_cities(
     """All cities' reported counts, summed, on the days every city reported (none if a city
     that can have arrests is missing: a partial sum would look like a total and undercount;
     a city where the forecast is 0 on every day, with no targets, need not report)."""
-    cities = [
-        place
-        for place, rows in bands.items()
-        if place != "Total" and any(row["p95"] > 0 for row in rows)
-    ]
+    cities = _cities_with_arrests(bands)
     if not all(observed.get(city) for city in cities):
         return []
     by_city = [dict(map(tuple, observed[city])) for city in cities]
     days = sorted(set.intersection(*(set(counts) for counts in by_city)))
     return [[day, sum(counts[day] for counts in by_city)] for day in days]
+
+
+def run_figures(run: StoredRun) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """A run page's figures: arrests in all cities ("arrests"), the leak ("leak") and each
+    city with targets ("city-0", ...), and those cities' names in that order."""
+    cities = [city.name for city in run.scenario.cities if city.target_persons > 0]
+    figures = {
+        "arrests": arrests_figure(run),
+        "leak": leak_figure(run),
+        **{f"city-{i}": arrests_figure(run, city) for i, city in enumerate(cities)},
+    }
+    return figures, cities
+
+
+def tracking_figures(summary: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """A tracked forecast's figures: all cities ("tracked") and each city that can have
+    arrests ("city-0", ...), and those cities' names in that order."""
+    cities = _cities_with_arrests(summary["arrests_by_day"])
+    figures = {
+        "tracked": tracked_figure(summary),
+        **{f"city-{i}": tracked_figure(summary, city) for i, city in enumerate(cities)},
+    }
+    return figures, cities
+
+
+def _cities_with_arrests(bands: dict[str, list[dict[str, float]]]) -> list[str]:
+    """The cities whose forecast of arrests is above 0 on some day (the others have none to
+    make: no targets, or none left)."""
+    return [
+        place
+        for place, rows in bands.items()
+        if place != "Total" and any(row["p95"] > 0 for row in rows)
+    ]

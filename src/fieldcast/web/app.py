@@ -50,12 +50,7 @@ from fieldcast.jobs import (
 from fieldcast.observations import ObservationError, check_name, parse_observations
 from fieldcast.reports.comparison import outcome_table, scenario_changes
 from fieldcast.reports.html import calibration_report, run_report, tracking_report
-from fieldcast.reports.interactive import (
-    arrests_figure,
-    comparison_figure,
-    leak_figure,
-    tracked_figure,
-)
+from fieldcast.reports.interactive import comparison_figure, run_figures, tracking_figures
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -349,12 +344,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(request: Request, run_id: str) -> HTMLResponse:
         run = _run(store(), run_id)
-        cities = [city.name for city in run.scenario.cities if city.target_persons > 0]
-        figures = {
-            "arrests": arrests_figure(run),
-            "leak": leak_figure(run),
-            **{f"city-{i}": arrests_figure(run, city) for i, city in enumerate(cities)},
-        }
+        figures, cities = run_figures(run)
         parameters = _parameter_rows(run.scenario)
         return page(
             request,
@@ -525,15 +515,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.get("/trackings/{tracking_id}", response_class=HTMLResponse, include_in_schema=False)
     def tracking_page(request: Request, tracking_id: str) -> HTMLResponse:
         tracking_id, summary = _tracking(store(), tracking_id)
-        places = [
-            place
-            for place, rows in summary["arrests_by_day"].items()
-            if place != "Total" and rows and rows[-1]["p95"] > 0
-        ]
-        figures = {
-            "tracked": tracked_figure(summary),
-            **{f"city-{i}": tracked_figure(summary, place) for i, place in enumerate(places)},
-        }
+        figures, places = tracking_figures(summary)
         return page(
             request,
             "tracking.html",
