@@ -162,18 +162,29 @@ def _log_binomial_pmf(x: int, trials: int, probability: float) -> float:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def binomial_draw(trials: int, probability: float, u: float) -> int:
-    """Binomial(trials, probability) at uniform u."""
+    """Binomial(trials, probability) at uniform u. Inlined where it is called: most of the
+    engine's draws have a few trials, and their cost is then the walk, not the call; larger
+    ones call ``_binomial_draw_larger``."""
     if trials <= 0 or probability <= 0.0:
         return 0
     if probability >= 1.0:
         return trials
-    mean = trials * probability
-    odds = probability / (1.0 - probability)
+    if trials == 1:  # the walk below in one comparison: F(0) = 1 - p
+        return 0 if u < 1.0 - probability else 1
     if trials <= _SHORT_PRODUCT:  # f(0) = (1 - p)^trials by multiplication: cheaper than exp
         pmf_zero = _power(1.0 - probability, trials)
+        odds = probability / (1.0 - probability)
         return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, odds, 0.0)
+    return _binomial_draw_larger(trials, probability, u)
+
+
+@njit(cache=True)
+def _binomial_draw_larger(trials: int, probability: float, u: float) -> int:
+    """``binomial_draw`` for more than ``_SHORT_PRODUCT`` trials, 0 < probability < 1."""
+    mean = trials * probability
+    odds = probability / (1.0 - probability)
     log_pmf_zero = trials * math.log1p(-probability)
     if mean < _SMALL_MEAN and log_pmf_zero > _LOG_TINY:
         pmf_zero = math.exp(log_pmf_zero)
