@@ -198,14 +198,18 @@ def _binomial_draw_larger(trials: int, probability: float, u: float) -> int:
     return _walk(_BINOMIAL, u, 0, trials, x, cdf, pmf, trials, odds, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def hypergeometric_draw(good: int, bad: int, sample: int, u: float) -> int:
-    """How many of ``sample`` items drawn without replacement from good + bad are good."""
+    """How many of ``sample`` items drawn without replacement from good + bad are good.
+    Inlined where it is called, as ``binomial_draw``; large samples call
+    ``_hypergeometric_draw_larger``."""
     lo = max(0, sample - bad)
     hi = min(sample, good)
     if lo >= hi:
         return lo
     total = good + bad
+    if sample == 1:  # the walk below in one comparison: F(0) = bad / total
+        return 0 if u < bad / total else 1
     if lo == 0 and sample <= _SHORT_PRODUCT:
         # f(0) = prod over i < sample of (bad - i) / (total - i): cheaper than four lgammas
         numerator = 1.0
@@ -224,6 +228,15 @@ def hypergeometric_draw(good: int, bad: int, sample: int, u: float) -> int:
             denominator *= good + i
         pmf_low = numerator / denominator
         return _walk(_HYPERGEOMETRIC, u, lo, hi, lo, pmf_low, pmf_low, good, bad, sample)
+    return _hypergeometric_draw_larger(good, bad, sample, u)
+
+
+@njit(cache=True)
+def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> int:
+    """``hypergeometric_draw`` when neither end of the support has a short product."""
+    lo = max(0, sample - bad)
+    hi = min(sample, good)
+    total = good + bad
     if lo == 0 and sample * good < _SMALL_MEAN * total:
         log_pmf_zero = (
             math.lgamma(bad + 1.0)
