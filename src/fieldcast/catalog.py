@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-import yaml
 
 from fieldcast.scenario import Scenario, ScenarioError, editable_data, validate_scenario
 
@@ -164,17 +163,28 @@ def _read_file(path: Path) -> dict[str, Any]:
     return _parse(text, suffix, str(path))
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+def _load_yaml(text: str) -> Any:
     """YAML without anchors and aliases: a few lines of them can stand for billions of values
-    (a "YAML bomb"), and a scenario has no use for them."""
+    (a "YAML bomb"), and a scenario has no use for them. PyYAML is imported here, when a YAML
+    file is read: importing it costs every command a fiftieth of a second."""
+    import yaml
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "anchors and aliases are not allowed in a scenario", event.start_mark
-            )
-        return super().compose_node(parent, index)
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    "anchors and aliases are not allowed in a scenario",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(text, Loader=NoAliasLoader)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _depth(value: Any) -> int:
@@ -195,10 +205,10 @@ def _parse(text: str, suffix: str, source: str) -> dict[str, Any]:
         if suffix == ".toml":
             data = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            data = yaml.load(text, Loader=_NoAliasLoader)
+            data = _load_yaml(text)
         else:
             data = json.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, ValueError) as exc:
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
         # ValueError: also a number of thousands of digits (Python's int conversion limit)
         first_line = str(exc).strip().splitlines()[0]
         raise ScenarioError(f"{source}: not valid {kind}: {first_line}") from None

@@ -1,6 +1,8 @@
 """The ``fieldcast`` command: a thin layer over the library (no model logic lives here)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typer reads every command's annotations at
+# each start, and as strings they would be evaluated one by one (a few hundredths of a second
+# of every command); only names imported for type checking alone are quoted.
 
 import csv
 import json
@@ -202,7 +204,7 @@ def _print_json(value: Any) -> None:
     typer.echo(json.dumps(finite(value), indent=2, allow_nan=False))
 
 
-def _store(path: Path | None) -> RunStore:
+def _store(path: Path | None) -> "RunStore":
     from fieldcast.store import RunStore  # here: `fieldcast --help` need not load DuckDB
 
     return RunStore(path, on_wait=lambda message: stderr.print(message, highlight=False))
@@ -218,7 +220,7 @@ def _store_call(action: Callable[[], T]) -> T:
 
 
 @contextmanager
-def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Client | None]:
+def _cluster(workers: int | None, scheduler: str | None) -> "Iterator[Client | None]":
     try:
         with dask_client(workers, scheduler) as client:
             yield client
@@ -640,7 +642,7 @@ def plan(
         stdout.print(note, highlight=False)
 
 
-def _print_allocation(loaded: Scenario, answer: Allocation) -> None:
+def _print_allocation(loaded: Scenario, answer: "Allocation") -> None:
     table = Table(title=f"{loaded.name}: {answer.teams} teams across cities", title_justify="left")
     for column in (
         "City",
@@ -660,7 +662,7 @@ def _print_allocation(loaded: Scenario, answer: Allocation) -> None:
     stdout.print(table)
 
 
-def _print_surge(loaded: Scenario, answer: SurgePlan) -> None:
+def _print_surge(loaded: Scenario, answer: "SurgePlan") -> None:
     table = Table(
         title=f"{loaded.name}: share of full team strength by field day "
         f"({sum(answer.current):.2f} days' worth in all)",
@@ -1248,7 +1250,7 @@ def observe_simulate(
 
 def _observed_counts(
     reference: str, loaded: Scenario, store: Path | None
-) -> tuple[ObservationSet, str]:
+) -> "tuple[ObservationSet, str]":
     """Counts from a file (if one exists at ``reference``) or a stored set (NAME, or
     NAME@VERSION), and a label naming them and their hash."""
     from fieldcast.observations import ObservationError, read_observations

@@ -24,9 +24,12 @@ as numpy ufuncs (they broadcast), for tests and interactive use.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 
 import llvmlite.binding as llvm
+import numpy as np
 from numba import njit, types, vectorize
 from numba.extending import get_cython_function_address
 
@@ -43,6 +46,21 @@ _LOG_TINY = -600.0
 _SHORT_PRODUCT = 24
 
 
+def _libm_log_factorials(count: int) -> np.ndarray:
+    """log(n!) for n < count, from the C library's ``lgamma``: the function numba's
+    ``math.lgamma`` calls, so that a value read from the table is the value computed in place
+    (CPython's ``math.lgamma`` is its own implementation and may differ in the last bit)."""
+    lgamma = ctypes.CDLL(ctypes.util.find_library("m")).lgamma
+    lgamma.restype, lgamma.argtypes = ctypes.c_double, [ctypes.c_double]
+    return np.array([lgamma(n + 1.0) for n in range(count)])
+
+
+# log(n!) for the counts most draws have: a table read costs a few nanoseconds, an lgamma
+# call twenty or more, and a hypergeometric pmf needs up to nine. Numba compiles the table
+# into the code as a constant (128 KB).
+_LOG_FACTORIAL = _libm_log_factorials(16384)
+
+
 def _scipy_function(name: str, symbol: str, signature: types.Function) -> types.ExternalFunction:
     """A scipy.special (cephes) function callable from compiled code. It is linked by symbol
     name rather than through a ctypes pointer, so that numba can cache what calls it."""
@@ -57,6 +75,14 @@ _betainc = _scipy_function("__pyx_fuse_0betainc", "fieldcast_betainc", _f64(_f64
 _gammaincc = _scipy_function("gammaincc", "fieldcast_gammaincc", _f64(_f64, _f64))
 # inverse of the standard normal CDF
 _ndtri = _scipy_function("ndtri", "fieldcast_ndtri", _f64(_f64))
+
+
+@njit(cache=True, inline="always")
+def _log_factorial(n: int) -> float:
+    """log(n!) for n >= 0."""
+    if n < _LOG_FACTORIAL.shape[0]:
+        return _LOG_FACTORIAL[n]
+    return math.lgamma(n + 1.0)
 
 
 @njit(cache=True)
@@ -154,9 +180,9 @@ def _power(base: float, exponent: int) -> float:
 @njit(cache=True)
 def _log_binomial_pmf(x: int, trials: int, probability: float) -> float:
     return (
-        math.lgamma(trials + 1.0)
-        - math.lgamma(x + 1.0)
-        - math.lgamma(trials - x + 1.0)
+        _log_factorial(trials)
+        - _log_factorial(x)
+        - _log_factorial(trials - x)
         + x * math.log(probability)
         + (trials - x) * math.log1p(-probability)
     )
@@ -239,25 +265,25 @@ def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> i
     total = good + bad
     if lo == 0 and sample * good < _SMALL_MEAN * total:
         log_pmf_zero = (
-            math.lgamma(bad + 1.0)
-            - math.lgamma(bad - sample + 1.0)
-            + math.lgamma(total - sample + 1.0)
-            - math.lgamma(total + 1.0)
+            _log_factorial(bad)
+            - _log_factorial(bad - sample)
+            + _log_factorial(total - sample)
+            - _log_factorial(total)
         )
         if log_pmf_zero > _LOG_TINY:
             pmf_zero = math.exp(log_pmf_zero)
             return _walk(_HYPERGEOMETRIC, u, 0, hi, 0, pmf_zero, pmf_zero, good, bad, sample)
     mode = min(max(int((sample + 1.0) * (good + 1.0) / (total + 2.0)), lo), hi)
     log_pmf = (
-        math.lgamma(good + 1.0)
-        - math.lgamma(mode + 1.0)
-        - math.lgamma(good - mode + 1.0)
-        + math.lgamma(bad + 1.0)
-        - math.lgamma(sample - mode + 1.0)
-        - math.lgamma(bad - sample + mode + 1.0)
-        - math.lgamma(total + 1.0)
-        + math.lgamma(sample + 1.0)
-        + math.lgamma(total - sample + 1.0)
+        _log_factorial(good)
+        - _log_factorial(mode)
+        - _log_factorial(good - mode)
+        + _log_factorial(bad)
+        - _log_factorial(sample - mode)
+        - _log_factorial(bad - sample + mode)
+        - _log_factorial(total)
+        + _log_factorial(sample)
+        + _log_factorial(total - sample)
     )
     return _from_mode(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
 
@@ -273,7 +299,7 @@ def poisson_draw(mean: float, u: float) -> int:
     sd = math.sqrt(mean)
     x = _normal_start(u, mean, sd, 1.0 / sd, 0, top)
     cdf = _gammaincc(x + 1.0, mean)  # F(x) = Q(x + 1, mean)
-    pmf = math.exp(x * math.log(mean) - mean - math.lgamma(x + 1.0))
+    pmf = math.exp(x * math.log(mean) - mean - _log_factorial(x))
     return _walk(_POISSON, u, 0, top, x, cdf, pmf, mean, 0.0, 0.0)
 
 
