@@ -12,7 +12,7 @@ import pytest
 
 from conftest import variant
 from fieldcast.compiled import compile_scenario
-from fieldcast.engine import Lanes, simulate_chunk
+from fieldcast.engine import NATIONAL_FIELDS, Lanes, LaneState, simulate_chunk, splice_cities
 from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
 
@@ -111,6 +111,28 @@ def test_lanes_of_several_parameter_sets_give_what_separate_runs_give(
     assert not np.array_equal(together[0].at_field_end, together[1].at_field_end)
 
 
+def test_splicing_takes_exactly_the_chosen_cities_and_lanes(seed_scenario: Scenario) -> None:
+    """What a filter's splice must do: city c of lane l from the source where chosen, whole
+    lanes (national sums too) where chosen, everything else left as it was."""
+    target = _start(seed_scenario, pausable=True)
+    target.run_until(2)
+    rng = np.random.default_rng(3)
+    source = LaneState(*(rng.integers(1, 100, a.shape).astype(a.dtype) for a in target.state))
+    by_city = rng.random((LANES, len(seed_scenario.cities))) < 0.3
+    whole = rng.random(LANES) < 0.2
+    by_city |= whole[:, None]
+    before = LaneState(*(a.copy() for a in target.state))
+    splice_cities(target.state, source, by_city, whole)
+    for name, after in target.state._asdict().items():
+        old, new = getattr(before, name), getattr(source, name)
+        if name in NATIONAL_FIELDS:
+            taken = whole.reshape((-1,) + (1,) * (after.ndim - 1))
+        else:
+            taken = by_city.reshape((LANES,) + (1,) * (after.ndim - 2) + (by_city.shape[1],))
+        expected = np.where(taken, new, old)
+        assert np.array_equal(after, expected), name
+
+
 def test_lanes_refuse_parameter_sets_of_different_shapes(simple_scenario: Scenario) -> None:
     longer = variant(simple_scenario, **{"operation.horizon_days": 90})
     with pytest.raises(ValueError, match="must share cities"):
@@ -136,7 +158,7 @@ BOUNDS_SCRIPT = """
 import numpy as np
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
-from fieldcast.engine import Lanes, simulate_chunk
+from fieldcast.engine import NATIONAL_FIELDS, Lanes, LaneState, simulate_chunk, splice_cities
 
 for name in ("seed-2019", "seed-2019-as-executed"):
     one = compile_scenario(load_scenario(name))

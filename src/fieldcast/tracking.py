@@ -62,7 +62,7 @@ from fieldcast.calibration import (
     to_unconstrained,
 )
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
-from fieldcast.engine import Lanes, LaneState, resampled_branches
+from fieldcast.engine import Lanes, LaneState, resampled_branches, splice_cities
 from fieldcast.observations import (
     OBSERVABLE,
     TOTAL,
@@ -520,9 +520,6 @@ def _resample(lanes: LaneChunk, parents: np.ndarray, day: int) -> LaneChunk:
 
 
 CHILDREN = 8  # children per lane on an observed day (the proposal, ``_children_step``)
-# Lane state that sums the cities' (recomputed after cities are spliced from different
-# children); every other field has the city as its last axis.
-_NATIONAL_FIELDS = ("processing_slot_total", "notice_slot_total", "beds_used", "national")
 
 
 def _child_branches(branch: np.ndarray, day: int, child: int) -> np.ndarray:
@@ -571,7 +568,7 @@ def _splice(
     cities: int,
 ) -> None:
     """Copy the cities of each block from ``source`` into ``target`` where ``switch``
-    [block, lane] says so (in place; one masked pass per field)."""
+    [block, lane] says so (in place)."""
     by_city = np.zeros((switch.shape[1], cities), dtype=bool)
     whole = np.zeros(switch.shape[1], dtype=bool)
     for block, take in zip(blocks, switch, strict=True):
@@ -580,13 +577,7 @@ def _splice(
         else:
             by_city[:, block[0]] |= take
     by_city |= whole[:, None]
-    for name, into in target._asdict().items():
-        origin = getattr(source, name)
-        if name in _NATIONAL_FIELDS:
-            mask = whole.reshape((-1,) + (1,) * (into.ndim - 1))
-        else:
-            mask = by_city.reshape((len(by_city),) + (1,) * (into.ndim - 2) + (cities,))
-        np.copyto(into, origin, where=mask)
+    splice_cities(target, source, by_city, whole)
 
 
 def _children_step(

@@ -33,15 +33,18 @@ replication's daily path is a real one. docs/model.md, section 5, says the same.
 from __future__ import annotations
 
 from fieldcast.engine.lanes import (
+    NATIONAL_FIELDS,
     PROGRESS_STEPS,
     Lanes,
     new_branch,
     resampled_branches,
     simulate_chunk,
+    splice_cities,
 )
 from fieldcast.engine.state import LaneState, Recording
 
 __all__ = [
+    "NATIONAL_FIELDS",
     "PROGRESS_STEPS",
     "LaneState",
     "Lanes",
@@ -49,4 +52,5 @@ __all__ = [
     "new_branch",
     "resampled_branches",
     "simulate_chunk",
+    "splice_cities",
 ]
