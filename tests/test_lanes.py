@@ -12,7 +12,14 @@ import pytest
 
 from conftest import variant
 from fieldcast.compiled import compile_scenario
-from fieldcast.engine import NATIONAL_FIELDS, Lanes, LaneState, simulate_chunk, splice_cities
+from fieldcast.engine import (
+    NATIONAL_FIELDS,
+    Lanes,
+    LaneState,
+    distinct_lanes,
+    simulate_chunk,
+    splice_cities,
+)
 from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
 
@@ -133,6 +140,32 @@ def test_splicing_takes_exactly_the_chosen_cities_and_lanes(seed_scenario: Scena
         assert np.array_equal(after, expected), name
 
 
+def test_copies_of_a_lane_state_are_found_and_nothing_else(
+    seed_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored filter keeps each distinct lane state once: the lanes rebuilt from the
+    distinct states are the lanes, and lanes that merely share a fingerprint are kept apart."""
+    lanes = _start(seed_scenario, pausable=True)
+    lanes.run_until(3)
+    parents = np.array([4, 4, 0, 9, 4, 0, 17, 9])
+    copies = LaneState(*(a[parents] for a in lanes.state))
+    distinct, state_of = distinct_lanes(copies)
+    assert len(distinct) == 4  # the states of lanes 0, 4, 9, 17 differ on day 3
+    for array in copies:
+        assert np.array_equal(array[distinct][state_of], array)
+
+    import fieldcast.engine.lanes as engine_lanes
+
+    def one_fingerprint(rows: np.ndarray, fingerprint: np.ndarray) -> None:
+        fingerprint[:] = 0  # every lane alike to the fingerprint: only a full comparison tells
+
+    monkeypatch.setattr(engine_lanes, "_fingerprint", one_fingerprint)
+    distinct, state_of = distinct_lanes(copies)
+    assert len(distinct) == len(parents)
+    for array in copies:
+        assert np.array_equal(array[distinct][state_of], array)
+
+
 def test_lanes_refuse_parameter_sets_of_different_shapes(simple_scenario: Scenario) -> None:
     longer = variant(simple_scenario, **{"operation.horizon_days": 90})
     with pytest.raises(ValueError, match="must share cities"):
@@ -158,7 +191,14 @@ BOUNDS_SCRIPT = """
 import numpy as np
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
-from fieldcast.engine import NATIONAL_FIELDS, Lanes, LaneState, simulate_chunk, splice_cities
+from fieldcast.engine import (
+    NATIONAL_FIELDS,
+    Lanes,
+    LaneState,
+    distinct_lanes,
+    simulate_chunk,
+    splice_cities,
+)
 
 for name in ("seed-2019", "seed-2019-as-executed"):
     one = compile_scenario(load_scenario(name))

@@ -30,6 +30,26 @@ def _totals(scenario, seed: int = 7, last_day: int = 6, replication: int = 10**6
     return synthetic_observations(scenario, last_day, seed, ("arrests",), replication, total=True)
 
 
+def test_a_filter_stored_before_distinct_states_were_kept_once_still_reads() -> None:
+    """Filters stored by earlier versions hold every lane's state (no ``state_of``)."""
+    import io
+    import zlib
+
+    observed = _totals(scenario_with(SEED, ["city_defaults.p_contact=0.4"]))
+    state = track(SEED, _up_to(observed, 2), "t", particles=200, seed=3).state
+    with np.load(io.BytesIO(zlib.decompress(state.to_bytes()))) as data:
+        arrays = {name: data[name] for name in data.files}
+    state_of = arrays.pop("state_of")
+    assert len(np.unique(state_of)) < len(state_of)  # copies were stored once
+    for name in [n for n in arrays if n.startswith("state_")]:
+        arrays[name] = arrays[name][state_of]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    old = FilterState.from_bytes(state.model, state.metadata(), zlib.compress(buffer.getvalue()))
+    for mine, stored in zip(state.lanes.state, old.lanes.state, strict=True):
+        np.testing.assert_array_equal(mine, stored)
+
+
 def test_an_update_from_the_stored_filter_equals_one_run_over_all_days() -> None:
     observed = _totals(scenario_with(SEED, ["city_defaults.p_contact=0.4"]))
     first = track(SEED, _up_to(observed, 3), "t", particles=300, seed=3)

@@ -62,7 +62,13 @@ from fieldcast.calibration import (
     to_unconstrained,
 )
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
-from fieldcast.engine import Lanes, LaneState, resampled_branches, splice_cities
+from fieldcast.engine import (
+    Lanes,
+    LaneState,
+    distinct_lanes,
+    resampled_branches,
+    splice_cities,
+)
 from fieldcast.observations import (
     OBSERVABLE,
     TOTAL,
@@ -353,8 +359,10 @@ class FilterState:
 
     def to_bytes(self) -> bytes:
         """The lanes and references, compressed (zlib level 1, fast: most of a lane's state
-        is zeros)."""
+        is zeros); each distinct lane state once (``state_of``: which one each lane has),
+        since after resampling most lanes are copies."""
         assert self.lanes.state is not None
+        distinct, state_of = distinct_lanes(self.lanes.state)
         buffer = io.BytesIO()
         arrays = {
             "values": self.lanes.values,
@@ -363,7 +371,8 @@ class FilterState:
             "uniforms": self.lanes.uniforms,
             "reference": self.reference,
             "reference_day": self.reference_day,
-            **{f"state_{k}": v for k, v in self.lanes.state._asdict().items()},
+            "state_of": state_of,
+            **{f"state_{k}": v[distinct] for k, v in self.lanes.state._asdict().items()},
         }
         np.savez(buffer, **arrays)
         return zlib.compress(buffer.getvalue(), 1)
@@ -383,6 +392,8 @@ class FilterState:
         with np.load(io.BytesIO(zlib.decompress(blob))) as data:
             arrays = {name: data[name] for name in data.files}
         state = LaneState(*(arrays[f"state_{name}"] for name in LaneState._fields))
+        if "state_of" in arrays:  # stored since distinct states are stored once
+            state = LaneState(*(a[arrays["state_of"]] for a in state))
         lanes = LaneChunk(
             arrays["values"],
             arrays["replication"],

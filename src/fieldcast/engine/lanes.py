@@ -443,3 +443,47 @@ def _copy_cities(into: np.ndarray, origin: np.ndarray, by_city: np.ndarray) -> N
             for c in range(cities):
                 if by_city[lane, c]:
                     into[lane, m, c] = origin[lane, m, c]
+
+
+def distinct_lanes(state: LaneState) -> tuple[np.ndarray, np.ndarray]:
+    """(the first lane of each distinct lane state, for every lane the index of its state
+    among those): a resampled filter's lanes are mostly copies of a few, whose states need
+    not be stored twice. Lanes are grouped by a 64-bit fingerprint and then compared in full,
+    so the grouping is exact; if two different states ever shared a fingerprint, every lane
+    is kept."""
+    lanes = len(state.counts)
+    fingerprint = np.zeros(lanes, dtype=np.uint64)
+    for array in state:
+        _fingerprint(np.ascontiguousarray(array).reshape(lanes, -1), fingerprint)
+    _, firsts, index = np.unique(fingerprint, return_index=True, return_inverse=True)
+    index = index.reshape(-1)
+    for array in state:
+        rows = np.ascontiguousarray(array).reshape(lanes, -1)
+        if not _rows_equal(rows, firsts[index]):
+            every = np.arange(lanes)
+            return every, every
+    return firsts, index
+
+
+@njit(cache=True)
+def _rows_equal(rows: np.ndarray, representative: np.ndarray) -> bool:
+    """Whether every row equals the row of its representative."""
+    for lane in range(rows.shape[0]):
+        other = representative[lane]
+        if other == lane:
+            continue
+        for j in range(rows.shape[1]):
+            if rows[lane, j] != rows[other, j]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _fingerprint(rows: np.ndarray, fingerprint: np.ndarray) -> None:
+    """Mix each row's values into its fingerprint (FNV-1a on 64-bit words)."""
+    prime = np.uint64(0x100000001B3)
+    for lane in range(rows.shape[0]):
+        h = fingerprint[lane] ^ np.uint64(0xCBF29CE484222325)
+        for j in range(rows.shape[1]):
+            h = (h ^ np.uint64(rows[lane, j])) * prime
+        fingerprint[lane] = h
