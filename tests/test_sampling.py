@@ -3,6 +3,8 @@ and what that buys: common random numbers that pair runs closely."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -29,6 +31,10 @@ UNIFORMS = np.random.default_rng(2026).random(3000)
         (30_000, 0.3),
         (10_000_000, 0.03),  # large counts: the CDF near the answer in closed form
         (100_000_000, 0.5),
+        (650_000, 0.02),  # both beta parameters large: the asymptotic expansion
+        (650_000, 0.9),
+        (2_000_000, 0.3),
+        (650_000, 0.0004),  # the smaller parameter near 260: scipy's betainc
     ],
 )
 def test_binomial_is_the_exact_quantile_function(trials: int, probability: float) -> None:
@@ -114,3 +120,84 @@ def test_the_log_factorial_table_holds_what_compiled_code_computes() -> None:
         return out
 
     assert np.array_equal(_LOG_FACTORIAL, computed(len(_LOG_FACTORIAL)))
+
+
+def _exact_binomial_cdf(x: int, trials: int, probability: float) -> float:
+    """F(x) summed in 30-digit arithmetic from 45 standard deviations below x (the terms
+    below are under 1e-400 of it)."""
+    import mpmath
+
+    with mpmath.workdps(30):
+        p = mpmath.mpf(probability)
+        q = 1 - p
+        k = max(0, int(x - 45 * math.sqrt(trials * probability * (1 - probability))))
+        pmf = mpmath.exp(
+            mpmath.loggamma(trials + 1)
+            - mpmath.loggamma(k + 1)
+            - mpmath.loggamma(trials - k + 1)
+            + k * mpmath.log(p)
+            + (trials - k) * mpmath.log(q)
+        )
+        total = pmf
+        for j in range(k, x):
+            pmf = pmf * (trials - j) * p / (q * (j + 1))
+            total += pmf
+        return float(total)
+
+
+@pytest.mark.parametrize(
+    ("trials", "probability"), [(650_000, 0.02), (650_000, 0.9), (300_000, 0.3)]
+)
+def test_the_binomial_cdf_of_large_counts_is_right_to_double_precision(
+    trials: int, probability: float
+) -> None:
+    """Where the draws evaluate the CDF in closed form with both beta parameters large (the
+    asymptotic expansion), it is right to within 1e-14 relative: a few units in the last
+    place of a double, the precision the samplers claim (scipy's betainc misses here by up to
+    1e-12). A planted error of 1e-12 in lambda's product (what computing it without the
+    product's rounding error costs) is seen."""
+    from fieldcast.sampling import _binomial_cdf, _incomplete_beta_asymptotic
+
+    mean = trials * probability
+    sd = math.sqrt(mean * (1 - probability))
+    for z in (-2.5, -0.7, 0.0, 1.3, 3.1):
+        x = round(mean + z * sd)
+        exact = _exact_binomial_cdf(x, trials, probability)
+        assert abs(_binomial_cdf(x, trials, probability) / exact - 1) < 1e-14
+    x = round(mean + 2.0 * sd)
+    a, b = trials - x + 0.0, x + 1.0
+    lam = (a + b) * probability * (1 + 1e-12) - b
+    exact = _exact_binomial_cdf(x, trials, probability)
+    assert abs(_incomplete_beta_asymptotic(a, b, lam) / exact - 1) > 1e-14
+
+
+@pytest.mark.parametrize(("trials", "probability"), [(650_000, 0.02), (2_000_000, 0.3)])
+def test_the_binomial_pmf_of_large_counts_is_right_to_double_precision(
+    trials: int, probability: float
+) -> None:
+    """The pmf the large draws walk with is right to within 1e-14 relative; the textbook
+    difference of log-factorials, which it replaces there, misses by more (seen below)."""
+    import mpmath
+
+    from fieldcast.sampling import _log_binomial_pmf
+
+    mean = trials * probability
+    sd = math.sqrt(mean * (1 - probability))
+    textbook_worst = 0.0
+    with mpmath.workdps(30):
+        p = mpmath.mpf(probability)
+        for z in (-3.0, -1.0, 0.0, 0.5, 2.0, 4.0):
+            x = round(mean + z * sd)
+            exact = mpmath.binomial(trials, x) * p**x * (1 - p) ** (trials - x)
+            assert (
+                abs(float(math.exp(_log_binomial_pmf(x, trials, probability)) / exact) - 1) < 1e-14
+            )
+            textbook = math.exp(
+                math.lgamma(trials + 1.0)
+                - math.lgamma(x + 1.0)
+                - math.lgamma(trials - x + 1.0)
+                + x * math.log(probability)
+                + (trials - x) * math.log1p(-probability)
+            )
+            textbook_worst = max(textbook_worst, abs(float(textbook / exact) - 1))
+    assert textbook_worst > 1e-14
