@@ -191,14 +191,7 @@ BOUNDS_SCRIPT = """
 import numpy as np
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario, parameter_table_with
-from fieldcast.engine import (
-    NATIONAL_FIELDS,
-    Lanes,
-    LaneState,
-    distinct_lanes,
-    simulate_chunk,
-    splice_cities,
-)
+from fieldcast.engine import Lanes, simulate_chunk
 
 for name in ("seed-2019", "seed-2019-as-executed"):
     one = compile_scenario(load_scenario(name))
