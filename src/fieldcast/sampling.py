@@ -83,11 +83,13 @@ _ndtri = _scipy_function("ndtri", "fieldcast_ndtri", _f64(_f64))
 _erfcx = _scipy_function("__pyx_fuse_1erfcx", "fieldcast_erfcx", _f64(_f64))
 
 # The incomplete beta function of two large parameters by its asymptotic expansion (below):
-# both at least this, and |lambda| at most this share of the smaller (TOMS 708's conditions).
-# Where the smaller is below _EXPANSION_FASTER, scipy's betainc is as fast and as exact.
-_ASYMPTOTIC_SMALLEST = 100.0
-_EXPANSION_FASTER = 1000.0
+# where both are at least _EXPANSION_FROM (valid from 100, TOMS 708; below 1,000 scipy's
+# betainc is as fast) and |lambda| is at most _ASYMPTOTIC_LAMBDA_SHARE of the smaller.
+# The pmf's Stirling series (``_stirling_remainder``) is exact to double precision from
+# _STIRLING_FROM.
+_EXPANSION_FROM = 1000.0
 _ASYMPTOTIC_LAMBDA_SHARE = 0.03
+_STIRLING_FROM = 100.0
 _ASYMPTOTIC_TERMS = 20  # the expansion's last even order
 _ASYMPTOTIC_TOLERANCE = 100 * 2.220446049250313e-16
 
@@ -347,7 +349,7 @@ def _binomial_cdf(x: int, trials: int, probability: float) -> float:
     a = trials - x + 0.0
     b = x + 1.0
     smaller = min(a, b)
-    if smaller >= _EXPANSION_FASTER:
+    if smaller >= _EXPANSION_FROM:
         # lambda = (a + b) p - b, the product's rounding error kept (Dekker's two-product):
         # lambda is a difference of two numbers near the mean, and an error of one unit in
         # the product's last place would be relative error 1e-13 in the result at 1e6 trials
@@ -368,7 +370,7 @@ def _log_binomial_pmf(x: int, trials: int, probability: float) -> float:
     deviances, no difference of large log-factorials (which near a million trials loses
     about nine digits); else from log-factorials."""
     rest = trials - x
-    if x >= _ASYMPTOTIC_SMALLEST and rest >= _ASYMPTOTIC_SMALLEST:
+    if x >= _STIRLING_FROM and rest >= _STIRLING_FROM:
         n, k, m = trials + 0.0, x + 0.0, rest + 0.0
         # deviance x log(x / M) + M - x = x (t - log(1 + t)), t = (M - x) / x, with the
         # means' rounding errors kept, as in _binomial_cdf; M - x = (x - M) for the other
