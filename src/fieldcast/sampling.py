@@ -258,8 +258,8 @@ def _incomplete_beta_asymptotic(a: float, b: float, lam: float) -> float:
     """I_x(a, b) for a, b >= 100 and 0 <= lam = (a + b)(1 - x) - b <= 0.03 min(a, b): the
     asymptotic expansion of DiDonato and Morris (ACM TOMS 708, 1992, function BASYM), written
     here from the paper's algorithm. scipy's betainc sums a continued fraction whose length
-    grows with the parameters (1.5 microseconds at a million trials); the expansion needs a
-    few terms whatever they are, to double precision."""
+    grows with the parameters; the expansion needs a few terms whatever they are, to double
+    precision (``make bench``: ``binomial_ns_at_*_trials``)."""
     e0 = 2.0 / math.sqrt(math.pi)
     e1 = 2.0**-1.5
     if a < b:
