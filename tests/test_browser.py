@@ -35,7 +35,7 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from test_web import COUNTS_CSV
-from webserver import free_port, serve, wait_for
+from webserver import api_get, api_post, free_port, serve, wait_for
 
 pytestmark = pytest.mark.slow
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
@@ -67,7 +67,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         jobs = [
-            httpx.post(
+            api_post(
                 f"{url}/api/jobs",
                 json={
                     "kind": "forecast",
@@ -85,7 +85,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 )
             ],
         }
-        added = httpx.post(
+        added = api_post(
             f"{url}/api/observations",
             json={"name": "week", "scenario": "seed-2019", "counts": counts},
         )
@@ -95,7 +95,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             ("calibrate", {"particles": 40, "target_ess": 20}),
         ):
             jobs.append(
-                httpx.post(
+                api_post(
                     f"{url}/api/jobs",
                     json={
                         "kind": kind,
@@ -107,7 +107,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ids = [job.json()["job_id"] for job in jobs]
 
         def done() -> bool:
-            states = {j["job_id"]: j["state"] for j in httpx.get(f"{url}/api/jobs").json()}
+            states = {j["job_id"]: j["state"] for j in api_get(f"{url}/api/jobs").json()}
             assert not {states[i] for i in ids} & {"failed", "cancelled"}, states
             return all(states[i] == "done" for i in ids)
 
@@ -299,8 +299,8 @@ def test_every_page_renders_fully_with_the_network_cut_off(
 ) -> None:
     offline = Offline(browser)
     page = offline.page()
-    run_id = httpx.get(f"{dashboard}/api/runs").json()[0]["run_id"]
-    jobs = httpx.get(f"{dashboard}/api/jobs").json()
+    run_id = api_get(f"{dashboard}/api/runs").json()[0]["run_id"]
+    jobs = api_get(f"{dashboard}/api/jobs").json()
     tracking = next(job["result"]["tracking_id"] for job in jobs if job["kind"] == "track")
     calibration = next(job for job in jobs if job["kind"] == "calibrate")
     paths = [
@@ -341,14 +341,14 @@ def test_a_full_queue_and_a_refusal_are_said_plainly(
 
         def ask(seed: int) -> int:  # a long forecast (a minute or more)
             long_job = {"replications": 1_000_000, "seed": seed}
-            return httpx.post(
+            return api_post(
                 f"{url}/api/jobs",
                 json={"kind": "forecast", "scenario": "seed-2019", "settings": long_job},
             ).status_code
 
         assert ask(1) == 202
         wait_for(
-            lambda: httpx.get(f"{url}/api/jobs").json()[0]["state"] == "running",
+            lambda: api_get(f"{url}/api/jobs").json()[0]["state"] == "running",
             JOB_SECONDS / 1000,
         )
         assert [ask(2), ask(3)] == [202, 429]  # one waits while the first runs: full

@@ -23,7 +23,7 @@ from fieldcast.reports.interactive import tracked_figure
 from fieldcast.store import RunStore
 from fieldcast.web.app import WebSettings, create_app
 from fieldcast.web.security import CONTENT_SECURITY_POLICY, Access
-from webserver import free_port, serve, session_processes, wait_for
+from webserver import api_get, api_post, free_port, serve, session_processes, wait_for
 
 
 def _settings(tmp_path: Path, **changes: object) -> WebSettings:
@@ -504,14 +504,13 @@ def test_fifty_submissions_at_once_each_done_or_refused_none_lost(tmp_path: Path
     try:
 
         def post(seed: int) -> httpx.Response:
-            return httpx.post(
+            return api_post(
                 f"{url}/api/jobs",
                 json={
                     "kind": "forecast",
                     "scenario": "seed-2019",
                     "settings": {"seed": seed % 40, "replications": 400},
                 },
-                timeout=60,
             )
 
         with ThreadPoolExecutor(16) as pool:
@@ -520,12 +519,12 @@ def test_fifty_submissions_at_once_each_done_or_refused_none_lost(tmp_path: Path
         assert set(codes) <= {200, 202, 429} and 429 in codes and 202 in codes
         accepted = {r.json()["job_id"] for r in responses if r.status_code in (200, 202)}
         wait_for(
-            lambda: all(job["state"] == "done" for job in httpx.get(f"{url}/api/jobs").json()),
+            lambda: all(job["state"] == "done" for job in api_get(f"{url}/api/jobs").json()),
             240,
         )
-        jobs = httpx.get(f"{url}/api/jobs").json()
+        jobs = api_get(f"{url}/api/jobs").json()
         assert {job["job_id"] for job in jobs} == accepted  # none lost, none made up
-        runs = httpx.get(f"{url}/api/runs").json()
+        runs = api_get(f"{url}/api/runs").json()
         assert len(runs) == len(accepted)  # one run per job: none duplicated
         seeds = [job["settings"]["seed"] for job in jobs]
         assert len(seeds) == len(set(seeds))  # identical submissions shared one job
@@ -541,7 +540,7 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     accepted = []
     for seed in range(4):
-        response = httpx.post(
+        response = api_post(
             f"{url}/api/jobs",
             json={
                 "kind": "forecast",
@@ -550,7 +549,7 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
             },
         )
         accepted.append(response.json()["job_id"])
-    wait_for(lambda: any(j["state"] == "running" for j in httpx.get(f"{url}/api/jobs").json()), 60)
+    wait_for(lambda: any(j["state"] == "running" for j in api_get(f"{url}/api/jobs").json()), 60)
     session = os.getsid(server.pid)
     os.kill(server.pid, signal.SIGKILL)  # the server only: its worker must notice and go
     server.wait()
@@ -558,12 +557,12 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
     server = serve(tmp_path, port, workers=1)
     try:
         wait_for(
-            lambda: all(j["state"] == "done" for j in httpx.get(f"{url}/api/jobs").json()), 300
+            lambda: all(j["state"] == "done" for j in api_get(f"{url}/api/jobs").json()), 300
         )
-        jobs = {job["job_id"]: job for job in httpx.get(f"{url}/api/jobs").json()}
+        jobs = {job["job_id"]: job for job in api_get(f"{url}/api/jobs").json()}
         assert set(jobs) == set(accepted)
         assert sum(job["interruptions"] for job in jobs.values()) == 1
-        assert len(httpx.get(f"{url}/api/runs").json()) == 4
+        assert len(api_get(f"{url}/api/runs").json()) == 4
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
@@ -578,7 +577,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Pat
     server = serve(tmp_path, port, workers=1)
     url = f"http://127.0.0.1:{port}"
     try:
-        response = httpx.post(
+        response = api_post(
             f"{url}/api/jobs",
             json={
                 "kind": "forecast",
@@ -587,7 +586,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Pat
             },
         )
         job_id = response.json()["job_id"]
-        wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "running", 60)
+        wait_for(lambda: api_get(f"{url}/api/jobs/{job_id}").json()["state"] == "running", 60)
         children = subprocess.run(
             ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
@@ -597,8 +596,8 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Pat
         assert len(workers) == 1
         for pid in workers:
             os.kill(int(pid), signal.SIGKILL)
-        wait_for(lambda: httpx.get(f"{url}/api/jobs/{job_id}").json()["state"] == "done", 300)
-        assert httpx.get(f"{url}/api/jobs/{job_id}").json()["interruptions"] == 1
+        wait_for(lambda: api_get(f"{url}/api/jobs/{job_id}").json()["state"] == "done", 300)
+        assert api_get(f"{url}/api/jobs/{job_id}").json()["interruptions"] == 1
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -52,6 +52,20 @@ def serve(tmp_path: Path, port: int, workers: int = 2, queue: int = 20) -> subpr
     raise AssertionError(f"the server did not start: {server.communicate()[1]}")
 
 
+# A loaded server answers late, not never: while a job worker writes a run the store file is
+# held and a request waits for it (up to the store's own wait, 120 s), so the tests give every
+# call that long rather than httpx's default 5 s.
+API_TIMEOUT = 120.0
+
+
+def api_get(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=API_TIMEOUT)
+
+
+def api_post(url: str, **arguments: object) -> httpx.Response:
+    return httpx.post(url, timeout=API_TIMEOUT, **arguments)  # type: ignore[arg-type]
+
+
 def wait_for(condition: Callable[[], bool], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
