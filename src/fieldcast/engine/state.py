@@ -1,7 +1,12 @@
 """What a lane carries and what the kernel reads and writes: the named tuples of arrays
 (``Calendar``, ``LaneKeys``, ``LaneState``, ``Scratch``, ``Recording``), the codes of metrics and
-random streams (module-level integers, which numba compiles as constants) and the kernel's
-compile options.
+random streams and the kernel's compile options.
+
+The codes are numpy integers, not Python ints: numba types a global Python int as a literal
+and compiles a separate copy of every helper it is passed to for each value (twelve copies of
+``draws.binomial``, one per stream, nineteen of ``record_change``), which doubled the kernel's
+compile time; a numpy integer is typed ``int64``, one copy each, and LLVM still folds it as a
+constant where the helper is inlined.
 """
 
 from __future__ import annotations
@@ -20,55 +25,55 @@ from fieldcast.metrics import (
 )
 from fieldcast.streams import STREAMS
 
-OPEN = METRICS.index("open")
-AT_ADDRESS = METRICS.index("at_address")
-MOVED = METRICS.index("moved")
-CLOSED = METRICS.index("closed")
-DETAINED = METRICS.index("detained")
-AWAITING_REMOVAL = METRICS.index("awaiting_removal")
-ON_NOTICE = METRICS.index("on_notice")
-MONITORED = METRICS.index("monitored")
-AWAITING_DISPOSITION = METRICS.index("awaiting_disposition")
-MOVED_AWAY = METRICS.index("moved_away")
-MOVED_AFTER_ALERT = METRICS.index("moved_after_alert")
-ATTEMPTS = METRICS.index("attempts")
-NOT_FOUND = METRICS.index("not_found")
-CONTACTS = METRICS.index("contacts")
-ARRESTS = METRICS.index("arrests")
-CLOSURES = METRICS.index("closures")
-DETENTIONS = METRICS.index("detentions")
-NOTICES = METRICS.index("notices")
-MONITORS_FITTED = METRICS.index("monitors_fitted")
-RELIEF = METRICS.index("relief_releases")
-REMOVALS = METRICS.index("removals")
-DEPARTURES = METRICS.index("departures")
-REARRESTS = METRICS.index("rearrests")
-LOSSES = METRICS.index("losses")
+OPEN = np.int64(METRICS.index("open"))
+AT_ADDRESS = np.int64(METRICS.index("at_address"))
+MOVED = np.int64(METRICS.index("moved"))
+CLOSED = np.int64(METRICS.index("closed"))
+DETAINED = np.int64(METRICS.index("detained"))
+AWAITING_REMOVAL = np.int64(METRICS.index("awaiting_removal"))
+ON_NOTICE = np.int64(METRICS.index("on_notice"))
+MONITORED = np.int64(METRICS.index("monitored"))
+AWAITING_DISPOSITION = np.int64(METRICS.index("awaiting_disposition"))
+MOVED_AWAY = np.int64(METRICS.index("moved_away"))
+MOVED_AFTER_ALERT = np.int64(METRICS.index("moved_after_alert"))
+ATTEMPTS = np.int64(METRICS.index("attempts"))
+NOT_FOUND = np.int64(METRICS.index("not_found"))
+CONTACTS = np.int64(METRICS.index("contacts"))
+ARRESTS = np.int64(METRICS.index("arrests"))
+CLOSURES = np.int64(METRICS.index("closures"))
+DETENTIONS = np.int64(METRICS.index("detentions"))
+NOTICES = np.int64(METRICS.index("notices"))
+MONITORS_FITTED = np.int64(METRICS.index("monitors_fitted"))
+RELIEF = np.int64(METRICS.index("relief_releases"))
+REMOVALS = np.int64(METRICS.index("removals"))
+DEPARTURES = np.int64(METRICS.index("departures"))
+REARRESTS = np.int64(METRICS.index("rearrests"))
+LOSSES = np.int64(METRICS.index("losses"))
 METRIC_COUNT = len(METRICS)
 FIELD_END_ROWS = np.array([METRICS.index(m) for m in FIELD_END_METRICS], dtype=np.int64)
 HORIZON_ROWS = np.array([METRICS.index(m) for m in HORIZON_METRICS], dtype=np.int64)
 CITY_HORIZON_ROWS = np.array([METRICS.index(m) for m in CITY_HORIZON_METRICS], dtype=np.int64)
 CITY_BAND_ROWS = np.array([METRICS.index(m) for m in CITY_BAND_METRICS], dtype=np.int64)
 
-ADDRESS = STREAMS["address"]
-MOVES = STREAMS["moves"]
-ALERT_MOVES = STREAMS["alert_moves"]
-SELECT_NEW = STREAMS["select_new"]
-SELECT_RETRY = STREAMS["select_retry"]
-SELECT_LOCATION = STREAMS["select_location"]
-CONTACT = STREAMS["contact"]
-ARREST = STREAMS["arrest"]
-COLLATERAL = STREAMS["collateral"]
-DETAIN_INTENT = STREAMS["detain_intent"]
-BED_ALLOCATION = STREAMS["bed_allocation"]
-MONITOR_INTENT = STREAMS["monitor_intent"]
-MONITOR_ALLOCATION = STREAMS["monitor_allocation"]
-RELIEF_STREAM = STREAMS["relief"]
-REMOVAL_ALLOCATION = STREAMS["removal_allocation"]
-NOTICE_OUTCOME = STREAMS["notice_outcome"]
-REARREST = STREAMS["rearrest"]
-QUIET_MOVES = STREAMS["quiet_moves"]
-QUIET_MOVE_DAYS = STREAMS["quiet_move_days"]
+ADDRESS = np.int64(STREAMS["address"])
+MOVES = np.int64(STREAMS["moves"])
+ALERT_MOVES = np.int64(STREAMS["alert_moves"])
+SELECT_NEW = np.int64(STREAMS["select_new"])
+SELECT_RETRY = np.int64(STREAMS["select_retry"])
+SELECT_LOCATION = np.int64(STREAMS["select_location"])
+CONTACT = np.int64(STREAMS["contact"])
+ARREST = np.int64(STREAMS["arrest"])
+COLLATERAL = np.int64(STREAMS["collateral"])
+DETAIN_INTENT = np.int64(STREAMS["detain_intent"])
+BED_ALLOCATION = np.int64(STREAMS["bed_allocation"])
+MONITOR_INTENT = np.int64(STREAMS["monitor_intent"])
+MONITOR_ALLOCATION = np.int64(STREAMS["monitor_allocation"])
+RELIEF_STREAM = np.int64(STREAMS["relief"])
+REMOVAL_ALLOCATION = np.int64(STREAMS["removal_allocation"])
+NOTICE_OUTCOME = np.int64(STREAMS["notice_outcome"])
+REARREST = np.int64(STREAMS["rearrest"])
+QUIET_MOVES = np.int64(STREAMS["quiet_moves"])
+QUIET_MOVE_DAYS = np.int64(STREAMS["quiet_move_days"])
 
 BEFORE_FIELD, AFTER_FIELD = 0, 1  # the two quiet windows
 SPLIT_STACK = 128  # intervals pending in the binary split of a window (about log2 of its days)
