@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 from playwright.sync_api import (
     Browser,

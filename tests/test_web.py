@@ -556,9 +556,7 @@ def test_a_server_killed_mid_queue_loses_nothing(tmp_path: Path) -> None:
     wait_for(lambda: session_processes(session) == [], 15)
     server = serve(tmp_path, port, workers=1)
     try:
-        wait_for(
-            lambda: all(j["state"] == "done" for j in api_get(f"{url}/api/jobs").json()), 300
-        )
+        wait_for(lambda: all(j["state"] == "done" for j in api_get(f"{url}/api/jobs").json()), 300)
         jobs = {job["job_id"]: job for job in api_get(f"{url}/api/jobs").json()}
         assert set(jobs) == set(accepted)
         assert sum(job["interruptions"] for job in jobs.values()) == 1
