@@ -113,6 +113,18 @@ def _pmf_ratio(kind: int, x: float, a: float, b: float, c: float) -> float:
 
 
 @njit(cache=True)
+def _pmf_ratio_down(kind: int, x: float, a: float, b: float, c: float) -> float:
+    """f(x - 1) / f(x), the inverse of ``_pmf_ratio`` at x - 1, as one quotient: a walk down
+    multiplies by it, so that its division does not wait for the previous step (dividing by
+    ``_pmf_ratio`` put a division on every step's critical path)."""
+    if kind == _BINOMIAL:
+        return x / ((a - x + 1.0) * b)
+    if kind == _HYPERGEOMETRIC:
+        return (x * (b - c + x)) / ((a - x + 1.0) * (c - x + 1.0))
+    return x / a
+
+
+@njit(cache=True)
 def _walk(
     kind: int,
     u: float,
@@ -131,7 +143,7 @@ def _walk(
             below = cdf - pmf
             if below <= u:
                 return x
-            pmf = pmf / _pmf_ratio(kind, x - 1.0, a, b, c)
+            pmf = pmf * _pmf_ratio_down(kind, x, a, b, c)
             cdf = below
             x -= 1
         return lo
@@ -164,7 +176,7 @@ def _from_mode(
     f = pmf_mode
     x = mode
     while x > lo:
-        f = f / _pmf_ratio(kind, x - 1.0, a, b, c)
+        f = f * _pmf_ratio_down(kind, x, a, b, c)
         x -= 1
         below += f
         if f < _NEGLIGIBLE and x < mode - 1:
