@@ -1,7 +1,10 @@
 """Where the kernel's time goes: by step of the day, by draw (kind and stream) and in the
 random number generator, in processor cycles read around each of them.
 
-Usage: python benchmarks/kernel_profile.py [SCENARIO ...] [--replications N]
+Usage: python benchmarks/kernel_profile.py [SCENARIO ...] [--replications N] [--households N]
+
+(``--households``: each scenario's targets scaled to about N households in all, as
+``population_scaling_ratio`` of ``make bench`` does.)
 
 The kernel is one compiled function with every step and draw inlined, so a sampling profiler
 (perf) sees one anonymous block of machine code. This script compiles a copy of the engine
@@ -31,12 +34,14 @@ import numpy as np
 from numba import njit
 from rich.console import Console
 from rich.table import Table
+from run import with_households
 
 import fieldcast.engine
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario
 from fieldcast.day_steps import DAY_STEPS
 from fieldcast.engine import simulate_chunk
+from fieldcast.scenario import Scenario
 from fieldcast.streams import STREAMS
 
 PACKAGE = "engine_profiled"
@@ -191,12 +196,13 @@ def cycles_per_second(read_counter: Callable[[], int]) -> float:
 def profile(
     engine: ModuleType,
     read_counter: Callable[[], int],
+    scenario: Scenario,
     name: str,
     replications: int,
     hertz: float,
     console: Console,
 ) -> None:
-    compiled = compile_scenario(load_scenario(name))
+    compiled = compile_scenario(scenario)
     simulate_chunk(compiled, 1, 0, 2)
     started = time.perf_counter()
     simulate_chunk(compiled, 1, 0, replications)
@@ -260,6 +266,7 @@ def profile(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=None)
     parser.add_argument("scenarios", nargs="*", default=["seed-2019", "national"])
     parser.add_argument(
         "--replications", type=int, default=None, help="default: 3,000 of seed-2019, 10 of others"
@@ -271,7 +278,11 @@ def main() -> None:
     console.print(f"cycle counter: {hertz / 1e9:.2f} GHz")
     for name in arguments.scenarios:
         replications = arguments.replications or (3000 if name == "seed-2019" else 10)
-        profile(engine, read_counter, name, replications, hertz, console)
+        scenario = load_scenario(name)
+        if arguments.households:
+            scenario = with_households(scenario, arguments.households)
+            name = f"{name} with {arguments.households:,} households"
+        profile(engine, read_counter, scenario, name, replications, hertz, console)
 
 
 if __name__ == "__main__":
