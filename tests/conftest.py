@@ -3,6 +3,7 @@ replication's daily values so tests can check per-day, per-replication rules."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -152,6 +153,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     )
     (folder / "ahead.pid").write_text(str(process.pid))
     session.config.ahead_process = process  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_compiled_once(request: pytest.FixtureRequest) -> None:
+    """In parallel runs, the engine compiled by one test process while the others wait and
+    then load it from numba's cache (a second), instead of each spending some 40 s of a core
+    compiling the same code at the same time (the background process of the work ahead gets
+    the waiting core)."""
+    if not hasattr(request.config, "workerinput"):
+        return
+    with open(Path(os.environ[AHEAD_FOLDER]) / "engine.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        simulate_chunk(compile_scenario(load_scenario("seed-2019")), 1, 0, 1, 1, 1)
 
 
 @pytest.fixture(scope="session")
