@@ -13,9 +13,9 @@ match exactly once) in which the cycle counter (``llvm.readcyclecounter``, the x
 read around every step of ``day_steps.DAY_STEPS``, every binomial and hypergeometric draw and
 every uniform, and the cycles are summed by what they surround. The real engine is untouched.
 
-What the figures include: a reading costs some 20-40 cycles and stops the processor from
-overlapping the code around it, so a small draw looks dearer than it is, and the copy runs
-slower than the engine (its total is printed next to the engine's); a step's figure includes
+What the figures include: a reading takes cycles and keeps the processor from overlapping
+the code around it, so a small draw looks dearer than it is, and the copy runs slower than
+the engine (its total is printed next to the engine's); a step's figure includes
 its draws and uniforms; a draw's excludes its uniform (the generator's line has those).
 """
 
@@ -129,9 +129,9 @@ def _with_steps_timed(source: str) -> str:
     """day.py with the counter read around each call of a step of ``DAY_STEPS``: every
     statement that starts with the step's name and an opening parenthesis, up to the one
     that closes it (each step must be called exactly once)."""
-    source = source.replace(
-        "from numba import njit\n", "from numba import njit\n\nfrom cycle_counter import cycles\n"
-    )
+    header = "from numba import njit\n"
+    assert source.count(header) == 1, f"day.py: no longer matches once: {header!r}"
+    source = source.replace(header, header + "\nfrom cycle_counter import cycles\n")
     for index, step in enumerate(DAY_STEPS):
         lines = source.split("\n")
         starts = [i for i, line in enumerate(lines) if line.lstrip().startswith(step + "(")]
