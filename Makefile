@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test chromium screenshots bench golden docs-figures lock clean
+.PHONY: run test chromium screenshots bench profile golden docs-figures lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("fieldcast needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -44,6 +44,10 @@ screenshots: $(STAMP) chromium
 # Speed and memory figures against their targets; writes bench.json (see docs/performance.md).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out bench.json
+
+# Where the kernel's time goes, by step of the day and by draw (docs/performance.md).
+profile: $(STAMP)
+	$(BIN)/python benchmarks/kernel_profile.py
 
 # Rewrite the golden forecasts (tests/golden_forecasts) after an intended change to the numbers.
 golden: $(STAMP)
