@@ -158,14 +158,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def engine_compiled_once(request: pytest.FixtureRequest) -> None:
     """In parallel runs, the engine compiled by one test process while the others wait and
-    then load it from numba's cache (a second), instead of each spending some 40 s of a core
-    compiling the same code at the same time (the background process of the work ahead gets
-    the waiting core)."""
+    then load it from numba's cache, instead of each compiling the same code at the same time
+    (most of `first_forecast_seconds` of `make bench`); the background process of the work
+    ahead gets the waiting core."""
     if not hasattr(request.config, "workerinput"):
         return
     with open(Path(os.environ[AHEAD_FOLDER]) / "engine.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        simulate_chunk(compile_scenario(load_scenario("seed-2019")), 1, 0, 1, 1, 1)
+        seed_2019 = compile_scenario(load_scenario("seed-2019"))
+        simulate_chunk(seed_2019, 1, 0, 1, band_sample=1, trajectory_sample=1)
 
 
 @pytest.fixture(scope="session")
