@@ -3,10 +3,11 @@
 random streams and the kernel's compile options.
 
 The codes are numpy integers, not Python ints: numba types a global Python int as a literal
-and compiles a separate copy of every helper it is passed to for each value (twelve copies of
-``draws.binomial``, one per stream, nineteen of ``record_change``), which doubled the kernel's
-compile time; a numpy integer is typed ``int64``, one copy each, and LLVM still folds it as a
-constant where the helper is inlined.
+and compiles a separate copy of every helper it is passed to for each value (a
+``draws.binomial`` per stream, a ``record_change`` per metric), which made the first run
+compile far longer (``first_forecast_seconds`` of ``make bench``, docs/performance.md); a
+numpy integer is typed ``int64``, one copy each, and LLVM still folds it as a constant where
+the helper is inlined.
 """
 
 from __future__ import annotations
