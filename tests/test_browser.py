@@ -172,6 +172,9 @@ class Offline:
 
 def _rendered_fully(page: Page) -> None:
     """The page's own styles, htmx and (where it has charts) every chart drawn by plotly.js."""
+    # htmx is a deferred script: it runs after the page is parsed (the heading already shows),
+    # before the load event; on a machine busy with a forecast that gap is long enough to see
+    page.wait_for_load_state("load")
     expect(page.locator("header .brand")).to_be_visible()
     assert page.evaluate("getComputedStyle(document.querySelector('header')).display") != "inline"
     assert page.evaluate("typeof window.htmx") == "object"

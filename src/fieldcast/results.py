@@ -424,14 +424,17 @@ def _joined(parts: list) -> np.ndarray:
 def _quantiles(values: np.ndarray, block: int = 4096) -> np.ndarray:
     """``np.quantile(values, QUANTILES, axis=0, method="inverted_cdf")``: numpy sorts (or
     partitions) once per quantile and copies the whole sample; here each block of columns is
-    sorted once, so the time is one sort and the extra memory one block."""
+    sorted once, so the time is one sort and the extra memory one block. The block is
+    transposed first: a sort along contiguous rows takes about a third of the time of one
+    down strided columns, and the client builds the results alone after the last chunk."""
     count = len(values)
     rows = [max(math.ceil(count * q) - 1, 0) for q in QUANTILES]
     columns = values.reshape(count, -1)
     result = np.empty((len(rows), columns.shape[1]))
     for start in range(0, columns.shape[1], block):
-        ordered = np.sort(columns[:, start : start + block], axis=0)
-        result[:, start : start + block] = ordered[rows]
+        ordered = np.ascontiguousarray(columns[:, start : start + block].T)
+        ordered.sort(axis=1)
+        result[:, start : start + block] = ordered[:, rows].T
     return result.reshape(len(rows), *values.shape[1:])
 
 
