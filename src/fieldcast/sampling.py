@@ -206,7 +206,12 @@ def _power(base: float, exponent: int) -> float:
     return result
 
 
-_COEFFICIENTS = 4 * (_ASYMPTOTIC_TERMS + 1)  # the expansion's four coefficient arrays
+# the expansion's five coefficient arrays (a0, b0 for two powers, c, d)
+_COEFFICIENTS = 5 * (_ASYMPTOTIC_TERMS + 1)
+# 1 / m for the recurrences' divisions by small integers: a multiplication does not hold up
+# the next step of a recurrence the way a division does (the two differ in the last place
+# at most, in terms far below the expansion's value)
+_RECIPROCALS = np.array([0.0] + [1.0 / m for m in range(1, _ASYMPTOTIC_TERMS + 4)])
 
 
 @intrinsic
@@ -293,9 +298,11 @@ def _incomplete_beta_asymptotic(a: float, b: float, lam: float) -> float:
     size = _ASYMPTOTIC_TERMS + 1
     coefficients = _stack_doubles(_COEFFICIENTS)
     a0 = coefficients[:size]
-    b0 = coefficients[size : 2 * size]
-    c = coefficients[2 * size : 3 * size]
-    d = coefficients[3 * size :]
+    b0_this = coefficients[size : 2 * size]
+    b0_next = coefficients[2 * size : 3 * size]
+    c = coefficients[3 * size : 4 * size]
+    d = coefficients[4 * size :]
+    reciprocal = _RECIPROCALS
     a0[0] = 2.0 / 3.0 * r1
     c[0] = -0.5 * a0[0]
     d[0] = -c[0]
@@ -310,18 +317,28 @@ def _incomplete_beta_asymptotic(a: float, b: float, lam: float) -> float:
     zn = z2
     for n in range(2, _ASYMPTOTIC_TERMS + 1, 2):
         hn *= h2
-        a0[n - 1] = 2.0 * r0 * (1.0 + h * hn) / (n + 2.0)
+        a0[n - 1] = 2.0 * r0 * (1.0 + h * hn) * reciprocal[n + 2]
         s += hn
-        a0[n] = 2.0 * r1 * s / (n + 3.0)
+        a0[n] = 2.0 * r1 * s * reciprocal[n + 3]
+        # b0: the coefficients of the a0 series to the power -(i + 1) / 2, for i = n (this)
+        # and i = n + 1 (next), as two recurrences side by side where the paper's loop runs
+        # one after the other: each step waits for the one before, and the processor
+        # overlaps the two (``make bench``: ``binomial_ns_at_*_trials``)
+        r_this = -0.5 * (n + 1.0)
+        r_next = -0.5 * (n + 2.0)
+        b0_this[0] = r_this * a0[0]
+        b0_next[0] = r_next * a0[0]
+        for m in range(2, n + 2):
+            inner_this = 0.0
+            inner_next = 0.0
+            for j in range(1, m):
+                inner_this += (j * r_this - (m - j)) * a0[j - 1] * b0_this[m - j - 1]
+                inner_next += (j * r_next - (m - j)) * a0[j - 1] * b0_next[m - j - 1]
+            b0_this[m - 1] = r_this * a0[m - 1] + inner_this * reciprocal[m]
+            b0_next[m - 1] = r_next * a0[m - 1] + inner_next * reciprocal[m]
+        c[n - 1] = b0_this[n - 1] * reciprocal[n + 1]
+        c[n] = b0_next[n] * reciprocal[n + 2]
         for i in range(n, n + 2):
-            r = -0.5 * (i + 1.0)
-            b0[0] = r * a0[0]
-            for m in range(2, i + 1):
-                inner = 0.0
-                for j in range(1, m):
-                    inner += (j * r - (m - j)) * a0[j - 1] * b0[m - j - 1]
-                b0[m - 1] = r * a0[m - 1] + inner / m
-            c[i - 1] = b0[i - 1] / (i + 1.0)
             inner = 0.0
             for j in range(1, i):
                 inner += d[i - j - 1] * c[j - 1]
