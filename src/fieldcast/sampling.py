@@ -323,7 +323,8 @@ def _incomplete_beta_asymptotic(a: float, b: float, lam: float) -> float:
         # b0: the coefficients of the a0 series to the power -(i + 1) / 2, for i = n (this)
         # and i = n + 1 (next), as two recurrences side by side where the paper's loop runs
         # one after the other: each step waits for the one before, and the processor
-        # overlaps the two (``make bench``: ``binomial_ns_at_*_trials``)
+        # overlaps the two; each sum takes the newest coefficient last, so that the others
+        # are summed while it is computed (``make bench``: ``binomial_ns_at_*_trials``)
         r_this = -0.5 * (n + 1.0)
         r_next = -0.5 * (n + 2.0)
         b0_this[0] = r_this * a0[0]
@@ -331,7 +332,7 @@ def _incomplete_beta_asymptotic(a: float, b: float, lam: float) -> float:
         for m in range(2, n + 2):
             inner_this = 0.0
             inner_next = 0.0
-            for j in range(1, m):
+            for j in range(m - 1, 0, -1):  # the newest coefficient last
                 inner_this += (j * r_this - (m - j)) * a0[j - 1] * b0_this[m - j - 1]
                 inner_next += (j * r_next - (m - j)) * a0[j - 1] * b0_next[m - j - 1]
             b0_this[m - 1] = r_this * a0[m - 1] + inner_this * reciprocal[m]
@@ -340,7 +341,7 @@ def _incomplete_beta_asymptotic(a: float, b: float, lam: float) -> float:
         c[n] = b0_next[n] * reciprocal[n + 2]
         for i in range(n, n + 2):
             inner = 0.0
-            for j in range(1, i):
+            for j in range(i - 1, 0, -1):  # the newest coefficient last
                 inner += d[i - j - 1] * c[j - 1]
             d[i - 1] = -(inner + c[i - 1])
         j0 = e1 * znm1 + (n - 1.0) * j0
