@@ -1,6 +1,6 @@
 """fieldcast benchmarks: speed and memory, measured in one run on this machine.
 
-Usage: python benchmarks/run.py [--out bench.json] [--quick]
+Usage: python benchmarks/run.py [--out bench.json] [--quick] [--only NAME ...]
 
 Writes ``bench.json`` (not committed) and prints a table with each figure, its target and
 whether it is met. Ratios compare two things measured in the same run, so they travel between
@@ -448,50 +448,63 @@ def cli_start_seconds() -> dict[str, float]:
     return figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="bench.json")
-    parser.add_argument("--quick", action="store_true", help="fewer replications (a smoke run)")
-    args = parser.parse_args()
+def benchmarks(quick: bool) -> dict[str, Callable[[], dict[str, Any]]]:
+    """The benchmarks by name, in the order ``make bench`` runs them; ``--only NAME`` runs
+    some alone (the machine's speed drifts, and a figure is sometimes wanted again)."""
     seed_2019 = load_scenario("seed-2019")
     national = load_scenario("national")
+
+    def default_10k() -> dict[str, float]:
+        simulate(seed_2019, 100, 1, processes=CORES)  # warm the workers' JIT cache
+        replications = 2000 if quick else 10_000
+        seconds = timed(lambda: simulate(seed_2019, replications, 1, processes=CORES))
+        return {"default_10k_seconds": seconds * 10_000 / replications}
+
+    def national_1k() -> dict[str, float]:
+        replications = 100 if quick else 1000
+        seconds = timed(lambda: simulate(national, replications, 1, processes=CORES))
+        return {
+            "national_1k_seconds": seconds * 1000 / replications,
+            "uniforms_per_national_replication": uniforms_drawn(national, 10),
+        }
+
+    return {
+        "speedup": lambda: speedup_vs_reference(seed_2019, quick),
+        "rng_floor": lambda: rng_floor(seed_2019) | sampler_costs(),
+        "default_10k": default_10k,
+        "national_1k": national_1k,
+        "population_scaling": lambda: population_scaling(seed_2019, quick),
+        "dask": lambda: dask_speedup(seed_2019, quick),
+        "morris": lambda: morris_seconds(seed_2019),
+        "lanes": lambda: lane_overhead(seed_2019, quick) | pause_resume_overhead(seed_2019, quick),
+        "calibration": lambda: (
+            calibration_seconds(seed_2019, quick) | nowcast_update_seconds(seed_2019, quick)
+        ),
+        "cli": cli_start_seconds,
+        "first_forecast": first_forecast_seconds,
+        "peak_memory": lambda: peak_rss_mb(10_000 if quick else 100_000),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", help="where to write the figures (default: bench.json, and nowhere with --only)"
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer replications (a smoke run)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
+    args = parser.parse_args()
+    named = benchmarks(args.quick)
+    chosen = args.only or list(named)
+    unknown = sorted(set(chosen) - set(named))
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(named)}")
+    out = args.out or (None if args.only else "bench.json")
     console = Console()
     figures: dict[str, Any] = {}
-
-    console.print("speedup against the reference ...")
-    figures |= speedup_vs_reference(seed_2019, args.quick)
-    console.print("rng floor ...")
-    figures |= rng_floor(seed_2019)
-    figures |= sampler_costs()
-    console.print("default 10k ...")
-    simulate(seed_2019, 100, 1, processes=CORES)  # warm the workers' JIT cache
-    default_reps = 2000 if args.quick else 10_000
-    figures["default_10k_seconds"] = timed(
-        lambda: simulate(seed_2019, default_reps, 1, processes=CORES)
-    ) * (10_000 / default_reps)
-    console.print("national 1k ...")
-    national_reps = 100 if args.quick else 1000
-    figures["national_1k_seconds"] = timed(
-        lambda: simulate(national, national_reps, 1, processes=CORES)
-    ) * (1000 / national_reps)
-    figures["uniforms_per_national_replication"] = uniforms_drawn(national, 10)
-    console.print("population scaling ...")
-    figures |= population_scaling(seed_2019, args.quick)
-    console.print("Dask ...")
-    figures |= dask_speedup(seed_2019, args.quick)
-    console.print("Morris ...")
-    figures |= morris_seconds(seed_2019)
-    console.print("lanes ...")
-    figures |= lane_overhead(seed_2019, args.quick)
-    figures |= pause_resume_overhead(seed_2019, args.quick)
-    console.print("calibration ...")
-    figures |= calibration_seconds(seed_2019, args.quick)
-    figures |= nowcast_update_seconds(seed_2019, args.quick)
-    figures |= cli_start_seconds()
-    console.print("first forecast (numba compiles the engine) ...")
-    figures |= first_forecast_seconds()
-    console.print("peak memory ...")
-    figures |= peak_rss_mb(10_000 if args.quick else 100_000)
+    for name in chosen:
+        console.print(f"{name} ...")
+        figures |= named[name]()
 
     figures["machine"] = {
         "cores": CORES,
@@ -500,18 +513,22 @@ def main() -> None:
         "numpy": np.__version__,
         "quick": args.quick,
     }
-    Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
+    if out is not None:
+        Path(out).write_text(json.dumps(figures, indent=2) + "\n")
 
     table = Table(title=f"fieldcast benchmarks ({CORES} cores{', quick' if args.quick else ''})")
     for column in ("key", "what", "measured", "target", "met"):
         table.add_column(column)
     for key, (what, target, sense) in TARGETS.items():
+        if key not in figures:
+            continue
         value = figures[key]
         met = value >= target if sense == "min" else value <= target
         bound = ">=" if sense == "min" else "<="
         table.add_row(key, what, f"{value:,.2f}", f"{bound} {target:,}", "yes" if met else "NO")
     console.print(table)
-    console.print(f"written to {args.out}")
+    if out is not None:
+        console.print(f"written to {out}")
 
 
 if __name__ == "__main__":
