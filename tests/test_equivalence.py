@@ -16,6 +16,13 @@ suite is deterministic; a correct engine would fail it for about one seed in a h
 
 The last test shows the check has teeth: an engine run with ``p_contact`` raised by 0.03 must
 be told apart from the reference of the unchanged scenario by the same family of tests.
+
+The samples above keep every replication's daily path, so the engine's lanes there move
+never-visited households day by day. Every other lane folds those moves into the visits
+(docs/model.md, section 5): a second family (``folded_comparisons``, held at the same 1%)
+compares lanes without samples with the reference, on what every lane keeps (the
+per-replication values after the last field day and at the horizon) and on the daily means;
+``test_the_folded_check_detects_a_wrong_fold`` shows its teeth.
 """
 
 from __future__ import annotations
@@ -29,11 +36,17 @@ from scipy import stats
 
 from conftest import variant
 from fieldcast.catalog import load_scenario
-from fieldcast.compiled import CompiledScenario, compile_scenario
-from fieldcast.engine import simulate_chunk
-from fieldcast.metrics import MEASURES, METRICS
+from fieldcast.compiled import (
+    CompiledScenario,
+    ParameterTable,
+    compile_scenario,
+    parameter_table,
+)
+from fieldcast.engine import Lanes, simulate_chunk
+from fieldcast.metrics import HORIZON_METRICS, MEASURES, METRICS
 from fieldcast.recording import ChunkOutput
 from fieldcast.reference import simulate_reference_block
+from fieldcast.results import _quiet_moves_to_come, _unvisited_moves_to_come
 from fieldcast.scenario import Scenario
 
 REFERENCE_REPS = 300
@@ -141,11 +154,16 @@ def _kept_days(output_trajectories: np.ndarray, scenario: Scenario) -> np.ndarra
 
 
 @cache
-def reference_samples(name: str) -> np.ndarray:
-    """[rep, compared day, place, metric, measure] from the reference."""
-    output = simulate_reference_block(
+def reference_output(name: str) -> ChunkOutput:
+    return simulate_reference_block(
         scenario(name), 101, 0, REFERENCE_REPS, trajectory_sample=REFERENCE_REPS
     )
+
+
+@cache
+def reference_samples(name: str) -> np.ndarray:
+    """[rep, compared day, place, metric, measure] from the reference."""
+    output = reference_output(name)
     assert output.trajectories is not None
     return _kept_days(output.trajectories, scenario(name))
 
@@ -240,12 +258,18 @@ def family_size() -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_engine_matches_reference_in_distribution(name: str) -> None:
+    """Lanes that keep their daily path, then lanes that fold the moves of never-visited
+    households (one test, so that the reference's samples are made once)."""
     threshold = FAMILY_ALPHA / family_size()
     results = comparisons(name, reference_samples(name), engine_samples(scenario(name)))
     failures = [(label, p) for label, p in results if p < threshold]
     assert not failures, f"p < {threshold:.1e}: {failures}"
     # the comparison is not vacuous: these scenarios do move the compared quantities
     assert sum(1 for label, _ in results if "[constant]" not in label) > len(results) / 3
+    threshold = FAMILY_ALPHA / folded_family_size()
+    results = folded_comparisons(name, folded_output(scenario(name)))
+    failures = [(label, p) for label, p in results if p < threshold]
+    assert not failures, f"folded lanes, p < {threshold:.1e}: {failures}"
 
 
 def test_the_check_detects_a_small_change_in_one_parameter() -> None:
@@ -255,3 +279,129 @@ def test_the_check_detects_a_small_change_in_one_parameter() -> None:
     results = comparisons(name, reference_samples(name), engine_samples(nudged))
     detected = [label for label, p in results if p < threshold]
     assert detected, "p_contact + 0.03 went unnoticed"
+
+
+# -- lanes that fold the moves of never-visited households ---------------------------------
+
+FOLDED_MEANS = (("at_address", "households"), ("moved", "households"), ("moved_away", "households"))
+
+
+def folded_output(scenario: Scenario, table: ParameterTable | None = None) -> ChunkOutput:
+    """``ENGINE_REPS`` lanes with no daily samples (they fold), in one batch; ``table``
+    replaces the scenario's parameter table (a deliberately wrong one below)."""
+    compiled = compile_scenario(scenario)
+    lanes = Lanes.start(
+        [compiled],
+        303,
+        parameter_set=np.zeros(ENGINE_REPS, dtype=np.int64),
+        replication=np.arange(ENGINE_REPS),
+        table=table,
+    )
+    lanes.run()
+    return lanes.outputs()[0]
+
+
+def _folded_means(scenario: Scenario, output: ChunkOutput) -> np.ndarray:
+    """[day, place, metric, measure] daily means as the results give them (the windows'
+    moves placed at their expected days)."""
+    compiled = compile_scenario(scenario)
+    assert output.quiet_movers is not None and output.unvisited_movers is not None
+    total = (
+        output.daily_sum
+        + _quiet_moves_to_come(compiled, output.quiet_movers)
+        + _unvisited_moves_to_come(compiled, output.unvisited_movers)
+    )
+    return total / output.replications
+
+
+def folded_comparisons(name: str, folded: ChunkOutput) -> list[tuple[str, float]]:
+    """(description, p-value) of every test of folded lanes against the reference: the two
+    tests of ``_tests`` on the per-replication values every lane keeps (arrests after the
+    last field day in every place, the national horizon metrics, arrests at the horizon in
+    every city), and a z test of the daily mean of the moves' stocks and flows on the
+    compared days. A folded lane's daily value of those is an expectation over when its
+    moves happened, whose variance is at most the daily path's, so the z test takes the
+    reference's per-replication variance for both samples: its false-alarm rate is at most
+    the nominal one."""
+    reference = reference_output(name)
+    cities = [city.name for city in scenario(name).cities]
+    places = [*cities, "all"]
+    households, persons = MEASURES.index("households"), MEASURES.index("persons")
+    results = []
+    for place_index, place in enumerate(places):
+        for measure in (households, persons):
+            label = f"{name}, folded: arrests ({MEASURES[measure]}) in {place}, field end"
+            results += _tests(
+                label,
+                reference.at_field_end[:, place_index, 0, measure],
+                folded.at_field_end[:, place_index, 0, measure],
+            )
+    for j, metric in enumerate(HORIZON_METRICS):
+        label = f"{name}, folded: {metric} (households) at the horizon"
+        results += _tests(
+            label, reference.at_horizon[:, j, households], folded.at_horizon[:, j, households]
+        )
+    for city_index, city in enumerate(cities):
+        label = f"{name}, folded: arrests (households) in {city} at the horizon"
+        results += _tests(
+            label,
+            reference.city_at_horizon[:, city_index, 0, households],
+            folded.city_at_horizon[:, city_index, 0, households],
+        )
+    means = _folded_means(scenario(name), folded)
+    samples = reference_samples(name)
+    start_day = compile_scenario(scenario(name)).start_day
+    for position, day in enumerate(_days(scenario(name))):
+        for metric, measure in FOLDED_MEANS:
+            index = (METRICS.index(metric), MEASURES.index(measure))
+            values = samples[:, position, -1, index[0], index[1]].astype(float)
+            mean = means[day - start_day, -1, index[0], index[1]]
+            spread = values.std(ddof=1) * np.sqrt(1 / len(values) + 1 / folded.replications)
+            label = f"{name}, folded: daily mean of {metric} ({measure}) on day {day}"
+            if spread == 0:
+                results.append((label + " [constant]", 1.0 if mean == values[0] else 0.0))
+            else:
+                z = (mean - values.mean()) / spread
+                results.append((label + " [mean]", float(2 * stats.norm.sf(abs(z)))))
+    return results
+
+
+def folded_family_size() -> int:
+    """Tests in the folded lanes' family."""
+    size = 0
+    for name in SCENARIOS:
+        cities = len(scenario(name).cities)
+        size += 2 * (2 * (cities + 1) + len(HORIZON_METRICS) + cities) + 3 * len(FOLDED_MEANS)
+    return size
+
+
+def _visits_forget_the_moves(survival: np.ndarray, field_end: int) -> np.ndarray:
+    """Visits find every household that was at the address on the first day still there."""
+    wrong = survival.copy()
+    wrong[:field_end] = 1.0
+    return wrong
+
+
+def _visits_one_day_late(survival: np.ndarray, field_end: int) -> np.ndarray:
+    """Visits leave out the moves of their own day (the survival read one day early)."""
+    wrong = survival.copy()
+    wrong[1:field_end] = survival[: field_end - 1]
+    return wrong
+
+
+@pytest.mark.parametrize("broken", [_visits_forget_the_moves, _visits_one_day_late])
+@pytest.mark.parametrize("name", ["default", "heavy leak"])
+def test_the_folded_check_detects_a_wrong_fold(
+    name: str, broken: Callable[[np.ndarray, int], np.ndarray]
+) -> None:
+    """A fold whose visits read the survival wrongly up to the last field day (the last
+    field day itself, and the windows, read it rightly) is told apart from the reference by
+    the folded family, in the seed scenario and in the one whose leak moves most families."""
+    compiled = compile_scenario(scenario(name))
+    field_end = compiled.field_days - compiled.start_day
+    survival = broken(compiled.survival, field_end)
+    wrong = parameter_table([compiled])._replace(survival=survival[None, :])
+    threshold = FAMILY_ALPHA / folded_family_size()
+    results = folded_comparisons(name, folded_output(scenario(name), wrong))
+    detected = [label for label, p in results if p < threshold]
+    assert detected, f"{broken.__name__} went unnoticed"

@@ -81,6 +81,9 @@ class ChunkOutput:
     # households that moved in each quiet window (docs/model.md, section 5), [window, class, city]:
     # counted in daily_sum on the window's first day, spread over its days by the results
     quiet_movers: np.ndarray | None = None
+    # moves of never-visited households found on each day, [day, class, city] (same section):
+    # counted in daily_sum on the first day, spread over the days up to the finding by the results
+    unvisited_movers: np.ndarray | None = None
 
 
 class Recorder:
@@ -228,13 +231,16 @@ def chunk_output(
     group: int,
     daily: bool,
     quiet_movers: np.ndarray | None,
+    unvisited_movers: np.ndarray | None,
 ) -> ChunkOutput:
     """The ``ChunkOutput`` of the lanes selected by the mask ``lanes`` (one group) from what
     the engine's kernel recorded. The kernel records each change on its day, and the moves of
     a quiet window on the window's first day; sampled replications also recorded how many of
     those moves were still to come each day (``*_pending``), which is put back here.
     ``band_rows`` and ``trajectory_rows`` are the sampled lanes' rows, in replication order;
-    ``quiet_movers`` [window, class, city] sums the group's lanes' quiet-window moves."""
+    ``quiet_movers`` [window, class, city] sums the group's lanes' quiet-window moves, and
+    ``unvisited_movers`` [day, class, city] their folded moves of never-visited households
+    by the day they were found."""
     weights = compiled.measure_weights
     moved_rows = [METRICS.index(m) for m in ("at_address", "moved", "moved_away")]
     moved_signs = np.array([1, -1, -1])  # a pending move is still at the address
@@ -279,4 +285,5 @@ def chunk_output(
         bed_days=recording.bed_days[selected],
         monitor_days=recording.monitor_days[selected],
         quiet_movers=quiet_movers if daily else None,
+        unvisited_movers=unvisited_movers if daily else None,
     )

@@ -344,6 +344,7 @@ class ResultsBuilder:
         self.daily_sum: np.ndarray | None = None
         self.collateral_daily_sum: np.ndarray | None = None
         self.quiet_movers: np.ndarray | None = None
+        self.unvisited_movers: np.ndarray | None = None
         self.samples: dict[int, ChunkOutput] = {}
 
     def add(self, index: int, chunk: ChunkOutput) -> None:
@@ -368,6 +369,10 @@ class ResultsBuilder:
             if self.quiet_movers is None:
                 self.quiet_movers = np.zeros_like(chunk.quiet_movers)
             self.quiet_movers += chunk.quiet_movers
+        if chunk.unvisited_movers is not None:
+            if self.unvisited_movers is None:
+                self.unvisited_movers = np.zeros_like(chunk.unvisited_movers)
+            self.unvisited_movers += chunk.unvisited_movers
         if chunk.band_sample is not None or chunk.trajectories is not None:
             self.samples[index] = chunk
 
@@ -389,6 +394,8 @@ class ResultsBuilder:
         daily_sum = self.daily_sum.astype(float)
         if self.quiet_movers is not None:
             daily_sum += _quiet_moves_to_come(compiled, self.quiet_movers)
+        if self.unvisited_movers is not None:
+            daily_sum += _unvisited_moves_to_come(compiled, self.unvisited_movers)
         scenario = compiled.scenario
         return Results(
             scenario=scenario,
@@ -446,13 +453,40 @@ def _quiet_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.n
     survival = compiled.survival
     start = -compiled.start_day
     windows = ((0, start), (compiled.field_days + start, compiled.day_count))
-    weights = compiled.measure_weights
     to_come = np.zeros((compiled.day_count, *movers.shape[1:]))  # [day, class, city] households
     for window, (first, end) in enumerate(windows):
         if end <= first or survival[first] - survival[end] <= 0:
             continue
         share = (survival[first + 1 : end + 1] - survival[end]) / (survival[first] - survival[end])
         to_come[first:end] += share[:, None, None] * movers[window]
+    return _still_at_address(compiled, to_come)
+
+
+def _unvisited_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.ndarray:
+    """[day, place, metric, measure]: as ``_quiet_moves_to_come``, for the folded moves of
+    never-visited households (docs/model.md, section 5), counted on the first day: those
+    found on day index f (``movers`` [f, class, city]) moved in [0, f + 1), and are expected
+    still at the address at the end of day j < f with the share
+    (S(j + 1) - S(f + 1)) / (S(0) - S(f + 1)). Summed over f by two cumulative sums from the
+    last day back, rather than a window per day."""
+    survival = compiled.survival
+    gone = survival[0] - survival[1:]  # [f] S(0) - S(f + 1): the share moved by day f's end
+    weight = np.divide(1.0, gone, out=np.zeros_like(gone), where=gone > 0)[:, None, None]
+    weighted = movers * weight  # [f, class, city]
+    # for each j: the sums over f > j of weighted and of S(f + 1) * weighted
+    later = np.cumsum(weighted[::-1], axis=0)[::-1]
+    later_survival = np.cumsum((survival[1:, None, None] * weighted)[::-1], axis=0)[::-1]
+    after = np.zeros_like(later)
+    after_survival = np.zeros_like(later_survival)
+    after[:-1], after_survival[:-1] = later[1:], later_survival[1:]
+    to_come = survival[1:, None, None] * after - after_survival
+    return _still_at_address(compiled, to_come)
+
+
+def _still_at_address(compiled: CompiledScenario, to_come: np.ndarray) -> np.ndarray:
+    """[day, place, metric, measure]: the correction of daily sums for households [day,
+    class, city] counted as moved already but expected still at the address."""
+    weights = compiled.measure_weights
     per_place = np.einsum("dkc,kq->dcq", to_come, weights)
     per_place = np.concatenate([per_place, per_place.sum(axis=1, keepdims=True)], axis=1)
     correction = np.zeros((compiled.day_count, per_place.shape[1], len(METRICS), 3))

@@ -58,6 +58,10 @@ STREAMS = {
     "rearrest": 16,  # re-arrest of a monitored household that did not depart
     "quiet_moves": 17,  # moves over a quiet window, drawn at once (docs/model.md, section 5)
     "quiet_move_days": 18,  # on which day of a quiet window each of those moves happened
+    # never-visited households are not moved day by day (docs/model.md, section 5): of those
+    # at the address on file when last counted, which moved since: the visited, at a visit
+    # (slot 0), the rest, on the last field day (slot 1)
+    "unvisited_moves": 19,
 }
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)  # Philox4x32 multipliers

@@ -391,6 +391,12 @@ class FilterState:
     def from_bytes(cls, model: Scenario, metadata: dict[str, Any], blob: bytes) -> FilterState:
         with np.load(io.BytesIO(zlib.decompress(blob))) as data:
             arrays = {name: data[name] for name in data.files}
+        if "state_unvisited_as_of" not in arrays:
+            # stored before lanes folded the moves of never-visited households: their counts
+            # at the address were kept to the day
+            lanes, cities = arrays["state_monitors_out"].shape
+            next_day_index = int(metadata["next_day_index"])
+            arrays["state_unvisited_as_of"] = np.full((lanes, cities), next_day_index)
         state = LaneState(*(arrays[f"state_{name}"] for name in LaneState._fields))
         if "state_of" in arrays:  # stored since distinct states are stored once
             state = LaneState(*(a[arrays["state_of"]] for a in state))

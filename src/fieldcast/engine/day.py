@@ -11,6 +11,7 @@ from numba import njit
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.detention_outflows import detention_outflows
 from fieldcast.engine.dispositions import dispositions
+from fieldcast.engine.draws import folds_unvisited
 from fieldcast.engine.field_attempts import field_attempts
 from fieldcast.engine.moves import initial_addresses, moves, quiet_window
 from fieldcast.engine.notice_deadlines import notice_deadlines
@@ -42,12 +43,13 @@ def one_day(
     day_index: int,
 ) -> None:
     """One day of one lane: the steps of ``day_steps.DAY_STEPS`` in their order, with the
-    quiet windows folded on their first day (the start, before day 0; the day after the last
-    field day)."""
+    quiet windows folded on their first day (the start, before day 0, unless the lane folds
+    the moves of never-visited households from there on; the day after the last field
+    day)."""
     day = day_index + calendar.start_day
     if day_index == 0:
         initial_addresses(seed, table, state, keys, recording, daily, row, lane)
-        if day < 0:
+        if day < 0 and not folds_unvisited(keys, lane):  # else folded up to the visits
             quiet_window(
                 seed,
                 table,
@@ -145,3 +147,4 @@ def clear_row(state: LaneState, row: int) -> None:
     state.collateral[row] = 0
     state.counts[row] = 0
     state.national[row] = 0
+    state.unvisited_as_of[row] = 0

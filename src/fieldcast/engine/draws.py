@@ -120,6 +120,59 @@ def hypergeometric(
 
 
 @njit(**SMALL)
+def split_by_day(
+    seed: np.uint64,
+    survival: np.ndarray,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    start_day: int,
+    k: int,
+    c: int,
+    slot: int,
+    first: int,
+    end: int,
+    moves: int,
+    scratch: Scratch,
+) -> int:
+    """On which day index in [first, end) each of ``moves`` moves happened, given that they
+    happened in that window: the window is split in halves, the moves of the first half drawn
+    as a binomial with the half's share of the window's move probability (from ``survival``,
+    [day index] the share of households still at the address at its start), keyed by the
+    middle day, and so on down to single days. Leaves the days with moves in
+    ``scratch.part_day`` and their moves in ``scratch.part_count``; returns how many."""
+    low_of, high_of, count_of = scratch.stack_low, scratch.stack_high, scratch.stack_count
+    low_of[0], high_of[0], count_of[0] = first, end, moves
+    top = 1
+    parts = 0
+    while top > 0:
+        top -= 1
+        low, high, count = low_of[top], high_of[top], count_of[top]
+        if high - low == 1:
+            scratch.part_day[parts] = low
+            scratch.part_count[parts] = count
+            parts += 1
+            continue
+        middle = (low + high) // 2
+        share = (survival[low] - survival[middle]) / (survival[low] - survival[high])
+        left = binomial(seed, keys, lane, stream, middle + start_day, k, c, slot, count, share)
+        if left > 0:
+            low_of[top], high_of[top], count_of[top] = low, middle, left
+            top += 1
+        if count > left:
+            low_of[top], high_of[top], count_of[top] = middle, high, count - left
+            top += 1
+    return parts
+
+
+@njit(**SMALL)
+def folds_unvisited(keys: LaneKeys, lane: int) -> bool:
+    """Whether the lane folds the moves of never-visited households (docs/model.md, section
+    5): every lane but those that keep a daily path (``LaneKeys.daily_path``)."""
+    return not keys.daily_path[lane]
+
+
+@njit(**SMALL)
 def pick(
     seed: np.uint64,
     state: LaneState,

@@ -8,7 +8,15 @@ import numpy as np
 from numba import njit
 
 from fieldcast.compiled import ParameterTable
-from fieldcast.engine.draws import binomial, draw, hypergeometric, pick, record_change
+from fieldcast.engine.draws import (
+    binomial,
+    draw,
+    folds_unvisited,
+    hypergeometric,
+    pick,
+    record_change,
+)
+from fieldcast.engine.moves import unvisited_moved, unvisited_settled
 from fieldcast.engine.state import (
     ARREST,
     ARRESTS,
@@ -55,12 +63,15 @@ def field_attempts(
 
     Which households is chosen first by (attempts made, class), ignoring where they are, which
     is the same in runs that differ only in moves (common random numbers); then, within each
-    cell, how many of the picked are at the address (a hypergeometric split)."""
+    cell, how many of the picked are at the address (a hypergeometric split; in a lane that
+    folds the moves of never-visited households, at the address when slot 0 was counted,
+    then how many of those moved since: ``moves.unvisited_moved``)."""
     s = keys.parameter_set[lane]
     day = day_index + calendar.start_day
     if day < 0 or day >= calendar.field_days:
         return
     attempts, classes, cities = state.at_address.shape[1:]
+    folds = folds_unvisited(keys, lane)
     pool, picked = scratch.pool, scratch.picked
     fresh_picked, retry_picked = scratch.fresh_picked, scratch.retry_picked
     for c in range(cities):
@@ -122,6 +133,23 @@ def field_attempts(
                     state.moved[row, a, k, c],
                     visits,
                 )
+                if a == 0 and at_home > 0 and folds:  # at the address when slot 0 was counted
+                    at_home -= unvisited_moved(
+                        seed,
+                        table,
+                        calendar,
+                        state,
+                        keys,
+                        recording,
+                        daily,
+                        row,
+                        lane,
+                        day_index,
+                        k,
+                        c,
+                        at_home,
+                        0,
+                    )
                 not_found = visits - at_home
                 contacts = binomial(
                     seed, keys, lane, CONTACT, day, k, c, a, at_home, table.p_contact[s, c]
@@ -197,6 +225,10 @@ def field_attempts(
             if daily:
                 recording.collateral_daily_sum[keys.group[lane], day_index, c] += collateral
     if day == calendar.field_days - 1:
+        if folds:
+            unvisited_settled(
+                seed, table, calendar, state, keys, recording, daily, row, lane, day_index
+            )
         # after the last field day the attempts made no longer matter: pool them
         for a in range(1, attempts):
             for k in range(classes):

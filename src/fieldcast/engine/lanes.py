@@ -76,6 +76,7 @@ def _lane_state(structure: Structure, rows: int) -> LaneState:
         collateral=_zeros(rows, cities),
         counts=_zeros(rows, len(METRICS), *cells, dtype=counts),
         national=_zeros(rows, len(METRICS), classes),
+        unvisited_as_of=_zeros(rows, cities),
     )
 
 
@@ -91,6 +92,7 @@ def _recording(
         daily_sum=_zeros(groups if daily else 0, days, metrics, *cells),
         collateral_daily_sum=_zeros(groups if daily else 0, days, cities),
         quiet_movers=_zeros(parameter_sets, 2, *cells),
+        unvisited_movers=_zeros(parameter_sets if daily else 0, days, *cells),
         at_field_end=_zeros(lanes, cities + 1, len(FIELD_END_METRICS), measures, dtype=np.int32),
         at_horizon=_zeros(lanes, len(HORIZON_METRICS), measures, dtype=np.int32),
         city_at_horizon=_zeros(lanes, cities, len(CITY_HORIZON_METRICS), measures, dtype=np.int32),
@@ -125,6 +127,8 @@ def _scratch(structure: Structure) -> Scratch:
         stack_low=_zeros(SPLIT_STACK),
         stack_high=_zeros(SPLIT_STACK),
         stack_count=_zeros(SPLIT_STACK),
+        part_day=_zeros(structure.day_count),
+        part_count=_zeros(structure.day_count),
     )
 
 
@@ -189,15 +193,18 @@ class Lanes:
         lanes = len(parameter_set)
         group = parameter_set.copy() if group is None else np.asarray(group, dtype=np.int64)
         unsampled = np.full(lanes, -1, dtype=np.int64)
+        band_row = unsampled if band_rows is None else np.asarray(band_rows, np.int64)
+        trajectory_row = (
+            unsampled if trajectory_rows is None else np.asarray(trajectory_rows, np.int64)
+        )
         keys = LaneKeys(
             parameter_set=parameter_set,
             replication=np.asarray(replication, dtype=np.int64),
             branch=_zeros(lanes),
             group=group,
-            band_row=unsampled if band_rows is None else np.asarray(band_rows, np.int64),
-            trajectory_row=(
-                unsampled if trajectory_rows is None else np.asarray(trajectory_rows, np.int64)
-            ),
+            band_row=band_row,
+            trajectory_row=trajectory_row,
+            daily_path=(band_row >= 0) | (trajectory_row >= 0),
             uniforms=_zeros(lanes),
         )
         groups = int(group.max()) + 1 if lanes else 0
@@ -290,6 +297,7 @@ class Lanes:
             group=self.keys.group[parents],
             band_row=unsampled,
             trajectory_row=unsampled,
+            daily_path=self.keys.daily_path[parents],
             uniforms=self.keys.uniforms[parents],
         )
         self.state = LaneState(*(value[parents] for value in self.state))
@@ -325,6 +333,7 @@ class Lanes:
                     g,
                     self.daily,
                     self.recording.quiet_movers[sets].sum(axis=0) if self.daily else None,
+                    self.recording.unvisited_movers[sets].sum(axis=0) if self.daily else None,
                 )
             )
         self._outputs = outputs
@@ -335,6 +344,7 @@ _PER_GROUP_RECORDS = (
     "daily_sum",
     "collateral_daily_sum",
     "quiet_movers",
+    "unvisited_movers",
     "band",
     "band_pending",
     "city_band",

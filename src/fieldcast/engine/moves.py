@@ -1,6 +1,7 @@
 """Step 1 of the day (``day_steps.DAY_STEPS``): moves. The initial addresses (who is at the
-address on file on the first day), the quiet windows folded into one draw per cell, and the
-daily moves: alert moves, then baseline or leak moves.
+address on file on the first day), the quiet windows folded into one draw per cell, the
+daily moves (alert moves, then baseline or leak moves), and the folded moves of
+never-visited households, drawn when they are visited or on the last field day.
 """
 
 from __future__ import annotations
@@ -9,11 +10,18 @@ import numpy as np
 from numba import njit
 
 from fieldcast.compiled import ParameterTable
-from fieldcast.engine.draws import binomial, move, record_change
+from fieldcast.engine.draws import (
+    binomial,
+    folds_unvisited,
+    move,
+    record_change,
+    split_by_day,
+)
 from fieldcast.engine.state import (
     ADDRESS,
     ALERT_MOVES,
     AT_ADDRESS,
+    BEFORE_FIELD,
     KERNEL,
     MOVED,
     MOVED_AFTER_ALERT,
@@ -22,6 +30,7 @@ from fieldcast.engine.state import (
     OPEN,
     QUIET_MOVE_DAYS,
     QUIET_MOVES,
+    UNVISITED_MOVES,
     Calendar,
     LaneKeys,
     LaneState,
@@ -76,8 +85,10 @@ def quiet_window(
 ) -> None:
     """Fold the hazard moves of day indices [first, end) for households at their address:
     one binomial per cell for who moves at all, recorded on the window's first day. Sampled
-    lanes also draw on which day each move happened (a binary split of the window, each half
-    by its share of the window's moves), so that their daily path is exact."""
+    lanes also draw on which day each move happened (``split_by_day``), so that their daily
+    path is exact."""
+    if window == BEFORE_FIELD:  # the window's outcome is drawn now: slot 0 counts from its end
+        state.unvisited_as_of[row] = end
     s = keys.parameter_set[lane]
     survival = table.survival[s]
     if survival[first] <= 0.0:
@@ -88,7 +99,6 @@ def quiet_window(
     day = first + calendar.start_day
     band_row = keys.band_row[lane]
     trajectory_row = keys.trajectory_row[lane]
-    low_of, high_of, count_of = scratch.stack_low, scratch.stack_high, scratch.stack_count
     attempts, classes, cities = state.at_address.shape[1:]
     for a in range(attempts):
         for k in range(classes):
@@ -106,38 +116,108 @@ def quiet_window(
                     recording.quiet_movers[s, window, k, c] += movers
                 if band_row < 0 and trajectory_row < 0:
                     continue
-                low_of[0], high_of[0], count_of[0] = first, end, movers
-                top = 1
-                while top > 0:
-                    top -= 1
-                    low, high, count = low_of[top], high_of[top], count_of[top]
-                    if high - low == 1:  # `count` moved on day index `low`: pending until then
-                        for i in range(first, low):
-                            if band_row >= 0:
-                                recording.band_pending[band_row, i, k] += count
-                            if trajectory_row >= 0:
-                                recording.trajectory_pending[trajectory_row, i, k, c] += count
-                        continue
-                    middle = (low + high) // 2
-                    share = (survival[low] - survival[middle]) / (survival[low] - survival[high])
-                    left = binomial(
-                        seed,
-                        keys,
-                        lane,
-                        QUIET_MOVE_DAYS,
-                        middle + calendar.start_day,
-                        k,
-                        c,
-                        window * 64 + a,
-                        count,
-                        share,
-                    )
-                    if left > 0:
-                        low_of[top], high_of[top], count_of[top] = low, middle, left
-                        top += 1
-                    if count > left:
-                        low_of[top], high_of[top], count_of[top] = middle, high, count - left
-                        top += 1
+                parts = split_by_day(
+                    seed,
+                    survival,
+                    keys,
+                    lane,
+                    QUIET_MOVE_DAYS,
+                    calendar.start_day,
+                    k,
+                    c,
+                    window * 64 + a,
+                    first,
+                    end,
+                    movers,
+                    scratch,
+                )
+                for part in range(parts):  # moved on day index `moved_on`: pending until then
+                    moved_on, count = scratch.part_day[part], scratch.part_count[part]
+                    for i in range(first, moved_on):
+                        if band_row >= 0:
+                            recording.band_pending[band_row, i, k] += count
+                        if trajectory_row >= 0:
+                            recording.trajectory_pending[trajectory_row, i, k, c] += count
+
+
+@njit(**KERNEL)
+def unvisited_moved(
+    seed: np.uint64,
+    table: ParameterTable,
+    calendar: Calendar,
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    daily: bool,
+    row: int,
+    lane: int,
+    day_index: int,
+    k: int,
+    c: int,
+    found: int,
+    slot: int,
+) -> int:
+    """Of ``found`` never-visited households that were at the address when slot 0 was last
+    counted (``unvisited_as_of``), how many moved away since (to the end of today's moves),
+    in a lane that folds those moves: each stayed with the survival's ratio over those
+    days. They move now, counted on the day slot 0 was counted from; daily means place them
+    at their expected days (``unvisited_movers``, by the day they were found). ``slot``: 0
+    for the visited (``field_attempts``), 1 for the rest on the last field day."""
+    s = keys.parameter_set[lane]
+    survival = table.survival[s]
+    first = state.unvisited_as_of[row, c]
+    if first > day_index or survival[first] <= 0.0:
+        return 0
+    p_move = 1.0 - survival[day_index + 1] / survival[first]
+    day = day_index + calendar.start_day
+    movers = binomial(seed, keys, lane, UNVISITED_MOVES, day, k, c, slot, found, p_move)
+    if movers == 0:
+        return 0
+    move(state, keys, recording, daily, row, lane, first, MOVED_AWAY, 0, k, c, movers)
+    if daily:  # lanes with daily sums fold from the first day (first == 0)
+        recording.unvisited_movers[s, day_index, k, c] += movers
+    return movers
+
+
+@njit(**KERNEL)
+def unvisited_settled(
+    seed: np.uint64,
+    table: ParameterTable,
+    calendar: Calendar,
+    state: LaneState,
+    keys: LaneKeys,
+    recording: Recording,
+    daily: bool,
+    row: int,
+    lane: int,
+    day_index: int,
+) -> None:
+    """On the last field day (after its visits), in a lane that folds the moves of
+    never-visited households: those still counted at the address move away with the
+    probability of having moved since (one draw per cell); slot 0 then counts from tomorrow,
+    as every slot does."""
+    classes, cities = state.at_address.shape[2:]
+    for c in range(cities):
+        for k in range(classes):
+            n = state.at_address[row, 0, k, c]
+            if n > 0:
+                unvisited_moved(
+                    seed,
+                    table,
+                    calendar,
+                    state,
+                    keys,
+                    recording,
+                    daily,
+                    row,
+                    lane,
+                    day_index,
+                    k,
+                    c,
+                    n,
+                    1,
+                )
+        state.unvisited_as_of[row, c] = day_index + 1
 
 
 @njit(**KERNEL)
@@ -155,7 +235,8 @@ def moves(
 ) -> None:
     """Step 1: alert moves of households attempted but not contacted yesterday, then the
     baseline or leak hazard for open households at their address (on field days; quiet
-    windows are folded, see ``quiet_window``)."""
+    windows are folded, see ``quiet_window``, and so are the moves of never-visited
+    households in lanes that fold them: ``unvisited_moved``, ``unvisited_settled``)."""
     s = keys.parameter_set[lane]
     day = day_index + calendar.start_day
     attempts, classes, cities = state.at_address.shape[1:]
@@ -188,10 +269,14 @@ def moves(
                         )
     if day >= calendar.field_days:
         return  # after the field window the hazard moves are folded
+    folds = folds_unvisited(keys, lane)
+    if not folds:
+        for c in range(cities):
+            state.unvisited_as_of[row, c] = day_index + 1
     hazard = table.hazard[s, day_index]
     if hazard <= 0.0:
         return
-    for a in range(attempts):
+    for a in range(1 if folds else 0, attempts):
         for k in range(classes):
             for c in range(cities):
                 n = state.at_address[row, a, k, c]

@@ -75,6 +75,7 @@ NOTICE_OUTCOME = np.int64(STREAMS["notice_outcome"])
 REARREST = np.int64(STREAMS["rearrest"])
 QUIET_MOVES = np.int64(STREAMS["quiet_moves"])
 QUIET_MOVE_DAYS = np.int64(STREAMS["quiet_move_days"])
+UNVISITED_MOVES = np.int64(STREAMS["unvisited_moves"])
 
 BEFORE_FIELD, AFTER_FIELD = 0, 1  # the two quiet windows
 SPLIT_STACK = 128  # intervals pending in the binary split of a window (about log2 of its days)
@@ -103,6 +104,9 @@ class LaneKeys(NamedTuple):
     group: np.ndarray  # which output (scenario) the lane's daily sums go to
     band_row: np.ndarray  # row in the band sample, or -1
     trajectory_row: np.ndarray  # row in the trajectory sample, or -1
+    # moves never-visited households day by day (docs/model.md, section 5): the lanes of the
+    # band and trajectory samples, and copies of them (whose sample rows a copy drops)
+    daily_path: np.ndarray
     uniforms: np.ndarray  # uniforms drawn so far (what the benchmarks' generator floor needs)
 
 
@@ -126,6 +130,10 @@ class LaneState(NamedTuple):
     collateral: np.ndarray  # [lane, city] non-target persons arrested, cumulative
     counts: np.ndarray  # [lane, metric, class, city] stocks now, flows cumulative
     national: np.ndarray  # [lane, metric, class] counts summed over cities
+    # [lane, city] the day index from whose start at_address[:, 0] (never visited) counts:
+    # lanes that fold those households' moves (``folds_unvisited``) leave it at the first day
+    # until the last field day, the others keep it at today
+    unvisited_as_of: np.ndarray
 
 
 class Scratch(NamedTuple):
@@ -144,6 +152,8 @@ class Scratch(NamedTuple):
     stack_low: np.ndarray  # [depth] binary split of a quiet window: first day index
     stack_high: np.ndarray  # [depth] end day index
     stack_count: np.ndarray  # [depth] moves in the interval
+    part_day: np.ndarray  # [day] the split's result: day indices ...
+    part_count: np.ndarray  # [day] ... and the moves on each
 
 
 class Recording(NamedTuple):
@@ -152,6 +162,9 @@ class Recording(NamedTuple):
     daily_sum: np.ndarray  # [group, day, metric, class, city] int64 over the group's lanes
     collateral_daily_sum: np.ndarray  # [group, day, city]
     quiet_movers: np.ndarray  # [set, window, class, city] households moved in quiet windows
+    # [set, day, class, city] moves of never-visited households found that day (at visits and
+    # on the last field day), counted on the first day; empty without daily sums
+    unvisited_movers: np.ndarray
     at_field_end: np.ndarray  # [lane, place, FIELD_END_METRICS, measure] (place: cities, total)
     at_horizon: np.ndarray  # [lane, HORIZON_METRICS, measure] national
     city_at_horizon: np.ndarray  # [lane, city, CITY_HORIZON_METRICS, measure]
