@@ -16,7 +16,7 @@ from fieldcast.engine.draws import (
     pick,
     record_change,
 )
-from fieldcast.engine.moves import unvisited_moved, unvisited_settled
+from fieldcast.engine.moves import unvisited_moved, unvisited_to_horizon
 from fieldcast.engine.state import (
     ARREST,
     ARRESTS,
@@ -148,6 +148,7 @@ def field_attempts(
                         k,
                         c,
                         at_home,
+                        day_index + 1,
                         0,
                     )
                 not_found = visits - at_home
@@ -225,17 +226,21 @@ def field_attempts(
             if daily:
                 recording.collateral_daily_sum[keys.group[lane], day_index, c] += collateral
     if day == calendar.field_days - 1:
+        # after the last field day the attempts made no longer matter: pool them, into slot
+        # 0, or in a lane that folds into slot 1 (slot 0 keeps the never visited, counted
+        # from now on at the horizon: ``moves.unvisited_to_horizon``)
+        into = 0
         if folds:
-            unvisited_settled(
+            unvisited_to_horizon(
                 seed, table, calendar, state, keys, recording, daily, row, lane, day_index
             )
-        # after the last field day the attempts made no longer matter: pool them
-        for a in range(1, attempts):
+            into = 1
+        for a in range(into + 1, attempts):
             for k in range(classes):
                 for c in range(cities):
-                    state.at_address[row, 0, k, c] += state.at_address[row, a, k, c]
-                    state.moved[row, 0, k, c] += state.moved[row, a, k, c]
-                    state.alerted[row, 0, k, c] += state.alerted[row, a, k, c]
+                    state.at_address[row, into, k, c] += state.at_address[row, a, k, c]
+                    state.moved[row, into, k, c] += state.moved[row, a, k, c]
+                    state.alerted[row, into, k, c] += state.alerted[row, a, k, c]
                     state.at_address[row, a, k, c] = 0
                     state.moved[row, a, k, c] = 0
                     state.alerted[row, a, k, c] = 0

@@ -1,7 +1,8 @@
 """Step 1 of the day (``day_steps.DAY_STEPS``): moves. The initial addresses (who is at the
 address on file on the first day), the quiet windows folded into one draw per cell, the
 daily moves (alert moves, then baseline or leak moves), and the folded moves of
-never-visited households, drawn when they are visited or on the last field day.
+never-visited households, drawn when they are visited and, for the rest, on the last field
+day up to the horizon.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fieldcast.engine.draws import (
 )
 from fieldcast.engine.state import (
     ADDRESS,
+    AFTER_FIELD,
     ALERT_MOVES,
     AT_ADDRESS,
     BEFORE_FIELD,
@@ -106,6 +108,8 @@ def quiet_window(
                 n = state.at_address[row, a, k, c]
                 if n == 0:
                     continue
+                if a == 0 and window == AFTER_FIELD and state.unvisited_as_of[row, c] >= end:
+                    continue  # never visited: counted at the horizon already
                 movers = binomial(
                     seed, keys, lane, QUIET_MOVES, day, k, c, window * 64 + a, n, p_move
                 )
@@ -155,32 +159,34 @@ def unvisited_moved(
     k: int,
     c: int,
     found: int,
+    end: int,
     slot: int,
 ) -> int:
     """Of ``found`` never-visited households that were at the address when slot 0 was last
-    counted (``unvisited_as_of``), how many moved away since (to the end of today's moves),
-    in a lane that folds those moves: each stayed with the survival's ratio over those
-    days. They move now, counted on the day slot 0 was counted from; daily means place them
-    at their expected days (``unvisited_movers``, by the day they were found). ``slot``: 0
-    for the visited (``field_attempts``), 1 for the rest on the last field day."""
+    counted (``unvisited_as_of``), how many moved away since, to the end of day index
+    ``end - 1``, in a lane that folds those moves: each stayed with the survival's ratio
+    over those days. They move now, counted on the day slot 0 was counted from; daily means
+    place them at their expected days (``unvisited_movers``, by the last day they could
+    have moved). Drawn today (``day_index``) in ``slot`` 0 for the visited
+    (``field_attempts``), 1 for the never visited (``unvisited_to_horizon``)."""
     s = keys.parameter_set[lane]
     survival = table.survival[s]
     first = state.unvisited_as_of[row, c]
-    if first > day_index or survival[first] <= 0.0:
+    if first >= end or survival[first] <= 0.0:
         return 0
-    p_move = 1.0 - survival[day_index + 1] / survival[first]
+    p_move = 1.0 - survival[end] / survival[first]
     day = day_index + calendar.start_day
     movers = binomial(seed, keys, lane, UNVISITED_MOVES, day, k, c, slot, found, p_move)
     if movers == 0:
         return 0
     move(state, keys, recording, daily, row, lane, first, MOVED_AWAY, 0, k, c, movers)
     if daily:  # lanes with daily sums fold from the first day (first == 0)
-        recording.unvisited_movers[s, day_index, k, c] += movers
+        recording.unvisited_movers[s, end - 1, k, c] += movers
     return movers
 
 
 @njit(**KERNEL)
-def unvisited_settled(
+def unvisited_to_horizon(
     seed: np.uint64,
     table: ParameterTable,
     calendar: Calendar,
@@ -193,10 +199,12 @@ def unvisited_settled(
     day_index: int,
 ) -> None:
     """On the last field day (after its visits), in a lane that folds the moves of
-    never-visited households: those still counted at the address move away with the
-    probability of having moved since (one draw per cell); slot 0 then counts from tomorrow,
-    as every slot does."""
+    never-visited households: nobody visits them any more, so those still counted at their
+    address move away with the probability of having moved by the horizon, one draw per
+    cell, and slot 0 then counts from the horizon (the window after the field passes it
+    by)."""
     classes, cities = state.at_address.shape[2:]
+    end = calendar.day_count
     for c in range(cities):
         for k in range(classes):
             n = state.at_address[row, 0, k, c]
@@ -215,9 +223,10 @@ def unvisited_settled(
                     k,
                     c,
                     n,
+                    end,
                     1,
                 )
-        state.unvisited_as_of[row, c] = day_index + 1
+        state.unvisited_as_of[row, c] = end
 
 
 @njit(**KERNEL)
@@ -236,7 +245,7 @@ def moves(
     """Step 1: alert moves of households attempted but not contacted yesterday, then the
     baseline or leak hazard for open households at their address (on field days; quiet
     windows are folded, see ``quiet_window``, and so are the moves of never-visited
-    households in lanes that fold them: ``unvisited_moved``, ``unvisited_settled``)."""
+    households in lanes that fold them: ``unvisited_moved``, ``unvisited_to_horizon``)."""
     s = keys.parameter_set[lane]
     day = day_index + calendar.start_day
     attempts, classes, cities = state.at_address.shape[1:]
