@@ -12,8 +12,17 @@ The names below are imported when first used (PEP 562), so that a command that n
 of the engine (``fieldcast --help``, ``scenario validate``) does not load it.
 """
 
+import os
 from importlib import import_module
 from typing import Any
+
+# numpy asks Linux for transparent huge pages for every large array (madvise), and where the
+# kernel compacts memory on such a request (the "madvise" defrag policy, its default) a
+# new large array can wait for compaction once memory is fragmented: a tracked forecast's
+# copies of its lanes' states then took most of its time (docs/performance.md,
+# "nowcast_update_seconds"). numpy reads this before its first import only, and a value the
+# user set is kept.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 # The public API: one entry point for each thing the command line does, and what they return.
 _EXPORTS = {
