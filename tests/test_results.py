@@ -62,3 +62,22 @@ def test_band_quantiles_are_numpys_inverted_cdf_quantiles(replications: int) -> 
     expected = np.quantile(values, QUANTILES, axis=0, method="inverted_cdf")
     assert np.array_equal(_quantiles(values, block=37), expected)
     assert np.array_equal(_quantiles(values), expected)
+
+
+def test_folded_moves_are_spread_as_a_window_from_the_first_day_to_their_last() -> None:
+    """The two cumulative sums of ``_unvisited_moves_to_come`` equal spreading each day's
+    movers over its own window [0, f + 1) as the quiet windows are spread."""
+    from fieldcast.catalog import load_scenario
+    from fieldcast.results import _still_at_address, _unvisited_moves_to_come
+
+    compiled = compile_scenario(load_scenario("seed-2019"))
+    survival = compiled.survival
+    movers = np.random.default_rng(4).integers(0, 50, (compiled.day_count, 4, 11))
+    movers[::3] = 0  # days with none, as most are
+    to_come = np.zeros(movers.shape)
+    for f in range(compiled.day_count):  # window [0, f + 1), spread as a quiet window
+        share = (survival[1 : f + 2] - survival[f + 1]) / (survival[0] - survival[f + 1])
+        to_come[: f + 1] += share[:, None, None] * movers[f]
+    expected = _still_at_address(compiled, to_come)
+    np.testing.assert_allclose(_unvisited_moves_to_come(compiled, movers), expected, atol=1e-9)
+    assert np.abs(expected).max() > 100  # not vacuous

@@ -81,8 +81,9 @@ class ChunkOutput:
     # households that moved in each quiet window (docs/model.md, section 5), [window, class, city]:
     # counted in daily_sum on the window's first day, spread over its days by the results
     quiet_movers: np.ndarray | None = None
-    # moves of never-visited households found on each day, [day, class, city] (same section):
-    # counted in daily_sum on the first day, spread over the days up to the finding by the results
+    # folded moves of never-visited households by the last day they could have happened,
+    # [day, class, city] (same section): counted in daily_sum on the first day, spread over the
+    # days up to that one by the results
     unvisited_movers: np.ndarray | None = None
 
 
@@ -240,7 +241,7 @@ def chunk_output(
     ``band_rows`` and ``trajectory_rows`` are the sampled lanes' rows, in replication order;
     ``quiet_movers`` [window, class, city] sums the group's lanes' quiet-window moves, and
     ``unvisited_movers`` [day, class, city] their folded moves of never-visited households
-    by the day they were found."""
+    by the last day they could have happened."""
     weights = compiled.measure_weights
     moved_rows = [METRICS.index(m) for m in ("at_address", "moved", "moved_away")]
     moved_signs = np.array([1, -1, -1])  # a pending move is still at the address

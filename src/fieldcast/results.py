@@ -464,9 +464,9 @@ def _quiet_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.n
 
 def _unvisited_moves_to_come(compiled: CompiledScenario, movers: np.ndarray) -> np.ndarray:
     """[day, place, metric, measure]: as ``_quiet_moves_to_come``, for the folded moves of
-    never-visited households (docs/model.md, section 5), counted on the first day: those
-    found on day index f (``movers`` [f, class, city]) moved in [0, f + 1), and are expected
-    still at the address at the end of day j < f with the share
+    never-visited households (docs/model.md, section 5), counted on the first day: those of
+    ``movers`` [f, class, city] moved in [0, f + 1) (f: a visit's day, or the last day), and
+    are expected still at the address at the end of day j < f with the share
     (S(j + 1) - S(f + 1)) / (S(0) - S(f + 1)). Summed over f by two cumulative sums from the
     last day back, rather than a window per day."""
     survival = compiled.survival

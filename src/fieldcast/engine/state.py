@@ -132,7 +132,7 @@ class LaneState(NamedTuple):
     national: np.ndarray  # [lane, metric, class] counts summed over cities
     # [lane, city] the day index from whose start at_address[:, 0] (never visited) counts:
     # lanes that fold those households' moves (``folds_unvisited``) leave it at the first day
-    # until the last field day, the others keep it at today
+    # until the last field day and then set it to the horizon, the others keep it at today
     unvisited_as_of: np.ndarray
 
 
@@ -162,8 +162,9 @@ class Recording(NamedTuple):
     daily_sum: np.ndarray  # [group, day, metric, class, city] int64 over the group's lanes
     collateral_daily_sum: np.ndarray  # [group, day, city]
     quiet_movers: np.ndarray  # [set, window, class, city] households moved in quiet windows
-    # [set, day, class, city] moves of never-visited households found that day (at visits and
-    # on the last field day), counted on the first day; empty without daily sums
+    # [set, day, class, city] folded moves of never-visited households by the last day they
+    # could have happened (a visit's day; the last day for those never visited), counted on
+    # the first day; empty without daily sums
     unvisited_movers: np.ndarray
     at_field_end: np.ndarray  # [lane, place, FIELD_END_METRICS, measure] (place: cities, total)
     at_horizon: np.ndarray  # [lane, HORIZON_METRICS, measure] national
