@@ -337,16 +337,18 @@ def test_an_absurd_argument_is_refused_before_any_work(arguments: list[str], opt
     assert result.returncode == 2 and f"'{option}'" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("first", ["fieldcast, numpy", "numpy, fieldcast"])
 @pytest.mark.parametrize(("setting", "huge_pages"), [(None, "False"), ("1", "True")])
 def test_numpy_is_told_not_to_ask_for_huge_pages_unless_the_user_says(
-    setting: str | None, huge_pages: str
+    setting: str | None, huge_pages: str, first: str
 ) -> None:
-    """Importing fieldcast before numpy turns numpy's madvise of huge pages off (it stalled
-    large copies: docs/performance.md, "Huge pages"); a value the user set is kept."""
+    """Importing fieldcast turns numpy's madvise of huge pages off (it stalled large copies:
+    docs/performance.md, "Huge pages"), whether numpy was imported before or after it; a
+    value the user set is kept."""
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     if setting is not None:
         env["NUMPY_MADVISE_HUGEPAGE"] = setting
-    code = "import fieldcast, numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
+    code = f"import {first}; print(numpy._core.multiarray._get_madvise_hugepage())"
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )

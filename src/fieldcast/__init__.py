@@ -13,6 +13,7 @@ of the engine (``fieldcast --help``, ``scenario validate``) does not load it.
 """
 
 import os
+import sys
 from importlib import import_module
 from typing import Any
 
@@ -21,8 +22,17 @@ from typing import Any
 # new large array can wait for compaction once memory is fragmented: a tracked forecast's
 # copies of its lanes' states then took most of its time (docs/performance.md,
 # "nowcast_update_seconds"). numpy reads this before its first import only, and a value the
-# user set is kept.
-os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+# user set is kept. Where numpy came first (a script that imports it before fieldcast, a test
+# runner), it has read the variable already and is told directly, through the private
+# function behind it (numpy has no public one), if that function is still there.
+if "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
+    os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+    _numpy = sys.modules.get("numpy")
+    _set_madvise_hugepage = getattr(
+        getattr(getattr(_numpy, "_core", None), "multiarray", None), "_set_madvise_hugepage", None
+    )
+    if _set_madvise_hugepage is not None:
+        _set_madvise_hugepage(False)
 
 # The public API: one entry point for each thing the command line does, and what they return.
 _EXPORTS = {

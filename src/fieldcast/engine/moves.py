@@ -23,7 +23,6 @@ from fieldcast.engine.state import (
     AFTER_FIELD,
     ALERT_MOVES,
     AT_ADDRESS,
-    BEFORE_FIELD,
     KERNEL,
     MOVED,
     MOVED_AFTER_ALERT,
@@ -89,8 +88,6 @@ def quiet_window(
     one binomial per cell for who moves at all, recorded on the window's first day. Sampled
     lanes also draw on which day each move happened (``split_by_day``), so that their daily
     path is exact."""
-    if window == BEFORE_FIELD:  # the window's outcome is drawn now: slot 0 counts from its end
-        state.unvisited_as_of[row] = end
     s = keys.parameter_set[lane]
     survival = table.survival[s]
     if survival[first] <= 0.0:
@@ -279,9 +276,6 @@ def moves(
     if day >= calendar.field_days:
         return  # after the field window the hazard moves are folded
     folds = folds_unvisited(keys, lane)
-    if not folds:
-        for c in range(cities):
-            state.unvisited_as_of[row, c] = day_index + 1
     hazard = table.hazard[s, day_index]
     if hazard <= 0.0:
         return

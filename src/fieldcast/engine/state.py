@@ -130,9 +130,9 @@ class LaneState(NamedTuple):
     collateral: np.ndarray  # [lane, city] non-target persons arrested, cumulative
     counts: np.ndarray  # [lane, metric, class, city] stocks now, flows cumulative
     national: np.ndarray  # [lane, metric, class] counts summed over cities
-    # [lane, city] the day index from whose start at_address[:, 0] (never visited) counts:
-    # lanes that fold those households' moves (``folds_unvisited``) leave it at the first day
-    # until the last field day and then set it to the horizon, the others keep it at today
+    # [lane, city] the day index from whose start at_address[:, 0] (never visited) counts,
+    # in lanes that fold those households' moves (``folds_unvisited``; the others never read
+    # it): the first day until the last field day, then the horizon
     unvisited_as_of: np.ndarray
 
 
