@@ -70,7 +70,7 @@ _LOW = np.uint64(0xFFFFFFFF)
 _SHIFT = np.uint64(32)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # so that a loop of them can compile to vector code
 def philox4x32(
     c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
 ) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
@@ -102,8 +102,7 @@ def uniform(
     city: np.int64,
     slot: np.int64,
 ) -> float:
-    """The uniform in [0, 1) of one draw: 53 random bits from the first two output words, as
-    numpy turns two 32-bit words into a double."""
+    """The uniform in [0, 1) of one draw, from the first two output words."""
     seed_bits = np.uint64(seed)
     x0, x1, _, _ = philox4x32(
         np.uint32(replication),
@@ -113,6 +112,13 @@ def uniform(
         np.uint32(seed_bits & _LOW),
         np.uint32(seed_bits >> _SHIFT),
     )
+    return unit_interval(x0, x1)
+
+
+@njit(cache=True, inline="always")
+def unit_interval(x0: np.uint32, x1: np.uint32) -> float:
+    """A uniform in [0, 1) from 53 bits of two 32-bit words, as numpy makes a double of
+    them."""
     high = np.uint64(x0 >> np.uint32(5))  # 27 bits
     low = np.uint64(x1 >> np.uint32(6))  # 26 bits
     return (float(high) * 67108864.0 + float(low)) / 9007199254740992.0
