@@ -343,7 +343,7 @@ def test_numpy_is_told_not_to_ask_for_huge_pages_unless_the_user_says(
     setting: str | None, huge_pages: str, first: str
 ) -> None:
     """Importing fieldcast turns numpy's madvise of huge pages off (it stalled large copies:
-    docs/performance.md, "Huge pages"), whether numpy was imported before or after it; a
+    docs/performance.md, "Huge pages, again"), whether numpy was imported before or after it; a
     value the user set is kept."""
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     if setting is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from fieldcast.engine import (
     simulate_chunk,
     splice_cities,
 )
+from fieldcast.engine.lanes import HUGE_PAGE
 from fieldcast.recording import ChunkOutput
 from fieldcast.scenario import Scenario
 
@@ -63,6 +65,38 @@ def test_a_run_paused_every_day_is_the_run_straight_through(seed_scenario: Scena
     for day in range(seed_scenario.start_day, seed_scenario.operation.horizon_days):
         paused.run_until(day)
         assert paused.day == day
+    _same(straight.outputs()[0], paused.outputs()[0])
+
+
+def test_a_large_paused_batch_keeps_its_state_in_memory_of_its_own(
+    seed_scenario: Scenario,
+) -> None:
+    """A paused batch's state arrays of a huge page or more are memory for which Linux is
+    asked for huge pages (``engine/lanes.py``, where the madvise exists): zeros, writable,
+    and the batch paused at every field day ends as the batch run straight through."""
+    lanes = 250  # the rings of households on notice: about 2.7 MB
+    compiled = compile_scenario(seed_scenario)
+
+    def start(pausable: bool) -> Lanes:
+        return Lanes.start(
+            [compiled], 5, np.zeros(lanes, np.int64), np.arange(lanes), pausable=pausable
+        )
+
+    paused = start(pausable=True)
+    large = [array for array in paused.state if array.nbytes >= HUGE_PAGE]
+    assert large, "no state array as large as a huge page: the test needs more lanes"
+    for array in large:
+        root = array
+        while isinstance(root, np.ndarray) and root.base is not None:
+            root = root.base
+        if hasattr(mmap, "MADV_HUGEPAGE"):  # numpy's view of Python's mmap
+            assert isinstance(root, memoryview) and isinstance(root.obj, mmap.mmap)
+        assert array.flags.writeable and array.flags.c_contiguous and not array.any()
+    for day in range(-1, seed_scenario.operation.field_days):
+        paused.run_until(day)
+    paused.run_until()
+    straight = start(pausable=False)
+    straight.run()
     _same(straight.outputs()[0], paused.outputs()[0])
 
 

@@ -17,22 +17,29 @@ import sys
 from importlib import import_module
 from typing import Any
 
-# numpy asks Linux for transparent huge pages for every large array (madvise), and where the
-# kernel compacts memory on such a request (the "madvise" defrag policy, its default) a
-# new large array can wait for compaction once memory is fragmented: a tracked forecast's
-# copies of its lanes' states then took most of its time (docs/performance.md,
-# "nowcast_update_seconds"). numpy reads this before its first import only, and a value the
-# user set is kept. Where numpy came first (a script that imports it before fieldcast, a test
-# runner), it has read the variable already and is told directly, through the private
-# function behind it (numpy has no public one), if that function is still there.
-if "NUMPY_MADVISE_HUGEPAGE" not in os.environ:
+
+def _numpy_without_huge_pages() -> None:
+    """numpy asks Linux for transparent huge pages for every large array (madvise), and where
+    the kernel compacts memory on such a request (the "madvise" defrag policy, its default)
+    a new large array can wait for compaction once memory is fragmented: a tracked
+    forecast's copies of its lanes' states then took most of its time (docs/performance.md,
+    "Huge pages, again"). numpy reads ``NUMPY_MADVISE_HUGEPAGE`` when it is first imported,
+    and a value the user set is kept. Where numpy came first (a script that imports it
+    before fieldcast, a test runner), it is told directly, through the private function
+    behind the variable (numpy has no public one), if that function is still there. A paused
+    batch's lane state, which gains from huge pages, asks for them itself
+    (``engine/lanes.py``)."""
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return
     os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
-    _numpy = sys.modules.get("numpy")
-    _set_madvise_hugepage = getattr(
-        getattr(getattr(_numpy, "_core", None), "multiarray", None), "_set_madvise_hugepage", None
-    )
-    if _set_madvise_hugepage is not None:
-        _set_madvise_hugepage(False)
+    numpy = sys.modules.get("numpy")
+    multiarray = getattr(getattr(numpy, "_core", None), "multiarray", None)
+    set_madvise_hugepage = getattr(multiarray, "_set_madvise_hugepage", None)
+    if set_madvise_hugepage is not None:
+        set_madvise_hugepage(False)
+
+
+_numpy_without_huge_pages()
 
 # The public API: one entry point for each thing the command line does, and what they return.
 _EXPORTS = {
