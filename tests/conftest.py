@@ -196,9 +196,12 @@ def _alive(pid: int) -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """No process working ahead is left behind, nor its folder (by the process that made it)."""
+    """No process working ahead is left behind, nor its folder (by the process that made it:
+    in parallel runs the controller, which ends last; the test process that started the work
+    may end while another still waits for it)."""
     process = getattr(session.config, "ahead_process", None)
-    if process is not None and process.poll() is None:  # not waited for (tests not reached)
+    worker = hasattr(session.config, "workerinput")
+    if process is not None and not worker and process.poll() is None:  # tests not reached
         process.kill()
         process.wait()
     folder = getattr(session.config, "ahead_folder", None)
