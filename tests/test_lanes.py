@@ -6,11 +6,13 @@ import mmap
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import fieldcast.engine.lanes as lanes_module
 from conftest import variant
 from fieldcast.compiled import compile_scenario
 from fieldcast.engine import (
@@ -98,6 +100,28 @@ def test_a_large_paused_batch_keeps_its_state_in_memory_of_its_own(
     straight = start(pausable=False)
     straight.run()
     _same(straight.outputs()[0], paused.outputs()[0])
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_HUGEPAGE"), reason="no huge pages to ask for")
+def test_a_kernel_that_refuses_huge_pages_still_gets_its_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Linux built without transparent huge pages refuses the advice (EINVAL): the state is
+    made all the same, since the advice is only advice."""
+
+    class Refusing(mmap.mmap):
+        def madvise(self, *arguments: int) -> None:
+            raise OSError(22, "Invalid argument")
+
+    fake = types.SimpleNamespace(
+        mmap=Refusing,
+        MAP_PRIVATE=mmap.MAP_PRIVATE,
+        MAP_ANONYMOUS=mmap.MAP_ANONYMOUS,
+        MADV_HUGEPAGE=mmap.MADV_HUGEPAGE,
+    )
+    monkeypatch.setattr(lanes_module, "mmap", fake)
+    zeros = lanes_module._zeros_in_huge_pages(HUGE_PAGE // 4, dtype=np.int32)
+    assert zeros.shape == (HUGE_PAGE // 4,) and zeros.flags.writeable and not zeros.any()
 
 
 def test_copies_share_their_past_and_draw_their_own_future(seed_scenario: Scenario) -> None:

@@ -5,6 +5,7 @@ of replications of one scenario.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def _zeros_in_huge_pages(*shape: int, dtype: type = np.int64) -> np.ndarray:
     if size < HUGE_PAGE or not hasattr(mmap, "MADV_HUGEPAGE"):
         return _zeros(*shape, dtype=dtype)
     memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    memory.madvise(mmap.MADV_HUGEPAGE)
+    with contextlib.suppress(OSError):  # a kernel without huge pages refuses: advice only
+        memory.madvise(mmap.MADV_HUGEPAGE)
     return np.frombuffer(memory, dtype=dtype).reshape(shape)
 
 
