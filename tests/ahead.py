@@ -19,6 +19,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from fieldcast.workers import die_with_parent
+
 HERE = Path(__file__).parent
 FIGURES_FILE = "figures.json"
 DONE_FILE = "done"  # as conftest.py reads it
@@ -33,15 +35,24 @@ def main() -> None:
     # A little behind the tests, not far: with tests in every core (``pytest -n 2``) it must
     # still get its share, or the tests that wait for it (run last) would wait at the end.
     os.nice(5)
+    # The figures and the mutants at the same time: each is mostly one core's work (numba
+    # compiling, commands one after another), and at the end of a session nothing else runs.
+    figures = None
+    if arguments.figures:
+        script = HERE.parent / "docs" / "figures.py"
+        out = arguments.folder / FIGURES_FILE
+        parent = os.getpid()
+        figures = subprocess.Popen(
+            [sys.executable, str(script), "--out", str(out)],
+            preexec_fn=lambda: die_with_parent(parent),  # killed with this process
+        )
     if arguments.mutants:
         sys.path.insert(0, str(HERE))
         from mutants import compile_mutants
 
         compile_mutants(arguments.folder)
-    if arguments.figures:
-        script = HERE.parent / "docs" / "figures.py"
-        out = arguments.folder / FIGURES_FILE
-        subprocess.run([sys.executable, str(script), "--out", str(out)], check=True)
+    if figures is not None and figures.wait() != 0:
+        raise subprocess.CalledProcessError(figures.returncode, figures.args)
 
 
 if __name__ == "__main__":
