@@ -170,7 +170,7 @@ def _philox_uniforms_side_by_side(count: int) -> float:
         for i in range(_SIDE_BY_SIDE):
             x0, x1, _, _ = philox4x32(np.uint32(start + i), 0, 77, 5, 1, 0)
             block[i] = unit_interval(x0, x1)
-        total += block[start % _SIDE_BY_SIDE]
+        total += block[0]
     return total
 
 
