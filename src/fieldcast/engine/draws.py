@@ -9,7 +9,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fieldcast.engine.state import AT_ADDRESS, MOVED, SMALL, LaneKeys, LaneState, Recording, Scratch
+from fieldcast.engine.state import (
+    AT_ADDRESS,
+    KERNEL,
+    MOVED,
+    SMALL,
+    LaneKeys,
+    LaneState,
+    Recording,
+    Scratch,
+)
 from fieldcast.sampling import binomial_draw, hypergeometric_draw
 from fieldcast.streams import uniform
 
@@ -98,7 +107,7 @@ def binomial(
     return binomial_draw(trials, probability, draw(seed, keys, lane, stream, day, k, c, slot))
 
 
-@njit(**SMALL)
+@njit(**KERNEL)
 def hypergeometric(
     seed: np.uint64,
     keys: LaneKeys,
