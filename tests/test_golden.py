@@ -3,12 +3,12 @@
 A failure means the numbers changed. If that was intended (a model or default changed), run
 ``make golden`` and say why in the commit; if not, it is a regression.
 
-Counts and everything the engine computes are compared exactly. Statistics numpy computes
-from them in floating point (the leak effect's correlation, through BLAS) may differ in their
-last bits between processors, whose vector units sum in different orders (seen: 0.8460552818597558
-where the goldens were written, ...565 on an AMD EPYC without AVX-512, from the same counts):
-those are compared to 1e-12 relative, a thousand times coarser than such rounding and far
-finer than any change of the numbers.
+Integers (counts) are compared exactly, floats (means, quantiles, the leak effect's
+correlation) to 1e-12 relative: numpy computes them in floating point, and their last bits
+may differ between processors, whose vector units sum in different orders (seen: a
+correlation of 0.8460552818597558 where the goldens were written, ...565 on an AMD EPYC
+without AVX-512, from the same counts). 1e-12 is a thousand times coarser than such rounding
+and far finer than any change of the numbers.
 """
 
 from __future__ import annotations
