@@ -238,16 +238,17 @@ def test_kill_9_at_any_moment_leaves_whole_runs_and_a_store_that_opens(tmp_path:
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
         )
-        if after_a_save:
-            ready, _, _ = select.select([writer.stdout], [], [], 300)
-            assert ready and writer.stdout.readline() == "saved\n", "the writer never saved"
-        time.sleep(delay)
-        os.kill(writer.pid, signal.SIGKILL)
-        writer.wait()
+        try:
+            if after_a_save:
+                ready, _, _ = select.select([writer.stdout], [], [], 300)
+                assert ready and writer.stdout.readline() == "saved\n", "the writer never saved"
+            time.sleep(delay)
+        finally:  # a failed wait leaves no writer behind either
+            os.kill(writer.pid, signal.SIGKILL)
+            writer.wait()
         runs, problems = _integrity(path) if path.exists() else (0, [])
-        assert problems == [], (
-            f"after a kill {delay} s {'after a save' if after_a_save else 'in'}: {problems}"
-        )
+        moment = f"{delay} s {'after a save' if after_a_save else 'from the start'}"
+        assert problems == [], f"after a kill {moment}: {problems}"
         assert runs >= stored
         stored = runs
     assert stored >= 4, "a run saved before each of the last four kills was lost"
