@@ -39,6 +39,9 @@ from webserver import api_get, api_post, free_port, serve, wait_for
 pytestmark = pytest.mark.slow
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 JOB_SECONDS = 180_000  # ms a job may take to reach the end (a worker's first import included)
+# ms a page's charts may take to be drawn: Plotly lays them out in the page's one thread, and
+# with both cores compiling (early in `make test`) a run's page once took over the default 5 s
+DRAW_SECONDS = 30_000
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +185,7 @@ def _rendered_fully(page: Page) -> None:
     for index in range(charts.count()):
         chart = charts.nth(index)
         if chart.is_visible():
-            expect(chart).to_have_attribute("data-drawn", "true")
+            expect(chart).to_have_attribute("data-drawn", "true", timeout=DRAW_SECONDS)
             assert chart.locator("svg.main-svg").count() >= 1
 
 
@@ -237,7 +240,9 @@ def test_edit_save_forecast_watch_compare_and_download(
     _photograph(page, screenshots, "job")
     page.get_by_role("link", name="See the forecast").click()
     expect(page.locator("h1")).to_contain_text("2019")
-    expect(page.locator("[data-figure='fig-arrests']")).to_have_attribute("data-drawn", "true")
+    expect(page.locator("[data-figure='fig-arrests']")).to_have_attribute(
+        "data-drawn", "true", timeout=DRAW_SECONDS
+    )
     _rendered_fully(page)
     page.get_by_text("Each city").click()
     _rendered_fully(page)
@@ -258,7 +263,9 @@ def test_edit_save_forecast_watch_compare_and_download(
     boxes.nth(0).check()
     boxes.nth(1).check()
     page.get_by_role("button", name="Compare the runs ticked").click()
-    expect(page.locator("[data-figure]").first).to_have_attribute("data-drawn", "true")
+    expect(page.locator("[data-figure]").first).to_have_attribute(
+        "data-drawn", "true", timeout=DRAW_SECONDS
+    )
     expect(page.locator("main")).to_contain_text("city_defaults.p_contact")
     _rendered_fully(page)
     _photograph(page, screenshots, "compare")

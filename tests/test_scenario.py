@@ -537,3 +537,34 @@ def test_every_cross_field_problem_is_listed_at_once(tmp_path: Path) -> None:
         "provenance.operation.fieldays: not a parameter of this scenario",
     ):
         assert f"\n  {expected}" in message, message
+
+
+def test_with_parameters_sets_every_path_and_leaves_the_source_as_it_was() -> None:
+    """It copies only the tables and lists along the changed paths and shares the rest with
+    its source: the source must come out unchanged (compared with a deep copy taken before),
+    every path set, including a list index, a key holding a dot and two paths that share
+    their table."""
+    import copy
+
+    from fieldcast.scenario import editable_data, with_parameters
+
+    data = editable_data(load_scenario("seed-2019"))
+    before = copy.deepcopy(data)
+    data["city_overrides"]["St. Louis"] = {"teams": 2}  # a key with a dot in it
+    before["city_overrides"]["St. Louis"] = {"teams": 2}
+    changes = {
+        "city_defaults.teams": 9,
+        "city_defaults.p_contact": 0.31,
+        "cities.3.target_persons": 123,
+        "city_overrides.Los Angeles.local_support": 0.55,
+        "city_overrides.St. Louis.teams": 5,
+    }
+    changed = with_parameters(data, changes)
+    assert data == before
+    expected = copy.deepcopy(before)
+    expected["city_defaults"] |= {"teams": 9, "p_contact": 0.31}
+    expected["cities"][3]["target_persons"] = 123
+    expected["city_overrides"]["Los Angeles"]["local_support"] = 0.55
+    expected["city_overrides"]["St. Louis"]["teams"] = 5
+    assert changed == expected
+    assert changed["detention"] is data["detention"]  # untouched tables are shared, not copied

@@ -20,7 +20,7 @@ same seed gives the same draws, and the draws share nothing with the engine's ra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -111,13 +111,25 @@ def scenario_at(scenario: Scenario, values: np.ndarray, source: str = "assumptio
     """The scenario with each ranged assumption set to its value in ``values`` (in the order
     of ``[ranges]``; whole numbers rounded), validated like any scenario, without ranges.
     An error names ``source`` and the values."""
+    return scenario_maker(scenario)(values, source)
+
+
+def scenario_maker(scenario: Scenario) -> Callable[[np.ndarray, str], Scenario]:
+    """``scenario_at`` for many points of one scenario (sensitivity points, assumption draws,
+    particles): the scenario's data and priors are made once, not at every point, where they
+    were most of a point's cost."""
     data = editable_data(scenario)
     del data["ranges"]
-    changes = {
-        prior.path: round(float(value)) if prior.whole else float(value)
-        for prior, value in zip(priors(scenario), values, strict=True)
-    }
-    return validate_scenario(with_parameters(data, changes), source=f"{source} {changes}")
+    prior_list = priors(scenario)
+
+    def at(values: np.ndarray, source: str = "assumptions") -> Scenario:
+        changes = {
+            prior.path: round(float(value)) if prior.whole else float(value)
+            for prior, value in zip(prior_list, values, strict=True)
+        }
+        return validate_scenario(with_parameters(data, changes), source=f"{source} {changes}")
+
+    return at
 
 
 # Per-city parameters that set one field of the parameter table as they are, and
@@ -255,9 +267,9 @@ def prior_predictive(
     draws = max(1, min(draws, replications))
     per_draw = max(1, replications // draws)
     points = draw_assumptions(scenario, draws, seed)
+    at = scenario_maker(scenario)
     scenarios = [
-        scenario_at(scenario, point, f"{scenario.name}, assumption draw {index}")
-        for index, point in enumerate(points)
+        at(point, f"{scenario.name}, assumption draw {index}") for index, point in enumerate(points)
     ]
     values = replication_values(
         scenarios,

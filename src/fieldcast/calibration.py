@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import special
 
-from fieldcast.assumptions import Prior, direct_table, draw_priors, priors, scenario_at
+from fieldcast.assumptions import Prior, direct_table, draw_priors, priors, scenario_maker
 from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenario
 from fieldcast.engine import Lanes
 from fieldcast.observations import (
@@ -225,9 +225,10 @@ def simulate_observed(
         batches.append((list(range(len(values))), [compiled], table))
     else:
         compiled: dict[int, CompiledScenario] = {}
+        at = scenario_maker(scenario)
         for index, row in enumerate(values):
             try:
-                compiled[index] = compile_scenario(scenario_at(scenario, row, "particle"))
+                compiled[index] = compile_scenario(at(row, "particle"))
             except ScenarioError:
                 continue
         groups: dict[object, list[int]] = {}

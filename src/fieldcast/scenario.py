@@ -556,12 +556,24 @@ def editable_data(scenario: Scenario) -> dict[str, Any]:
 
 
 def with_parameters(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of scenario data with the parameter at each path of ``values`` set (one copy
-    for all of them: copying is most of the cost of a changed scenario)."""
-    changed = copy.deepcopy(data)
+    """Scenario data with the parameter at each path of ``values`` set, ``data`` left as it
+    was: the tables and lists along the paths are copied, everything else is shared with
+    ``data`` (validation reads data and never changes it). A deep copy of all of it was most
+    of the cost of a changed scenario (a sensitivity point, an assumption draw)."""
+    changed = copy.copy(data)
+    copied = {id(changed)}  # containers of ``changed`` that are its own
     for path, value in values.items():
-        container, key = _locate(changed, path)
-        container[key] = value
+        container, rest = changed, path
+        while True:
+            key, rest = _first_key(container, rest, path)
+            if not rest:
+                container[key] = value
+                break
+            child = container[key]
+            if id(child) not in copied:
+                child = container[key] = copy.copy(child)
+                copied.add(id(child))
+            container = child
     return changed
 
 

@@ -36,7 +36,7 @@ from SALib.analyze import sobol as sobol_analysis
 from SALib.sample import morris as morris_sampling
 from SALib.sample import sobol as sobol_sampling
 
-from fieldcast.assumptions import KEY_OUTPUTS, key_outputs, scenario_at
+from fieldcast.assumptions import KEY_OUTPUTS, key_outputs, scenario_maker
 from fieldcast.compiled import CompiledScenario
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
@@ -243,7 +243,8 @@ def run_sensitivity(
         raise ValueError(f"replications: at least 2 per point are needed, got {replications}")
     samples = samples if samples is not None else DEFAULT_SAMPLES[method]
     points = sample_points(scenario, method, samples, seed)
-    scenarios = [scenario_at(scenario, row, "sensitivity point") for row in points]
+    at = scenario_maker(scenario)
+    scenarios = [at(row, "sensitivity point") for row in points]
     values = replication_values(
         scenarios, replications, seed, point_outputs, processes, progress, client
     )
