@@ -20,7 +20,6 @@ target list.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import unicodedata
@@ -557,23 +556,13 @@ def editable_data(scenario: Scenario) -> dict[str, Any]:
 
 def with_parameters(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Scenario data with the parameter at each path of ``values`` set, ``data`` left as it
-    was: the tables and lists along the paths are copied, everything else is shared with
-    ``data`` (validation reads data and never changes it). A deep copy of all of it was most
-    of the cost of a changed scenario (a sensitivity point, an assumption draw)."""
-    changed = copy.copy(data)
-    copied = {id(changed)}  # containers of ``changed`` that are its own
+    was: only the tables and lists along the paths are copied (``_with_value``), everything
+    else is shared with ``data`` (validation reads data and never changes it). A deep copy of
+    all of it was most of the cost of a changed scenario (a sensitivity point, an assumption
+    draw)."""
+    changed = dict(data)  # a table of its own even when nothing changes
     for path, value in values.items():
-        container, rest = changed, path
-        while True:
-            key, rest = _first_key(container, rest, path)
-            if not rest:
-                container[key] = value
-                break
-            child = container[key]
-            if id(child) not in copied:
-                child = container[key] = copy.copy(child)
-                copied.add(id(child))
-            container = child
+        changed = _with_value(changed, path, value)
     return changed
 
 
