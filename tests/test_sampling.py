@@ -201,3 +201,68 @@ def test_the_binomial_pmf_of_large_counts_is_right_to_double_precision(
             )
             textbook_worst = max(textbook_worst, abs(float(textbook / exact) - 1))
     assert textbook_worst > 1e-14
+
+
+def test_a_draw_from_the_mode_gives_what_the_whole_tail_gives() -> None:
+    """A hypergeometric draw from the mode sums its lower tail to the end only when the part
+    summed first cannot decide the draw (``sampling._from_mode``); its result must be the one
+    the whole tail gives, bit for bit (golden forecasts, common random numbers). Checked at
+    random uniforms and at uniforms 1e-17 to 1e-3 on either side of every step of the CDF,
+    where a draw that trusted the part summed would go wrong: one that ignores what is left
+    of the tail (a planted error, ``rest = 0.0``) fails here at the first counts."""
+    from numba import njit
+
+    from fieldcast.sampling import (
+        _HYPERGEOMETRIC,
+        _NEGLIGIBLE,
+        _from_mode,
+        _log_factorial,
+        _sum_tail,
+        _walk,
+    )
+
+    @njit
+    def mode_and_log_pmf(good: int, bad: int, sample: int) -> tuple[int, int, int, float]:
+        lo, hi, total = max(0, sample - bad), min(sample, good), good + bad
+        mode = min(max(int((sample + 1.0) * (good + 1.0) / (total + 2.0)), lo), hi)
+        log_pmf = (
+            _log_factorial(good)
+            - _log_factorial(mode)
+            - _log_factorial(good - mode)
+            + _log_factorial(bad)
+            - _log_factorial(sample - mode)
+            - _log_factorial(bad - sample + mode)
+            - _log_factorial(total)
+            + _log_factorial(sample)
+            + _log_factorial(total - sample)
+        )
+        return lo, hi, mode, log_pmf
+
+    @njit
+    def both(uniforms: np.ndarray, good: int, bad: int, sample: int) -> np.ndarray:
+        lo, hi, mode, log_pmf = mode_and_log_pmf(good, bad, sample)
+        pmf = math.exp(log_pmf)
+        below = _sum_tail(
+            _HYPERGEOMETRIC, lo, mode, mode, pmf, 0.0, _NEGLIGIBLE, good, bad, sample
+        )[0]
+        out = np.empty((uniforms.size, 2), dtype=np.int64)
+        for i, u in enumerate(uniforms):
+            out[i, 0] = _from_mode(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
+            out[i, 1] = _walk(_HYPERGEOMETRIC, u, lo, hi, mode, below + pmf, pmf, good, bad, sample)
+        return out
+
+    rng = np.random.default_rng(7)
+    offsets = np.array([1e-17, 1e-16, 3e-16, 1e-15, 1e-13, 1e-11, 1e-9, 1e-7, 1e-5, 1e-4, 1e-3])
+    draws = 0
+    counts = rng.integers((30, 30, 25), (40_000, 40_000, 600), size=(12, 3))
+    for good, bad, sample in [(30_000, 3_000, 107), (500, 400, 60), (18_943, 20_487, 2_271)] + [
+        (int(g), int(b), int(s)) for g, b, s in counts
+    ]:
+        steps = stats.hypergeom.cdf(np.arange(sample + 1), good + bad, good, sample)
+        steps = steps[(steps > 1e-12) & (steps < 1 - 1e-12)]
+        near = (steps[:, None] + np.concatenate([offsets, -offsets])[None, :]).ravel()
+        uniforms = np.concatenate([rng.random(500), near[(near >= 0) & (near < 1)]])
+        drawn = both(uniforms, good, bad, sample)
+        assert np.array_equal(drawn[:, 0], drawn[:, 1]), (good, bad, sample)
+        draws += len(uniforms)
+    assert draws > 20_000
