@@ -67,9 +67,11 @@ def _libm_log_factorials(count: int) -> np.ndarray:
 
 
 # log(n!) for the counts most draws have: a table read costs a few nanoseconds, an lgamma
-# call twenty or more, and a hypergeometric pmf needs up to nine. Numba compiles the table
-# into the code as a constant (128 KB).
-_LOG_FACTORIAL = _libm_log_factorials(16384)
+# call twenty or more, and a hypergeometric pmf needs up to nine. Up to 65,536, a city's
+# households in the national scenario (about 35,000; 16,384 before: national's engine 6%
+# slower in paired runs, docs/performance.md). Numba compiles the table into the code as a
+# constant (512 KB); making it takes about 40 ms when the engine is first imported.
+_LOG_FACTORIAL = _libm_log_factorials(65536)
 
 
 def _scipy_function(name: str, symbol: str, signature: types.Function) -> types.ExternalFunction:
