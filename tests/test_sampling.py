@@ -216,31 +216,15 @@ def test_a_draw_from_the_mode_gives_what_the_whole_tail_gives() -> None:
         _HYPERGEOMETRIC,
         _NEGLIGIBLE,
         _from_mode,
-        _log_factorial,
+        _hypergeometric_mode,
         _sum_tail,
         _walk,
     )
 
     @njit
-    def mode_and_log_pmf(good: int, bad: int, sample: int) -> tuple[int, int, int, float]:
-        lo, hi, total = max(0, sample - bad), min(sample, good), good + bad
-        mode = min(max(int((sample + 1.0) * (good + 1.0) / (total + 2.0)), lo), hi)
-        log_pmf = (
-            _log_factorial(good)
-            - _log_factorial(mode)
-            - _log_factorial(good - mode)
-            + _log_factorial(bad)
-            - _log_factorial(sample - mode)
-            - _log_factorial(bad - sample + mode)
-            - _log_factorial(total)
-            + _log_factorial(sample)
-            + _log_factorial(total - sample)
-        )
-        return lo, hi, mode, log_pmf
-
-    @njit
     def both(uniforms: np.ndarray, good: int, bad: int, sample: int) -> np.ndarray:
-        lo, hi, mode, log_pmf = mode_and_log_pmf(good, bad, sample)
+        lo, hi = max(0, sample - bad), min(sample, good)
+        mode, log_pmf = _hypergeometric_mode(good, bad, sample)
         pmf = math.exp(log_pmf)
         below = _sum_tail(
             _HYPERGEOMETRIC, lo, mode, mode, pmf, 0.0, _NEGLIGIBLE, good, bad, sample

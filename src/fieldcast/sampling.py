@@ -568,6 +568,15 @@ def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> i
         if log_pmf_zero > _LOG_TINY:
             pmf_zero = math.exp(log_pmf_zero)
             return _walk(_HYPERGEOMETRIC, u, 0, hi, 0, pmf_zero, pmf_zero, good, bad, sample)
+    mode, log_pmf = _hypergeometric_mode(good, bad, sample)
+    return _from_mode(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
+
+
+@njit(cache=True)
+def _hypergeometric_mode(good: int, bad: int, sample: int) -> tuple[int, float]:
+    """A mode of the hypergeometric distribution and the log of its pmf there."""
+    total = good + bad
+    lo, hi = max(0, sample - bad), min(sample, good)
     mode = min(max(int((sample + 1.0) * (good + 1.0) / (total + 2.0)), lo), hi)
     log_pmf = (
         _log_factorial(good)
@@ -580,7 +589,7 @@ def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> i
         + _log_factorial(sample)
         + _log_factorial(total - sample)
     )
-    return _from_mode(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
+    return mode, log_pmf
 
 
 @njit(cache=True)
