@@ -45,9 +45,11 @@ _NEGLIGIBLE = 1e-20  # probability mass below which the lower tail is not summed
 # pmf at the mode (about 3.3 standard deviations, where _NEGLIGIBLE is 9 or so): what is left
 # is bounded, and decides the draw only for a uniform that close to a step of the CDF
 _FIRST_TAIL = 2.0**-8
-# A bound on the rounding error of a walk's CDF per step taken (at most half a unit in the
-# last place of a value at most 1, from each of the two walks compared), with room to spare
-_ROUNDING_PER_STEP = 2.3e-16
+# How far rounding can set apart the CDF a draw from the mode walks on its first go and the
+# one the whole tail gives, per point of the support: three sequences of at most that many
+# operations (the rest of the tail's sum, and each of the two walks), each rounding by at
+# most half a unit in the last place of a value below 2 (1.11e-16)
+_ROUNDING_PER_STEP = 3.4e-16
 # With a small mean, walking up from zero is cheaper than evaluating the CDF in closed form;
 # the walk starts at zero only if f(0) is comfortably representable.
 _SMALL_MEAN = 30.0
