@@ -11,10 +11,11 @@ from the engine's generator (``streams.uniform``), as most of the engine's draws
   depending on the draw before, as in the engine (whom to visit, then who is at home, then
   contact, then arrest);
 * ``walk, independent``: the same draws with n known in advance, so that the processor may
-  overlap them: what the most it could gain from running independent lanes side by side;
+  overlap them: the most that running independent lanes side by side could gain;
 * ``walk, 4 lanes in lockstep``: four chains advanced together, one step of each in turn;
 * ``table, chained`` and ``table, independent``: the CDF of each (n, p) computed once, and a
-  draw the number of its entries at or below the uniform, without a branch;
+  draw the number of its entries at or below the uniform, without a branch (the rows come
+  from scipy, not from the walk's arithmetic: only the time is compared here);
 * ``uniform alone`` and ``uniforms in blocks``: the generator one call at a time, and in
   blocks of 64 whose counters are known first (vector instructions).
 """
