@@ -101,7 +101,8 @@ def _walk_eight(typingctx, u, trials, pmf_zero, drawn, odds):
     from f(0) = ``pmf_zero`` [lane] and p / (1 - p) = ``odds``. Every step computes the next
     pmf and CDF of all lanes with the walk's own operations; a lane stops (a select keeps its
     values) where the walk would: F past u, x at trials, or F no longer growing. numba has no
-    vector types, and its vectorizers leave a loop over lanes scalar (the ``as loops`` path):
+    vector types, and its vectorizers do not make the step of a loop over lanes vector code
+    (the ``as loops`` path: no packed division in its machine code):
     an intrinsic is numba's way to write the instructions."""
     signature = types.void(u, trials, pmf_zero, drawn, odds)
 
