@@ -1,6 +1,6 @@
 """Work a test session starts ahead, in one background process a little behind the tests in
-priority: compiling the mutant engines (``mutants.py``, about 40 s
-of numba each) and computing the README's worked-example figures (``docs/figures.py``, a few
+priority: compiling the engine's mutants (``mutants.py``: one copy of the engine, about a
+minute of numba) and computing the README's worked-example figures (``docs/figures.py``, a few
 minutes of fieldcast commands). ``conftest.py`` starts it once collection shows which of the
 tests that need it will run; those tests wait for it (the ``ahead`` fixture).
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mutants import MUTANTS, load_mutant
+from fieldcast.compiled import compile_scenario
+from fieldcast.engine import simulate_chunk
+from mutants import MUTANTS, engine_copy, engine_mutant, load_mutant
 from test_equivalence import (
     FAMILY_ALPHA,
     comparisons,
@@ -28,9 +30,9 @@ from test_equivalence import (
 def mutant_samples(name: str, folder: Path) -> np.ndarray:
     """The mutant's samples for its scenario, as ``engine_samples`` gives the real engine's."""
     mutant = MUTANTS[name]
-    loaded = load_mutant(folder, name)
     if mutant.of_engine:
-        return engine_samples(scenario(mutant.scenario), simulate=loaded.simulate_chunk)
+        return engine_samples(scenario(mutant.scenario), simulate=engine_mutant(folder, name))
+    loaded = load_mutant(folder, name)
     return engine_samples(scenario(mutant.scenario), compile_with=loaded.compile_scenario)
 
 
@@ -44,3 +46,15 @@ def test_the_equivalence_suite_rejects_a_broken_rule(name: str, ahead: Path) -> 
     )
     rejected = sorted((p, label) for label, p in results if p < threshold)
     assert rejected, f"{name}: the equivalence suite did not see it (threshold {threshold:.1e})"
+
+
+@pytest.mark.slow
+def test_the_engine_copy_is_the_engine_when_no_mutant_is_asked(ahead: Path) -> None:
+    """The engine's mutants share one copy of the engine, each mutation guarded by the seed's
+    top byte (``mutants.py``). Without a mutant's number there, the copy gives the engine's
+    bits, so a mutant's rejection above is its own mutation's doing."""
+    compiled = compile_scenario(scenario("beds, seats and monitors bind"))
+    copy = engine_copy(ahead).simulate_chunk(compiled, 7, 0, 300, trajectory_sample=300)
+    real = simulate_chunk(compiled, 7, 0, 300, trajectory_sample=300)
+    np.testing.assert_array_equal(copy.trajectories, real.trajectories)
+    np.testing.assert_array_equal(copy.at_horizon, real.at_horizon)
