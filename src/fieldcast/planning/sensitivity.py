@@ -31,10 +31,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from SALib.analyze import morris as morris_analysis
-from SALib.analyze import sobol as sobol_analysis
-from SALib.sample import morris as morris_sampling
-from SALib.sample import sobol as sobol_sampling
 
 from fieldcast.assumptions import KEY_OUTPUTS, key_outputs, scenario_maker
 from fieldcast.compiled import CompiledScenario
@@ -173,6 +169,12 @@ def _finite(value: float) -> float | None:
 
 def sample_points(scenario: Scenario, method: Method, samples: int, seed: int) -> np.ndarray:
     """The points SALib asks for, [point, parameter], in the ranges' order."""
+    # SALib imported where it is used (here and in ``_analyse``): it imports pandas and
+    # scipy.stats, most of a second that every command reading this module (``report``
+    # charts a stored sensitivity analysis) would otherwise wait for
+    from SALib.sample import morris as morris_sampling
+    from SALib.sample import sobol as sobol_sampling
+
     problem = _problem(scenario)
     if method == "morris":
         if samples < 2:
@@ -285,6 +287,9 @@ def _analyse(
 ) -> dict[str, list[float]]:
     """SALib's indices for one output. Sobol' indices are shares of a variance: NaN when the
     output does not vary at all."""
+    from SALib.analyze import morris as morris_analysis  # imported here: ``sample_points``
+    from SALib.analyze import sobol as sobol_analysis
+
     names = INDICES[method]
     if method == "sobol" and np.ptp(outputs) == 0:
         return {name: [math.nan] * problem["num_vars"] for name in names}
