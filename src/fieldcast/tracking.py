@@ -65,6 +65,7 @@ from fieldcast.compiled import CompiledScenario, ParameterTable, compile_scenari
 from fieldcast.engine import (
     Lanes,
     LaneState,
+    copied_state,
     distinct_lanes,
     resampled_branches,
     splice_cities,
@@ -208,7 +209,7 @@ def _compiled(model: Scenario) -> CompiledScenario:
 
 def _lanes(model: Scenario, seed: int, chunk: LaneChunk) -> Lanes:
     compiled = _compiled(model)
-    state = None if chunk.state is None else LaneState(*(a.copy() for a in chunk.state))
+    state = None if chunk.state is None else copied_state(chunk.state)
     lanes = Lanes.start(
         [compiled],
         seed,

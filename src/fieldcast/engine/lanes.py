@@ -79,6 +79,19 @@ def _zeros_in_huge_pages(*shape: int, dtype: type = np.int64) -> np.ndarray:
     return np.frombuffer(memory, dtype=dtype).reshape(shape)
 
 
+def copied_state(state: LaneState) -> LaneState:
+    """A copy of a batch's state for another batch to run from (a particle filter runs one
+    state forward several times), its large arrays in huge pages as ``_lane_state`` makes
+    them: a copy into new 4 KiB pages takes a page fault every 4 KiB, which cost about as
+    much again as the copying itself (the notice ring of 10,000 lanes, 109 MB, here)."""
+    copies = []
+    for array in state:
+        copy = _zeros_in_huge_pages(*array.shape, dtype=array.dtype)
+        np.copyto(copy, array)
+        copies.append(copy)
+    return LaneState(*copies)
+
+
 def _lane_state(structure: Structure, rows: int) -> LaneState:
     """Household counts are int32 (at most 10**8 households a city fit with room to spare):
     a paused batch keeps every lane's rings, so their size is what a pause costs."""
