@@ -237,6 +237,7 @@ def test_edit_save_forecast_watch_compare_and_download(
     state = page.locator("[data-state]")
     expect(state).to_have_attribute("data-state", "done", timeout=JOB_SECONDS)
     expect(page.locator("progress")).to_have_attribute("value", "1.0")
+    _rendered_fully(page)  # a job done early shows "done" before its scripts are loaded
     _photograph(page, screenshots, "job")
     page.get_by_role("link", name="See the forecast").click()
     expect(page.locator("h1")).to_contain_text("2019")
@@ -295,6 +296,9 @@ def test_observed_counts_uploaded_and_the_forecast_tracked(
     expect(page.locator("[data-state]")).to_have_attribute(
         "data-state", "done", timeout=JOB_SECONDS
     )
+    # a job done before its page is loaded shows "done" at once: leaving before the page's
+    # deferred htmx has loaded would abort that request (a failed request, below)
+    _rendered_fully(page)
     page.get_by_role("link", name="See the tracked forecast").click()
     expect(page.locator("h1")).to_contain_text("tracked to browser-week version 1")
     _rendered_fully(page)
