@@ -112,6 +112,16 @@ REPLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
             "    return outcome\n",
         ),
         (
+            "    u = draw(seed, keys, lane, stream, day, k, c, slot)\n"
+            "    return binomial_draw_log1m(trials, probability, log1m, u)\n",
+            "    u = draw(seed, keys, lane, stream, day, k, c, slot)\n"
+            "    started = cycles()\n"
+            "    outcome = binomial_draw_log1m(trials, probability, log1m, u)\n"
+            f"    keys.cycles[{BINOMIAL_CYCLES} + stream] += cycles() - started\n"
+            f"    keys.cycles[{BINOMIAL_DRAWS} + stream] += 1\n"
+            "    return outcome\n",
+        ),
+        (
             "    return hypergeometric_draw(good, bad, sample, draw(seed, keys, lane, stream, day, "
             "k, c, slot))\n",
             "    u = draw(seed, keys, lane, stream, day, k, c, slot)\n"

@@ -100,14 +100,18 @@ MUTANTS = {
         "fieldcast.engine.day",
         (
             (
-                "        notice_deadlines(seed, table, calendar, state, keys, recording, daily, "
-                "row, lane, day_index)\n",
-                "        notice_deadlines(seed, table, calendar, state, keys, recording, daily, "
-                "row, lane, day_index)\n"
+                "        notice_deadlines(\n"
+                "            seed, table, log1m, calendar, state, keys, recording, daily, row, "
+                "lane, day_index\n"
+                "        )\n",
+                "        notice_deadlines(\n"
+                "            seed, table, log1m, calendar, state, keys, recording, daily, row, "
+                "lane, day_index\n"
+                "        )\n"
                 "        if {mutated}:\n"
                 "            dispositions(\n"
-                "                seed, table, calendar, state, keys, recording, scratch, daily, "
-                "row, lane, day_index\n"
+                "                seed, table, log1m, calendar, state, keys, recording, scratch, "
+                "daily, row, lane, day_index\n"
                 "            )\n",
             ),
         ),

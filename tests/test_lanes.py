@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import subprocess
@@ -293,3 +294,41 @@ def test_the_kernel_never_indexes_outside_its_arrays(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "in bounds" in done.stdout
+
+
+def test_a_batch_logarithms_its_own_probabilities_as_the_kernel_would(
+    seed_scenario: Scenario,
+) -> None:
+    """``log1m_table`` holds numba's ``math.log1p(-p)`` of each probability of the batch's
+    own table (here lanes with their own draws of two of them), to the bit: a draw given it
+    is then the draw that computes it (``test_sampling``)."""
+    from numba import njit
+
+    from fieldcast.compiled import parameter_table_with
+    from fieldcast.engine.state import Log1m
+
+    @njit
+    def kernel_log1m(values: np.ndarray) -> np.ndarray:
+        out = np.empty(values.size)
+        for i in range(values.size):
+            out[i] = math.log1p(-values.flat[i])
+        return out
+
+    rng = np.random.default_rng(4)
+    table = parameter_table_with(
+        compile_scenario(seed_scenario),
+        {"p_contact": rng.random(50), "p_arrest": np.append(rng.random(49), 1.0)},
+    )
+    lanes = Lanes.start(
+        [compile_scenario(seed_scenario)],
+        seed=5,
+        parameter_set=np.arange(50),
+        replication=np.zeros(50, dtype=np.int64),
+        table=table,
+    )
+    for name in Log1m._fields:
+        probabilities = getattr(table, name)
+        logarithms = getattr(lanes.log1m, name)
+        assert logarithms.shape == probabilities.shape, name
+        assert np.array_equal(logarithms.ravel(), kernel_log1m(probabilities)), name
+    assert len(set(lanes.log1m.p_contact[:, 0])) == 50

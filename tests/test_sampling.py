@@ -250,3 +250,36 @@ def test_a_draw_from_the_mode_gives_what_the_whole_tail_gives() -> None:
         assert np.array_equal(drawn[:, 0], drawn[:, 1]), (good, bad, sample)
         draws += len(uniforms)
     assert draws > 20_000
+
+
+def test_a_draw_given_log1m_is_the_draw_that_takes_the_logarithm_itself() -> None:
+    """The engine's parameters come with log(1 - p) computed once (``state.Log1m``); a draw
+    given it must be the draw that computes it, bit for bit, for few trials and many. A
+    logarithm off in its sixth digit changes some of these draws, so the comparison can
+    tell."""
+    from numba import njit
+
+    from fieldcast.sampling import binomial_draw, binomial_draw_log1m
+
+    @njit
+    def both(trials: np.ndarray, p: np.ndarray, u: np.ndarray, error: float) -> np.ndarray:
+        out = np.empty((2, len(u)), dtype=np.int64)
+        for i in range(len(u)):
+            log1m = math.log1p(-p[i]) * (1.0 + error)
+            out[0, i] = binomial_draw(trials[i], p[i], u[i])
+            out[1, i] = binomial_draw_log1m(trials[i], p[i], log1m, u[i])
+        return out
+
+    rng = np.random.default_rng(31)
+    count = 200_000
+    trials = np.where(
+        rng.random(count) < 0.5, rng.integers(0, 30, count), 10 ** rng.uniform(1, 5, count)
+    ).astype(np.int64)
+    p = np.where(
+        rng.random(count) < 0.1, rng.choice([0.0, 1.0], count), 10 ** rng.uniform(-5, 0, count)
+    )
+    u = rng.random(count)
+    given, computed = both(trials, p, u, 0.0)
+    assert np.array_equal(given, computed)
+    off, right = both(trials, p, u, 1e-5)
+    assert np.count_nonzero(off != right) > 0

@@ -491,25 +491,45 @@ def binomial_draw(trials: int, probability: float, u: float) -> int:
     """Binomial(trials, probability) at uniform u. Inlined where it is called: most of the
     engine's draws have a few trials, and their cost is then the walk, not the call; larger
     ones call ``_binomial_draw_larger``."""
+    if trials > _SHORT_PRODUCT and 0.0 < probability < 1.0:
+        return _binomial_draw_larger(trials, probability, math.log1p(-probability), u)
+    return _binomial_draw_short(trials, probability, u)
+
+
+@njit(cache=True, inline="always")
+def binomial_draw_log1m(trials: int, probability: float, log1m: float, u: float) -> int:
+    """``binomial_draw`` given ``log1m`` = log(1 - probability), as ``math.log1p(-probability)``
+    gives it (the same draw, bit for bit): a probability that many draws share (a parameter)
+    has its logarithm taken once, not per draw. A draw of more than a few trials starts from
+    f(0) = exp(trials log(1 - p)), and the logarithm was a third of its cost
+    (docs/performance.md)."""
+    if trials > _SHORT_PRODUCT and 0.0 < probability < 1.0:
+        return _binomial_draw_larger(trials, probability, log1m, u)
+    return _binomial_draw_short(trials, probability, u)
+
+
+@njit(cache=True, inline="always")
+def _binomial_draw_short(trials: int, probability: float, u: float) -> int:
+    """``binomial_draw`` for at most ``_SHORT_PRODUCT`` trials, or a certain outcome."""
     if trials <= 0 or probability <= 0.0:
         return 0
     if probability >= 1.0:
         return trials
     if trials == 1:  # the walk below in one comparison: F(0) = 1 - p
         return 0 if u < 1.0 - probability else 1
-    if trials <= _SHORT_PRODUCT:  # f(0) = (1 - p)^trials by multiplication: cheaper than exp
-        pmf_zero = _power(1.0 - probability, trials)
-        odds = probability / (1.0 - probability)
-        return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, odds, 0.0)
-    return _binomial_draw_larger(trials, probability, u)
+    # f(0) = (1 - p)^trials by multiplication: cheaper than exp
+    pmf_zero = _power(1.0 - probability, trials)
+    odds = probability / (1.0 - probability)
+    return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, odds, 0.0)
 
 
 @njit(cache=True)
-def _binomial_draw_larger(trials: int, probability: float, u: float) -> int:
-    """``binomial_draw`` for more than ``_SHORT_PRODUCT`` trials, 0 < probability < 1."""
+def _binomial_draw_larger(trials: int, probability: float, log1m: float, u: float) -> int:
+    """``binomial_draw`` for more than ``_SHORT_PRODUCT`` trials, 0 < probability < 1
+    (``log1m``: log(1 - probability))."""
     mean = trials * probability
     odds = probability / (1.0 - probability)
-    log_pmf_zero = trials * math.log1p(-probability)
+    log_pmf_zero = trials * log1m
     if mean < _SMALL_MEAN and log_pmf_zero > _LOG_TINY:
         pmf_zero = math.exp(log_pmf_zero)
         return _walk(_BINOMIAL, u, 0, trials, 0, pmf_zero, pmf_zero, trials, odds, 0.0)

@@ -23,6 +23,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
     Scratch,
 )
@@ -32,6 +33,7 @@ from fieldcast.engine.state import (
 def one_day(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -48,7 +50,7 @@ def one_day(
     day)."""
     day = day_index + calendar.start_day
     if day_index == 0:
-        initial_addresses(seed, table, state, keys, recording, daily, row, lane)
+        initial_addresses(seed, table, log1m, state, keys, recording, daily, row, lane)
         if day < 0 and not folds_unvisited(keys, lane):  # else folded up to the visits
             quiet_window(
                 seed,
@@ -67,7 +69,7 @@ def one_day(
             )
     if day >= 0:
         if day <= calendar.field_days:
-            moves(seed, table, calendar, state, keys, recording, daily, row, lane, day_index)
+            moves(seed, table, log1m, calendar, state, keys, recording, daily, row, lane, day_index)
         if day == calendar.field_days:
             quiet_window(
                 seed,
@@ -85,15 +87,50 @@ def one_day(
                 calendar.day_count,
             )
         field_attempts(
-            seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+            seed,
+            table,
+            log1m,
+            calendar,
+            state,
+            keys,
+            recording,
+            scratch,
+            daily,
+            row,
+            lane,
+            day_index,
         )
         dispositions(
-            seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+            seed,
+            table,
+            log1m,
+            calendar,
+            state,
+            keys,
+            recording,
+            scratch,
+            daily,
+            row,
+            lane,
+            day_index,
         )
         detention_outflows(
-            seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+            seed,
+            table,
+            log1m,
+            calendar,
+            state,
+            keys,
+            recording,
+            scratch,
+            daily,
+            row,
+            lane,
+            day_index,
         )
-        notice_deadlines(seed, table, calendar, state, keys, recording, daily, row, lane, day_index)
+        notice_deadlines(
+            seed, table, log1m, calendar, state, keys, recording, daily, row, lane, day_index
+        )
     record(calendar, state, keys, recording, row, lane, day_index)
 
 
@@ -101,6 +138,7 @@ def one_day(
 def run_days(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -122,7 +160,18 @@ def run_days(
             clear_row(state, row)
         for day_index in range(first_day_index, end_day_index):
             one_day(
-                seed, table, calendar, state, keys, recording, scratch, daily, row, lane, day_index
+                seed,
+                table,
+                log1m,
+                calendar,
+                state,
+                keys,
+                recording,
+                scratch,
+                daily,
+                row,
+                lane,
+                day_index,
             )
 
 

@@ -9,7 +9,11 @@ from numba import njit
 
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.beds_and_seats import fit_largest_first
-from fieldcast.engine.draws import binomial, national_total, record_change
+from fieldcast.engine.draws import (
+    binomial_log1m,
+    national_total,
+    record_change,
+)
 from fieldcast.engine.state import (
     AWAITING_REMOVAL,
     DETAINED,
@@ -21,6 +25,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
     Scratch,
 )
@@ -30,6 +35,7 @@ from fieldcast.engine.state import (
 def detention_outflows(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -55,8 +61,18 @@ def detention_outflows(
                     if done == 0:
                         continue
                     state.processing[row, slot, k, c] = 0
-                    relief = binomial(
-                        seed, keys, lane, RELIEF_STREAM, day, k, c, 0, done, table.p_relief[s]
+                    relief = binomial_log1m(
+                        seed,
+                        keys,
+                        lane,
+                        RELIEF_STREAM,
+                        day,
+                        k,
+                        c,
+                        0,
+                        done,
+                        table.p_relief[s],
+                        log1m.p_relief[s],
                     )
                     state.queue[row, k, c] += done - relief
                     state.beds_used[row] -= relief * calendar.sizes[k]

@@ -10,7 +10,12 @@ from numba import njit
 
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.beds_and_seats import fit_largest_first
-from fieldcast.engine.draws import binomial, national_total, pick, record_change
+from fieldcast.engine.draws import (
+    binomial_log1m,
+    national_total,
+    pick,
+    record_change,
+)
 from fieldcast.engine.state import (
     AWAITING_DISPOSITION,
     BED_ALLOCATION,
@@ -27,6 +32,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
     Scratch,
 )
@@ -36,6 +42,7 @@ from fieldcast.engine.state import (
 def dispositions(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -59,8 +66,18 @@ def dispositions(
             meant[k, c] = 0
             n = state.awaiting[row, k, c]
             if n > 0:
-                meant[k, c] = binomial(
-                    seed, keys, lane, DETAIN_INTENT, day, k, c, 0, n, table.p_detain[s, c]
+                meant[k, c] = binomial_log1m(
+                    seed,
+                    keys,
+                    lane,
+                    DETAIN_INTENT,
+                    day,
+                    k,
+                    c,
+                    0,
+                    n,
+                    table.p_detain[s, c],
+                    log1m.p_detain[s, c],
                 )
     beds_free = max(table.free_beds[s] - state.beds_used[row], 0)
     if fit_largest_first(
@@ -92,8 +109,18 @@ def dispositions(
                 )
             released[k, c] = n - held
             if n > held:
-                meant_monitor[k, c] = binomial(
-                    seed, keys, lane, MONITOR_INTENT, day, k, c, 0, n - held, table.p_monitor[s, c]
+                meant_monitor[k, c] = binomial_log1m(
+                    seed,
+                    keys,
+                    lane,
+                    MONITOR_INTENT,
+                    day,
+                    k,
+                    c,
+                    0,
+                    n - held,
+                    table.p_monitor[s, c],
+                    log1m.p_monitor[s, c],
                 )
     notice_slot = day_index % state.notice.shape[1]
     for c in range(cities):

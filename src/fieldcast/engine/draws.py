@@ -19,7 +19,7 @@ from fieldcast.engine.state import (
     Recording,
     Scratch,
 )
-from fieldcast.sampling import binomial_draw, hypergeometric_draw
+from fieldcast.sampling import binomial_draw, binomial_draw_log1m, hypergeometric_draw
 from fieldcast.streams import uniform
 
 
@@ -105,6 +105,29 @@ def binomial(
     if probability >= 1.0:
         return trials
     return binomial_draw(trials, probability, draw(seed, keys, lane, stream, day, k, c, slot))
+
+
+@njit(**SMALL)
+def binomial_log1m(
+    seed: np.uint64,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    day: int,
+    k: int,
+    c: int,
+    slot: int,
+    trials: int,
+    probability: float,
+    log1m: float,
+) -> int:
+    """``binomial`` of a parameter's probability, given its ``log1m`` (``state.Log1m``)."""
+    if trials <= 0 or probability <= 0.0:
+        return 0
+    if probability >= 1.0:
+        return trials
+    u = draw(seed, keys, lane, stream, day, k, c, slot)
+    return binomial_draw_log1m(trials, probability, log1m, u)
 
 
 @njit(**KERNEL)

@@ -9,7 +9,7 @@ from numba import njit
 
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.draws import (
-    binomial,
+    binomial_log1m,
     draw,
     folds_unvisited,
     hypergeometric,
@@ -38,6 +38,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
     Scratch,
 )
@@ -48,6 +49,7 @@ from fieldcast.sampling import poisson_draw
 def field_attempts(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -152,11 +154,31 @@ def field_attempts(
                         0,
                     )
                 not_found = visits - at_home
-                contacts = binomial(
-                    seed, keys, lane, CONTACT, day, k, c, a, at_home, table.p_contact[s, c]
+                contacts = binomial_log1m(
+                    seed,
+                    keys,
+                    lane,
+                    CONTACT,
+                    day,
+                    k,
+                    c,
+                    a,
+                    at_home,
+                    table.p_contact[s, c],
+                    log1m.p_contact[s, c],
                 )
-                arrests = binomial(
-                    seed, keys, lane, ARREST, day, k, c, a, contacts, table.p_arrest[s, c]
+                arrests = binomial_log1m(
+                    seed,
+                    keys,
+                    lane,
+                    ARREST,
+                    day,
+                    k,
+                    c,
+                    a,
+                    contacts,
+                    table.p_arrest[s, c],
+                    log1m.p_arrest[s, c],
                 )
                 contacts_in_city += contacts
                 stayed = at_home - arrests

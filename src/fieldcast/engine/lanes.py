@@ -6,12 +6,13 @@ of replications of one scenario.
 from __future__ import annotations
 
 import contextlib
+import math
 import mmap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, vectorize
 
 from fieldcast.compiled import CompiledScenario, ParameterTable, Structure, parameter_table
 from fieldcast.engine.day import run_days
@@ -21,6 +22,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
     Scratch,
 )
@@ -51,6 +53,20 @@ def _calendar(structure: Structure) -> Calendar:
         processing_days=structure.processing_days,
         notice_days=structure.notice_days,
     )
+
+
+@vectorize(cache=True)
+def _log1m(probability: float) -> float:
+    """log(1 - p) as the kernel's ``math.log1p(-p)`` gives it (numba calls the C library's
+    log1p in both; numpy's own log1p may differ in the last bit)."""
+    return math.log1p(-probability)
+
+
+def log1m_table(table: ParameterTable) -> Log1m:
+    """log(1 - p) of the table's probabilities that binomial draws use (``state.Log1m``)."""
+    with np.errstate(divide="ignore"):  # p = 1 gives -inf, which no draw reads (certain)
+        logs = [np.ascontiguousarray(_log1m(getattr(table, name))) for name in Log1m._fields]
+    return Log1m(*logs)
 
 
 def _zeros(*shape: int, dtype: type = np.int64) -> np.ndarray:
@@ -183,6 +199,7 @@ class Lanes:
 
     compiled: list[CompiledScenario]
     table: ParameterTable
+    log1m: Log1m  # of ``table``
     calendar: Calendar
     seed: int
     keys: LaneKeys
@@ -246,16 +263,16 @@ class Lanes:
             uniforms=_zeros(lanes),
         )
         groups = int(group.max()) + 1 if lanes else 0
+        table = parameter_table(compiled) if table is None else table
         return cls(
             compiled=compiled,
-            table=parameter_table(compiled) if table is None else table,
+            table=table,
+            log1m=log1m_table(table),
             calendar=_calendar(structure),
             seed=seed,
             keys=keys,
             state=_lane_state(structure, lanes if pausable else 1) if state is None else state,
-            recording=_recording(
-                structure, keys, groups, len(compiled) if table is None else len(table[0]), daily
-            ),
+            recording=_recording(structure, keys, groups, len(table.households), daily),
             scratch=_scratch(structure),
             daily=daily,
             groups=groups,
@@ -304,6 +321,7 @@ class Lanes:
         run_days(
             np.uint64(self.seed),
             self.table,
+            self.log1m,
             self.calendar,
             self.state,
             self.keys,

@@ -13,6 +13,7 @@ from numba import njit
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.draws import (
     binomial,
+    binomial_log1m,
     folds_unvisited,
     move,
     record_change,
@@ -35,6 +36,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
     Scratch,
 )
@@ -44,6 +46,7 @@ from fieldcast.engine.state import (
 def initial_addresses(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     state: LaneState,
     keys: LaneKeys,
     recording: Recording,
@@ -60,7 +63,19 @@ def initial_addresses(
             n = table.households[s, c, k]
             if n == 0:
                 continue
-            valid = binomial(seed, keys, lane, ADDRESS, 0, k, c, 0, n, table.p_address_valid[s, c])
+            valid = binomial_log1m(
+                seed,
+                keys,
+                lane,
+                ADDRESS,
+                0,
+                k,
+                c,
+                0,
+                n,
+                table.p_address_valid[s, c],
+                log1m.p_address_valid[s, c],
+            )
             state.at_address[row, 0, k, c] = valid
             state.moved[row, 0, k, c] = n - valid
             record_change(state, keys, recording, daily, row, lane, 0, OPEN, k, c, n)
@@ -230,6 +245,7 @@ def unvisited_to_horizon(
 def moves(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -247,6 +263,7 @@ def moves(
     day = day_index + calendar.start_day
     attempts, classes, cities = state.at_address.shape[1:]
     p_alert = table.p_alert_move[s]
+    log1m_alert = log1m.p_alert_move[s]
     if day > 0:
         for a in range(attempts):
             for k in range(classes):
@@ -257,7 +274,9 @@ def moves(
                     state.alerted[row, a, k, c] = 0
                     if p_alert <= 0.0:
                         continue
-                    leaving = binomial(seed, keys, lane, ALERT_MOVES, day, k, c, a, n, p_alert)
+                    leaving = binomial_log1m(
+                        seed, keys, lane, ALERT_MOVES, day, k, c, a, n, p_alert, log1m_alert
+                    )
                     if leaving > 0:
                         move(
                             state,
@@ -277,6 +296,7 @@ def moves(
         return  # after the field window the hazard moves are folded
     folds = folds_unvisited(keys, lane)
     hazard = table.hazard[s, day_index]
+    log1m_hazard = log1m.hazard[s, day_index]
     if hazard <= 0.0:
         return
     for a in range(1 if folds else 0, attempts):
@@ -285,7 +305,9 @@ def moves(
                 n = state.at_address[row, a, k, c]
                 if n == 0:
                     continue
-                leaving = binomial(seed, keys, lane, MOVES, day, k, c, a, n, hazard)
+                leaving = binomial_log1m(
+                    seed, keys, lane, MOVES, day, k, c, a, n, hazard, log1m_hazard
+                )
                 if leaving > 0:
                     move(
                         state,

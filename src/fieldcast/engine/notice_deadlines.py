@@ -9,7 +9,10 @@ import numpy as np
 from numba import njit
 
 from fieldcast.compiled import ParameterTable
-from fieldcast.engine.draws import binomial, record_change
+from fieldcast.engine.draws import (
+    binomial_log1m,
+    record_change,
+)
 from fieldcast.engine.state import (
     AWAITING_DISPOSITION,
     DEPARTURES,
@@ -23,6 +26,7 @@ from fieldcast.engine.state import (
     Calendar,
     LaneKeys,
     LaneState,
+    Log1m,
     Recording,
 )
 
@@ -31,6 +35,7 @@ from fieldcast.engine.state import (
 def notice_deadlines(
     seed: np.uint64,
     table: ParameterTable,
+    log1m: Log1m,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -58,8 +63,18 @@ def notice_deadlines(
                 if due == 0:
                     continue
                 state.notice[row, slot, monitored, k, c] = 0
-                departed = binomial(
-                    seed, keys, lane, NOTICE_OUTCOME, day, k, c, monitored, due, table.p_comply[s]
+                departed = binomial_log1m(
+                    seed,
+                    keys,
+                    lane,
+                    NOTICE_OUTCOME,
+                    day,
+                    k,
+                    c,
+                    monitored,
+                    due,
+                    table.p_comply[s],
+                    log1m.p_comply[s],
                 )
                 stayed = due - departed
                 rearrested = 0
@@ -69,7 +84,7 @@ def notice_deadlines(
                         state, keys, recording, daily, row, lane, day_index, MONITORED, k, c, -due
                     )
                     if stayed > 0:
-                        rearrested = binomial(
+                        rearrested = binomial_log1m(
                             seed,
                             keys,
                             lane,
@@ -80,6 +95,7 @@ def notice_deadlines(
                             0,
                             stayed,
                             table.p_rearrest_monitored[s],
+                            log1m.p_rearrest_monitored[s],
                         )
                 state.awaiting[row, k, c] += rearrested
                 for metric, change in (

@@ -1,6 +1,6 @@
 """What a lane carries and what the kernel reads and writes: the named tuples of arrays
-(``Calendar``, ``LaneKeys``, ``LaneState``, ``Scratch``, ``Recording``), the codes of metrics and
-random streams and the kernel's compile options.
+(``Calendar``, ``Log1m``, ``LaneKeys``, ``LaneState``, ``Scratch``, ``Recording``), the codes
+of metrics and random streams and the kernel's compile options.
 
 The codes are numpy integers, not Python ints: numba types a global Python int as a literal
 and compiles a separate copy of every helper it is passed to for each value (a
@@ -93,6 +93,25 @@ class Calendar(NamedTuple):
     max_attempts: int
     processing_days: int
     notice_days: int
+
+
+class Log1m(NamedTuple):
+    """log(1 - p) of the probabilities of the parameter table (``compiled.ParameterTable``:
+    the same names and shapes) that binomial draws use, made once per batch
+    (``lanes.log1m_table``). A draw of more than a few trials starts from
+    f(0) = exp(trials log(1 - p)); the logarithm, taken in each draw, cost the national
+    scenario's engine about a tenth of its time (docs/performance.md)."""
+
+    p_address_valid: np.ndarray  # [set, city]
+    hazard: np.ndarray  # [set, day index]
+    p_alert_move: np.ndarray  # [set]
+    p_contact: np.ndarray  # [set, city]
+    p_arrest: np.ndarray  # [set, city]
+    p_detain: np.ndarray  # [set, city]
+    p_monitor: np.ndarray  # [set, city]
+    p_relief: np.ndarray  # [set]
+    p_comply: np.ndarray  # [set]
+    p_rearrest_monitored: np.ndarray  # [set]
 
 
 class LaneKeys(NamedTuple):
