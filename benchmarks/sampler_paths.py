@@ -87,15 +87,17 @@ def log1m_given(trials: int, probability: float, us: np.ndarray) -> int:
     return drawn
 
 
-def best_of(paths: list[Callable[[], object]], rounds: int, count: int) -> list[float]:
-    """Nanoseconds per draw of each path, best of ``rounds`` taken in turn."""
+def best_of(
+    paths: list[Callable[..., object]], arguments: tuple, rounds: int, count: int
+) -> list[float]:
+    """Nanoseconds per draw of each path given ``arguments``, best of ``rounds`` in turn."""
     for path in paths:
-        path()  # compile
+        path(*arguments)  # compile
     best = [math.inf] * len(paths)
     for _ in range(rounds):
         for i, path in enumerate(paths):
             started = time.perf_counter()
-            path()
+            path(*arguments)
             best[i] = min(best[i], time.perf_counter() - started)
     return [1e9 * seconds / count for seconds in best]
 
@@ -117,12 +119,7 @@ def main() -> None:
                     continue
                 sd = math.sqrt(mean * bad / total * (total - sample) / (total - 1))
                 mode, zero = best_of(
-                    [
-                        lambda: from_mode(good, bad, sample, us),
-                        lambda: from_zero(good, bad, sample, us),
-                    ],
-                    args.rounds,
-                    len(us),
+                    [from_mode, from_zero], (good, bad, sample, us), args.rounds, len(us)
                 )
                 taken = "zero" if mean < _WALK_FROM_ZERO_SDS * sd else "mode"
                 print(
@@ -133,12 +130,7 @@ def main() -> None:
     print("binomial: trials, p, log(1 - p) per draw, given (ns)")
     for trials, probability in BINOMIALS:
         per_draw, given = best_of(
-            [
-                lambda: log1m_per_draw(trials, probability, us),
-                lambda: log1m_given(trials, probability, us),
-            ],
-            args.rounds,
-            len(us),
+            [log1m_per_draw, log1m_given], (trials, probability, us), args.rounds, len(us)
         )
         print(f"{trials:6d} {probability:6.4f} {per_draw:6.1f} {given:6.1f}")
 

@@ -53,6 +53,12 @@ _ROUNDING_PER_STEP = 3.4e-16
 # With a small mean, walking up from zero is cheaper than evaluating the CDF in closed form;
 # the walk starts at zero only if f(0) is comfortably representable.
 _SMALL_MEAN = 30.0
+# ... and, for the hypergeometric, only if the mean is below this many standard deviations:
+# walking from zero takes about a mean's steps, from the mode (``_from_mode``) about four
+# standard deviations' and more lookups; ``benchmarks/sampler_paths.py`` times both over a
+# grid, and this is where they cross (a visit that finds most households at home, as the
+# national scenario's do, walks from the mode)
+_WALK_FROM_ZERO_SDS = 6.5
 _LOG_TINY = -600.0
 # Up to this many factors, a pmf at the edge of the support is a product (no lgamma, exp):
 # 2 x 24 factors of at most 1e12 stay far inside double range.
@@ -580,7 +586,9 @@ def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> i
     lo = max(0, sample - bad)
     hi = min(sample, good)
     total = good + bad
-    if lo == 0 and sample * good < _SMALL_MEAN * total:
+    mean = sample * good / total
+    variance = mean * (bad / total) * (total - sample) / (total - 1.0)
+    if lo == 0 and mean < _SMALL_MEAN and mean * mean < _WALK_FROM_ZERO_SDS**2 * variance:
         log_pmf_zero = (
             _log_factorial(bad)
             - _log_factorial(bad - sample)
