@@ -2,6 +2,7 @@
 random number generator, in processor cycles read around each of them.
 
 Usage: python benchmarks/kernel_profile.py [SCENARIO ...] [--replications N] [--households N]
+[--bands]
 
 (``--households``: each scenario's targets scaled to about N households in all, as
 ``population_scaling_ratio`` of ``make bench`` does.)
@@ -211,16 +212,22 @@ def profile(
     replications: int,
     hertz: float,
     console: Console,
+    bands: bool,
 ) -> None:
     compiled = compile_scenario(scenario)
-    simulate_chunk(compiled, 1, 0, 2)
+    band_sample = replications if bands else 0
+    simulate_chunk(compiled, 1, 0, 2, band_sample=band_sample)
     started = time.perf_counter()
-    simulate_chunk(compiled, 1, 0, replications)
+    simulate_chunk(compiled, 1, 0, replications, band_sample=band_sample)
     real = (time.perf_counter() - started) / replications
     lanes = engine.Lanes.start([compiled], 1, np.zeros(2, np.int64), np.arange(2))
     lanes.run()  # compile the copy
     lanes = engine.Lanes.start(
-        [compiled], 1, np.zeros(replications, np.int64), np.arange(replications)
+        [compiled],
+        1,
+        np.zeros(replications, np.int64),
+        np.arange(replications),
+        band_rows=np.arange(replications) if bands else None,
     )
     first = read_counter()
     lanes.run()
@@ -281,6 +288,12 @@ def main() -> None:
     parser.add_argument(
         "--replications", type=int, default=None, help="default: 3,000 of seed-2019, 10 of others"
     )
+    parser.add_argument(
+        "--bands",
+        action="store_true",
+        help="every replication keeps its daily path for the bands, as a forecast's first "
+        "thousand do (all of national_1k_seconds')",
+    )
     arguments = parser.parse_args()
     console = Console(width=110)
     engine, read_counter = load_profiled_engine()
@@ -292,7 +305,7 @@ def main() -> None:
         if arguments.households:
             scenario = with_households(scenario, arguments.households)
             name = f"{name} with {arguments.households:,} households"
-        profile(engine, read_counter, scenario, name, replications, hertz, console)
+        profile(engine, read_counter, scenario, name, replications, hertz, console, arguments.bands)
 
 
 if __name__ == "__main__":

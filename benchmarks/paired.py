@@ -3,7 +3,7 @@ the same core, alternating, so that the machine's drift (±15-20% within minutes
 development machines) falls on both alike.
 
     .venv/bin/python benchmarks/paired.py HEAD~1 seed-2019 --replications 1000 --rounds 15
-    taskset -c 1 .venv/bin/python benchmarks/paired.py HEAD~1 national -r 20 --rounds 9
+    taskset -c 1 .venv/bin/python benchmarks/paired.py HEAD~1 national -r 20 --rounds 9 --bands
 
 The revision's package is exported (``git archive``) under another name, ``fieldcast_base``,
 so that both import side by side; each compiles its own engine on the first run (about a
@@ -50,7 +50,14 @@ def main() -> None:
     parser.add_argument("scenario", nargs="?", default="seed-2019")
     parser.add_argument("-r", "--replications", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--bands",
+        action="store_true",
+        help="every replication keeps its daily path for the bands, as the first thousand of a "
+        "forecast do (national_1k_seconds: all of them)",
+    )
     args = parser.parse_args()
+    bands = args.replications if args.bands else 0
     with tempfile.TemporaryDirectory() as directory:
         export_revision(args.revision, Path(directory))
         sys.path.insert(0, directory)
@@ -60,13 +67,13 @@ def main() -> None:
             compiled = importlib.import_module(f"{package}.compiled")
             lanes = importlib.import_module(f"{package}.engine.lanes")
             scenario = compiled.compile_scenario(catalog.load_scenario(args.scenario))
-            lanes.simulate_chunk(scenario, 1, 0, 2)  # compile
+            lanes.simulate_chunk(scenario, 1, 0, 2, band_sample=bands)  # compile
             runs[package] = (lanes.simulate_chunk, scenario)
         seconds: dict[str, list[float]] = {package: [] for package in runs}
         for _ in range(args.rounds):
             for package, (simulate, scenario) in runs.items():
                 start = time.perf_counter()
-                simulate(scenario, 1, 0, args.replications)
+                simulate(scenario, 1, 0, args.replications, band_sample=bands)
                 seconds[package].append(time.perf_counter() - start)
     base, work = seconds["fieldcast_base"], seconds["fieldcast"]
     ratios = sorted(b / w for b, w in zip(base, work, strict=True))
