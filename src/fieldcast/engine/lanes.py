@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, vectorize
+from numba import njit
 
 from fieldcast.compiled import CompiledScenario, ParameterTable, Structure, parameter_table
 from fieldcast.engine.day import run_days
@@ -55,18 +55,21 @@ def _calendar(structure: Structure) -> Calendar:
     )
 
 
-@vectorize(cache=True)
-def _log1m(probability: float) -> float:
-    """log(1 - p) as the kernel's ``math.log1p(-p)`` gives it (numba calls the C library's
-    log1p in both; numpy's own log1p may differ in the last bit)."""
-    return math.log1p(-probability)
+@njit(cache=True)
+def _log1m(probabilities: np.ndarray) -> np.ndarray:
+    """log(1 - p) of each entry, as the kernel's ``math.log1p(-p)`` gives it (numba calls the C
+    library's log1p in both; numpy's own log1p may differ in the last bit). -inf at p = 1,
+    which no draw reads (its outcome is certain)."""
+    flat = np.ascontiguousarray(probabilities).ravel()
+    logarithms = np.empty(flat.size)
+    for i in range(flat.size):
+        logarithms[i] = math.log1p(-flat[i])
+    return logarithms.reshape(probabilities.shape)
 
 
 def log1m_table(table: ParameterTable) -> Log1m:
     """log(1 - p) of the table's probabilities that binomial draws use (``state.Log1m``)."""
-    with np.errstate(divide="ignore"):  # p = 1 gives -inf, which no draw reads (certain)
-        logs = [np.ascontiguousarray(_log1m(getattr(table, name))) for name in Log1m._fields]
-    return Log1m(*logs)
+    return Log1m(*(_log1m(getattr(table, name)) for name in Log1m._fields))
 
 
 def _zeros(*shape: int, dtype: type = np.int64) -> np.ndarray:
