@@ -207,9 +207,11 @@ def _compiled(model: Scenario) -> CompiledScenario:
     return _COMPILED[key]
 
 
-def _lanes(model: Scenario, seed: int, chunk: LaneChunk) -> Lanes:
+def _lanes(model: Scenario, seed: int, chunk: LaneChunk, spare: LaneState | None) -> Lanes:
+    """The chunk's lanes, ready to run on a copy of its state (into ``spare`` if given: a
+    state of the same shapes no longer needed)."""
     compiled = _compiled(model)
-    state = None if chunk.state is None else copied_state(chunk.state)
+    state = None if chunk.state is None else copied_state(chunk.state, spare)
     lanes = Lanes.start(
         [compiled],
         seed,
@@ -239,11 +241,13 @@ def _advance(
     until: int,
     record_days: tuple[int, ...],
     arrests_from: int,
+    spare: LaneState | None = None,
 ) -> tuple[LaneChunk, np.ndarray, np.ndarray]:
     """Run the lanes to the end of day ``until``: the lanes as they are then, the observables
     at the end of each of ``record_days`` [day, lane, place, metric], and the cumulative
-    persons arrested on each day from ``arrests_from`` on [lane, day, place] (int32)."""
-    lanes = _lanes(model, seed, chunk)
+    persons arrested on each day from ``arrests_from`` on [lane, day, place] (int32). The
+    lanes run on a copy of the chunk's state, made into ``spare`` if given."""
+    lanes = _lanes(model, seed, chunk, spare)
     places = len(model.cities) + 1
     observed = np.zeros((len(record_days), len(chunk), places, len(OBSERVABLE)), np.int64)
     wanted = {day: i for i, day in enumerate(record_days)}
@@ -282,14 +286,25 @@ def _in_chunks(
     arrests_from: int,
     processes: int,
     client: Client | None,
+    spare: LaneState | None = None,
 ) -> tuple[LaneChunk, np.ndarray, np.ndarray]:
-    """``_advance`` over every lane, cut into chunks run where asked, joined in lane order."""
+    """``_advance`` over every lane, cut into chunks run where asked, joined in lane order.
+    ``spare``: a state of the lanes' shapes no longer needed, for the copy they run on when
+    they run here in one chunk (elsewhere each chunk's copy is made where it runs)."""
     # In this process one chunk is fastest (no joining); elsewhere, enough for the workers.
     single = client is None and processes == 1
     size = len(lanes) if single else work_split(len(lanes), processes, client)
     starts = list(range(0, len(lanes), size))
     tasks = [
-        (model, seed, lanes.take(slice(s, s + size)), until, tuple(record_days), arrests_from)
+        (
+            model,
+            seed,
+            lanes.take(slice(s, s + size)),
+            until,
+            tuple(record_days),
+            arrests_from,
+            spare if single else None,
+        )
         for s in starts
     ]
     parts: list[Any] = [None] * len(tasks)
@@ -629,6 +644,7 @@ def _children_step(
     persons = np.array([c.persons for c in ending])
     running = np.full((len(blocks), len(lanes)), -np.inf)
     chosen: LaneChunk | None = None
+    spare: LaneState | None = None  # a child's state once spliced: the next child's copy
     now = np.zeros(0)
     for child in range(CHILDREN):
         children = LaneChunk(
@@ -641,7 +657,7 @@ def _children_step(
             lanes.table(model),
         )
         advanced, snapshot, _ = _in_chunks(
-            model, state.seed, children, day, [day], day + 1, processes, client
+            model, state.seed, children, day, [day], day + 1, processes, client, spare
         )
         child_now = snapshot[0]
         simulated = np.stack([simulated_count(state, c, {day: child_now}) for c in ending], axis=1)
@@ -656,6 +672,7 @@ def _children_step(
             by_block - running
         )
         _splice(chosen.state, advanced.state, blocks, switch, cities)
+        spare = advanced.state
         for block, take in zip(blocks, switch, strict=True):
             rows = np.flatnonzero(take)
             now[np.ix_(rows, block)] = child_now[np.ix_(rows, block)]

@@ -98,17 +98,24 @@ def _zeros_in_huge_pages(*shape: int, dtype: type = np.int64) -> np.ndarray:
     return np.frombuffer(memory, dtype=dtype).reshape(shape)
 
 
-def copied_state(state: LaneState) -> LaneState:
+def copied_state(state: LaneState, into: LaneState | None = None) -> LaneState:
     """A copy of a batch's state for another batch to run from (a particle filter runs one
     state forward several times), its large arrays in huge pages as ``_lane_state`` makes
     them: a copy into new 4 KiB pages takes a page fault every 4 KiB, which cost about as
-    much again as the copying itself (the notice ring of 10,000 lanes, 109 MB, here)."""
-    copies = []
-    for array in state:
-        copy = _zeros_in_huge_pages(*array.shape, dtype=array.dtype)
-        np.copyto(copy, array)
-        copies.append(copy)
-    return LaneState(*copies)
+    much again as the copying itself (the notice ring of 10,000 lanes, 109 MB, here).
+
+    ``into``, a state of the same shapes that is no longer needed, is copied over instead:
+    new memory, even in huge pages, cost two to six times the copy into memory in use (the
+    211 MB of 10,000 lanes of seed-2019: 0.06-0.20 s against 0.03 s here)."""
+    if into is None:
+        into = LaneState(
+            *(_zeros_in_huge_pages(*array.shape, dtype=array.dtype) for array in state)
+        )
+    for name, source, target in zip(state._fields, state, into, strict=True):
+        if source.shape != target.shape or source.dtype != target.dtype:
+            raise ValueError(f"cannot copy {name} {source.shape} into {target.shape}")
+        np.copyto(target, source)
+    return into
 
 
 def _lane_state(structure: Structure, rows: int) -> LaneState:

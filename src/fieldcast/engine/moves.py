@@ -7,6 +7,8 @@ day up to the horizon.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -296,9 +298,11 @@ def moves(
         return  # after the field window the hazard moves are folded
     folds = folds_unvisited(keys, lane)
     hazard = table.hazard[s, day_index]
-    log1m_hazard = log1m.hazard[s, day_index]
     if hazard <= 0.0:
         return
+    # once a lane-day here, not in the batch's table: a day's hazard of every lane's own
+    # set would be the table's largest part, for a logarithm that costs next to nothing here
+    log1m_hazard = math.log1p(-hazard)
     for a in range(1 if folds else 0, attempts):
         for k in range(classes):
             for c in range(cities):

@@ -98,12 +98,11 @@ class Calendar(NamedTuple):
 class Log1m(NamedTuple):
     """log(1 - p) of the probabilities of the parameter table (``compiled.ParameterTable``:
     the same names and shapes) that binomial draws use, made once per batch
-    (``lanes.log1m_table``). A draw of more than a few trials starts from
-    f(0) = exp(trials log(1 - p)); the logarithm, taken in each draw, cost the national
-    scenario's engine about a tenth of its time (docs/performance.md)."""
+    (``lanes.log1m_table``; the day's hazard is taken once a lane-day, in ``moves.moves``). A
+    draw of more than a few trials starts from f(0) = exp(trials log(1 - p)); the logarithm,
+    taken in each draw, cost the national scenario's engine about 8% (docs/performance.md)."""
 
     p_address_valid: np.ndarray  # [set, city]
-    hazard: np.ndarray  # [set, day index]
     p_alert_move: np.ndarray  # [set]
     p_contact: np.ndarray  # [set, city]
     p_arrest: np.ndarray  # [set, city]
