@@ -20,6 +20,7 @@ from fieldcast.engine import (
     NATIONAL_FIELDS,
     Lanes,
     LaneState,
+    copied_state,
     distinct_lanes,
     simulate_chunk,
     splice_cities,
@@ -332,3 +333,27 @@ def test_a_batch_logarithms_its_own_probabilities_as_the_kernel_would(
         assert logarithms.shape == probabilities.shape, name
         assert np.array_equal(logarithms.ravel(), kernel_log1m(probabilities)), name
     assert len(set(lanes.log1m.p_contact[:, 0])) == 50
+
+
+def test_a_state_copied_into_a_spare_one_is_a_copy_in_the_spare_memory(
+    seed_scenario: Scenario,
+) -> None:
+    """What a particle filter's children run on: the source unchanged by what runs on the
+    copy, the spare's own arrays used, and a spare of other shapes refused."""
+    lanes = _start(seed_scenario, pausable=True)
+    lanes.run_until(3)
+    source = lanes.state
+    before = [array.copy() for array in source]
+    spare = copied_state(source)
+    for array in spare:
+        array[...] = 7
+    copy = copied_state(source, into=spare)
+    assert copy is spare
+    for name, array, original in zip(LaneState._fields, copy, before, strict=True):
+        assert np.array_equal(array, original), name
+        array[...] = 1
+    for name, array, original in zip(LaneState._fields, source, before, strict=True):
+        assert np.array_equal(array, original), name
+    other = copied_state(LaneState(*(array[:5] for array in source)))
+    with pytest.raises(ValueError, match="at_address"):
+        copied_state(source, into=other)
