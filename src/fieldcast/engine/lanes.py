@@ -105,8 +105,8 @@ def copied_state(state: LaneState, into: LaneState | None = None) -> LaneState:
     much again as the copying itself (the notice ring of 10,000 lanes, 109 MB, here).
 
     ``into``, a state of the same shapes that is no longer needed, is copied over instead:
-    new memory, even in huge pages, cost two to six times the copy into memory in use (the
-    211 MB of 10,000 lanes of seed-2019: 0.06-0.20 s against 0.03 s here)."""
+    new memory takes page faults on its first touch, even in huge pages, that memory in use
+    does not (``nowcast_update_seconds``, docs/performance.md)."""
     if into is None:
         into = LaneState(
             *(_zeros_in_huge_pages(*array.shape, dtype=array.dtype) for array in state)
