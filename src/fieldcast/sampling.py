@@ -507,8 +507,8 @@ def binomial_draw_log1m(trials: int, probability: float, log1m: float, u: float)
     """``binomial_draw`` given ``log1m`` = log(1 - probability), as ``math.log1p(-probability)``
     gives it (the same draw, bit for bit): a probability that many draws share (a parameter)
     has its logarithm taken once, not per draw. A draw of more than a few trials starts from
-    f(0) = exp(trials log(1 - p)), and the logarithm was a third of its cost
-    (docs/performance.md)."""
+    f(0) = exp(trials log(1 - p)), and the logarithm was a fifth to a quarter of its cost
+    (``benchmarks/sampler_paths.py``, docs/performance.md)."""
     if trials > _SHORT_PRODUCT and 0.0 < probability < 1.0:
         return _binomial_draw_larger(trials, probability, log1m, u)
     return _binomial_draw_short(trials, probability, u)
