@@ -56,6 +56,8 @@ def test_binomial_is_the_exact_quantile_function(trials: int, probability: float
         (52, 30, 24),  # f(0) as a product
         (20, 4, 22),  # all the bad ones drawn at the lowest value: f(lo) as a product
         (1_000_000, 1_000_000, 20),
+        (6400, 1600, 31),  # a mean of 25 within 11 standard deviations: from the mode
+        (8000, 24000, 110),  # a mean of 27.5 within 6 standard deviations: from zero
     ],
 )
 def test_hypergeometric_is_the_exact_quantile_function(good: int, bad: int, sample: int) -> None:
