@@ -8,7 +8,8 @@
   (about four standard deviations' steps, and more lookups). Both are timed over a grid of
   pools and samples, each draw's sample depending on the draw before (as in the engine);
   the sampler walks from zero only where the mean is below ``sampling._SMALL_MEAN`` and
-  ``sampling._WALK_FROM_ZERO_SDS`` standard deviations, which the last column shows.
+  ``sampling._WALK_FROM_ZERO_SDS`` standard deviations (``sampling._walk_from_zero_pays``),
+  which the last column shows.
 * **Binomial, log(1 - p) per draw or given.** A draw of more than a few trials starts from
   f(0) = exp(trials log(1 - p)); ``binomial_draw`` takes the logarithm, ``binomial_draw_log1m``
   is given it (the engine's parameters have it computed once per batch, ``state.Log1m``).
@@ -27,11 +28,11 @@ from numba import njit
 from fieldcast.sampling import (
     _HYPERGEOMETRIC,
     _SMALL_MEAN,
-    _WALK_FROM_ZERO_SDS,
     _from_mode,
     _hypergeometric_mode,
     _log_factorial,
     _walk,
+    _walk_from_zero_pays,
     binomial_draw,
     binomial_draw_log1m,
 )
@@ -121,7 +122,7 @@ def main() -> None:
                 mode, zero = best_of(
                     [from_mode, from_zero], (good, bad, sample, us), args.rounds, len(us)
                 )
-                taken = "zero" if mean < _WALK_FROM_ZERO_SDS * sd else "mode"
+                taken = "zero" if _walk_from_zero_pays(good, bad, sample) else "mode"
                 print(
                     f"{total:6d} {share:4.2f} {sample:4d} {mean:5.1f} {sd:4.1f} "
                     f"{mode:6.1f} {zero:6.1f}  faster: {'zero' if zero < mode else 'mode'}, "

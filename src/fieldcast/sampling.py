@@ -586,9 +586,7 @@ def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> i
     lo = max(0, sample - bad)
     hi = min(sample, good)
     total = good + bad
-    mean = sample * good / total
-    variance = mean * (bad / total) * (total - sample) / (total - 1.0)
-    if lo == 0 and mean < _SMALL_MEAN and mean * mean < _WALK_FROM_ZERO_SDS**2 * variance:
+    if lo == 0 and _walk_from_zero_pays(good, bad, sample):
         log_pmf_zero = (
             _log_factorial(bad)
             - _log_factorial(bad - sample)
@@ -600,6 +598,17 @@ def _hypergeometric_draw_larger(good: int, bad: int, sample: int, u: float) -> i
             return _walk(_HYPERGEOMETRIC, u, 0, hi, 0, pmf_zero, pmf_zero, good, bad, sample)
     mode, log_pmf = _hypergeometric_mode(good, bad, sample)
     return _from_mode(_HYPERGEOMETRIC, u, lo, hi, mode, log_pmf, good, bad, sample)
+
+
+@njit(cache=True, inline="always")
+def _walk_from_zero_pays(good: int, bad: int, sample: int) -> bool:
+    """Whether a hypergeometric draw whose support starts at zero is cheaper walked up from
+    there than from its mode: a mean below ``_SMALL_MEAN`` and ``_WALK_FROM_ZERO_SDS``
+    standard deviations. Asked only then, so that other draws skip its divisions."""
+    total = good + bad
+    mean = sample * good / total
+    variance = mean * (bad / total) * (total - sample) / (total - 1.0)
+    return mean < _SMALL_MEAN and mean * mean < _WALK_FROM_ZERO_SDS**2 * variance
 
 
 @njit(cache=True)
