@@ -5,7 +5,8 @@ best of ``--rounds`` in turn (docs/performance.md, "What would move the missed t
     taskset -c 1 .venv/bin/python benchmarks/lockstep_moves.py
 
 Each of ``--lanes`` lanes has seed-2019's cells (3 attempt slots x 4 size classes x 11
-cities), each holding a count from 0 to 24 households at the address; each of the 7 field
+cities), a share ``--filled`` of them holding 1 to 24 households at the address and the
+others none; each of the 7 field
 days moves a binomial share of them with the day's hazard, and records the change the
 engine's way (the lane's counts, its national sums and the day's sums, three metrics each).
 
@@ -137,10 +138,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lanes", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument(
+        "--filled",
+        type=float,
+        default=0.7,
+        help="share of the lane-cells that hold households (the engine's draw in about a fifth "
+        "of seed-2019's, two-thirds of national's: docs/performance.md)",
+    )
     args = parser.parse_args()
     lanes = args.lanes - args.lanes % EIGHT
-    start = np.random.default_rng(5).integers(0, 25, (lanes, CELLS)).astype(np.int32)
-    start[np.random.default_rng(6).random((lanes, CELLS)) < 0.3] = 0  # some cells empty
+    start = np.random.default_rng(5).integers(1, 25, (lanes, CELLS)).astype(np.int32)
+    start[np.random.default_rng(6).random((lanes, CELLS)) >= args.filled] = 0
 
     def scalar() -> tuple[int, tuple[np.ndarray, ...]]:
         arrays = (
