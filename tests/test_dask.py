@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 
-from fieldcast.replications import simulate_many
+from fieldcast.replications import BAND_REPLICATION_COST, balanced_chunk_sizes, simulate_many
 
 BIN = Path(sys.executable).parent
 FORECAST = ("forecast", "seed-2019-as-executed", "--json", "--no-store", "--seed", "4")
@@ -92,6 +93,23 @@ def cluster() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
 def test_local_clusters_give_the_same_bytes(in_process: str) -> None:
     assert fieldcast(*FORECAST, "-n", "2500", "--workers", "1") == in_process
     assert fieldcast(*FORECAST, "-n", "2500", "--workers", "2") == in_process
+
+
+def test_a_cluster_gets_chunks_of_equal_cost() -> None:
+    """On a cluster the first replications (the band sample) cost more: its chunks are cut to
+    equal cost, so the first chunk is shorter; a band spanning chunks is cut inside. (The
+    forecasts above, 2,500 replications on two workers, run such a cut: [375, 375, 625, 1125].)
+    """
+    for replications, chunks, band in ((100_000, 4, 1000), (2500, 4, 1000), (7, 3, 0)):
+        sizes = balanced_chunk_sizes(replications, chunks, band)
+        assert len(sizes) == chunks and sum(sizes) == replications
+        cost = np.where(np.arange(replications) < band, BAND_REPLICATION_COST, 1)
+        costs = [part.sum() for part in np.split(cost, np.cumsum(sizes)[:-1])]
+        assert max(costs) - min(costs) <= BAND_REPLICATION_COST, (sizes, costs)
+    assert balanced_chunk_sizes(2500, 4, 1000) == [375, 375, 625, 1125]
+    assert balanced_chunk_sizes(100_000, 4, 1000) == [23_500, 25_500, 25_500, 25_500]
+    with pytest.raises(ValueError, match="cannot cut 3 replications into 4 chunks"):
+        balanced_chunk_sizes(3, 4, 0)
 
 
 def test_an_existing_cluster_gives_the_same_bytes(

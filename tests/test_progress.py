@@ -96,3 +96,29 @@ def test_gather_hears_the_parts_of_tasks_running_on_dask(tmp_path: Path) -> None
         )
     assert results == ["heard"]
     assert heard == [0, 0.5, 1]
+
+
+def _report_fast_then_slow() -> None:
+    """A hundred reports at once, then one more after ``EVENT_SECONDS`` have passed."""
+    from fieldcast.workers import EVENT_SECONDS
+
+    for i in range(1, 101):
+        task_progress(i / 200)
+    time.sleep(EVENT_SECONDS + 0.05)  # a sleep lasts at least this long
+    task_progress(0.75)
+
+
+def test_a_dask_task_sends_at_most_one_progress_event_every_event_seconds() -> None:
+    """Events cost the worker time (workers.EVENT_SECONDS): of a hundred reports made at once
+    only the first is sent; one made after EVENT_SECONDS is sent too."""
+    from fieldcast.workers import _reporting_on_dask, dask_client
+
+    with dask_client(1, None) as client:
+        assert client is not None
+        client.submit(_reporting_on_dask, "throttle", 7, _report_fast_then_slow).result()
+        deadline = time.monotonic() + 10  # events reach the scheduler asynchronously
+        while len(client.get_events("throttle")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # any further (wrongly sent) events arrive too
+        sent = [message for _, message in client.get_events("throttle")]
+    assert sent == [(7, 0.005), (7, 0.75)]

@@ -2,7 +2,8 @@
 Dask cluster (``workers.py``).
 
 A run of R replications is cut into chunks (``work_split``: enough for every worker, at most
-``CHUNK_SIZE`` replications each, or ``CLUSTER_CHUNK_SIZE`` for a forecast on a Dask cluster).
+``CHUNK_SIZE`` replications each, or ``CLUSTER_CHUNK_SIZE`` for a forecast on a Dask cluster,
+there of about equal cost: ``balanced_chunk_sizes``).
 Every replication's random numbers are keyed by its index (``streams.py``), so the cut does
 not matter: any chunk size, and any process or worker computing any chunk in any order, gives
 the same results, merged into place by replication index.
@@ -37,6 +38,10 @@ SMALLEST_CHUNK = 50  # at least this many (a task has a fixed cost of a few mill
 # 1.5 times as fast as in one process in chunks of 1,000, 1.7 to 1.8 in chunks of 25,000;
 # docs/performance.md).
 CLUSTER_CHUNK_SIZE = 25_000
+# What a band replication (``recording.band_sample_size``: it keeps its daily path and
+# records its every day) costs, in plain replications: seed-2019's first 1,000 replications
+# took 0.18 s, the next 1,000 0.058 s (docs/performance.md).
+BAND_REPLICATION_COST = 3
 
 
 def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
@@ -45,6 +50,21 @@ def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
         raise ValueError(f"replications must be at least 1, got {replications}")
     full, rest = divmod(replications, chunk_size)
     return [chunk_size] * full + ([rest] if rest else [])
+
+
+def balanced_chunk_sizes(replications: int, chunks: int, band: int) -> list[int]:
+    """Replications per chunk for ``chunks`` chunks of about equal cost, the first ``band``
+    replications counting ``BAND_REPLICATION_COST`` each: on a cluster, with a few large
+    chunks, a first chunk as long as the others ended last (seed-2019 on two workers, 100,000
+    replications: 3% of the run's time)."""
+    cost = np.ones(replications)
+    cost[:band] = BAND_REPLICATION_COST
+    cumulative = np.cumsum(cost)
+    ends = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, chunks) / chunks) + 1
+    sizes = np.diff([0, *ends, replications])
+    if chunks > replications or (sizes < 1).any():
+        raise ValueError(f"cannot cut {replications} replications into {chunks} chunks")
+    return [int(size) for size in sizes]
 
 
 def work_split(
@@ -91,19 +111,21 @@ def simulate_many(
 ) -> list[Results]:
     """Run several scenarios with the same seed (common random numbers) and replications,
     in this process, on ``processes`` local processes, or on a Dask ``client``'s cluster.
-    ``chunk_size`` (default: ``work_split``) changes how the work is cut, never the
-    results. ``keep_horizon[i] = False`` keeps scenario i's per-replication values at the end
-    of field work only."""
+    ``chunk_size`` (default: ``work_split``; on a cluster, chunks of about equal cost,
+    ``balanced_chunk_sizes``) changes how the work is cut, never the results.
+    ``keep_horizon[i] = False`` keeps scenario i's per-replication values at the end of field
+    work only."""
     if processes < 1:
         raise ValueError(f"processes must be at least 1, got {processes}")
     compiled = [compile_scenario(scenario) for scenario in scenarios]
-    if chunk_size is None:
-        chunk_size = (
-            work_split(replications, processes)
-            if client is None
-            else work_split(replications, client=client, per_worker=2, largest=CLUSTER_CHUNK_SIZE)
-        )
-    sizes = chunk_sizes(replications, chunk_size)
+    if chunk_size is not None:
+        sizes = chunk_sizes(replications, chunk_size)
+    elif client is None:
+        sizes = chunk_sizes(replications, work_split(replications, processes))
+    else:
+        size = work_split(replications, client=client, per_worker=2, largest=CLUSTER_CHUNK_SIZE)
+        band = max(band_sample_size(one.day_count) for one in compiled)
+        sizes = balanced_chunk_sizes(replications, -(-replications // size), band)
     keep = [True] * len(compiled) if keep_horizon is None else list(keep_horizon)
     builders = [
         ResultsBuilder(one, seed, sizes, kept) for one, kept in zip(compiled, keep, strict=True)

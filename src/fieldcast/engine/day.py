@@ -134,7 +134,7 @@ def one_day(
     record(calendar, state, keys, recording, row, lane, day_index)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, nogil=True)
 def run_days(
     seed: np.uint64,
     table: ParameterTable,
@@ -153,7 +153,10 @@ def run_days(
 ) -> None:
     """Days [first_day_index, end_day_index) for lanes [first_lane, end_lane), lane by lane
     (lanes are independent). A ``straight`` run (all days, no pause) keeps one state row,
-    cleared for each lane."""
+    cleared for each lane.
+
+    It lets go of the GIL (``nogil``): a Dask worker's event loop, which sends a finished
+    chunk's results while the next chunk runs, waited for it otherwise."""
     for lane in range(first_lane, end_lane):
         row = 0 if straight else lane
         if straight:
