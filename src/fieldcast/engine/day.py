@@ -15,6 +15,7 @@ from fieldcast.engine.draws import folds_unvisited
 from fieldcast.engine.field_attempts import field_attempts
 from fieldcast.engine.moves import initial_addresses, moves, quiet_window
 from fieldcast.engine.notice_deadlines import notice_deadlines
+from fieldcast.engine.prefetch import prefetch_lane
 from fieldcast.engine.record import record
 from fieldcast.engine.state import (
     AFTER_FIELD,
@@ -153,7 +154,8 @@ def run_days(
 ) -> None:
     """Days [first_day_index, end_day_index) for lanes [first_lane, end_lane), lane by lane
     (lanes are independent). A ``straight`` run (all days, no pause) keeps one state row,
-    cleared for each lane.
+    cleared for each lane; a paused run asks for the next lane's state while it runs one
+    (``prefetch.prefetch_lane``).
 
     It lets go of the GIL (``nogil``): a Dask worker's event loop, which sends a finished
     chunk's results while the next chunk runs, waited for it otherwise."""
@@ -161,6 +163,8 @@ def run_days(
         row = 0 if straight else lane
         if straight:
             clear_row(state, row)
+        elif lane + 1 < end_lane:  # the next lane's state, out of cache since its last day
+            prefetch_lane(calendar, state, lane + 1, first_day_index)
         for day_index in range(first_day_index, end_day_index):
             one_day(
                 seed,
