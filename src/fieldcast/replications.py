@@ -40,7 +40,7 @@ SMALLEST_CHUNK = 50  # at least this many (a task has a fixed cost of a few mill
 CLUSTER_CHUNK_SIZE = 25_000
 # What a band replication (``recording.band_sample_size``: it keeps its daily path and
 # records its every day) costs, in plain replications: seed-2019's first 1,000 replications
-# took 0.18 s, the next 1,000 0.058 s (docs/performance.md).
+# took 3.0 to 3.2 times as long as the next 1,000 (benchmarks/dask_chunks.py).
 BAND_REPLICATION_COST = 3
 
 
@@ -55,8 +55,9 @@ def chunk_sizes(replications: int, chunk_size: int = CHUNK_SIZE) -> list[int]:
 def balanced_chunk_sizes(replications: int, chunks: int, band: int) -> list[int]:
     """Replications per chunk for ``chunks`` chunks of about equal cost, the first ``band``
     replications counting ``BAND_REPLICATION_COST`` each: on a cluster, with a few large
-    chunks, a first chunk as long as the others ended last (seed-2019 on two workers, 100,000
-    replications: 3% of the run's time)."""
+    chunks, a first chunk as long as the others is the slowest (seed-2019's 1,000 band
+    replications take about 0.12 s more than 1,000 others: benchmarks/dask_chunks.py; a
+    chunk of 25,000 takes about 1.4 s)."""
     cost = np.ones(replications)
     cost[:band] = BAND_REPLICATION_COST
     cumulative = np.cumsum(cost)

@@ -41,10 +41,9 @@ SCHEDULER_ENVIRONMENT = "FIELDCAST_SCHEDULER"
 Progress = Callable[[float, int], None]  # (tasks done, with parts of running ones; tasks)
 POLL_SECONDS = 0.5  # how often the parts of tasks running elsewhere (processes, Dask) are read
 # At most one progress event a Dask task sends in this time: each wakes the worker's event
-# loop, which must then wait for the task's compiled kernel to let go of the GIL, and goes
-# through the scheduler to the client. A chunk's 32 parts sent as 32 events made a 25,000-
-# replication chunk of seed-2019 3-4% slower on two local workers; the client reads them only
-# every POLL_SECONDS.
+# loop and goes through the scheduler to the client, on the cores the workers use, and the
+# client reads them only every POLL_SECONDS. A 25,000-replication chunk of seed-2019 sent
+# 32 (one a part): up to 4% slower than sending none (benchmarks/dask_chunks.py).
 EVENT_SECONDS = POLL_SECONDS / 2
 
 
