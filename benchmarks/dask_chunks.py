@@ -13,6 +13,10 @@
 * **The cut.** 100,000 replications of seed-2019 on the cluster in four chunks of 25,000
   (``chunk_size=25_000``) and in four of equal cost (the default on a cluster,
   ``replications.balanced_chunk_sizes``), and in this process.
+* **Single rounds** of ``dask_2_workers_speedup`` (``benchmarks/run.py``): 100,000
+  replications in this process, then on a fresh cluster, the ratio, each chunk's time on
+  its worker (Dask's task stream) and the time after the last chunk ended (its output's
+  transfer and the results' build in the client).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+
+from distributed import get_task_stream
 
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import CompiledScenario, compile_scenario
@@ -122,6 +128,23 @@ def main() -> None:
                 started = time.perf_counter()
                 simulate(scenario, 4 * CHUNK, 1, client=client, chunk_size=size)
                 run_best[name] = min(run_best[name], time.perf_counter() - started)
+    print("single rounds: in process, on a fresh cluster, ratio; chunks; after the last")
+    for _ in range(rounds):
+        in_process = best(lambda: simulate(scenario, 4 * CHUNK, 1), 1)
+        with dask_client(workers=2, scheduler=None) as client, get_task_stream(client) as stream:
+            simulate(scenario, 2000, 1, client=client)
+            started = time.time()
+            simulate(scenario, 4 * CHUNK, 1, client=client)
+            ended = time.time()
+        computes = [
+            part for task in stream.data for part in task["startstops"] if part["stop"] > started
+        ]
+        chunks = sorted(part["stop"] - part["start"] for part in computes)
+        after = ended - max(part["stop"] for part in computes)
+        print(
+            f"  {in_process:.2f} s, {ended - started:.2f} s, {in_process / (ended - started):.3f};"
+            f" {', '.join(f'{seconds:.2f}' for seconds in chunks)} s; {after:.3f} s"
+        )
     print("two chunks of 25,000 at once, the slower one's seconds:")
     for name, seconds in chunk_best.items():
         print(f"  {name}: {seconds:.3f} s")

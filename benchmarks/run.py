@@ -246,9 +246,8 @@ def dask_speedup(seed_2019: Scenario, quick: bool) -> dict[str, float]:
     excluded, workers warmed), and the cluster's cost for a small run. Timed in turn, five
     times (a cluster started for each, so that no idle cluster shares the cores with the
     in-process run), and the best of each taken: this machine's speed drifts within a
-    minute, and timing all of one before all of the other measured the drift too. (Single
-    rounds on one engine gave 1.62 to 1.89, and the best of three 1.71 to 1.87:
-    docs/performance.md.)"""
+    minute, and timing all of one before all of the other measured the drift too. (The best
+    of three gave 1.71 to 1.87 in six runs on two engines: docs/performance.md.)"""
     replications = 10_000 if quick else 100_000
     in_process, on_cluster, small_on_cluster = float("inf"), float("inf"), float("inf")
     for _ in range(5):

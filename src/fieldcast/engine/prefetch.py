@@ -1,13 +1,13 @@
 """Asking for a paused lane's state ahead of its day (``prefetch_lane``).
 
 A paused batch keeps every lane's state in a row of its own and runs one lane's day after
-another, so each lane's day starts with its state out of the near caches: about 130 cache
-lines read one after another as the steps reach them. ``run_days`` asks for the next lane's
-while the current one runs (the processor's prefetch instruction, into the second-level
-cache: the first is too small to hold the next lane's state beside the current one's). With
-it, a seed-2019 batch stopped at the end of every field day took 1.10-1.12 times as long as
-one run straight through, against 1.17-1.21 without (``benchmarks/pause_cost.py 5000``,
-docs/performance.md). Numba has no prefetch of its own: the LLVM intrinsic is declared here.
+another, so each lane's day starts with its state out of the near caches since its day
+before: for seed-2019, 139 cache lines of the row's 330 that the day touches, read as the
+steps reach them. ``run_days`` asks for the next lane's while the current one runs (the
+processor's prefetch instruction). With it, a seed-2019 batch stopped at the end of every
+field day took 1.06-1.12 times as long as one run straight through, against 1.17-1.21
+without (``benchmarks/pause_cost.py 5000``, docs/performance.md). Numba has no prefetch of
+its own: the LLVM intrinsic is declared here.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ CACHE_LINE = 64  # bytes, on x86-64 and the ARM processors numba targets
 
 @intrinsic
 def _prefetch(typing_context: object, address: types.Integer) -> tuple[Signature, object]:
-    """``llvm.prefetch`` of the byte at ``address``: a read, kept in the second-level cache
-    (locality 2), of data."""
+    """``llvm.prefetch`` of the byte at ``address``: a read, kept in every cache level
+    (locality 3, as C's ``__builtin_prefetch`` by default; the second level only, locality
+    2, measured the same), of data."""
 
     def codegen(context, builder, signature, arguments):  # type: ignore[no-untyped-def]
         word = ir.IntType(32)
@@ -34,8 +35,8 @@ def _prefetch(typing_context: object, address: types.Integer) -> tuple[Signature
         prefetch = builder.module.declare_intrinsic(
             "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), (pointer, word, word, word))
         )
-        read, second_level, data = (ir.Constant(word, value) for value in (0, 2, 1))
-        builder.call(prefetch, (builder.inttoptr(arguments[0], pointer), read, second_level, data))
+        read, every_level, data = (ir.Constant(word, value) for value in (0, 3, 1))
+        builder.call(prefetch, (builder.inttoptr(arguments[0], pointer), read, every_level, data))
         return context.get_dummy_value()
 
     return types.void(types.uintp), codegen
