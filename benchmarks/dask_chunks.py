@@ -130,7 +130,7 @@ def main() -> None:
                 run_best[name] = min(run_best[name], time.perf_counter() - started)
     print("single rounds: in process, on a fresh cluster, ratio; chunks; after the last")
     for _ in range(rounds):
-        in_process = best(lambda: simulate(scenario, 4 * CHUNK, 1), 1)
+        round_in_process = best(lambda: simulate(scenario, 4 * CHUNK, 1), 1)
         with dask_client(workers=2, scheduler=None) as client, get_task_stream(client) as stream:
             simulate(scenario, 2000, 1, client=client)
             started = time.time()
@@ -142,7 +142,8 @@ def main() -> None:
         chunks = sorted(part["stop"] - part["start"] for part in computes)
         after = ended - max(part["stop"] for part in computes)
         print(
-            f"  {in_process:.2f} s, {ended - started:.2f} s, {in_process / (ended - started):.3f};"
+            f"  {round_in_process:.2f} s, {ended - started:.2f} s,"
+            f" {round_in_process / (ended - started):.3f};"
             f" {', '.join(f'{seconds:.2f}' for seconds in chunks)} s; {after:.3f} s"
         )
     print("two chunks of 25,000 at once, the slower one's seconds:")
