@@ -43,7 +43,8 @@ POLL_SECONDS = 0.5  # how often the parts of tasks running elsewhere (processes,
 # At most one progress event a Dask task sends in this time: each wakes the worker's event
 # loop and goes through the scheduler to the client, on the cores the workers use, and the
 # client reads them only every POLL_SECONDS. A 25,000-replication chunk of seed-2019 sent
-# 32 (one a part): up to 4% slower than sending none (benchmarks/dask_chunks.py).
+# 32 (one a part): up to 4% slower than sending none in one run of benchmarks/dask_chunks.py,
+# within the machine's swing in others (docs/performance.md).
 EVENT_SECONDS = POLL_SECONDS / 2
 
 

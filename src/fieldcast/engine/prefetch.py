@@ -20,7 +20,9 @@ from numba.extending import intrinsic
 
 from fieldcast.engine.state import KERNEL, Calendar, LaneState
 
-CACHE_LINE = 64  # bytes, on x86-64 and the ARM processors numba targets
+# bytes, on x86-64; some ARM processors have 128-byte lines, where a prefetch every 64 bytes
+# asks for each line twice: redundant, not wrong
+CACHE_LINE = 64
 
 
 @intrinsic
