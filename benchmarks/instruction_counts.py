@@ -16,8 +16,8 @@ A replication's count is the difference between a run of ``N + 10`` replications
 10, divided by N, so that the start (imports, the scenario's compilation) cancels. Python's
 own work in two such runs differs by ten million instructions or so from run to run (with
 ``PYTHONHASHSEED`` fixed); the default 4,000 replications make that 0.4% of the figure.
-Mispredictions are those of cachegrind's simple model of a branch predictor,
-not of the processor's: an upper bound, useful to compare two versions of the engine.
+Mispredictions are those of cachegrind's simple model of a branch predictor, not of the
+processor's (likely more than the processor's): useful to compare two versions of the engine.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-BASE = 10  # replications (or uniforms) of the run subtracted from each count
+BASE = 10  # replications of the run subtracted from each count
 
 _CHILD = """
 import sys
@@ -54,7 +54,7 @@ _FIGURES = {
 
 
 def counts(child: Path, count: int, environment: dict[str, str]) -> dict[str, int]:
-    """cachegrind's totals for one run of the child, and what it printed."""
+    """cachegrind's totals for one run of the child, and the uniforms its lanes drew."""
     done = subprocess.run(
         [
             "valgrind",
