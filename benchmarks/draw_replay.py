@@ -1,0 +1,266 @@
+"""The engine's draws alone: what seed-2019's replications cost if the kernel did nothing but
+draw (docs/performance.md, "What would move the missed targets").
+
+    taskset -c 0 .venv/bin/python benchmarks/draw_replay.py [-r 300] [--rounds 15]
+
+It runs ``-r`` replications of seed-2019 through the engine's own Python code (numba's
+``NUMBA_DISABLE_JIT``, in a child process) and records every draw: its kind, its uniform's
+key, its parameters and its outcome. The child's results must equal the compiled engine's
+bit for bit (checked), so the record is the compiled engine's draws. Then, compiled, it
+times, best of ``--rounds`` in turn, per replication:
+
+* ``engine``: the engine itself (``simulate_chunk``);
+* ``uniforms and draws``: the recorded draws replayed in the engine's order, each with its
+  uniform computed from its key (``streams.uniform``) and drawn by the engine's sampler
+  (``sampling``; ``binomial_draw`` where the engine has a parameter's log(1 - p) at hand,
+  which differs only for draws of more than 24 trials, 40 of seed-2019's 1,400), every
+  outcome checked against the record: a kernel that did nothing else would take this long;
+* ``uniforms``: the uniforms alone, from the same keys;
+* ``draws, engine's order``: the samplers alone on the uniforms computed beforehand;
+* ``draws, sorted by size``: the same draws sorted by kind, size and probability, their
+  outcomes still in random order;
+* ``draws, sorted by outcome``: sorted by kind, size, probability and outcome, where every
+  branch of a walk goes the way it went the draw before: the samplers' arithmetic without
+  the processor's mispredicted branches.
+
+The last three differ only in the order of the same draws, so their differences are what
+the processor loses guessing wrong which way a walk's branches go.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from fieldcast.catalog import load_scenario
+from fieldcast.compiled import compile_scenario
+from fieldcast.engine.lanes import Lanes, simulate_chunk
+from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
+from fieldcast.streams import uniform
+
+SEED = 1
+BINOMIAL, HYPERGEOMETRIC, POISSON = 0, 1, 2
+# a draw's row: kind, then its uniform's key (replication, branch, stream, day, class,
+# city, slot), then its parameters (trials or good, bad, sample) and (probability or
+# mean), then its outcome
+KEY = slice(1, 8)
+INTEGERS, PROBABILITY, OUTCOME = slice(8, 11), 11, 12
+
+
+def record(replications: int, into: Path) -> None:
+    """In the child (``NUMBA_DISABLE_JIT=1``): run seed-2019 through the engine's Python code
+    with its draws hooked, save them and the results."""
+    import fieldcast.engine.draws as draws
+    import fieldcast.engine.field_attempts as field_attempts
+    import fieldcast.engine.lanes as lanes
+
+    rows: list[tuple[float, ...]] = []
+    key: list[tuple[int, ...]] = [()]
+
+    def hooked_uniform(*where: int) -> float:
+        seed, replication, branch, stream, day, k, c, slot = where
+        key[0] = tuple(int(v) for v in (replication, branch, stream, day, k, c, slot))
+        return real_uniform(seed, replication, branch, stream, day, k, c, slot)
+
+    def hooked_binomial(trials: int, probability: float, u: float) -> int:
+        outcome = real_binomial(trials, probability, u)
+        rows.append((BINOMIAL, *key[0], trials, 0, 0, probability, outcome))
+        return outcome
+
+    def hooked_binomial_log1m(trials: int, probability: float, log1m: float, u: float) -> int:
+        outcome = real_binomial_log1m(trials, probability, log1m, u)
+        rows.append((BINOMIAL, *key[0], trials, 0, 0, probability, outcome))
+        return outcome
+
+    def hooked_hypergeometric(good: int, bad: int, sample: int, u: float) -> int:
+        outcome = real_hypergeometric(good, bad, sample, u)
+        rows.append((HYPERGEOMETRIC, *key[0], good, bad, sample, 0.0, outcome))
+        return outcome
+
+    def hooked_poisson(mean: float, u: float) -> int:
+        outcome = real_poisson(mean, u)
+        rows.append((POISSON, *key[0], 0, 0, 0, mean, outcome))
+        return outcome
+
+    real_uniform, draws.uniform = draws.uniform, hooked_uniform
+    real_binomial, draws.binomial_draw = draws.binomial_draw, hooked_binomial
+    real_binomial_log1m = draws.binomial_draw_log1m
+    draws.binomial_draw_log1m = hooked_binomial_log1m
+    real_hypergeometric, draws.hypergeometric_draw = (
+        draws.hypergeometric_draw,
+        hooked_hypergeometric,
+    )
+    real_poisson, field_attempts.poisson_draw = field_attempts.poisson_draw, hooked_poisson
+    # compiled, log1p(-1) is -inf (a probability of 1, whose draws are certain); Python's
+    # math.log1p raises instead
+    python_math = types.SimpleNamespace(**vars(math))
+    python_math.log1p = lambda x: -math.inf if x == -1.0 else math.log1p(x)
+    lanes.math = python_math
+    np.seterr(over="ignore")  # Philox's 32-bit sums wrap around, as they do compiled
+
+    output = simulate_chunk(compile_scenario(load_scenario("seed-2019")), SEED, 0, replications)
+    np.savez(into, draws=np.array(rows, dtype=np.float64), **results(output))
+
+
+def results(output: object) -> dict[str, np.ndarray]:
+    """A chunk's per-replication results, to compare two runs."""
+    return {
+        name: value
+        for name, value in vars(output).items()
+        if isinstance(value, np.ndarray) and name != "daily_sum"
+    }
+
+
+@njit(cache=True)
+def _replay(
+    kinds: np.ndarray,
+    keys: np.ndarray,
+    integers: np.ndarray,
+    probabilities: np.ndarray,
+    uniforms: np.ndarray,
+    compute_uniforms: bool,
+    draw: bool,
+    outcomes: np.ndarray,
+) -> None:
+    """Each draw in turn: its uniform computed from its key (or read from ``uniforms``), then
+    drawn by the engine's sampler (unless not ``draw``), its outcome into ``outcomes``."""
+    for i in range(kinds.shape[0]):
+        if compute_uniforms:
+            u = uniform(
+                np.uint64(1), keys[i, 0], keys[i, 1], keys[i, 2], keys[i, 3], keys[i, 4],
+                keys[i, 5], keys[i, 6],
+            )  # fmt: skip
+        else:
+            u = uniforms[i]
+        if not draw:
+            outcomes[i] = int(u * 2.0)
+        elif kinds[i] == BINOMIAL:
+            outcomes[i] = binomial_draw(integers[i, 0], probabilities[i], u)
+        elif kinds[i] == HYPERGEOMETRIC:
+            outcomes[i] = hypergeometric_draw(integers[i, 0], integers[i, 1], integers[i, 2], u)
+        else:
+            outcomes[i] = poisson_draw(probabilities[i], u)
+
+
+class Draws:
+    """The recorded draws, in some order."""
+
+    def __init__(self, rows: np.ndarray, order: np.ndarray | None = None) -> None:
+        rows = rows if order is None else rows[order]
+        self.kinds = np.ascontiguousarray(rows[:, 0].astype(np.int64))
+        self.keys = np.ascontiguousarray(rows[:, KEY].astype(np.int64))
+        self.integers = np.ascontiguousarray(rows[:, INTEGERS].astype(np.int64))
+        self.probabilities = np.ascontiguousarray(rows[:, PROBABILITY])
+        self.recorded = rows[:, OUTCOME].astype(np.int64)
+        self.uniforms = _uniforms_of(self.keys)
+        self.outcomes = np.zeros(len(rows), dtype=np.int64)
+
+    def replay(self, compute_uniforms: bool, draw: bool) -> None:
+        _replay(
+            self.kinds, self.keys, self.integers, self.probabilities, self.uniforms,
+            compute_uniforms, draw, self.outcomes,
+        )  # fmt: skip
+
+    def check(self) -> None:
+        """Every replayed outcome is the recorded one."""
+        wrong = int((self.outcomes != self.recorded).sum())
+        if wrong:
+            raise SystemExit(f"{wrong} of {len(self.recorded)} replayed draws differ")
+
+
+@njit(cache=True)
+def _uniforms_of(keys: np.ndarray) -> np.ndarray:
+    uniforms = np.empty(keys.shape[0])
+    for i in range(keys.shape[0]):
+        uniforms[i] = uniform(
+            np.uint64(1), keys[i, 0], keys[i, 1], keys[i, 2], keys[i, 3], keys[i, 4],
+            keys[i, 5], keys[i, 6],
+        )  # fmt: skip
+    return uniforms
+
+
+def best_of(rounds: int, actions: dict[str, Callable[[], None]]) -> dict[str, float]:
+    """Each action's best time in ``rounds`` rounds, the actions timed in turn."""
+    best = dict.fromkeys(actions, math.inf)
+    for _ in range(rounds):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-r", "--replications", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)  # the child's part
+    args = parser.parse_args()
+    if args.record:
+        record(args.replications, args.record)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        recorded = Path(directory) / "draws.npz"
+        subprocess.run(
+            [sys.executable, __file__, "-r", str(args.replications), "--record", str(recorded)],
+            check=True,
+            env=os.environ | {"NUMBA_DISABLE_JIT": "1"},
+        )
+        saved = np.load(recorded)
+        rows = saved["draws"]
+        python_results = {name: saved[name] for name in saved.files if name != "draws"}
+    compiled = compile_scenario(load_scenario("seed-2019"))
+    engine_results = results(simulate_chunk(compiled, SEED, 0, args.replications))
+    for name, value in engine_results.items():
+        if not np.array_equal(value, python_results[name]):
+            raise SystemExit(f"the recording run's {name} differs from the compiled engine's")
+    lanes = Lanes.start(
+        [compiled], SEED, np.zeros(args.replications, np.int64), np.arange(args.replications)
+    )
+    lanes.run()
+    if len(rows) != lanes.keys.uniforms.sum():  # every uniform drawn is one recorded draw
+        raise SystemExit(f"{len(rows)} draws recorded, {lanes.keys.uniforms.sum()} uniforms drawn")
+
+    in_order = Draws(rows)
+    kinds, sizes = rows[:, 0], np.where(rows[:, 0] == HYPERGEOMETRIC, rows[:, 10], rows[:, 8])
+    by_size = Draws(rows, np.lexsort((rows[:, PROBABILITY], sizes, kinds)))
+    by_outcome = Draws(rows, np.lexsort((rows[:, OUTCOME], rows[:, PROBABILITY], sizes, kinds)))
+    for draws in (in_order, by_size, by_outcome):
+        draws.replay(False, True)
+        draws.check()
+    in_order.replay(True, True)
+    in_order.check()
+
+    seconds = best_of(
+        args.rounds,
+        {
+            "engine": lambda: simulate_chunk(compiled, SEED, 0, args.replications),
+            "uniforms and draws": lambda: in_order.replay(True, True),
+            "uniforms": lambda: in_order.replay(True, False),
+            "draws, engine's order": lambda: in_order.replay(False, True),
+            "draws, sorted by size": lambda: by_size.replay(False, True),
+            "draws, sorted by outcome": lambda: by_outcome.replay(False, True),
+        },
+    )
+    per_replication = len(rows) / args.replications
+    print(
+        f"seed-2019, {args.replications} replications, {per_replication:,.1f} draws each "
+        f"(outcomes replayed bit for bit); best of {args.rounds} rounds, per replication:"
+    )
+    for name, value in seconds.items():
+        print(f"  {name:26s} {1e6 * value / args.replications:7.2f} us")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The draw replay (benchmarks/draw_replay.py) hooks the engine's draws by name: a draw the
+hooks miss, or a replayed outcome that differs, must stop it, not time something else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+
+import draw_replay
+
+BENCHMARKS = Path(draw_replay.__file__).parent
+
+
+def test_the_replay_runs_on_the_engines_own_draws() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "draw_replay.py"), "-r", "3", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "outcomes replayed bit for bit" in done.stdout
+    assert "draws, sorted by outcome" in done.stdout
+
+
+def test_a_replayed_outcome_that_differs_is_refused() -> None:
+    # one binomial draw of 5 trials at p = 0.3, replication 0, stream 6, day 1, city 2
+    row = [draw_replay.BINOMIAL, 0, 0, 6, 1, 0, 2, 0, 5, 0, 0, 0.3, 0]
+    draws = draw_replay.Draws(np.array([row], dtype=np.float64))
+    draws.replay(True, True)
+    right = int(draws.outcomes[0])
+    draws.recorded[0] = right + 1
+    with pytest.raises(SystemExit, match="1 of 1 replayed draws differ"):
+        draws.check()
+    draws.recorded[0] = right
+    draws.check()
