@@ -1,9 +1,10 @@
-"""The engine's draws alone: what seed-2019's replications cost if the kernel did nothing but
+"""The engine's draws alone: what a scenario's replications cost if the kernel did nothing but
 draw (docs/performance.md, "What would move the missed targets").
 
-    taskset -c 0 .venv/bin/python benchmarks/draw_replay.py [-r 300] [--rounds 15]
+    taskset -c 0 .venv/bin/python benchmarks/draw_replay.py [SCENARIO] [-r 300] [--rounds 15]
 
-It runs ``-r`` replications of seed-2019 through the engine's own Python code (numba's
+It runs ``-r`` replications of the scenario (seed-2019 unless named; national's take about
+half a minute each) through the engine's own Python code (numba's
 ``NUMBA_DISABLE_JIT``, in a child process) and records every draw: its kind, its uniform's
 key, its parameters and its outcome. The child's results must equal the compiled engine's
 bit for bit (checked), so the record is the compiled engine's draws. Then, compiled, it
@@ -13,7 +14,7 @@ times, best of ``--rounds`` in turn, per replication:
 * ``uniforms and draws``: the recorded draws replayed in the engine's order, each with its
   uniform computed from its key (``streams.uniform``) and drawn by the engine's sampler
   (``sampling``; ``binomial_draw`` where the engine has a parameter's log(1 - p) at hand,
-  which differs only for draws of more than 24 trials, 40 of seed-2019's 1,400), every
+  which differs only for draws of more than 24 trials: 40 of seed-2019's 1,400), every
   outcome checked against the record: a kernel that did nothing else would take this long;
 * ``uniforms``: the uniforms alone, from the same keys;
 * ``draws, engine's order``: the samplers alone on the uniforms computed beforehand;
@@ -58,12 +59,15 @@ KEY = slice(1, 8)
 INTEGERS, PROBABILITY, OUTCOME = slice(8, 11), 11, 12
 
 
-def record(replications: int, into: Path) -> None:
-    """In the child (``NUMBA_DISABLE_JIT=1``): run seed-2019 through the engine's Python code
+def record(scenario: str, replications: int, into: Path) -> None:
+    """In the child (``NUMBA_DISABLE_JIT=1``): run the scenario through the engine's Python code
     with its draws hooked, save them and the results."""
+    import scipy.special
+
     import fieldcast.engine.draws as draws
     import fieldcast.engine.field_attempts as field_attempts
     import fieldcast.engine.lanes as lanes
+    import fieldcast.sampling as sampling
 
     rows: list[tuple[float, ...]] = []
     key: list[tuple[int, ...]] = [()]
@@ -108,8 +112,13 @@ def record(replications: int, into: Path) -> None:
     python_math.log1p = lambda x: -math.inf if x == -1.0 else math.log1p(x)
     lanes.math = python_math
     np.seterr(over="ignore")  # Philox's 32-bit sums wrap around, as they do compiled
+    # the scipy functions the samplers link to by symbol, as Python calls them: the same
+    # cephes code (large draws only)
+    for name in ("ndtri", "betainc", "gammaincc", "erfcx"):
+        setattr(sampling, f"_{name}", getattr(scipy.special, name))
+    sampling._stack_doubles = np.empty  # compiled, an array on the stack
 
-    output = simulate_chunk(compile_scenario(load_scenario("seed-2019")), SEED, 0, replications)
+    output = simulate_chunk(compile_scenario(load_scenario(scenario)), SEED, 0, replications)
     np.savez(into, draws=np.array(rows, dtype=np.float64), **results(output))
 
 
@@ -203,24 +212,26 @@ def best_of(rounds: int, actions: dict[str, Callable[[], None]]) -> dict[str, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", nargs="?", default="seed-2019")
     parser.add_argument("-r", "--replications", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)  # the child's part
     args = parser.parse_args()
     if args.record:
-        record(args.replications, args.record)
+        record(args.scenario, args.replications, args.record)
         return
     with tempfile.TemporaryDirectory() as directory:
         recorded = Path(directory) / "draws.npz"
+        child = [sys.executable, __file__, args.scenario, "-r", str(args.replications)]
         subprocess.run(
-            [sys.executable, __file__, "-r", str(args.replications), "--record", str(recorded)],
+            [*child, "--record", str(recorded)],
             check=True,
             env=os.environ | {"NUMBA_DISABLE_JIT": "1"},
         )
         saved = np.load(recorded)
         rows = saved["draws"]
         python_results = {name: saved[name] for name in saved.files if name != "draws"}
-    compiled = compile_scenario(load_scenario("seed-2019"))
+    compiled = compile_scenario(load_scenario(args.scenario))
     engine_results = results(simulate_chunk(compiled, SEED, 0, args.replications))
     for name, value in engine_results.items():
         if not np.array_equal(value, python_results[name]):
@@ -255,7 +266,7 @@ def main() -> None:
     )
     per_replication = len(rows) / args.replications
     print(
-        f"seed-2019, {args.replications} replications, {per_replication:,.1f} draws each "
+        f"{args.scenario}, {args.replications} replications, {per_replication:,.1f} draws each "
         f"(outcomes replayed bit for bit); best of {args.rounds} rounds, per replication:"
     )
     for name, value in seconds.items():
