@@ -147,7 +147,7 @@ def _replay(
     for i in range(kinds.shape[0]):
         if compute_uniforms:
             u = uniform(
-                np.uint64(1), keys[i, 0], keys[i, 1], keys[i, 2], keys[i, 3], keys[i, 4],
+                np.uint64(SEED), keys[i, 0], keys[i, 1], keys[i, 2], keys[i, 3], keys[i, 4],
                 keys[i, 5], keys[i, 6],
             )  # fmt: skip
         else:
@@ -190,10 +190,11 @@ class Draws:
 
 @njit(cache=True)
 def _uniforms_of(keys: np.ndarray) -> np.ndarray:
+    """The draws' uniforms, computed beforehand for the timings of the samplers alone."""
     uniforms = np.empty(keys.shape[0])
     for i in range(keys.shape[0]):
         uniforms[i] = uniform(
-            np.uint64(1), keys[i, 0], keys[i, 1], keys[i, 2], keys[i, 3], keys[i, 4],
+            np.uint64(SEED), keys[i, 0], keys[i, 1], keys[i, 2], keys[i, 3], keys[i, 4],
             keys[i, 5], keys[i, 6],
         )  # fmt: skip
     return uniforms
