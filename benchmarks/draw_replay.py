@@ -16,7 +16,8 @@ times, best of ``--rounds`` in turn, per replication:
   (``sampling``; ``binomial_draw`` where the engine has a parameter's log(1 - p) at hand,
   which differs only for draws of more than 24 trials: 40 of seed-2019's 1,400), every
   outcome checked against the record: a kernel that did nothing else would take this long;
-* ``uniforms``: the uniforms alone, from the same keys;
+* ``uniforms``: the uniforms alone, from the same keys, one at a time (the engine computes
+  some side by side, ``draws.city_block``: these count them at the dearer rate);
 * ``draws, engine's order``: the samplers alone on the uniforms computed beforehand;
 * ``draws, sorted by size``: the same draws sorted by kind, size and probability, their
   outcomes still in random order;
@@ -117,6 +118,10 @@ def record(scenario: str, replications: int, into: Path) -> None:
     for name in ("ndtri", "betainc", "gammaincc", "erfcx"):
         setattr(sampling, f"_{name}", getattr(scipy.special, name))
     sampling._stack_doubles = np.empty  # compiled, an array on the stack
+    # every uniform one at a time, through the hooked generator, so that each draw is
+    # recorded with its key: a row of cities side by side (``draws.city_block``) gives the
+    # same numbers, which the comparison with the compiled engine's results below checks
+    draws.worth_a_block = lambda drawn, width: False
 
     output = simulate_chunk(compile_scenario(load_scenario(scenario)), SEED, 0, replications)
     np.savez(into, draws=np.array(rows, dtype=np.float64), **results(output))

@@ -17,7 +17,9 @@ every uniform, and the cycles are summed by what they surround. The real engine 
 What the figures include: a reading takes cycles and keeps the processor from overlapping
 the code around it, so a small draw looks dearer than it is, and the copy runs slower than
 the engine (its total is printed next to the engine's); a step's figure includes
-its draws and uniforms; a draw's excludes its uniform (the generator's line has those).
+its draws and uniforms; a draw's excludes its uniform (the generator's line has those computed
+one at a time; those of a row of cities computed side by side, ``draws.city_block``, are in
+their step's time only: the block is one call that takes no lane's keys to count in).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ BINOMIAL_CYCLES, BINOMIAL_DRAWS = 0, STREAM_COUNT
 HYPERGEOMETRIC_CYCLES, HYPERGEOMETRIC_DRAWS = 2 * STREAM_COUNT, 3 * STREAM_COUNT
 STEP_CYCLES = 4 * STREAM_COUNT
 GENERATOR_CYCLES = STEP_CYCLES + len(DAY_STEPS)
-SLOTS = GENERATOR_CYCLES + 1
+GENERATOR_DRAWS = GENERATOR_CYCLES + 1  # uniforms computed one at a time (``draws.draw``)
+SLOTS = GENERATOR_DRAWS + 1
 
 # The counter as a compiled function (a module of the copy's folder): numba has no binding for
 # it, and an intrinsic of a few lines is numba's documented way to call an LLVM intrinsic.
@@ -90,8 +93,9 @@ REPLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "draws": (
         (
-            "from fieldcast.streams import uniform\n",
-            "from fieldcast.streams import uniform\nfrom cycle_counter import cycles\n",
+            "from fieldcast.streams import city_uniforms, uniform\n",
+            "from fieldcast.streams import city_uniforms, uniform\n"
+            "from cycle_counter import cycles\n",
         ),
         (
             "    return uniform(seed, keys.replication[lane], keys.branch[lane], stream, day, k, "
@@ -100,6 +104,7 @@ REPLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
             "    u = uniform(seed, keys.replication[lane], keys.branch[lane], stream, day, k, c, "
             "slot)\n"
             f"    keys.cycles[{GENERATOR_CYCLES}] += cycles() - started\n"
+            f"    keys.cycles[{GENERATOR_DRAWS}] += 1\n"
             "    return u\n",
         ),
         (
@@ -120,6 +125,26 @@ REPLACEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
             "    outcome = binomial_draw_log1m(trials, probability, log1m, u)\n"
             f"    keys.cycles[{BINOMIAL_CYCLES} + stream] += cycles() - started\n"
             f"    keys.cycles[{BINOMIAL_DRAWS} + stream] += 1\n"
+            "    return outcome\n",
+        ),
+        (
+            "    u = uniform_of(seed, keys, lane, stream, day, k, c, slot, block, blocked)\n"
+            "    return binomial_draw_log1m(trials, probability, log1m, u)\n",
+            "    u = uniform_of(seed, keys, lane, stream, day, k, c, slot, block, blocked)\n"
+            "    started = cycles()\n"
+            "    outcome = binomial_draw_log1m(trials, probability, log1m, u)\n"
+            f"    keys.cycles[{BINOMIAL_CYCLES} + stream] += cycles() - started\n"
+            f"    keys.cycles[{BINOMIAL_DRAWS} + stream] += 1\n"
+            "    return outcome\n",
+        ),
+        (
+            "    u = uniform_of(seed, keys, lane, stream, day, k, c, slot, block, blocked)\n"
+            "    return hypergeometric_draw(good, bad, sample, u)\n",
+            "    u = uniform_of(seed, keys, lane, stream, day, k, c, slot, block, blocked)\n"
+            "    started = cycles()\n"
+            "    outcome = hypergeometric_draw(good, bad, sample, u)\n"
+            f"    keys.cycles[{HYPERGEOMETRIC_CYCLES} + stream] += cycles() - started\n"
+            f"    keys.cycles[{HYPERGEOMETRIC_DRAWS} + stream] += 1\n"
             "    return outcome\n",
         ),
         (
@@ -254,15 +279,17 @@ def profile(
         us(total - steps),
         f"{1 - steps / total:.0%}",
     )
-    uniforms = lanes.keys.uniforms.sum() / replications
+    one_at_a_time = sums[GENERATOR_DRAWS]
     cycles = sums[GENERATOR_CYCLES]
     table.add_row(
-        "uniforms (Philox)",
-        f"{uniforms:,.1f}",
-        f"{cycles / max(uniforms, 1):,.0f}",
+        "uniforms one at a time (Philox)",
+        f"{one_at_a_time:,.1f}",
+        f"{cycles / max(one_at_a_time, 1):,.0f}",
         us(cycles),
         f"{cycles / total:.0%}",
     )
+    side_by_side = lanes.keys.uniforms.sum() / replications - one_at_a_time
+    table.add_row("uniforms side by side (their time in their step's)", f"{side_by_side:,.1f}")
     for kind, at_cycles, at_draws in (
         ("binomial", BINOMIAL_CYCLES, BINOMIAL_DRAWS),
         ("hypergeometric", HYPERGEOMETRIC_CYCLES, HYPERGEOMETRIC_DRAWS),

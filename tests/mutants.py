@@ -100,19 +100,27 @@ MUTANTS = {
         "fieldcast.engine.day",
         (
             (
-                "        notice_deadlines(\n"
-                "            seed, table, log1m, calendar, state, keys, recording, daily, row, "
-                "lane, day_index\n"
-                "        )\n",
-                "        notice_deadlines(\n"
-                "            seed, table, log1m, calendar, state, keys, recording, daily, row, "
-                "lane, day_index\n"
+                "            recording,\n"
+                "            scratch,\n"
+                "            daily,\n"
+                "            row,\n"
+                "            lane,\n"
+                "            day_index,\n"
+                "        )\n"
+                "    record(",
+                "            recording,\n"
+                "            scratch,\n"
+                "            daily,\n"
+                "            row,\n"
+                "            lane,\n"
+                "            day_index,\n"
                 "        )\n"
                 "        if {mutated}:\n"
                 "            dispositions(\n"
                 "                seed, table, log1m, calendar, state, keys, recording, scratch, "
                 "daily, row, lane, day_index\n"
-                "            )\n",
+                "            )\n"
+                "    record(",
             ),
         ),
         "beds, seats and monitors bind",

@@ -10,7 +10,7 @@ from numba import njit
 from conftest import variant
 from fieldcast.replications import simulate, simulate_many
 from fieldcast.scenario import Scenario
-from fieldcast.streams import STREAMS, philox4x32, uniform
+from fieldcast.streams import STREAMS, city_uniforms, philox4x32, uniform
 
 # Known-answer vectors of philox4x32-10 from the kat_vectors file of the Random123
 # distribution (D. E. Shaw Research): counter (4 words), key (2 words) -> output (4 words).
@@ -62,6 +62,43 @@ def test_uniforms_are_uniform_and_differ_by_every_part_of_the_key() -> None:
         changed = list(base)
         changed[position] = changed[position] + 1
         assert uniform(*changed) != first, f"key part {position} is ignored"
+
+
+@njit
+def _city_uniforms_of(keys: np.ndarray, cities: int) -> np.ndarray:
+    out = np.empty((len(keys), cities))
+    for i in range(len(keys)):
+        seed, replication, branch, stream, day, size_class, slot = keys[i]
+        city_uniforms(np.uint64(seed), replication, branch, stream, day, size_class, slot, out[i])
+    return out
+
+
+@pytest.mark.parametrize("cities", [1, 7, 8, 11, 16, 24, 96])
+def test_uniforms_side_by_side_are_the_uniforms_one_at_a_time(cities: int) -> None:
+    """``city_uniforms`` (the uniforms of every city for one (stream, day, class, slot), in
+    vector instructions: ``draws.city_block``) must give each city's ``uniform`` bit for bit,
+    for any number of cities (whole vectors and a remainder), else a draw would change with
+    whether its row was computed side by side. A block that keyed the city one off (planted)
+    fails at once."""
+    rng = np.random.default_rng(5)
+    keys = np.column_stack(
+        [
+            rng.integers(0, 2**63, 200),  # the run seed, both halves
+            rng.integers(0, 10**6, 200),
+            rng.integers(0, 3, 200),
+            rng.integers(0, len(STREAMS), 200),
+            rng.integers(-3000, 3000, 200),
+            rng.integers(0, 8, 200),
+            rng.integers(0, 4, 200),
+        ]
+    ).astype(np.int64)
+    blocks = _city_uniforms_of(keys, cities)
+    for i, (seed, replication, branch, stream, day, size_class, slot) in enumerate(keys):
+        one_at_a_time = [
+            uniform(np.uint64(seed), replication, branch, stream, day, size_class, c, slot)
+            for c in range(cities)
+        ]
+        assert blocks[i].tolist() == one_at_a_time, (i, cities)
 
 
 def test_any_chunk_size_gives_the_same_bits(simple_scenario: Scenario) -> None:

@@ -18,7 +18,8 @@ the twenty lines below are written here.
 What follows from keying every draw by its place:
 
 * a cell with nothing to draw (no households, zero probability) draws nothing and shifts no
-  other draw, so skipping it is free;
+  other draw, so skipping it is free; and a row of cities whose uniforms are computed side by
+  side (``city_uniforms``, where enough of them draw) gets the same numbers as one at a time;
 * a replication's numbers depend on its index, not on the chunk, process or worker that ran
   it: results are bit-identical for any chunk size and any split of the work;
 * two scenarios run with the same seed use the same uniform for the same transition of the
@@ -113,6 +114,32 @@ def uniform(
         np.uint32(seed_bits >> _SHIFT),
     )
     return unit_interval(x0, x1)
+
+
+@njit(cache=True, inline="always")
+def city_uniforms(
+    seed: np.uint64,
+    replication: np.int64,
+    branch: np.int64,
+    stream: np.int64,
+    day: np.int64,
+    size_class: np.int64,
+    slot: np.int64,
+    out: np.ndarray,
+) -> None:
+    """``uniform`` of cities 0, 1, ... for one (stream, day, class, slot), into each entry of
+    ``out``: their counters are known before any is used, so the loop compiles to vector
+    instructions (on the development machines a uniform in 1.5 ns, against 8-10 one call at
+    a time: ``make bench``). The same numbers as ``uniform``, bit for bit (tested)."""
+    seed_bits = np.uint64(seed)
+    key0, key1 = np.uint32(seed_bits & _LOW), np.uint32(seed_bits >> _SHIFT)
+    counter0, counter1 = np.uint32(replication), np.uint32(branch)
+    counter2 = np.uint32(((day + DAY_OFFSET) << 16) | (stream << 8) | size_class)
+    for city in range(out.shape[0]):
+        x0, x1, _, _ = philox4x32(
+            counter0, counter1, counter2, np.uint32((city << 16) | slot), key0, key1
+        )
+        out[city] = unit_interval(x0, x1)
 
 
 @njit(cache=True, inline="always")

@@ -70,7 +70,20 @@ def one_day(
             )
     if day >= 0:
         if day <= calendar.field_days:
-            moves(seed, table, log1m, calendar, state, keys, recording, daily, row, lane, day_index)
+            moves(
+                seed,
+                table,
+                log1m,
+                calendar,
+                state,
+                keys,
+                recording,
+                scratch,
+                daily,
+                row,
+                lane,
+                day_index,
+            )
         if day == calendar.field_days:
             quiet_window(
                 seed,
@@ -130,7 +143,18 @@ def one_day(
             day_index,
         )
         notice_deadlines(
-            seed, table, log1m, calendar, state, keys, recording, daily, row, lane, day_index
+            seed,
+            table,
+            log1m,
+            calendar,
+            state,
+            keys,
+            recording,
+            scratch,
+            daily,
+            row,
+            lane,
+            day_index,
         )
     record(calendar, state, keys, recording, row, lane, day_index)
 

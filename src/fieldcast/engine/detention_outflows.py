@@ -10,7 +10,8 @@ from numba import njit
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.beds_and_seats import fit_largest_first
 from fieldcast.engine.draws import (
-    binomial_log1m,
+    binomial_in_block,
+    city_block,
     national_total,
     record_change,
 )
@@ -55,25 +56,31 @@ def detention_outflows(
         slot = (day_index - calendar.processing_days) % state.processing.shape[1]
         if state.processing_slot_total[row, slot] > 0:
             state.processing_slot_total[row, slot] = 0
+            block = scratch.uniform_blocks[0]
             for k in range(classes):
+                drawn = 0
+                for c in range(cities):
+                    drawn += state.processing[row, slot, k, c] > 0
+                blocked = city_block(
+                    seed,
+                    keys.replication[lane],
+                    keys.branch[lane],
+                    RELIEF_STREAM,
+                    day,
+                    k,
+                    0,
+                    drawn,
+                    block,
+                )
                 for c in range(cities):
                     done = state.processing[row, slot, k, c]
                     if done == 0:
                         continue
                     state.processing[row, slot, k, c] = 0
-                    relief = binomial_log1m(
-                        seed,
-                        keys,
-                        lane,
-                        RELIEF_STREAM,
-                        day,
-                        k,
-                        c,
-                        0,
-                        done,
-                        table.p_relief[s],
-                        log1m.p_relief[s],
-                    )
+                    relief = binomial_in_block(
+                        seed, keys, lane, RELIEF_STREAM, day, k, c, 0, done, table.p_relief[s],
+                        log1m.p_relief[s], block, blocked,
+                    )  # fmt: skip
                     state.queue[row, k, c] += done - relief
                     state.beds_used[row] -= relief * calendar.sizes[k]
                     for metric, change in (

@@ -11,7 +11,8 @@ from numba import njit
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.beds_and_seats import fit_largest_first
 from fieldcast.engine.draws import (
-    binomial_log1m,
+    binomial_in_block,
+    city_block,
     national_total,
     pick,
     record_change,
@@ -61,24 +62,22 @@ def dispositions(
     s = keys.parameter_set[lane]
     day = day_index + calendar.start_day
     meant, released, meant_monitor = scratch.meant, scratch.released, scratch.meant_monitor
+    block = scratch.uniform_blocks[0]
     for k in range(classes):
+        drawn = 0
+        for c in range(cities):
+            drawn += state.awaiting[row, k, c] > 0
+        blocked = city_block(
+            seed, keys.replication[lane], keys.branch[lane], DETAIN_INTENT, day, k, 0, drawn, block
+        )
         for c in range(cities):
             meant[k, c] = 0
             n = state.awaiting[row, k, c]
             if n > 0:
-                meant[k, c] = binomial_log1m(
-                    seed,
-                    keys,
-                    lane,
-                    DETAIN_INTENT,
-                    day,
-                    k,
-                    c,
-                    0,
-                    n,
-                    table.p_detain[s, c],
-                    log1m.p_detain[s, c],
-                )
+                meant[k, c] = binomial_in_block(
+                    seed, keys, lane, DETAIN_INTENT, day, k, c, 0, n, table.p_detain[s, c],
+                    log1m.p_detain[s, c], block, blocked,
+                )  # fmt: skip
     beds_free = max(table.free_beds[s] - state.beds_used[row], 0)
     if fit_largest_first(
         seed, calendar, state, keys, scratch, row, lane, BED_ALLOCATION, day, meant, beds_free
@@ -86,6 +85,12 @@ def dispositions(
         recording.bed_shortfall_days[lane] += 1
     slot = day_index % state.processing.shape[1]
     for k in range(classes):
+        drawn = 0
+        for c in range(cities):
+            drawn += state.awaiting[row, k, c] > scratch.placed[k, c]
+        blocked = city_block(
+            seed, keys.replication[lane], keys.branch[lane], MONITOR_INTENT, day, k, 0, drawn, block
+        )
         for c in range(cities):
             n = state.awaiting[row, k, c]
             released[k, c] = 0
@@ -109,19 +114,10 @@ def dispositions(
                 )
             released[k, c] = n - held
             if n > held:
-                meant_monitor[k, c] = binomial_log1m(
-                    seed,
-                    keys,
-                    lane,
-                    MONITOR_INTENT,
-                    day,
-                    k,
-                    c,
-                    0,
-                    n - held,
-                    table.p_monitor[s, c],
-                    log1m.p_monitor[s, c],
-                )
+                meant_monitor[k, c] = binomial_in_block(
+                    seed, keys, lane, MONITOR_INTENT, day, k, c, 0, n - held,
+                    table.p_monitor[s, c], log1m.p_monitor[s, c], block, blocked,
+                )  # fmt: skip
     notice_slot = day_index % state.notice.shape[1]
     for c in range(cities):
         wanted = 0

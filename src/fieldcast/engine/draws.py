@@ -1,7 +1,8 @@
 """A cell's draws and changes, shared by the steps: uniforms keyed by where they are used
-(``streams.py``), binomial and (multivariate) hypergeometric draws by inversion
-(``sampling.py``) that cost nothing when their outcome is certain, and every change of a
-count recorded in the lane's counts, its national sums and the daily sums.
+(``streams.py``), one at a time or a row of cities side by side (``city_block``), binomial
+and (multivariate) hypergeometric draws by inversion (``sampling.py``) that cost nothing when
+their outcome is certain, and every change of a count recorded in the lane's counts, its
+national sums and the daily sums.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fieldcast.engine.state import (
     Scratch,
 )
 from fieldcast.sampling import binomial_draw, binomial_draw_log1m, hypergeometric_draw
-from fieldcast.streams import uniform
+from fieldcast.streams import city_uniforms, uniform
 
 
 @njit(**SMALL)
@@ -130,6 +131,85 @@ def binomial_log1m(
     return binomial_draw_log1m(trials, probability, log1m, u)
 
 
+@njit(**SMALL)
+def worth_a_block(drawn: int, width: int) -> bool:
+    """Whether ``drawn`` uniforms of a row of ``width`` (its cities, in whole vectors) cost
+    more one call at a time than the whole row side by side: on the development machines a
+    uniform takes 8-10 ns alone and 1.5 ns in a block (``make bench``: ``philox_ns_per_uniform``
+    and ``..._side_by_side``), so a quarter of the row drawing is more than enough."""
+    return 4 * drawn >= width
+
+
+@njit(**SMALL)
+def city_block(
+    seed: np.uint64,
+    replication: int,
+    branch: int,
+    stream: int,
+    day: int,
+    k: int,
+    slot: int,
+    drawn: int,
+    block: np.ndarray,
+) -> bool:
+    """The uniforms of one (stream, day, class, slot) for every city, side by side into
+    ``block`` (``streams.city_uniforms``, in vector instructions), if ``drawn`` of the cities
+    will draw enough of them (``worth_a_block``); whether it did. Those of cities that do not
+    draw are computed for nothing and not counted (``uniform_of``). Scalars, not the lane's
+    ``LaneKeys``: LLVM leaves this a call, and a call copies a named tuple of arrays whole
+    (docs/performance.md)."""
+    if not worth_a_block(drawn, block.shape[0]):
+        return False
+    city_uniforms(seed, replication, branch, stream, day, k, slot, block)
+    return True
+
+
+@njit(**SMALL)
+def uniform_of(
+    seed: np.uint64,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    day: int,
+    k: int,
+    c: int,
+    slot: int,
+    block: np.ndarray,
+    blocked: bool,
+) -> float:
+    """A draw's uniform: city c's of ``block`` if the row was computed side by side
+    (``city_block``), else computed now (``draw``); the same number either way."""
+    if blocked:
+        keys.uniforms[lane] += 1
+        return block[c]
+    return draw(seed, keys, lane, stream, day, k, c, slot)
+
+
+@njit(**SMALL)
+def binomial_in_block(
+    seed: np.uint64,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    day: int,
+    k: int,
+    c: int,
+    slot: int,
+    trials: int,
+    probability: float,
+    log1m: float,
+    block: np.ndarray,
+    blocked: bool,
+) -> int:
+    """``binomial_log1m`` of a row that may have its uniforms side by side (``uniform_of``)."""
+    if trials <= 0 or probability <= 0.0:
+        return 0
+    if probability >= 1.0:
+        return trials
+    u = uniform_of(seed, keys, lane, stream, day, k, c, slot, block, blocked)
+    return binomial_draw_log1m(trials, probability, log1m, u)
+
+
 @njit(**KERNEL)
 def hypergeometric(
     seed: np.uint64,
@@ -151,6 +231,30 @@ def hypergeometric(
     if low >= high:
         return low
     return hypergeometric_draw(good, bad, sample, draw(seed, keys, lane, stream, day, k, c, slot))
+
+
+@njit(**KERNEL)
+def hypergeometric_in_block(
+    seed: np.uint64,
+    keys: LaneKeys,
+    lane: int,
+    stream: int,
+    day: int,
+    k: int,
+    c: int,
+    slot: int,
+    good: int,
+    bad: int,
+    sample: int,
+    block: np.ndarray,
+    blocked: bool,
+) -> int:
+    """``hypergeometric`` of a row that may have its uniforms side by side (``uniform_of``)."""
+    low, high = max(0, sample - bad), min(sample, good)
+    if low >= high:
+        return low
+    u = uniform_of(seed, keys, lane, stream, day, k, c, slot, block, blocked)
+    return hypergeometric_draw(good, bad, sample, u)
 
 
 @njit(**SMALL)

@@ -9,10 +9,11 @@ from numba import njit
 
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.draws import (
-    binomial_log1m,
+    binomial_in_block,
+    city_block,
     draw,
     folds_unvisited,
-    hypergeometric,
+    hypergeometric_in_block,
     pick,
     record_change,
 )
@@ -67,16 +68,26 @@ def field_attempts(
     is the same in runs that differ only in moves (common random numbers); then, within each
     cell, how many of the picked are at the address (a hypergeometric split; in a lane that
     folds the moves of never-visited households, at the address when slot 0 was counted,
-    then how many of those moved since: ``moves.unvisited_moved``)."""
+    then how many of those moved since: ``moves.unvisited_moved``), contact and arrest.
+
+    Every city's choice comes first, then the visits of each (attempts made, class) across
+    the cities, one draw at a time, so that a draw's uniforms can be computed for all the
+    cities side by side where enough of them draw (``draws.city_block``): the order of the
+    cities is free, as each city's draws are its own."""
     s = keys.parameter_set[lane]
     day = day_index + calendar.start_day
     if day < 0 or day >= calendar.field_days:
         return
     attempts, classes, cities = state.at_address.shape[1:]
     folds = folds_unvisited(keys, lane)
-    pool, picked = scratch.pool, scratch.picked
-    fresh_picked, retry_picked = scratch.fresh_picked, scratch.retry_picked
+    pool, picked, visits = scratch.pool, scratch.picked, scratch.visits
+    contacts_in_city = scratch.contacts_in_city
+    # whom to visit, city by city (each city's choice is its own: the cities' order is free)
     for c in range(cities):
+        contacts_in_city[c] = 0
+        for a in range(attempts):
+            for k in range(classes):
+                visits[a, k, c] = 0
         capacity = table.capacity[s, day, c]
         if capacity == 0:
             continue
@@ -87,7 +98,7 @@ def field_attempts(
         fresh = min(capacity, fresh_total)
         pick(seed, state, keys, row, lane, SELECT_NEW, day, classes, fresh, scratch, -1, c, 0)
         for k in range(classes):
-            fresh_picked[k] = picked[k]
+            visits[0, k, c] = picked[k]
         retry_total = 0
         for a in range(1, attempts):
             for k in range(classes):
@@ -112,75 +123,77 @@ def field_attempts(
         )
         for a in range(1, attempts):
             for k in range(classes):
-                retry_picked[a - 1, k] = picked[(a - 1) * classes + k]
+                visits[a, k, c] = picked[(a - 1) * classes + k]
         if fresh + retry == capacity:
             recording.full_capacity_days[lane, c] += 1
-        contacts_in_city = 0
-        # from the most attempts made down, so that a household moves up one slot only once
-        for a in range(attempts - 1, -1, -1):
-            for k in range(classes):
-                visits = fresh_picked[k] if a == 0 else retry_picked[a - 1, k]
-                if visits == 0:
+    # the visits, cell by cell, each (attempts made, class) across the cities, from the most
+    # attempts made down, so that a household moves up one slot only once
+    block = scratch.uniform_blocks[0]
+    at_home_in, contacts_in = scratch.at_home, scratch.contacts
+    replication, branch = keys.replication[lane], keys.branch[lane]
+    # each draw of a row in a pass of its own, so that its uniforms are computed side by side
+    # only if enough cities draw (``city_block``)
+    for a in range(attempts - 1, -1, -1):
+        for k in range(classes):
+            drawn = 0
+            for c in range(cities):
+                drawn += visits[a, k, c] > 0
+            if drawn == 0:
+                continue
+            blocked = city_block(
+                seed, replication, branch, SELECT_LOCATION, day, k, a, drawn, block
+            )
+            drawn = 0
+            for c in range(cities):
+                at_home = 0
+                visited = visits[a, k, c]
+                if visited > 0:
+                    at_home = hypergeometric_in_block(
+                        seed, keys, lane, SELECT_LOCATION, day, k, c, a,
+                        state.at_address[row, a, k, c], state.moved[row, a, k, c], visited,
+                        block, blocked,
+                    )  # fmt: skip
+                    if a == 0 and at_home > 0 and folds:  # at the address when slot 0 was counted
+                        at_home -= unvisited_moved(
+                            seed,
+                            table,
+                            calendar,
+                            state,
+                            keys,
+                            recording,
+                            daily,
+                            row,
+                            lane,
+                            day_index,
+                            k,
+                            c,
+                            at_home,
+                            day_index + 1,
+                            0,
+                        )
+                at_home_in[c] = at_home
+                drawn += at_home > 0
+            blocked = city_block(seed, replication, branch, CONTACT, day, k, a, drawn, block)
+            drawn = 0
+            for c in range(cities):
+                contacts = binomial_in_block(
+                    seed, keys, lane, CONTACT, day, k, c, a, at_home_in[c], table.p_contact[s, c],
+                    log1m.p_contact[s, c], block, blocked,
+                )  # fmt: skip
+                contacts_in[c] = contacts
+                drawn += contacts > 0
+            blocked = city_block(seed, replication, branch, ARREST, day, k, a, drawn, block)
+            for c in range(cities):
+                visited = visits[a, k, c]
+                if visited == 0:
                     continue
-                at_home = hypergeometric(
-                    seed,
-                    keys,
-                    lane,
-                    SELECT_LOCATION,
-                    day,
-                    k,
-                    c,
-                    a,
-                    state.at_address[row, a, k, c],
-                    state.moved[row, a, k, c],
-                    visits,
-                )
-                if a == 0 and at_home > 0 and folds:  # at the address when slot 0 was counted
-                    at_home -= unvisited_moved(
-                        seed,
-                        table,
-                        calendar,
-                        state,
-                        keys,
-                        recording,
-                        daily,
-                        row,
-                        lane,
-                        day_index,
-                        k,
-                        c,
-                        at_home,
-                        day_index + 1,
-                        0,
-                    )
-                not_found = visits - at_home
-                contacts = binomial_log1m(
-                    seed,
-                    keys,
-                    lane,
-                    CONTACT,
-                    day,
-                    k,
-                    c,
-                    a,
-                    at_home,
-                    table.p_contact[s, c],
-                    log1m.p_contact[s, c],
-                )
-                arrests = binomial_log1m(
-                    seed,
-                    keys,
-                    lane,
-                    ARREST,
-                    day,
-                    k,
-                    c,
-                    a,
-                    contacts,
-                    table.p_arrest[s, c],
-                    log1m.p_arrest[s, c],
-                )
-                contacts_in_city += contacts
+                at_home, contacts = at_home_in[c], contacts_in[c]
+                not_found = visited - at_home
+                arrests = binomial_in_block(
+                    seed, keys, lane, ARREST, day, k, c, a, contacts, table.p_arrest[s, c],
+                    log1m.p_arrest[s, c], block, blocked,
+                )  # fmt: skip
+                contacts_in_city[c] += contacts
                 stayed = at_home - arrests
                 state.at_address[row, a, k, c] -= at_home
                 state.moved[row, a, k, c] -= not_found
@@ -211,7 +224,7 @@ def field_attempts(
                             change,
                         )
                 record_change(
-                    state, keys, recording, daily, row, lane, day_index, ATTEMPTS, k, c, visits
+                    state, keys, recording, daily, row, lane, day_index, ATTEMPTS, k, c, visited
                 )
                 record_change(
                     state, keys, recording, daily, row, lane, day_index, NOT_FOUND, k, c, not_found
@@ -240,7 +253,8 @@ def field_attempts(
                             c,
                             change,
                         )
-        mean = table.collateral_per_contact[s, c] * contacts_in_city
+    for c in range(cities):
+        mean = table.collateral_per_contact[s, c] * contacts_in_city[c]
         if mean > 0.0:
             u = draw(seed, keys, lane, COLLATERAL, day, 0, c, 0)
             collateral = poisson_draw(mean, u)

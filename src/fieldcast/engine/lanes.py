@@ -182,8 +182,10 @@ def _scratch(structure: Structure) -> Scratch:
     return Scratch(
         pool=_zeros(categories),
         picked=_zeros(categories),
-        fresh_picked=_zeros(classes),
-        retry_picked=_zeros(max(attempts - 1, 1), classes),
+        visits=_zeros(attempts, classes, cities),
+        contacts_in_city=_zeros(cities),
+        at_home=_zeros(cities),
+        contacts=_zeros(cities),
         meant=_zeros(classes, cities),
         placed=_zeros(classes, cities),
         released=_zeros(classes, cities),
@@ -193,6 +195,7 @@ def _scratch(structure: Structure) -> Scratch:
         stack_count=_zeros(SPLIT_STACK),
         part_day=_zeros(structure.day_count),
         part_count=_zeros(structure.day_count),
+        uniform_blocks=_zeros(2, -(-cities // 8) * 8, dtype=np.float64),
     )
 
 

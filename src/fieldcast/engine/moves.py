@@ -15,7 +15,9 @@ from numba import njit
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.draws import (
     binomial,
+    binomial_in_block,
     binomial_log1m,
+    city_block,
     folds_unvisited,
     move,
     record_change,
@@ -252,6 +254,7 @@ def moves(
     state: LaneState,
     keys: LaneKeys,
     recording: Recording,
+    scratch: Scratch,
     daily: bool,
     row: int,
     lane: int,
@@ -266,9 +269,26 @@ def moves(
     attempts, classes, cities = state.at_address.shape[1:]
     p_alert = table.p_alert_move[s]
     log1m_alert = log1m.p_alert_move[s]
+    block = scratch.uniform_blocks[0]
     if day > 0:
         for a in range(attempts):
             for k in range(classes):
+                drawn = 0
+                for c in range(cities):
+                    drawn += state.alerted[row, a, k, c] > 0
+                if drawn == 0:
+                    continue
+                blocked = p_alert > 0.0 and city_block(
+                    seed,
+                    keys.replication[lane],
+                    keys.branch[lane],
+                    ALERT_MOVES,
+                    day,
+                    k,
+                    a,
+                    drawn,
+                    block,
+                )
                 for c in range(cities):
                     n = state.alerted[row, a, k, c]
                     if n == 0:
@@ -276,9 +296,10 @@ def moves(
                     state.alerted[row, a, k, c] = 0
                     if p_alert <= 0.0:
                         continue
-                    leaving = binomial_log1m(
-                        seed, keys, lane, ALERT_MOVES, day, k, c, a, n, p_alert, log1m_alert
-                    )
+                    leaving = binomial_in_block(
+                        seed, keys, lane, ALERT_MOVES, day, k, c, a, n, p_alert, log1m_alert,
+                        block, blocked,
+                    )  # fmt: skip
                     if leaving > 0:
                         move(
                             state,
@@ -305,12 +326,20 @@ def moves(
     log1m_hazard = math.log1p(-hazard)
     for a in range(1 if folds else 0, attempts):
         for k in range(classes):
+            drawn = 0
+            for c in range(cities):
+                drawn += state.at_address[row, a, k, c] > 0
+            if drawn == 0:
+                continue
+            blocked = city_block(
+                seed, keys.replication[lane], keys.branch[lane], MOVES, day, k, a, drawn, block
+            )
             for c in range(cities):
                 n = state.at_address[row, a, k, c]
                 if n == 0:
                     continue
-                leaving = binomial_log1m(
-                    seed, keys, lane, MOVES, day, k, c, a, n, hazard, log1m_hazard
+                leaving = binomial_in_block(
+                    seed, keys, lane, MOVES, day, k, c, a, n, hazard, log1m_hazard, block, blocked
                 )
                 if leaving > 0:
                     move(

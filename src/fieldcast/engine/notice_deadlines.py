@@ -10,7 +10,8 @@ from numba import njit
 
 from fieldcast.compiled import ParameterTable
 from fieldcast.engine.draws import (
-    binomial_log1m,
+    binomial_in_block,
+    city_block,
     record_change,
 )
 from fieldcast.engine.state import (
@@ -28,6 +29,7 @@ from fieldcast.engine.state import (
     LaneState,
     Log1m,
     Recording,
+    Scratch,
 )
 
 
@@ -40,6 +42,7 @@ def notice_deadlines(
     state: LaneState,
     keys: LaneKeys,
     recording: Recording,
+    scratch: Scratch,
     daily: bool,
     row: int,
     lane: int,
@@ -56,26 +59,43 @@ def notice_deadlines(
     s = keys.parameter_set[lane]
     day = day_index + calendar.start_day
     classes, cities = state.queue.shape[1:]
+    block, rearrest_block = scratch.uniform_blocks[0], scratch.uniform_blocks[1]
     for monitored in range(2):
         for k in range(classes):
+            drawn = 0
+            for c in range(cities):
+                drawn += state.notice[row, slot, monitored, k, c] > 0
+            blocked = city_block(
+                seed,
+                keys.replication[lane],
+                keys.branch[lane],
+                NOTICE_OUTCOME,
+                day,
+                k,
+                monitored,
+                drawn,
+                block,
+            )
+            rearrest_blocked = monitored == 1 and city_block(
+                seed,
+                keys.replication[lane],
+                keys.branch[lane],
+                REARREST,
+                day,
+                k,
+                0,
+                drawn,
+                rearrest_block,
+            )
             for c in range(cities):
                 due = state.notice[row, slot, monitored, k, c]
                 if due == 0:
                     continue
                 state.notice[row, slot, monitored, k, c] = 0
-                departed = binomial_log1m(
-                    seed,
-                    keys,
-                    lane,
-                    NOTICE_OUTCOME,
-                    day,
-                    k,
-                    c,
-                    monitored,
-                    due,
-                    table.p_comply[s],
-                    log1m.p_comply[s],
-                )
+                departed = binomial_in_block(
+                    seed, keys, lane, NOTICE_OUTCOME, day, k, c, monitored, due,
+                    table.p_comply[s], log1m.p_comply[s], block, blocked,
+                )  # fmt: skip
                 stayed = due - departed
                 rearrested = 0
                 if monitored == 1:
@@ -84,19 +104,11 @@ def notice_deadlines(
                         state, keys, recording, daily, row, lane, day_index, MONITORED, k, c, -due
                     )
                     if stayed > 0:
-                        rearrested = binomial_log1m(
-                            seed,
-                            keys,
-                            lane,
-                            REARREST,
-                            day,
-                            k,
-                            c,
-                            0,
-                            stayed,
-                            table.p_rearrest_monitored[s],
-                            log1m.p_rearrest_monitored[s],
-                        )
+                        rearrested = binomial_in_block(
+                            seed, keys, lane, REARREST, day, k, c, 0, stayed,
+                            table.p_rearrest_monitored[s], log1m.p_rearrest_monitored[s],
+                            rearrest_block, rearrest_blocked,
+                        )  # fmt: skip
                 state.awaiting[row, k, c] += rearrested
                 for metric, change in (
                     (ON_NOTICE, -due),

@@ -161,8 +161,10 @@ class Scratch(NamedTuple):
 
     pool: np.ndarray  # [categories] sizes of the categories of a multivariate draw
     picked: np.ndarray  # [categories] its result
-    fresh_picked: np.ndarray  # [class] never-attempted households picked in a city
-    retry_picked: np.ndarray  # [attempts made - 1, class] attempted households picked
+    visits: np.ndarray  # [attempts made, class, city] households picked for a visit today
+    contacts_in_city: np.ndarray  # [city] contacts made today
+    at_home: np.ndarray  # [city] of a cell's visited households, at the address
+    contacts: np.ndarray  # [city] of those, contacted
     meant: np.ndarray  # [class, city] households meant for detention
     placed: np.ndarray  # [class, city] households placed in beds or seats
     released: np.ndarray  # [class, city] households released on notice
@@ -172,6 +174,10 @@ class Scratch(NamedTuple):
     stack_count: np.ndarray  # [depth] moves in the interval
     part_day: np.ndarray  # [day] the split's result: day indices ...
     part_count: np.ndarray  # [day] ... and the moves on each
+    # [2, city] uniforms of a row of cities side by side (``draws.city_block``; two rows at
+    # once for the notice outcomes and re-arrests), the cities padded to a whole number of
+    # vectors of eight (a remainder would run one at a time)
+    uniform_blocks: np.ndarray
 
 
 class Recording(NamedTuple):
