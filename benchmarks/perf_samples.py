@@ -5,8 +5,8 @@ overlapping), so the shares are those of the engine itself.
 
 Usage: python benchmarks/perf_samples.py [SCENARIO] [--seconds S] [--replications N]
 
-Needs ``perf`` (Debian's ``linux-perf``) and binutils' ``nm``, ``objdump`` and ``c++filt``;
-not dependencies of fieldcast or its tests. ``perf`` samples the processor's instruction
+Needs ``perf`` (Debian's ``linux-perf``) and binutils' ``nm`` and ``c++filt``; not
+dependencies of fieldcast or its tests. ``perf`` samples the processor's instruction
 pointer on a timer (``cpu-clock``: virtual machines without hardware counters have it), and
 the addresses are matched to the engine's own object code. The engine is compiled in this
 process, in a numba cache of its own (about a minute), because numba keeps the object code
@@ -25,6 +25,7 @@ import bisect
 import collections
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=2000, help="per chunk")
     parser.add_argument("--frequency", type=int, default=10000, help="samples a second")
     arguments = parser.parse_args()
+    for tool, package in (("perf", "linux-perf"), ("nm", "binutils"), ("c++filt", "binutils")):
+        if shutil.which(tool) is None:
+            sys.exit(f"perf_samples.py needs {tool}: apt-get install {package}")
     with tempfile.TemporaryDirectory(prefix="fieldcast-perf-") as temporary:
         profile(arguments, Path(temporary))
 
