@@ -26,7 +26,14 @@ times, best of ``--rounds`` in turn, per replication:
   the processor's mispredicted branches.
 
 The last three differ only in the order of the same draws, so their differences are what
-the processor loses guessing wrong which way a walk's branches go.
+the processor loses guessing wrong which way a walk's branches go. Two more give what the
+draws would cost a kernel that ran its lanes in lockstep, each draw of a site (stream, day,
+class, city, slot) for all the replications that draw there, one after another:
+
+* ``uniforms side by side, by site``: the uniforms in that order, computed in a loop whose
+  counters are all known first, as ``streams.city_uniforms`` computes a row of cities (it
+  compiles to vector instructions): the generator at its best;
+* ``draws, by site``: the samplers alone, in that order.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario
 from fieldcast.engine.lanes import Lanes, simulate_chunk
 from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
-from fieldcast.streams import uniform
+from fieldcast.streams import DAY_OFFSET, philox4x32, uniform, unit_interval
 
 SEED = 1
 BINOMIAL, HYPERGEOMETRIC, POISSON = 0, 1, 2
@@ -205,6 +212,27 @@ def _uniforms_of(keys: np.ndarray) -> np.ndarray:
     return uniforms
 
 
+def counters_of(keys: np.ndarray) -> np.ndarray:
+    """The four Philox counter words of each draw's key, as ``streams.uniform`` makes them:
+    [word, draw], each word's row contiguous, so that a loop over the draws reads them as
+    vectors."""
+    replication, branch, stream, day, k, c, slot = keys.T
+    words = [replication, branch, ((day + DAY_OFFSET) << 16) | (stream << 8) | k, (c << 16) | slot]
+    return np.ascontiguousarray(np.stack(words).astype(np.uint32))
+
+
+@njit(cache=True)
+def _uniforms_side_by_side(counters: np.ndarray, out: np.ndarray) -> None:
+    """``streams.uniform`` of each column of counters, in a loop whose counters are all known
+    before any is used: vector instructions, as in ``streams.city_uniforms``."""
+    seed = np.uint64(SEED)
+    key0, key1 = np.uint32(seed & np.uint64(0xFFFFFFFF)), np.uint32(seed >> np.uint64(32))
+    words0, words1, words2, words3 = counters[0], counters[1], counters[2], counters[3]
+    for i in range(out.shape[0]):
+        x0, x1, _, _ = philox4x32(words0[i], words1[i], words2[i], words3[i], key0, key1)
+        out[i] = unit_interval(x0, x1)
+
+
 def best_of(rounds: int, actions: dict[str, Callable[[], None]]) -> dict[str, float]:
     """Each action's best time in ``rounds`` rounds, the actions timed in turn."""
     best = dict.fromkeys(actions, math.inf)
@@ -253,7 +281,15 @@ def main() -> None:
     kinds, sizes = rows[:, 0], np.where(rows[:, 0] == HYPERGEOMETRIC, rows[:, 10], rows[:, 8])
     by_size = Draws(rows, np.lexsort((rows[:, PROBABILITY], sizes, kinds)))
     by_outcome = Draws(rows, np.lexsort((rows[:, OUTCOME], rows[:, PROBABILITY], sizes, kinds)))
-    for draws in (in_order, by_size, by_outcome):
+    # each site's draws across the replications together, the sites day by day
+    site = (rows[:, 1], rows[:, 7], rows[:, 6], rows[:, 5], rows[:, 3], rows[:, 4])
+    by_site = Draws(rows, np.lexsort(site))
+    counters = counters_of(by_site.keys)
+    side_by_side = np.empty(len(rows))
+    _uniforms_side_by_side(counters, side_by_side)
+    if not np.array_equal(side_by_side, by_site.uniforms):
+        raise SystemExit("the uniforms side by side differ from those one at a time")
+    for draws in (in_order, by_size, by_outcome, by_site):
         draws.replay(False, True)
         draws.check()
     in_order.replay(True, True)
@@ -268,6 +304,10 @@ def main() -> None:
             "draws, engine's order": lambda: in_order.replay(False, True),
             "draws, sorted by size": lambda: by_size.replay(False, True),
             "draws, sorted by outcome": lambda: by_outcome.replay(False, True),
+            "uniforms side by side, by site": lambda: _uniforms_side_by_side(
+                counters, side_by_side
+            ),
+            "draws, by site": lambda: by_site.replay(False, True),
         },
     )
     per_replication = len(rows) / args.replications
@@ -276,7 +316,7 @@ def main() -> None:
         f"(outcomes replayed bit for bit); best of {args.rounds} rounds, per replication:"
     )
     for name, value in seconds.items():
-        print(f"  {name:26s} {1e6 * value / args.replications:7.2f} us")
+        print(f"  {name:31s} {1e6 * value / args.replications:7.2f} us")
 
 
 if __name__ == "__main__":

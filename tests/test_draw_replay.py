@@ -27,6 +27,37 @@ def test_the_replay_runs_on_the_engines_own_draws() -> None:
     assert done.returncode == 0, done.stderr
     assert "outcomes replayed bit for bit" in done.stdout
     assert "draws, sorted by outcome" in done.stdout
+    assert "draws, by site" in done.stdout
+
+
+def test_uniforms_side_by_side_are_the_engines() -> None:
+    """The lockstep bound's uniforms (``counters_of``, ``_uniforms_side_by_side``) are
+    ``streams.uniform``'s, bit for bit, for keys over every field's range (negative days
+    too); counters one word off give other numbers."""
+    from fieldcast.streams import uniform
+
+    rng = np.random.default_rng(5)
+    count = 500
+    keys = np.stack(
+        [
+            rng.integers(0, 100_000, count),  # replication
+            rng.integers(0, 3, count),  # branch
+            rng.integers(0, 20, count),  # stream
+            rng.integers(-400, 400, count),  # day
+            rng.integers(0, 5, count),  # class
+            rng.integers(0, 30, count),  # city
+            rng.integers(0, 200, count),  # slot
+        ],
+        axis=1,
+    )
+    expected = np.array([uniform(np.uint64(draw_replay.SEED), *map(int, key)) for key in keys])
+    counters = draw_replay.counters_of(keys)
+    side_by_side = np.empty(count)
+    draw_replay._uniforms_side_by_side(counters, side_by_side)
+    assert np.array_equal(side_by_side, expected)
+    counters[2] += 1  # the day, stream and class word off by one
+    draw_replay._uniforms_side_by_side(counters, side_by_side)
+    assert not np.any(side_by_side == expected)
 
 
 def test_a_replayed_outcome_that_differs_is_refused() -> None:
