@@ -33,7 +33,11 @@ class, city, slot) for all the replications that draw there, one after another:
 * ``uniforms side by side, by site``: the uniforms in that order, computed in a loop whose
   counters are all known first, as ``streams.city_uniforms`` computes a row of cities (it
   compiles to vector instructions): the generator at its best;
-* ``draws, by site``: the samplers alone, in that order.
+* ``draws, by site``: the samplers alone, in that order;
+* ``draws, by site, eight at a time``: the same, but a site's small binomial draws (at most
+  24 trials, the walk up from zero) eight replications at a time, the walk's steps in
+  vector instructions (``draw_paths._walk_eight``, the engine's walk bit for bit). What a
+  site's draws are is known before they are timed, as a kernel in lockstep would know it.
 """
 
 from __future__ import annotations
@@ -55,8 +59,17 @@ from numba import njit
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario
 from fieldcast.engine.lanes import Lanes, simulate_chunk
-from fieldcast.sampling import binomial_draw, hypergeometric_draw, poisson_draw
+from fieldcast.sampling import (
+    _SHORT_PRODUCT,
+    _power,
+    binomial_draw,
+    hypergeometric_draw,
+    poisson_draw,
+)
 from fieldcast.streams import DAY_OFFSET, philox4x32, uniform, unit_interval
+
+sys.path.insert(0, str(Path(__file__).parent))
+from draw_paths import EIGHT, _walk_eight  # the benchmarks are not a package
 
 SEED = 1
 BINOMIAL, HYPERGEOMETRIC, POISSON = 0, 1, 2
@@ -233,6 +246,61 @@ def _uniforms_side_by_side(counters: np.ndarray, out: np.ndarray) -> None:
         out[i] = unit_interval(x0, x1)
 
 
+def walks_eight_at_a_time(draws: Draws) -> np.ndarray:
+    """Which draws walk eight at a time: binomial draws of 1 to ``_SHORT_PRODUCT`` trials
+    (the engine walks those up from zero, ``sampling.binomial_draw``)."""
+    trials, probability = draws.integers[:, 0], draws.probabilities
+    return (
+        (draws.kinds == BINOMIAL)
+        & (trials >= 1)
+        & (trials <= _SHORT_PRODUCT)
+        & (probability > 0.0)
+        & (probability < 1.0)
+    )
+
+
+@njit(cache=True)
+def _replay_eight(
+    kinds: np.ndarray,
+    integers: np.ndarray,
+    probabilities: np.ndarray,
+    uniforms: np.ndarray,
+    eight: np.ndarray,
+    outcomes: np.ndarray,
+) -> None:
+    """``_replay`` of precomputed uniforms, the draws marked ``eight`` that follow each other
+    with one probability (a site's, in lockstep order) walked up to eight at a time."""
+    u, trials, pmf_zero, drawn = np.empty(EIGHT), np.empty(EIGHT), np.empty(EIGHT), np.empty(EIGHT)
+    i = 0
+    while i < kinds.shape[0]:
+        if not eight[i]:
+            if kinds[i] == BINOMIAL:
+                outcomes[i] = binomial_draw(integers[i, 0], probabilities[i], uniforms[i])
+            elif kinds[i] == HYPERGEOMETRIC:
+                outcomes[i] = hypergeometric_draw(
+                    integers[i, 0], integers[i, 1], integers[i, 2], uniforms[i]
+                )
+            else:
+                outcomes[i] = poisson_draw(probabilities[i], uniforms[i])
+            i += 1
+            continue
+        p = probabilities[i]
+        lanes = 0
+        while lanes < EIGHT and i + lanes < kinds.shape[0]:
+            j = i + lanes
+            if not eight[j] or probabilities[j] != p:
+                break
+            u[lanes], trials[lanes] = uniforms[j], integers[j, 0]
+            pmf_zero[lanes] = _power(1.0 - p, integers[j, 0])
+            lanes += 1
+        for idle in range(lanes, EIGHT):  # no trials: the walk stops at once
+            u[idle], trials[idle], pmf_zero[idle] = 0.0, 0.0, 1.0
+        _walk_eight(u, trials, pmf_zero, drawn, p / (1.0 - p))
+        for lane in range(lanes):
+            outcomes[i + lane] = np.int64(drawn[lane])
+        i += lanes
+
+
 def best_of(rounds: int, actions: dict[str, Callable[[], None]]) -> dict[str, float]:
     """Each action's best time in ``rounds`` rounds, the actions timed in turn."""
     best = dict.fromkeys(actions, math.inf)
@@ -292,6 +360,17 @@ def main() -> None:
     for draws in (in_order, by_size, by_outcome, by_site):
         draws.replay(False, True)
         draws.check()
+    eight = walks_eight_at_a_time(by_site)
+
+    def replay_eight() -> None:
+        _replay_eight(
+            by_site.kinds, by_site.integers, by_site.probabilities, by_site.uniforms, eight,
+            by_site.outcomes,
+        )  # fmt: skip
+
+    by_site.outcomes[:] = -1
+    replay_eight()
+    by_site.check()
     in_order.replay(True, True)
     in_order.check()
 
@@ -308,6 +387,7 @@ def main() -> None:
                 counters, side_by_side
             ),
             "draws, by site": lambda: by_site.replay(False, True),
+            "draws, by site, eight at a time": replay_eight,
         },
     )
     per_replication = len(rows) / args.replications
@@ -316,7 +396,10 @@ def main() -> None:
         f"(outcomes replayed bit for bit); best of {args.rounds} rounds, per replication:"
     )
     for name, value in seconds.items():
-        print(f"  {name:31s} {1e6 * value / args.replications:7.2f} us")
+        print(f"  {name:32s} {1e6 * value / args.replications:7.2f} us")
+    print(
+        f"  ({int(eight.sum()) / args.replications:,.1f} draws a replication walk eight at a time)"
+    )
 
 
 if __name__ == "__main__":

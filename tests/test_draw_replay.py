@@ -27,7 +27,7 @@ def test_the_replay_runs_on_the_engines_own_draws() -> None:
     assert done.returncode == 0, done.stderr
     assert "outcomes replayed bit for bit" in done.stdout
     assert "draws, sorted by outcome" in done.stdout
-    assert "draws, by site" in done.stdout
+    assert "draws, by site, eight at a time" in done.stdout
 
 
 def test_uniforms_side_by_side_are_the_engines() -> None:
