@@ -66,7 +66,7 @@ from fieldcast.sampling import (
     hypergeometric_draw,
     poisson_draw,
 )
-from fieldcast.streams import DAY_OFFSET, philox4x32, uniform, unit_interval
+from fieldcast.streams import DAY_OFFSET, STREAMS, philox4x32, uniform, unit_interval
 
 sys.path.insert(0, str(Path(__file__).parent))
 from draw_paths import EIGHT, _walk_eight  # the benchmarks are not a package
@@ -301,6 +301,44 @@ def _replay_eight(
         i += lanes
 
 
+def samplers_by_kind(rows: np.ndarray, rounds: int) -> dict[str, tuple[Draws, float]]:
+    """Each kind of draw alone (binomial by its trials, hypergeometric by its stream, the
+    Poisson), replayed in the engine's order on uniforms computed first, outcomes checked:
+    where the samplers' time goes."""
+    kinds, trials, streams = rows[:, 0], rows[:, 8], rows[:, 3]
+    binomial = kinds == BINOMIAL
+    groups = {
+        "binomial, 1 trial": binomial & (trials == 1),
+        "binomial, 2-4 trials": binomial & (trials >= 2) & (trials <= 4),
+        "binomial, 5-24 trials": binomial & (trials >= 5) & (trials <= _SHORT_PRODUCT),
+        f"binomial, over {_SHORT_PRODUCT} trials": binomial & (trials > _SHORT_PRODUCT),
+        "hypergeometric, whom to visit": np.isin(
+            streams, [STREAMS["select_new"], STREAMS["select_retry"]]
+        ),
+        "hypergeometric, who is at home": streams == STREAMS["select_location"],
+        "hypergeometric, beds and seats": np.isin(
+            streams,
+            [
+                STREAMS["bed_allocation"],
+                STREAMS["monitor_allocation"],
+                STREAMS["removal_allocation"],
+            ],
+        ),
+        "Poisson": kinds == POISSON,
+    }
+    timed = {}
+    for name, chosen in groups.items():
+        if chosen.any():
+            draws = Draws(rows[chosen])
+            draws.replay(False, True)
+            draws.check()
+            timed[name] = draws
+    seconds = best_of(
+        rounds, {name: lambda d=d: d.replay(False, True) for name, d in timed.items()}
+    )
+    return {name: (draws, seconds[name]) for name, draws in timed.items()}
+
+
 def best_of(rounds: int, actions: dict[str, Callable[[], None]]) -> dict[str, float]:
     """Each action's best time in ``rounds`` rounds, the actions timed in turn."""
     best = dict.fromkeys(actions, math.inf)
@@ -400,6 +438,13 @@ def main() -> None:
     print(
         f"  ({int(eight.sum()) / args.replications:,.1f} draws a replication walk eight at a time)"
     )
+    print("the samplers alone by kind of draw, each kind in the engine's order, per replication:")
+    for name, (draws, each) in samplers_by_kind(rows, args.rounds).items():
+        count = len(draws.kinds) / args.replications
+        print(
+            f"  {name:32s} {count:7.1f} draws {1e6 * each / args.replications:7.2f} us "
+            f"({1e9 * each / max(len(draws.kinds), 1):5.1f} ns each)"
+        )
 
 
 if __name__ == "__main__":
