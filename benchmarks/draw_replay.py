@@ -26,7 +26,7 @@ times, best of ``--rounds`` in turn, per replication:
   the processor's mispredicted branches.
 
 The last three differ only in the order of the same draws, so their differences are what
-the processor loses guessing wrong which way a walk's branches go. Two more give what the
+the processor loses guessing wrong which way a walk's branches go. Three more give what the
 draws would cost a kernel that ran its lanes in lockstep, each draw of a site (stream, day,
 class, city, slot) for all the replications that draw there, one after another:
 
@@ -38,6 +38,10 @@ class, city, slot) for all the replications that draw there, one after another:
   24 trials, the walk up from zero) eight replications at a time, the walk's steps in
   vector instructions (``draw_paths._walk_eight``, the engine's walk bit for bit). What a
   site's draws are is known before they are timed, as a kernel in lockstep would know it.
+
+Last, the samplers alone by kind of draw (binomial by its trials, hypergeometric by what it
+chooses, the Poisson), each kind replayed alone in the engine's order: where the samplers'
+time goes.
 """
 
 from __future__ import annotations
