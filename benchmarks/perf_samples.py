@@ -16,6 +16,11 @@ Prints the share of the samples in each compiled function (the kernel ``run_days
 every step and most draws inlined, and what it calls out of line: the generator's
 ``uniform``, a row's ``city_block``, the larger samplers), then how flat the kernel's own
 samples are: its hottest instruction's share, and how many instructions hold half of them.
+With ``--by-kind``, also the kernel's samples and instructions by kind of instruction
+(binutils' ``objdump`` disassembles it): those that read or write the stack (LLVM's spills
+of values it has no register for), other memory, branches, divisions, the rest. A sample
+lands at or just after the instruction that was running, so a kind's share is blurred
+towards the kinds that follow it.
 """
 
 from __future__ import annotations
@@ -93,8 +98,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to sample")
     parser.add_argument("--replications", type=int, default=2000, help="per chunk")
     parser.add_argument("--frequency", type=int, default=10000, help="samples a second")
+    parser.add_argument(
+        "--by-kind", action="store_true", help="the kernel's samples by kind of instruction"
+    )
     arguments = parser.parse_args()
-    for tool, package in (("perf", "linux-perf"), ("nm", "binutils"), ("c++filt", "binutils")):
+    tools = [("perf", "linux-perf"), ("nm", "binutils"), ("c++filt", "binutils")]
+    if arguments.by_kind:
+        tools.append(("objdump", "binutils"))
+    for tool, package in tools:
         if shutil.which(tool) is None:
             sys.exit(f"perf_samples.py needs {tool}: apt-get install {package}")
     with tempfile.TemporaryDirectory(prefix="fieldcast-perf-") as temporary:
@@ -160,6 +171,66 @@ def profile(arguments: argparse.Namespace, work: Path) -> None:
         f"run_days: its hottest instruction {100 * kernel[0] / total:.2f}% of all samples; "
         f"half of its samples on {half:,} of the {len(kernel):,} instructions sampled"
     )
+    if arguments.by_kind:
+        symbol = result.fndesc.llvm_func_name
+        by_kind(_instructions(object_file, symbol), in_kernel, kernel_address)
+
+
+def _instructions(object_file: Path, symbol: str) -> dict[int, str]:
+    """The function's instructions (Intel syntax) by their offset in it."""
+    listing = subprocess.run(
+        [
+            *("objdump", "-d", "--no-show-raw-insn", "-M", "intel"),
+            f"--disassemble={symbol}",
+            str(object_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = [re.match(r"\s*([0-9a-f]+):\s+(\S.*)", line) for line in listing.split("\n")]
+    found = [(int(m.group(1), 16), m.group(2).strip()) for m in lines if m]
+    start = found[0][0]
+    return {offset - start: text for offset, text in found}
+
+
+def instruction_kind(text: str) -> str:
+    """What an instruction (Intel syntax) does, as ``--by-kind`` counts it."""
+    operation, _, operands = text.partition(" ")
+    operands = operands.strip()
+    if "[rsp" in operands or "[rbp" in operands:
+        if operation.startswith("mov") and operands.split(",")[0].endswith("]"):
+            return "writes the stack"
+        return "reads the stack"
+    if "[" in operands:
+        return "other memory"
+    if operation.startswith("j"):
+        return "branch"
+    if operation.startswith("call"):
+        return "call"
+    if "div" in operation:
+        return "division"
+    return "registers only"
+
+
+def by_kind(
+    instructions: dict[int, str], in_kernel: collections.Counter[int], kernel_address: int
+) -> None:
+    """The kernel's samples and instructions by kind (a sample counts for the instruction
+    at or before its address)."""
+    offsets = sorted(instructions)
+    static = collections.Counter(instruction_kind(text) for text in instructions.values())
+    sampled: collections.Counter[str] = collections.Counter()
+    for address, count in in_kernel.items():
+        offset = offsets[bisect.bisect_right(offsets, address - kernel_address) - 1]
+        sampled[instruction_kind(instructions[offset])] += count
+    samples = sum(sampled.values())
+    print(f"run_days by kind of instruction ({len(instructions):,} instructions):")
+    for kind, count in sampled.most_common():
+        print(
+            f"{100 * count / samples:6.1f}% of its samples, "
+            f"{100 * static[kind] / len(instructions):5.1f}% of its instructions: {kind}"
+        )
 
 
 if __name__ == "__main__":
