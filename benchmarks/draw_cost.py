@@ -14,7 +14,10 @@ its uniforms counted by the engine itself (``LaneKeys.uniforms``).
 Prints each variant's time and uniforms a replication, the fitted line (microseconds fixed
 per replication, nanoseconds per uniform drawn) and each variant's residual: a straight
 line says the time goes with the draws, and its slope is what each draw costs with the
-steps around it.
+steps around it. Last, seed-2019's four classes with every household in the first: the
+draws of one class (the same, bit for bit, as the one-class variant's) and the loops of
+four, so that its difference from the one-class variant is what the steps' loops over
+empty cells cost.
 """
 
 from __future__ import annotations
@@ -30,15 +33,26 @@ from fieldcast.engine.lanes import Lanes
 from fieldcast.scenario import Scenario
 
 VARIANTS = ((4, 3), (2, 3), (1, 3), (4, 1), (2, 1), (1, 1))  # (classes, max_attempts)
+EMPTY = (4, 3, True)  # four classes, every household in the first
 
 
-def variant(base: Scenario, classes: int, max_attempts: int) -> Scenario:
-    """``base`` with its first ``classes`` household classes (shares rescaled to sum to one)
-    and ``max_attempts``; provenance dropped, as it names the classes it had."""
+def variant(
+    base: Scenario, classes: int, max_attempts: int, all_in_first: bool = False
+) -> Scenario:
+    """``base`` with its first ``classes`` household classes (shares rescaled to sum to one,
+    or, ``all_in_first``, all of the first class's) and ``max_attempts``; provenance
+    dropped, as it names the classes it had."""
     kept = base.households.classes[:classes]
     total = sum(c.share for c in kept)
+    shares = [1.0 if all_in_first and i == 0 else c.share / total for i, c in enumerate(kept)]
+    if all_in_first:
+        shares[1:] = [0.0] * (len(kept) - 1)
     households = base.households.model_copy(
-        update={"classes": [c.model_copy(update={"share": c.share / total}) for c in kept]}
+        update={
+            "classes": [
+                c.model_copy(update={"share": v}) for c, v in zip(kept, shares, strict=True)
+            ]
+        }
     )
     operation = base.operation.model_copy(update={"max_attempts": max_attempts})
     return base.model_copy(
@@ -74,10 +88,11 @@ def main() -> None:
     arguments = parser.parse_args()
     base = load_scenario("seed-2019")
     compiled = {v: compile_scenario(variant(base, *v)) for v in VARIANTS}
-    uniforms = {v: run(compiled[v], 10) for v in VARIANTS}  # compiles the engine once
-    best = dict.fromkeys(VARIANTS, float("inf"))
+    compiled[EMPTY] = compile_scenario(variant(base, *EMPTY))
+    uniforms = {v: run(compiled[v], 10) for v in compiled}  # compiles the engine once
+    best = dict.fromkeys(compiled, float("inf"))
     for _ in range(arguments.rounds):
-        for v in VARIANTS:
+        for v in compiled:
             start = time.perf_counter()
             uniforms[v] = run(compiled[v], arguments.replications)
             seconds = (time.perf_counter() - start) / arguments.replications
@@ -90,6 +105,12 @@ def main() -> None:
         residual = s - (fixed + per_uniform * u)
         print(f"{v[0]:>7} {v[1]:>8} {1e6 * s:7.1f} {u:9.1f} {1e6 * residual:11.2f}")
     print(f"fit: {1e6 * fixed:.1f} us a replication + {1e9 * per_uniform:.1f} ns a uniform")
+    one_class = VARIANTS[2]
+    print(
+        f"4 classes, all households in the first: {1e6 * best[EMPTY]:.1f} us, "
+        f"{uniforms[EMPTY]:.1f} uniforms; the loops over the 3 empty classes "
+        f"{1e6 * (best[EMPTY] - best[one_class]):.1f} us"
+    )
 
 
 if __name__ == "__main__":

@@ -39,6 +39,16 @@ def test_fewer_classes_and_attempts_draw_fewer_uniforms() -> None:
     assert drawn[(4, 1)] < 0.7 * drawn[(4, 3)]
 
 
+def test_empty_classes_draw_nothing() -> None:
+    """Four classes with every household in the first draw what one class draws: what sets
+    them apart in time is the loops over the empty cells."""
+    base = load_scenario("seed-2019")
+    four = draw_cost.variant(base, *draw_cost.EMPTY)
+    assert [c.share for c in four.households.classes] == [1.0, 0.0, 0.0, 0.0]
+    one = compile_scenario(draw_cost.variant(base, 1, 3))
+    assert draw_cost.run(compile_scenario(four), 50) == draw_cost.run(one, 50)
+
+
 def test_the_fit_recovers_a_line() -> None:
     uniforms = np.array([500.0, 700.0, 1400.0])
     fixed, per_uniform = draw_cost.fit(uniforms, 1e-5 + 4e-8 * uniforms)
