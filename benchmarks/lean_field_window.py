@@ -15,8 +15,8 @@ no disposition, detention, notice or daily record follows. Each lane's state is 
 arrays of the kernel's own, every loop bound a local: no named tuples of arrays, nothing for
 LLVM to spill but what the loops need.
 
-It runs four ways, best of ``--rounds`` each, in microseconds a lane and nanoseconds a
-draw:
+It runs six ways, best of ``--rounds`` each, in microseconds a lane and nanoseconds a
+draw, one lane at a time:
 
 * ``engine's generator and samplers``: ``streams.uniform`` (Philox4x32-10) and
   ``sampling``'s exact inversion;
@@ -24,10 +24,18 @@ draw:
   multiplications: a bound, not a generator the engine could use);
 * ``stand-in samplers``: a count proportional to the uniform instead of each draw's
   inversion (the wrong distributions: a bound on the samplers' cost, not a sampler);
-* ``both stand-ins``: what the loops and the bookkeeping cost alone.
+* ``both stand-ins``: what the loops and the bookkeeping cost alone;
 
-The stand-ins change the outcomes, so the draws differ in number between the four; the
-arrests a lane are printed so that the four can be told apart.
+and with its lanes in lockstep, 64 at a time (``make_lockstep_window``: the state [cell,
+lane], each site's uniforms for all the lanes in one loop of vector code, the samplers lane
+by lane, the bookkeeping in loops over the lanes), the same draws in another order:
+
+* ``in lockstep``: with the engine's samplers;
+* ``in lockstep, stand-in samplers``: what everything but the samplers costs in lockstep.
+
+The stand-ins change the outcomes, so the draws differ in number between the ways; the
+arrests a lane are printed so that they can be told apart (the two ways with the engine's
+generator and samplers give the same arrests, bit for bit).
 """
 
 from __future__ import annotations
@@ -43,7 +51,15 @@ from numba import njit
 from fieldcast.catalog import load_scenario
 from fieldcast.compiled import compile_scenario
 from fieldcast.sampling import binomial_draw_log1m, hypergeometric_draw
-from fieldcast.streams import DAY_OFFSET, STREAMS, uniform
+from fieldcast.streams import (
+    _LOW,
+    _SHIFT,
+    DAY_OFFSET,
+    STREAMS,
+    philox4x32,
+    uniform,
+    unit_interval,
+)
 
 ADDRESS, MOVES, ALERT_MOVES, SELECT_NEW, SELECT_RETRY, LOCATION, CONTACT, ARREST, QUIET = (
     STREAMS[name]
@@ -283,12 +299,210 @@ def make_window(generate: Callable, binomial: Callable, hypergeometric: Callable
     return window
 
 
+@njit(inline="always")
+def site_uniforms(
+    seed: np.uint64, first: int, stream: int, day: int, k: int, c: int, slot: int, out: np.ndarray
+) -> None:
+    """One site's uniforms for replications first, first + 1, ... (one per entry of ``out``),
+    in one loop that compiles to vector instructions: ``streams.uniform``'s, bit for bit."""
+    seed_bits = np.uint64(seed)
+    key0, key1 = np.uint32(seed_bits & _LOW), np.uint32(seed_bits >> _SHIFT)
+    counter2 = np.uint32(((day + DAY_OFFSET) << 16) | (stream << 8) | k)
+    counter3 = np.uint32((c << 16) | slot)
+    for lane in range(out.shape[0]):
+        x0, x1, _, _ = philox4x32(
+            np.uint32(first + lane), np.uint32(0), counter2, counter3, key0, key1
+        )
+        out[lane] = unit_interval(x0, x1)
+
+
+def make_lockstep_window(binomial: Callable, hypergeometric: Callable) -> Callable:
+    """The window with its lanes in lockstep, ``BLOCK`` at a time: the state [cell, lane], each
+    site's uniforms for all the block's lanes at once (``site_uniforms``), the samplers lane by
+    lane, the bookkeeping in loops over the lanes. The same draws as ``make_window``'s with the
+    engine's generator, in another order."""
+
+    @njit(inline="always")
+    def binom(n, p, log1m, u, used):
+        if n <= 0 or p <= 0.0:
+            return 0
+        if p >= 1.0:
+            return n
+        used[0] += 1
+        return binomial(n, p, log1m, u)
+
+    @njit(inline="always")
+    def hyper(good, bad, sample, u, used):
+        lo, hi = max(0, sample - bad), min(sample, good)
+        if lo >= hi:
+            return lo
+        used[0] += 1
+        return hypergeometric(good, bad, sample, lo, hi, u)
+
+    @njit
+    def window(
+        seed: np.uint64,
+        first: int,
+        lanes: int,  # a whole number of blocks
+        households: np.ndarray,
+        p_valid: np.ndarray,
+        before_day_0: float,
+        capacity: np.ndarray,
+        hazard: np.ndarray,
+        p_alert: float,
+        p_contact: np.ndarray,
+        p_arrest: np.ndarray,
+        attempts: int,
+        used: np.ndarray,
+    ) -> int:
+        """As ``make_window``'s."""
+        cities, classes = households.shape
+        days = capacity.shape[0]
+        cells = attempts * classes * cities
+        at = np.zeros((cells, BLOCK), np.int64)
+        moved = np.zeros((cells, BLOCK), np.int64)
+        alerted = np.zeros((cells, BLOCK), np.int64)
+        visits = np.zeros((cells, BLOCK), np.int64)
+        counts = np.zeros((METRICS, classes, cities, BLOCK), np.int64)
+        pool = np.zeros((attempts * classes, BLOCK), np.int64)
+        u, u_contact, u_arrest = np.zeros(BLOCK), np.zeros(BLOCK), np.zeros(BLOCK)
+        drawn = np.zeros(BLOCK, np.int64)  # [lane], as the others
+        home = np.zeros(BLOCK, np.int64)
+        contacts = np.zeros(BLOCK, np.int64)
+        arrested = np.zeros(BLOCK, np.int64)
+        rest = np.zeros(BLOCK, np.int64)
+        remaining = np.zeros(BLOCK, np.int64)
+        left = np.zeros(BLOCK, np.int64)
+        log1m_valid, log1m_contact = np.log1p(-p_valid), np.log1p(-p_contact)
+        log1m_arrest = np.log1p(-p_arrest)
+        log1m_alert, log1m_before = math.log1p(-p_alert), math.log1p(-before_day_0)
+        arrests = 0
+        for start in range(first, first + lanes, BLOCK):
+            for array in (at, moved, alerted):
+                array[:] = 0
+            counts[:] = 0
+            for c in range(cities):
+                for k in range(classes):
+                    n, i = households[c, k], k * cities + c
+                    site_uniforms(seed, start, ADDRESS, 0, k, c, 0, u)
+                    site_uniforms(seed, start, QUIET, 0, k, c, 0, u_contact)
+                    for b in range(BLOCK):
+                        valid = binom(n, p_valid[c], log1m_valid[c], u[b], used)
+                        gone = binom(valid, before_day_0, log1m_before, u_contact[b], used)
+                        at[i, b], moved[i, b] = valid - gone, n - valid + gone
+                        counts[OPEN, k, c, b] += n
+                        counts[AT_ADDRESS, k, c, b] += valid - gone
+                        counts[MOVED, k, c, b] += n - valid + gone
+            for day in range(days):
+                h = hazard[day]
+                log1m_h = math.log1p(-h)
+                for i in range(cells):  # alert moves, then hazard moves
+                    a, k, c = i // (classes * cities), (i // cities) % classes, i % cities
+                    for alert in (True, False):
+                        source = alerted if alert else at
+                        if not source[i].any():
+                            continue
+                        stream = ALERT_MOVES if alert else MOVES
+                        site_uniforms(seed, start, stream, day, k, c, a, u)
+                        p, log1m = (p_alert, log1m_alert) if alert else (h, log1m_h)
+                        for b in range(BLOCK):
+                            drawn[b] = binom(source[i, b], p, log1m, u[b], used)
+                        flow = MOVED_AFTER_ALERT if alert else MOVED_AWAY
+                        for b in range(BLOCK):
+                            if alert:
+                                alerted[i, b] = 0
+                            at[i, b] -= drawn[b]
+                            moved[i, b] += drawn[b]
+                            counts[AT_ADDRESS, k, c, b] -= drawn[b]
+                            counts[MOVED, k, c, b] += drawn[b]
+                            counts[flow, k, c, b] += drawn[b]
+                for c in range(cities):
+                    for i in range(c, cells, cities):
+                        visits[i] = 0
+                    left[:] = capacity[day, c]
+                    for retry in range(2):  # whom to visit: never attempted first
+                        first_slot = 0 if retry == 0 else 1
+                        categories = (1 if retry == 0 else attempts - 1) * classes
+                        stream = SELECT_NEW if retry == 0 else SELECT_RETRY
+                        rest[:] = 0
+                        for j in range(categories):
+                            i = (first_slot * classes + j) * cities + c
+                            for b in range(BLOCK):
+                                pool[j, b] = at[i, b] + moved[i, b]
+                                rest[b] += pool[j, b]
+                        for b in range(BLOCK):
+                            remaining[b] = min(left[b], rest[b])
+                            left[b] -= remaining[b]
+                        for j in range(categories):
+                            a, k = first_slot + j // classes, j % classes
+                            i = (a * classes + k) * cities + c
+                            site_uniforms(seed, start, stream, day, k, c, a, u)
+                            for b in range(BLOCK):
+                                good = pool[j, b]
+                                rest[b] -= good
+                                taken = 0
+                                if remaining[b] > 0 and good > 0:
+                                    taken = remaining[b]
+                                    if rest[b] > 0:
+                                        taken = hyper(good, rest[b], remaining[b], u[b], used)
+                                visits[i, b] = taken
+                                remaining[b] -= taken
+                    for a in range(attempts - 1, -1, -1):  # a household moves up once
+                        for k in range(classes):
+                            i = (a * classes + k) * cities + c
+                            if not visits[i].any():
+                                continue
+                            site_uniforms(seed, start, LOCATION, day, k, c, a, u)
+                            site_uniforms(seed, start, CONTACT, day, k, c, a, u_contact)
+                            site_uniforms(seed, start, ARREST, day, k, c, a, u_arrest)
+                            for b in range(BLOCK):
+                                home[b] = hyper(at[i, b], moved[i, b], visits[i, b], u[b], used)
+                                contacts[b] = binom(
+                                    home[b], p_contact[c], log1m_contact[c], u_contact[b], used
+                                )
+                                arrested[b] = binom(
+                                    contacts[b], p_arrest[c], log1m_arrest[c], u_arrest[b], used
+                                )
+                            up = i + classes * cities
+                            for b in range(BLOCK):
+                                v = visits[i, b]
+                                not_found, stayed = v - home[b], home[b] - arrested[b]
+                                at[i, b] -= home[b]
+                                moved[i, b] -= not_found
+                                if a + 1 < attempts:
+                                    at[up, b] += stayed
+                                    moved[up, b] += not_found
+                                    alerted[up, b] += home[b] - contacts[b]
+                                else:
+                                    closed = stayed + not_found
+                                    counts[AT_ADDRESS, k, c, b] -= stayed
+                                    counts[MOVED, k, c, b] -= not_found
+                                    counts[OPEN, k, c, b] -= closed
+                                    counts[CLOSED, k, c, b] += closed
+                                    counts[CLOSURES, k, c, b] += closed
+                                counts[ATTEMPTS, k, c, b] += v
+                                counts[NOT_FOUND, k, c, b] += not_found
+                                counts[CONTACTS, k, c, b] += contacts[b]
+                                counts[ARRESTS, k, c, b] += arrested[b]
+                                counts[OPEN, k, c, b] -= arrested[b]
+                                counts[AT_ADDRESS, k, c, b] -= arrested[b]
+            arrests += counts[ARRESTS].sum()
+        return arrests
+
+    return window
+
+
 WAYS = {
     "engine's generator and samplers": (philox_uniform, exact_binomial, exact_hypergeometric),
     "stand-in generator": (splitmix_uniform, exact_binomial, exact_hypergeometric),
     "stand-in samplers": (philox_uniform, stand_in_binomial, stand_in_hypergeometric),
     "both stand-ins": (splitmix_uniform, stand_in_binomial, stand_in_hypergeometric),
 }
+LOCKSTEP_WAYS = {
+    "in lockstep": (exact_binomial, exact_hypergeometric),
+    "in lockstep, stand-in samplers": (stand_in_binomial, stand_in_hypergeometric),
+}
+BLOCK = 64  # lanes in lockstep (32 to 256 take the same time)
 
 
 def seed_2019_window() -> tuple:
@@ -311,11 +525,13 @@ def seed_2019_window() -> tuple:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lanes", type=int, default=2000)
+    parser.add_argument("--lanes", type=int, default=2048, help="a multiple of 64")
     parser.add_argument("--rounds", type=int, default=9)
     arguments = parser.parse_args()
     inputs = seed_2019_window()
     windows = {name: make_window(*way) for name, way in WAYS.items()}
+    for name, way in LOCKSTEP_WAYS.items():
+        windows[name] = make_lockstep_window(*way)
     used = np.zeros(1, dtype=np.int64)
     for window in windows.values():
         window(np.uint64(1), 0, 10, *inputs, used)  # compile

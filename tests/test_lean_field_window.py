@@ -50,3 +50,19 @@ def test_the_lean_window_arrests_as_the_engine_does() -> None:
     assert abs(_lean_mean(window, inputs) - engine.mean()) < tolerance
     without_alert_moves = (*inputs[:5], 0.0, *inputs[6:])
     assert abs(_lean_mean(window, without_alert_moves) - engine.mean()) > tolerance
+
+
+def test_lanes_in_lockstep_make_the_same_draws() -> None:
+    """The window with its lanes in lockstep draws what the one lane at a time does, in another
+    order: the same number of draws and the same arrests, exactly."""
+    inputs = lean_field_window.seed_2019_window()
+    outcomes = []
+    for window in (
+        lean_field_window.make_window(*lean_field_window.WAYS["engine's generator and samplers"]),
+        lean_field_window.make_lockstep_window(*lean_field_window.LOCKSTEP_WAYS["in lockstep"]),
+    ):
+        used = np.zeros(1, dtype=np.int64)
+        arrests = window(np.uint64(SEED), 128, 4 * lean_field_window.BLOCK, *inputs, used)
+        outcomes.append((arrests, used[0]))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] > 0
