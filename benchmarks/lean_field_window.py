@@ -15,7 +15,7 @@ no disposition, detention, notice or daily record follows. Each lane's state is 
 arrays of the kernel's own, every loop bound a local: no named tuples of arrays, nothing for
 LLVM to spill but what the loops need.
 
-It runs six ways, best of ``--rounds`` each, in microseconds a lane and nanoseconds a
+It runs eight ways, best of ``--rounds`` each, in microseconds a lane and nanoseconds a
 draw, one lane at a time:
 
 * ``engine's generator and samplers``: ``streams.uniform`` (Philox4x32-10) and
@@ -31,6 +31,8 @@ lane], each site's uniforms for all the lanes in one loop of vector code, the sa
 by lane, the bookkeeping in loops over the lanes), the same draws in another order:
 
 * ``in lockstep``: with the engine's samplers;
+* ``in lockstep, stand-in hypergeometric`` and ``... binomial``: one kind of draw with its
+  stand-in, what the other kind costs;
 * ``in lockstep, stand-in samplers``: what everything but the samplers costs in lockstep.
 
 The stand-ins change the outcomes, so the draws differ in number between the ways; the
@@ -500,6 +502,8 @@ WAYS = {
 }
 LOCKSTEP_WAYS = {
     "in lockstep": (exact_binomial, exact_hypergeometric),
+    "in lockstep, stand-in hypergeometric": (exact_binomial, stand_in_hypergeometric),
+    "in lockstep, stand-in binomial": (stand_in_binomial, exact_hypergeometric),
     "in lockstep, stand-in samplers": (stand_in_binomial, stand_in_hypergeometric),
 }
 BLOCK = 64  # lanes in lockstep (32 to 256 take the same time)
@@ -546,10 +550,10 @@ def main() -> None:
             )
             best[name] = min(best[name], (time.perf_counter() - start) / arguments.lanes)
             draws[name], arrests[name] = used[0] / arguments.lanes, arrested / arguments.lanes
-    print(f"{'':32} {'us a lane':>9} {'draws':>8} {'ns a draw':>9} {'arrests':>8}")
+    print(f"{'':38} {'us a lane':>9} {'draws':>8} {'ns a draw':>9} {'arrests':>8}")
     for name in windows:
         print(
-            f"{name:32} {1e6 * best[name]:9.1f} {draws[name]:8.1f} "
+            f"{name:38} {1e6 * best[name]:9.1f} {draws[name]:8.1f} "
             f"{1e9 * best[name] / draws[name]:9.1f} {arrests[name]:8.1f}"
         )
 
