@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 
@@ -35,6 +36,7 @@ def _lean_mean(window: Callable, inputs: tuple) -> float:
     return window(np.uint64(SEED), LANES, LANES, *inputs, used) / LANES
 
 
+@pytest.mark.slow
 def test_the_lean_window_arrests_as_the_engine_does() -> None:
     """Two means of 4,000 lanes each (the lean window's lanes are replications 4,000 to
     7,999, independent of the engine's 0 to 3,999), compared at five standard errors of
