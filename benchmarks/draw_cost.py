@@ -43,10 +43,10 @@ def variant(
     or, ``all_in_first``, all of the first class's) and ``max_attempts``; provenance
     dropped, as it names the classes it had."""
     kept = base.households.classes[:classes]
-    total = sum(c.share for c in kept)
-    shares = [1.0 if all_in_first and i == 0 else c.share / total for i, c in enumerate(kept)]
     if all_in_first:
-        shares[1:] = [0.0] * (len(kept) - 1)
+        shares = [1.0] + [0.0] * (len(kept) - 1)
+    else:
+        shares = [c.share / sum(c.share for c in kept) for c in kept]
     households = base.households.model_copy(
         update={
             "classes": [

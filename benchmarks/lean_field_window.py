@@ -107,21 +107,25 @@ def philox_uniform(
 
 @njit(inline="always")
 def exact_binomial(trials: int, probability: float, log1m: float, u: float) -> int:
+    """The engine's binomial sampler, in the form the windows call."""
     return binomial_draw_log1m(trials, probability, log1m, u)
 
 
 @njit(inline="always")
 def exact_hypergeometric(good: int, bad: int, sample: int, lo: int, hi: int, u: float) -> int:
+    """The engine's hypergeometric sampler, in the form the windows call."""
     return hypergeometric_draw(good, bad, sample, u)
 
 
 @njit(inline="always")
 def stand_in_binomial(trials: int, probability: float, log1m: float, u: float) -> int:
+    """A count about as large as the binomial's, for next to no arithmetic (not a sampler)."""
     return min(trials, int(u * 2.0 * trials * probability))
 
 
 @njit(inline="always")
 def stand_in_hypergeometric(good: int, bad: int, sample: int, lo: int, hi: int, u: float) -> int:
+    """A count in the hypergeometric's support, for next to no arithmetic (not a sampler)."""
     return min(hi, lo + int(u * (hi - lo + 1)))
 
 
@@ -131,6 +135,7 @@ def make_window(generate: Callable, binomial: Callable, hypergeometric: Callable
 
     @njit(inline="always")
     def binom(seed, rep, stream, day, k, c, slot, n, p, log1m, used):
+        """A cell's binomial draw; no uniform if its outcome is certain, as in the engine."""
         if n <= 0 or p <= 0.0:
             return 0
         if p >= 1.0:
@@ -140,6 +145,7 @@ def make_window(generate: Callable, binomial: Callable, hypergeometric: Callable
 
     @njit(inline="always")
     def hyper(seed, rep, stream, day, k, c, slot, good, bad, sample, used):
+        """A cell's hypergeometric draw; no uniform if its outcome is certain."""
         lo, hi = max(0, sample - bad), min(sample, good)
         if lo >= hi:
             return lo
@@ -150,6 +156,7 @@ def make_window(generate: Callable, binomial: Callable, hypergeometric: Callable
 
     @njit(inline="always")
     def change(counts, national, metric, k, c, classes, cities, n):
+        """A metric's change in a cell: the lane's counts and its national sums."""
         counts[(metric * classes + k) * cities + c] += n
         national[metric * classes + k] += n
 
@@ -306,7 +313,8 @@ def site_uniforms(
     seed: np.uint64, first: int, stream: int, day: int, k: int, c: int, slot: int, out: np.ndarray
 ) -> None:
     """One site's uniforms for replications first, first + 1, ... (one per entry of ``out``),
-    in one loop that compiles to vector instructions: ``streams.uniform``'s, bit for bit."""
+    in one loop that compiles to vector instructions: ``streams.uniform``'s, bit for bit
+    (``streams.city_uniforms`` is the same loop over the cities of one replication)."""
     seed_bits = np.uint64(seed)
     key0, key1 = np.uint32(seed_bits & _LOW), np.uint32(seed_bits >> _SHIFT)
     counter2 = np.uint32(((day + DAY_OFFSET) << 16) | (stream << 8) | k)
@@ -326,6 +334,7 @@ def make_lockstep_window(binomial: Callable, hypergeometric: Callable) -> Callab
 
     @njit(inline="always")
     def binom(n, p, log1m, u, used):
+        """A binomial draw on a uniform computed beforehand; none if its outcome is certain."""
         if n <= 0 or p <= 0.0:
             return 0
         if p >= 1.0:
@@ -335,6 +344,7 @@ def make_lockstep_window(binomial: Callable, hypergeometric: Callable) -> Callab
 
     @njit(inline="always")
     def hyper(good, bad, sample, u, used):
+        """A hypergeometric draw on a uniform computed beforehand; none if certain."""
         lo, hi = max(0, sample - bad), min(sample, good)
         if lo >= hi:
             return lo

@@ -199,7 +199,7 @@ def instruction_kind(text: str) -> str:
     operation, _, operands = text.partition(" ")
     operands = operands.strip()
     if "[rsp" in operands or "[rbp" in operands:
-        if operation.startswith("mov") and operands.split(",")[0].endswith("]"):
+        if operation.lstrip("v").startswith("mov") and operands.split(",")[0].endswith("]"):
             return "writes the stack"
         return "reads the stack"
     if "[" in operands:

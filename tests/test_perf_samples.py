@@ -17,7 +17,9 @@ import perf_samples
     ("instruction", "kind"),
     [
         ("mov    qword ptr [rsp + 0x1a8], rax", "writes the stack"),
+        ("vmovsd qword ptr [rsp + 0x10], xmm0", "writes the stack"),
         ("mov    rax, qword ptr [rsp + 0x1a8]", "reads the stack"),
+        ("vmovsd xmm0, qword ptr [rsp + 0x10]", "reads the stack"),
         ("add    rcx, qword ptr [rbp - 0x40]", "reads the stack"),
         ("mov    qword ptr [rax + 8*rcx], rdx", "other memory"),
         ("vmovsd xmm0, qword ptr [r12 + 8*rbx]", "other memory"),
