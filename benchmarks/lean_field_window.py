@@ -160,6 +160,16 @@ def make_window(generate: Callable, binomial: Callable, hypergeometric: Callable
         counts[(metric * classes + k) * cities + c] += n
         national[metric * classes + k] += n
 
+    @njit(inline="always")
+    def move(at, moved, counts, national, i, flow, k, c, classes, cities, m):
+        """``m`` households of cell i leave their address (``flow``: which kind of move), as
+        the engine's ``draws.move``."""
+        at[i] -= m
+        moved[i] += m
+        change(counts, national, AT_ADDRESS, k, c, classes, cities, -m)
+        change(counts, national, MOVED, k, c, classes, cities, m)
+        change(counts, national, flow, k, c, classes, cities, m)
+
     @njit
     def window(
         seed: np.uint64,
@@ -221,18 +231,22 @@ def make_window(generate: Callable, binomial: Callable, hypergeometric: Callable
                             seed, rep, ALERT_MOVES, day, k, c, a, n, p_alert, log1m_alert, used
                         )
                         if m > 0:
-                            at[i] -= m
-                            moved[i] += m
-                            change(counts, national, AT_ADDRESS, k, c, classes, cities, -m)
-                            change(counts, national, MOVED, k, c, classes, cities, m)
-                            change(counts, national, MOVED_AFTER_ALERT, k, c, classes, cities, m)
+                            move(
+                                at,
+                                moved,
+                                counts,
+                                national,
+                                i,
+                                MOVED_AFTER_ALERT,
+                                k,
+                                c,
+                                classes,
+                                cities,
+                                m,
+                            )
                     m = binom(seed, rep, MOVES, day, k, c, a, at[i], h, log1m_h, used)
                     if m > 0:
-                        at[i] -= m
-                        moved[i] += m
-                        change(counts, national, AT_ADDRESS, k, c, classes, cities, -m)
-                        change(counts, national, MOVED, k, c, classes, cities, m)
-                        change(counts, national, MOVED_AWAY, k, c, classes, cities, m)
+                        move(at, moved, counts, national, i, MOVED_AWAY, k, c, classes, cities, m)
                 for c in range(cities):
                     for i in range(c, cells, cities):
                         visits[i] = 0

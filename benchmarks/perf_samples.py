@@ -180,7 +180,11 @@ def _instructions(object_file: Path, symbol: str) -> dict[int, str]:
     """The function's instructions (Intel syntax) by their offset in it."""
     listing = subprocess.run(
         [
-            *("objdump", "-d", "--no-show-raw-insn", "-M", "intel"),
+            "objdump",
+            "-d",
+            "--no-show-raw-insn",
+            "-M",
+            "intel",
             f"--disassemble={symbol}",
             str(object_file),
         ],
