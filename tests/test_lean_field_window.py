@@ -41,8 +41,8 @@ def test_the_lean_window_arrests_as_the_engine_does() -> None:
     """Two means of 4,000 lanes each (the lean window's lanes are replications 4,000 to
     7,999, independent of the engine's 0 to 3,999), compared at five standard errors of
     their difference (the engine's spread for both): a false alarm about once in 1.7
-    million runs. Dropping the alert moves shifts the mean by some 4 households, over 20
-    standard errors, and must fail the same comparison."""
+    million runs. A window without alert moves arrests more at the later attempts, and must
+    fail the same comparison."""
     engine = _engine_arrests()
     tolerance = 5 * engine.std(ddof=1) * math.sqrt(2 / LANES)
     window = lean_field_window.make_window(
