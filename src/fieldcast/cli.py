@@ -64,21 +64,34 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Help texts are read as Markdown. Typer's default, Rich console markup, drops every word in
+# square brackets as a style tag (the scenario's [ranges] and [observation] tables) and keeps
+# the docstrings' line breaks in mid-sentence; Markdown keeps both words and sentences whole.
+HELP_MARKUP = "markdown"
+
 app = typer.Typer(
     help="Plan and forecast coordinated multi-city field operations.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=HELP_MARKUP,
 )
-scenario_app = typer.Typer(help="Show, export and validate scenarios.", no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="Show, export and validate scenarios.",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+)
 app.add_typer(scenario_app, name="scenario")
 runs_app = typer.Typer(
-    help="Runs kept in the run store: list, show, compare, export, delete.", no_args_is_help=True
+    help="Runs kept in the run store: list, show, compare, export, delete.",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(runs_app, name="runs")
 observe_app = typer.Typer(
     help="Observed counts of an operation, kept in the run store: add, list, show.",
     no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(observe_app, name="observe")
 
