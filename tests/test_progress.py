@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from fieldcast.engine import PROGRESS_STEPS, simulate_chunk
 from fieldcast.replications import simulate
@@ -122,3 +126,44 @@ def test_a_dask_task_sends_at_most_one_progress_event_every_event_seconds() -> N
         time.sleep(0.2)  # any further (wrongly sent) events arrive too
         sent = [message for _, message in client.get_events("throttle")]
     assert sent == [(7, 0.005), (7, 0.75)]
+
+
+def test_the_engine_knows_whether_it_must_be_compiled_first(
+    seed_scenario: Scenario, tmp_path: Path
+) -> None:
+    """Before the first run on a machine (an empty cache) the engine says it must be
+    compiled; after a run it says it need not. Only the empty cache is checked in a fresh
+    process: compiling there would take a minute."""
+    from fieldcast.compiled import compile_scenario
+    from fieldcast.engine import compiled_code_cached
+
+    simulate_chunk(compile_scenario(seed_scenario), 1, 0, 2)
+    assert compiled_code_cached()
+    code = "from fieldcast.engine import compiled_code_cached; print(compiled_code_cached())"
+    fresh = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert fresh.stdout.strip() == "False"
+
+
+def test_the_command_line_says_when_a_run_compiles_the_engine_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The minute of compiling is said before the progress bar, which would stand still; a
+    run that compiles nothing says nothing of it."""
+    from typer.testing import CliRunner
+
+    import fieldcast.engine
+    from fieldcast.cli import app
+
+    arguments = ["forecast", "-n", "20", "--processes", "1", "--no-store", "--json"]
+    said = "compiling the engine for this machine first"
+    for cached in (False, True):
+        monkeypatch.setattr(fieldcast.engine, "compiled_code_cached", lambda cached=cached: cached)
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        assert (said in result.stderr) is not cached, result.stderr

@@ -599,3 +599,26 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_run_again(tmp_path: Pat
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
+
+
+def test_a_job_waiting_for_the_engine_to_compile_says_so(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running job with nothing done on a machine whose cache lacks the engine (the first
+    job on a new machine or version) says it waits for the engine to be compiled; once the
+    engine is cached, or the job has moved, the page says nothing of it."""
+    import fieldcast.engine
+
+    response = client.post("/api/jobs", json=forecast_job(seed=5, replications=100))
+    job_id = response.json()["job_id"]
+    store = RunStore(tmp_path / "runs.duckdb")
+    assert store.claim_job("test") is not None  # running, nothing done yet
+    shown = {}
+    for cached in (False, True):
+        monkeypatch.setattr(fieldcast.engine, "compiled_code_cached", lambda cached=cached: cached)
+        shown[cached] = client.get(f"/jobs/{job_id}/status").text
+    assert "data-compiling" in shown[False] and "about a minute" in shown[False]
+    assert "data-compiling" not in shown[True]
+    store.job_progress(job_id, 0.5)
+    monkeypatch.setattr(fieldcast.engine, "compiled_code_cached", lambda: False)
+    assert "data-compiling" not in client.get(f"/jobs/{job_id}/status").text

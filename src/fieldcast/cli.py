@@ -259,6 +259,19 @@ def _progress_bar(time_left: bool = True) -> Progress:
     )
 
 
+def _say_if_the_engine_compiles(scheduler: str | None = None) -> None:
+    """The first run on a machine, and the first after an upgrade, compiles the engine: about
+    a minute in which no chunk finishes and a progress bar stands still. Say so first. (On an
+    existing Dask cluster the workers compile, if they must, in caches this one cannot see.)"""
+    from fieldcast.engine import compiled_code_cached
+
+    if scheduler is None and not compiled_code_cached():
+        stderr.print(
+            "compiling the engine for this machine first: about a minute, once",
+            highlight=False,
+        )
+
+
 WorkersOption = Annotated[
     int | None,
     typer.Option(
@@ -424,6 +437,8 @@ def forecast(
         _store_call(_store(store).check_writable)
     for finding in check_plan(loaded):
         stderr.print(Text.assemble(("plan check: ", "bold yellow"), finding.message))
+    if engine is Engine.counts:
+        _say_if_the_engine_compiles(scheduler)
     started = time.perf_counter()
     with _cluster(workers, scheduler) as client, _progress_bar() as bar:
         task = bar.add_task(f"{loaded.name}: chunks of replications", total=None)
@@ -624,6 +639,7 @@ def plan(
     from fieldcast.planning.surge import SurgePlan, plan_days
 
     total = current_teams(loaded) if teams is None else teams
+    _say_if_the_engine_compiles()
     try:
         with _progress_bar(time_left=across is Across.cities) as bar:
             task = bar.add_task(f"{loaded.name}: candidate plans", total=None)
@@ -720,6 +736,7 @@ def requirement(
     from fieldcast.planning.requirement import find_requirement
 
     loaded = _load(scenario)
+    _say_if_the_engine_compiles()
     with _progress_bar(time_left=False) as bar:
         task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
         answer = find_requirement(
@@ -795,6 +812,7 @@ def sensitivity(
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
         _fail("--chart: use a .png or .svg file name")
     _check_output(chart, "--chart")
+    _say_if_the_engine_compiles(scheduler)
     try:
         with _cluster(workers, scheduler) as client, _progress_bar() as bar:
             task = bar.add_task(f"{loaded.name}: {method.value} points", total=None)
@@ -1392,6 +1410,7 @@ def calibrate(
             highlight=False,
         )
 
+    _say_if_the_engine_compiles(scheduler)
     with _cluster(workers, scheduler) as client:
         run = advance(run, processes or _default_processes(), client, on_generation=keep)
         assessment = assess(run, processes or _default_processes(), client)
@@ -1436,6 +1455,7 @@ def _track(
     counts, label = _observed_counts(observed, loaded, store)
     name = _observation_name(observed)
     run_store = _store(store)
+    _say_if_the_engine_compiles(scheduler)
     with _cluster(workers, scheduler) as client:
         try:
             kept = _store_call(
@@ -1514,6 +1534,7 @@ def backtest(
     counts, label = _observed_counts(observed, loaded, store)
     if len({row.day for row in counts.rows}) < 2:
         _fail("--observed: a backtest needs counts on at least two days")
+    _say_if_the_engine_compiles(scheduler)
     with _cluster(workers, scheduler) as client:
         try:
             result = run_backtest(

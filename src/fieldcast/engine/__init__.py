@@ -32,6 +32,7 @@ replication's daily path is a real one. docs/model.md, section 5, says the same.
 
 from __future__ import annotations
 
+from fieldcast.engine.day import compiled_code_cached
 from fieldcast.engine.lanes import (
     NATIONAL_FIELDS,
     PROGRESS_STEPS,
@@ -51,6 +52,7 @@ __all__ = [
     "LaneState",
     "Lanes",
     "Recording",
+    "compiled_code_cached",
     "copied_state",
     "distinct_lanes",
     "new_branch",

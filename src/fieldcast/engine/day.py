@@ -5,6 +5,8 @@ kernel a batch calls.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
@@ -228,3 +230,12 @@ def clear_row(state: LaneState, row: int) -> None:
     state.counts[row] = 0
     state.national[row] = 0
     state.unvisited_as_of[row] = 0
+
+
+def compiled_code_cached() -> bool:
+    """Whether numba's cache holds ``run_days`` compiled: if not, the next run compiles it
+    first, about a minute in which no chunk finishes (``first_forecast_seconds`` in ``make
+    bench``), and the command line and the dashboard say so. numba has no public query for
+    this; the index file of the function's cache is what numba itself reads to find it."""
+    index = getattr(getattr(run_days._cache, "_cache_file", None), "_index_path", None)
+    return index is None or Path(index).exists()

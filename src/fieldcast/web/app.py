@@ -325,13 +325,25 @@ def create_app(settings: WebSettings) -> FastAPI:
             raise HTTPException(422, str(error)) from None
         return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 
+    def job_context(job_id: str) -> dict[str, Any]:
+        """A job, and whether it waits for the engine to be compiled (running, with nothing
+        done yet, on a machine whose cache lacks the engine: the first job on a new machine or
+        version, about a minute), which the page says rather than show a bar standing still."""
+        job = _job(store(), job_id)
+        compiling = job.state == "running" and job.progress == 0
+        if compiling:
+            from fieldcast.engine import compiled_code_cached
+
+            compiling = not compiled_code_cached()
+        return {"job": job, "compiling": compiling}
+
     @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     def job_page(request: Request, job_id: str) -> HTMLResponse:
-        return page(request, "job.html", job=_job(store(), job_id))
+        return page(request, "job.html", **job_context(job_id))
 
     @app.get("/jobs/{job_id}/status", response_class=HTMLResponse, include_in_schema=False)
     def job_status(request: Request, job_id: str) -> HTMLResponse:
-        return page(request, "job_status.html", job=_job(store(), job_id))
+        return page(request, "job_status.html", **job_context(job_id))
 
     @app.post("/jobs/{job_id}/cancel", include_in_schema=False)
     async def cancel_from_page(request: Request, job_id: str) -> Response:
