@@ -4,6 +4,8 @@ cut by a docstring's line break."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import typer
@@ -20,7 +22,7 @@ def flattened(text: str) -> str:
     return " ".join(BOX_DRAWING.sub(" ", text).replace("`", "").split())
 
 
-def commands(command: typer.main.TyperGroup, path: list[str]):
+def commands(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
     """Every command and group below ``command``, with the words that call it."""
     yield path, command
     for name, sub in getattr(command, "commands", {}).items():
