@@ -252,6 +252,7 @@ def test_counts_the_ranges_can_produce_raise_no_alarm(simple_scenario: Scenario)
         (["observe", "simulate", "--set", "city_defaults.p_contact=2"], "p_contact"),
         (["observe", "simulate", "--set", "city_defaults.teams=2.5"], "whole number"),
         (["observe", "simulate", "--set", "nope=1"], "not a parameter"),
+        (["observe", "simulate", "--last-day", "120"], "last_day: must be from 0 to 119"),
     ],
 )
 def test_bad_requests_name_the_option(workdir: Path, args: list[str], message: str) -> None:

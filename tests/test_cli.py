@@ -216,6 +216,12 @@ def test_planning_commands_refuse_bad_requests_clearly(small_plan: str) -> None:
         (("plan", small_plan, "--across", "days", "--teams", "3"), "--teams: only with"),
         (("plan", small_plan, "--across", "days", "--step", "0.3"), "not in whole steps"),
         (("sensitivity", "--method", "sobol", "--samples", "12"), "power of two"),
+        (("requirement", small_plan, "--probability", "0"), "probability: must be in (0, 1]"),
+        (("requirement", small_plan, "--goal", "0"), "'--goal'"),
+        (
+            ("requirement", small_plan, "--vary", "beds", "--ceiling", "1000000000000"),
+            "ceiling: 1,000,000,000,000 free beds make no valid scenario",
+        ),
     ):
         result = run(*args, check=False)
         assert result.returncode == 2, args

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from conftest import variant
-from fieldcast.planning.requirement import RESOURCES, find_requirement
+from fieldcast.planning.requirement import RESOURCES, default_ceiling, find_requirement
 from fieldcast.replications import simulate
 from fieldcast.scenario import Scenario
 
@@ -64,3 +65,24 @@ def test_field_days_and_seats_are_searchable(two_cities: Scenario) -> None:
     assert RESOURCES["seats"].apply(two_cities, 99).detention.removal_seats_per_day == 99
     with pytest.raises(ValueError, match="unknown resource"):
         find_requirement(two_cities, "helicopters", 90, 0.5)
+
+
+def test_the_search_stays_within_what_makes_a_valid_scenario(two_cities: Scenario) -> None:
+    """Field days add to the horizon, which may not pass ten years (3,650 days): 64 times 100
+    field days would, so the default ceiling is the most that does not, and a ceiling asked
+    beyond it is refused before anything runs, naming the ceiling, the scenario's reason and
+    the most that works. (Without the check, the ladder ran until a rung failed validation,
+    with pydantic's message and after the runs below it.)"""
+    long = variant(two_cities, **{"operation.field_days": 100, "operation.horizon_days": 140})
+    most = 3650 - 40
+    assert default_ceiling(long, "field_days") == most
+    RESOURCES["field_days"].apply(long, most)  # valid
+    with pytest.raises(ValidationError):
+        RESOURCES["field_days"].apply(long, most + 1)
+    assert default_ceiling(two_cities, "field_days") == 64 * 7  # within limits: as before
+    with pytest.raises(
+        ValueError, match=f"ceiling: 5,000 field days .* most that does is {most:,}"
+    ):
+        find_requirement(long, "field_days", 90, 0.5, ceiling=5000)
+    with pytest.raises(ValueError, match="probability: must be in"):
+        find_requirement(two_cities, "teams", 90, 0.0)

@@ -766,6 +766,12 @@ def synthetic_observations(
     calibration should find the scenario's values from (the README's worked example, the
     validation tests). ``total``: the national totals only, reported as totals (one series
     per metric: what a national press release gives)."""
+    horizon = scenario.operation.horizon_days
+    if not 0 <= last_day < horizon:
+        raise ValueError(
+            f"last_day: must be from 0 to {horizon - 1}, the scenario's last day "
+            f"(operation.horizon_days is {horizon}), got {last_day}"
+        )
     days = tuple(range(last_day + 1))
     as_given = scenario.model_copy(update={"ranges": {}})  # its own values, nothing drawn
     cumulative = simulate_observed(

@@ -708,14 +708,24 @@ def _print_surge(loaded: Scenario, answer: "SurgePlan") -> None:
 def requirement(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     goal: Annotated[
-        int, typer.Option(min=0, help="Persons arrested by the end of field work.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Persons arrested by the end of field work (default: the scenario's goal).",
+            show_default=False,
+        ),
+    ] = None,
     probability: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Probability of reaching the goal.")
+        float,
+        typer.Option(min=0.0, max=1.0, help="Probability of reaching the goal, above 0."),
     ] = 0.9,
     vary: Annotated[Resource, typer.Option(help="The resource to search over.")] = Resource.teams,
     ceiling: Annotated[
-        int | None, typer.Option(min=1, help="Largest amount to try (default: 64x today's).")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Largest amount to try (default: 64x today's, as far as the scenario allows).",
+        ),
     ] = None,
     replications: Annotated[
         int,
@@ -737,19 +747,22 @@ def requirement(
 
     loaded = _load(scenario)
     _say_if_the_engine_compiles()
-    with _progress_bar(time_left=False) as bar:
-        task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
-        answer = find_requirement(
-            loaded,
-            vary.value,
-            goal or loaded.operation.goal_persons,
-            probability,
-            replications=replications,
-            seed=seed,
-            ceiling=ceiling,
-            processes=_default_processes(),
-            progress=lambda done, _: bar.update(task, completed=done),
-        )
+    try:
+        with _progress_bar(time_left=False) as bar:
+            task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
+            answer = find_requirement(
+                loaded,
+                vary.value,
+                goal if goal is not None else loaded.operation.goal_persons,
+                probability,
+                replications=replications,
+                seed=seed,
+                ceiling=ceiling,
+                processes=_default_processes(),
+                progress=lambda done, _: bar.update(task, completed=done),
+            )
+    except ValueError as error:  # the probability or the ceiling, named with the reason
+        _fail(str(error))
     if as_json:
         _print_json(answer.as_dict())
         return

@@ -661,8 +661,9 @@ def _check_range(
         try:
             Scenario.model_validate(data, context=_PATHS_CHECKED)
         except ValidationError as error:
-            reason = _describe(error.errors(include_url=False)[0]).split("\n")[0]
-            raise ValueError(f"ranges.{path}: {end:g} is not a valid value ({reason})") from None
+            raise ValueError(
+                f"ranges.{path}: {end:g} is not a valid value ({first_problem(error)})"
+            ) from None
 
 
 def compose_households(persons: int, classes: list[SizeClass]) -> list[int]:
@@ -736,6 +737,13 @@ def _describe(error: dict[str, Any]) -> str:
         shown = shown if len(shown) <= 80 else f"{shown[:60]}... ({len(shown):,} characters)"
         return f"{path}: {message} (got {shown})"
     return f"{path}: {message}"
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a failed validation, as a scenario file's error names it (its
+    field's path, relative to the model validated, and the reason), for a message about a
+    value fieldcast itself tried."""
+    return _describe(error.errors(include_url=False)[0]).split("\n")[0]
 
 
 _BOUNDS = ("less_than_equal", "less_than", "greater_than_equal", "greater_than")

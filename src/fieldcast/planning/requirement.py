@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from fieldcast.compiled import CompiledScenario
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES
@@ -30,7 +31,7 @@ from fieldcast.planning.variants import (
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
 from fieldcast.results import binds
-from fieldcast.scenario import Scenario
+from fieldcast.scenario import Scenario, first_problem
 from fieldcast.workers import Progress
 
 if TYPE_CHECKING:
@@ -158,7 +159,8 @@ def find_requirement(
     seed : int
         Seed of every level.
     ceiling : int, optional
-        The most to try (default: 64 times the current amount, at least 64).
+        The most to try (default: 64 times the current amount, at least 64, and no more than
+        makes a valid scenario).
     processes : int
         Local processes (1: this process).
     client : distributed.Client, optional
@@ -175,15 +177,24 @@ def find_requirement(
     Raises
     ------
     ValueError
-        If the resource is unknown or the probability out of range.
+        If the resource is unknown, the probability out of range, or the ceiling makes no
+        valid scenario (the message says why, and the most that does).
     """
     if resource not in RESOURCES:
         raise ValueError(f"unknown resource {resource!r}; known: {', '.join(RESOURCES)}")
     if not 0 < probability <= 1:
-        raise ValueError(f"probability must be in (0, 1], got {probability}")
+        raise ValueError(f"probability: must be in (0, 1], got {probability}")
     kind = RESOURCES[resource]
     current = kind.current(scenario)
-    ceiling = ceiling if ceiling is not None else max(64, 64 * current)
+    lowest = max(current, 1)
+    if ceiling is None:
+        ceiling = default_ceiling(scenario, resource)
+    elif (problem := _problem_at(kind, scenario, ceiling)) is not None:
+        most = _most_valid(kind, scenario, lowest, ceiling)
+        raise ValueError(
+            f"ceiling: {ceiling:,} {kind.unit} make no valid scenario ({problem}); "
+            f"the most that does is {most:,}"
+        )
     answer = Requirement(resource, kind.unit, goal_persons, probability, current, None, ceiling)
 
     def run(levels: list[int]) -> None:
@@ -211,7 +222,7 @@ def find_requirement(
     def reaches(level: int) -> bool:
         return answer.levels[level]["p_goal"] >= probability
 
-    ladder = [max(current, 1)]
+    ladder = [lowest]
     while ladder[-1] < ceiling:
         ladder.append(min(2 * ladder[-1], ceiling))
     # three rungs at a time: the top rungs (64 times today's amount) are the dearest to run,
@@ -240,6 +251,38 @@ def find_requirement(
             low = level
     answer.least = high
     return answer
+
+
+def default_ceiling(scenario: Scenario, resource: str) -> int:
+    """The most of a resource the search tries unless told: 64 times today's amount (at least
+    64), or less where the scenario allows no more (field days add to a horizon of at most
+    ten years, beds and seats have their maxima)."""
+    kind = RESOURCES[resource]
+    current = kind.current(scenario)
+    return _most_valid(kind, scenario, max(current, 1), max(64, 64 * current))
+
+
+def _problem_at(kind: Resource, scenario: Scenario, level: int) -> str | None:
+    """Why ``level`` of the resource makes no valid scenario, or None if it makes one."""
+    try:
+        kind.apply(scenario, level)
+    except ValidationError as error:
+        return first_problem(error)
+    return None
+
+
+def _most_valid(kind: Resource, scenario: Scenario, low: int, high: int) -> int:
+    """The largest level from ``low`` (taken to be valid) to ``high`` that makes a valid
+    scenario. Every limit on these resources is an upper bound (a field's maximum, or the
+    horizon's, which field days add to), so validity is lost once as the level rises, and
+    bisection finds where: a few dozen validations, each far cheaper than one run."""
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _problem_at(kind, scenario, middle) is None:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def arrests_and_full_capacity(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
