@@ -343,6 +343,27 @@ def test_an_absurd_argument_is_refused_before_any_work(arguments: list[str], opt
     assert result.returncode == 2 and f"'{option}'" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["forecast", "--particles", "500"], "--particles: only with --observed"),
+        (["forecast", "--parameter", "city_defaults.p_contact"], "--parameter: only with"),
+        (["forecast", "--draws", "50"], "--draws: only with --uncertainty assumptions"),
+        (["forecast", "--replication", "3", "--particles", "500"], "--particles: only with"),
+        (
+            ["forecast", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+            "--workers: give --workers (a local Dask cluster) or --scheduler",
+        ),
+    ],
+)
+def test_an_option_that_would_be_ignored_is_refused(arguments: list[str], message: str) -> None:
+    """An option that does nothing in the run asked for is named, not silently dropped: the
+    user who gave it expected it to count (a forecast ran without the filter's particles, or
+    on the scheduler while --workers was given)."""
+    result = run(*arguments, check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("first", ["fieldcast, numpy", "numpy, fieldcast"])
 @pytest.mark.parametrize(("setting", "huge_pages"), [(None, "False"), ("1", "True")])
 def test_numpy_is_told_not_to_ask_for_huge_pages_unless_the_user_says(

@@ -191,3 +191,18 @@ def test_interrupting_a_run_cancels_its_work_and_stores_nothing(tmp_path: Path) 
     assert (
         not store.exists() or fieldcast("runs", "list", "--json", "--store", str(store)) == "[]\n"
     )
+
+
+def test_workers_given_win_over_the_scheduler_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FIELDCAST_SCHEDULER is a default: ``--workers`` given starts a local cluster even where
+    it is set (here to an address nothing listens on: used, it would fail after 30 s), and both
+    given explicitly are refused rather than one silently dropped."""
+    from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
+
+    monkeypatch.setenv(SCHEDULER_ENVIRONMENT, f"tcp://127.0.0.1:{free_port()}")
+    with dask_client(1, None) as client:
+        assert client is not None and len(client.scheduler_info()["workers"]) == 1
+    with pytest.raises(ValueError, match="give one"), dask_client(1, "tcp://127.0.0.1:1"):
+        pass

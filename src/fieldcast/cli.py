@@ -234,6 +234,8 @@ def _store_call(action: Callable[[], T]) -> T:
 
 @contextmanager
 def _cluster(workers: int | None, scheduler: str | None) -> "Iterator[Client | None]":
+    if workers is not None and scheduler is not None:
+        _fail("--workers: give --workers (a local Dask cluster) or --scheduler (an existing one)")
     try:
         with dask_client(workers, scheduler) as client:
             yield client
@@ -328,13 +330,14 @@ def forecast(
         ),
     ] = Uncertainty.replication,
     draws: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
             max=MAX_REPLICATIONS,
-            help="Assumption draws for --uncertainty assumptions (at most -n).",
+            help="Assumption draws for --uncertainty assumptions (at most -n; default: 1,000).",
+            show_default=False,
         ),
-    ] = 1000,
+    ] = None,
     observed: Annotated[
         str | None,
         typer.Option(
@@ -345,11 +348,14 @@ def forecast(
         ),
     ] = None,
     particles: Annotated[
-        int,
+        int | None,
         typer.Option(
-            min=2, max=MAX_PARTICLES, help="Particles (lanes) of the filter, with --observed."
+            min=2,
+            max=MAX_PARTICLES,
+            help="Particles (lanes) of the filter, with --observed (default: 10,000).",
+            show_default=False,
         ),
-    ] = 10_000,
+    ] = None,
     parameter: Annotated[
         list[str] | None,
         typer.Option(
@@ -390,6 +396,18 @@ def forecast(
 
     if run is not None and replication is None:
         _fail("--run: give --replication K too (which replication of the run to recompute)")
+    only_with = {
+        "--particles": (particles is not None, observed is not None, "--observed"),
+        "--parameter": (parameter is not None, observed is not None, "--observed"),
+        "--draws": (
+            draws is not None,
+            uncertainty == Uncertainty.assumptions,
+            "--uncertainty assumptions",
+        ),
+    }
+    for option, (given, applies, needed) in only_with.items():
+        if given and not applies:
+            _fail(f"{option}: only with {needed}")
     if replication is not None:
         ignored = {
             "--replications": replications is not None,
@@ -417,7 +435,7 @@ def forecast(
         _track(
             loaded,
             observed,
-            particles,
+            particles or 10_000,
             seed,
             parameter or [],
             processes,
@@ -450,7 +468,7 @@ def forecast(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             engine=engine.value,
             client=client,
-            assumption_draws=draws if uncertainty == Uncertainty.assumptions else 0,
+            assumption_draws=(draws or 1000) if uncertainty == Uncertainty.assumptions else 0,
         )
     seconds = time.perf_counter() - started
     summary = result.summary()

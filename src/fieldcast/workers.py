@@ -279,8 +279,11 @@ def _on_dask(
 def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Client | None]:
     """A Dask client for ``--workers N`` (a local cluster of N processes, started and stopped
     here) or ``--scheduler ADDRESS`` / ``FIELDCAST_SCHEDULER`` (an existing cluster); ``None``
-    when neither is asked for."""
-    scheduler = scheduler or os.environ.get(SCHEDULER_ENVIRONMENT) or None
+    when neither is asked for. The environment is a default: ``workers`` given wins over it."""
+    if workers is not None and scheduler is not None:
+        raise ValueError("workers and scheduler: give one (a local cluster or an existing one)")
+    if workers is None:
+        scheduler = scheduler or os.environ.get(SCHEDULER_ENVIRONMENT) or None
     if workers is None and scheduler is None:
         yield None
         return
