@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -23,7 +24,15 @@ from fieldcast.reports.interactive import tracked_figure
 from fieldcast.store import RunStore
 from fieldcast.web.app import WebSettings, create_app
 from fieldcast.web.security import CONTENT_SECURITY_POLICY, Access
-from webserver import api_get, api_post, free_port, serve, session_processes, wait_for
+from webserver import (
+    FIELDCAST,
+    api_get,
+    api_post,
+    free_port,
+    serve,
+    session_processes,
+    wait_for,
+)
 
 
 def _settings(tmp_path: Path, **changes: object) -> WebSettings:
@@ -622,3 +631,48 @@ def test_a_job_waiting_for_the_engine_to_compile_says_so(
     store.job_progress(job_id, 0.5)
     monkeypatch.setattr(fieldcast.engine, "compiled_code_cached", lambda: False)
     assert "data-compiling" not in client.get(f"/jobs/{job_id}/status").text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--host", "0.0.0.0", "--token", "short"], "--token: must be 16 to 256"),
+        (["--host", "0.0.0.0", "--token", ""], "--token: must be 16 to 256"),
+        (["--host", "0.0.0.0", "--read-token", "a b" * 8], "--read-token: must be 16 to 256"),
+        (["--token", "s" * 20, "--read-token", "s" * 20], "--read-token: must differ"),
+        (["--host", "no-such-host.invalid"], "--host: no-such-host.invalid does not resolve"),
+        (["--host", "192.0.2.1"], "--host: 192.0.2.1 is not an address of this machine"),
+    ],
+)
+def test_serve_refuses_what_it_could_not_serve_with(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    """A token that is empty, guessable or not URL-safe (an empty one was once replaced by a
+    new token nobody was shown), the same token for both roles, and an address the server
+    cannot listen on are each refused by name before the server starts, and the refusal never
+    repeats the token given (a secret). 192.0.2.1 is a documentation address (RFC 5737)."""
+    result = subprocess.run(
+        [FIELDCAST, "serve", "--store", str(tmp_path / "runs.duckdb"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "short" not in result.stderr and "a ba b" not in result.stderr
+
+
+def test_serve_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [FIELDCAST, "serve", "--store", str(tmp_path / "runs.duckdb"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"--port: cannot listen on port {port} of 127.0.0.1" in result.stderr

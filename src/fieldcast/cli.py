@@ -5,9 +5,11 @@
 # of every command); only names imported for type checking alone are quoted.
 
 import csv
+import errno
 import json
 import math
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -517,6 +519,24 @@ def _replay(
         render_replay(result.summary(), stdout)
 
 
+def _check_address(host: str, port: int) -> None:
+    """Refuse, naming the option, an address the server could not listen on (a name that
+    does not resolve, an address of another machine, a port in use or not allowed), before
+    anything starts: uvicorn would say so only in its log, with exit code 3."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as error:
+        _fail(f"--host: {host} does not resolve ({error.strerror or error})")
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                _fail(f"--host: {host} is not an address of this machine")
+            _fail(f"--port: cannot listen on port {port} of {host} ({error.strerror or error})")
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -555,8 +575,14 @@ def serve(
     import uvicorn
 
     from fieldcast.web.app import WebSettings, create_app
-    from fieldcast.web.security import Access
+    from fieldcast.web.security import Access, token_problem
 
+    for option, given in (("--token", token), ("--read-token", read_token)):
+        if given is not None and (problem := token_problem(given)) is not None:
+            _fail(f"{option}: {problem}")
+    if token is not None and token == read_token:
+        _fail("--read-token: must differ from --token (each says what its holder may do)")
+    _check_address(host, port)
     run_store = _store(store)
     _store_call(run_store.check_writable)
     access = Access.for_host(host, token, read_token)

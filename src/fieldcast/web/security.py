@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -46,6 +47,22 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+# A token given travels in an address (``?token=``), a header and a cookie: URL-safe
+# characters only, and long enough not to be guessed (a made one has 32 of them).
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,256}")
+
+
+def token_problem(token: str) -> str | None:
+    """Why a token given for the dashboard is refused, or None (the token itself is never
+    repeated: it is a secret)."""
+    if TOKEN_PATTERN.fullmatch(token):
+        return None
+    return (
+        "must be 16 to 256 letters, digits, '-', '_', '.' or '~' (it travels in addresses "
+        f"and cookies, and must not be guessable); this one has {len(token)} characters"
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -74,8 +91,8 @@ class Access:
         if is_loopback(host) and write_token is None and read_token is None:
             return cls()
         return cls(
-            write_token=write_token or secrets.token_urlsafe(24),
-            read_token=read_token or secrets.token_urlsafe(24),
+            write_token=secrets.token_urlsafe(24) if write_token is None else write_token,
+            read_token=secrets.token_urlsafe(24) if read_token is None else read_token,
         )
 
     @property
