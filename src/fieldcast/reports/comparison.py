@@ -20,17 +20,34 @@ class Change:
     after: Any
 
 
+# What names an entry of a list of tables (a city, a court, a leak event), so that two
+# scenarios' lists are compared entry by entry whatever their order, and a city added or
+# removed is that, not every later city renamed.
+ENTRY_KEYS = ("name", "city")
+
+
+def _entry_labels(entries: list[dict[str, Any]]) -> list[str]:
+    """``[NAME]`` for each entry by the first of ENTRY_KEYS that every entry has, uniquely;
+    else its index (size classes, which have no name)."""
+    for key in ENTRY_KEYS:
+        labels = [entry.get(key) for entry in entries]
+        if all(isinstance(label, str) for label in labels) and len(set(labels)) == len(labels):
+            return [f"[{label}]" for label in labels]
+    return [f".{index}" for index in range(len(entries))]
+
+
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested scenario as {dotted path: value}; lists of tables by index."""
+    """A nested scenario as {dotted path: value}; entries of lists of tables by their name
+    (``cities[Atlanta].target_persons``), or by index where they have none."""
     if isinstance(data, dict):
         flat: dict[str, Any] = {}
         for key, value in data.items():
             flat |= flatten(value, f"{prefix}.{key}" if prefix else key)
         return flat
-    if isinstance(data, list) and data and isinstance(data[0], dict):
+    if isinstance(data, list) and data and all(isinstance(entry, dict) for entry in data):
         flat = {}
-        for index, value in enumerate(data):
-            flat |= flatten(value, f"{prefix}.{index}")
+        for label, value in zip(_entry_labels(data), data, strict=True):
+            flat |= flatten(value, f"{prefix}{label}")
         return flat
     return {prefix: data}
 
