@@ -204,5 +204,5 @@ def test_workers_given_win_over_the_scheduler_in_the_environment(
     monkeypatch.setenv(SCHEDULER_ENVIRONMENT, f"tcp://127.0.0.1:{free_port()}")
     with dask_client(1, None) as client:
         assert client is not None and len(client.scheduler_info()["workers"]) == 1
-    with pytest.raises(ValueError, match="give one"), dask_client(1, "tcp://127.0.0.1:1"):
+    with pytest.raises(ValueError, match="give --workers"), dask_client(1, "tcp://127.0.0.1:1"):
         pass

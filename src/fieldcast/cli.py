@@ -236,13 +236,13 @@ def _store_call(action: Callable[[], T]) -> T:
 
 @contextmanager
 def _cluster(workers: int | None, scheduler: str | None) -> "Iterator[Client | None]":
-    if workers is not None and scheduler is not None:
-        _fail("--workers: give --workers (a local Dask cluster) or --scheduler (an existing one)")
     try:
         with dask_client(workers, scheduler) as client:
             yield client
     except OSError as error:  # the scheduler cannot be reached
         _fail(f"Dask cluster: {error}")
+    except ValueError as error:  # both asked for, or the work's own refusal: named in it
+        _fail(str(error))
 
 
 def _progress_bar(time_left: bool = True) -> Progress:

@@ -281,7 +281,9 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Client |
     here) or ``--scheduler ADDRESS`` / ``FIELDCAST_SCHEDULER`` (an existing cluster); ``None``
     when neither is asked for. The environment is a default: ``workers`` given wins over it."""
     if workers is not None and scheduler is not None:
-        raise ValueError("workers and scheduler: give one (a local cluster or an existing one)")
+        raise ValueError(
+            "--workers: give --workers (a local Dask cluster) or --scheduler (an existing one)"
+        )
     if workers is None:
         scheduler = scheduler or os.environ.get(SCHEDULER_ENVIRONMENT) or None
     if workers is None and scheduler is None:
