@@ -442,6 +442,11 @@ def test_bad_submissions_are_refused_by_field(client: TestClient, tmp_path: Path
     assert form_post.status_code == 415  # only JSON changes anything through the API
     assert client.get("/runs/nope").status_code == 404
     assert client.get("/jobs/nope").status_code == 404
+    for address in ("/nowhere", "/runs/"):  # no route at all: still the dashboard's page
+        lost = client.get(address)
+        assert lost.status_code == 404 and "That was not done" in lost.text, address
+    lost_api = client.get("/api/nowhere")  # the API answers in JSON
+    assert lost_api.status_code == 404 and lost_api.json() == {"detail": "Not Found"}
     missing = client.get("/runs/20190714-000000-nothere")  # said on a page, no server paths
     assert missing.status_code == 404 and "That was not done" in missing.text
     assert "no run &#39;20190714-000000-nothere&#39; in runs.duckdb" in missing.text

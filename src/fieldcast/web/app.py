@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from fieldcast.catalog import builtin_names, load_scenario
@@ -205,8 +206,10 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     app.add_middleware(Guard)
 
-    @app.exception_handler(HTTPException)
-    async def refused(request: Request, error: HTTPException) -> Response:
+    # Starlette's exception, not only FastAPI's subclass: the router's own refusals (an
+    # address no route has, a method a route does not take) are Starlette's.
+    @app.exception_handler(StarletteHTTPException)
+    async def refused(request: Request, error: StarletteHTTPException) -> Response:
         """The API answers errors in JSON; a page, with a page that says what went wrong."""
         if request.url.path.startswith("/api/") or not hasattr(request.state, "csrf"):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code)
