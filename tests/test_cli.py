@@ -84,6 +84,33 @@ def test_forecast_report_is_readable() -> None:
     for heading in ("Reach", "By city", "Leak effect", "What binds", "Costs", "People affected"):
         assert heading in output
     assert "Probability of reaching the goal" in output
+    listed = re.search(r"by field day \(median\): (.*)", arrested_by_day(output))
+    assert listed is not None  # seven field days: every one listed
+    assert re.findall(r"day (\d+):", listed[1]) == [str(d) for d in range(7)]
+
+
+def arrested_by_day(output: str) -> str:
+    """The report's line of persons arrested by field day, unwrapped from its panel."""
+    start = output.index("Cumulative persons arrested by field day")
+    return " ".join(output[start : output.index("╰", start)].replace("│", " ").split())
+
+
+def test_a_long_field_window_is_listed_at_a_steady_step(tmp_path: Path) -> None:
+    """Forty field days print day 0, every seventh day and the last, and say so; the JSON
+    keeps every day."""
+    long = tmp_path / "long.toml"
+    exported = run("scenario", "export").stdout
+    assert exported.count("field_days = 7\n") == 1
+    long.write_text(exported.replace("field_days = 7\n", "field_days = 40\n"))
+    output = run("forecast", str(long), "-n", "50", "--no-store").stdout
+    line = re.search(r"by field day \(median; (.*?)\): (.*)", arrested_by_day(output))
+    assert line is not None, output
+    assert line[1] == (
+        "of the 40 field days, every 7 days from day 0 and the last; every day in --json"
+    )
+    assert re.findall(r"day (\d+):", line[2]) == ["0", "7", "14", "21", "28", "35", "39"]
+    summary = json.loads(run("forecast", str(long), "-n", "50", "--no-store", "--json").stdout)
+    assert [row["day"] for row in summary["arrests_by_day"]] == list(range(40))
 
 
 def test_bad_scenario_file_exits_non_zero_with_one_clear_message(tmp_path: Path) -> None:

@@ -96,10 +96,36 @@ def _reach(summary: dict[str, Any]) -> Panel:
     text.append("Target persons arrested by the end of field work: ")
     text.append(_range(arrested), style="bold")
     text.append(f" of {targets:,} targets ({_percent(share)} at the median).\n")
-    text.append("Cumulative persons arrested by field day (median): ")
     days = summary["arrests_by_day"]
-    text.append(", ".join(f"day {row['day']}: {row['median']:,.0f}" for row in days))
+    listed = listed_field_days(len(days))
+    if len(listed) == len(days):
+        text.append("Cumulative persons arrested by field day (median): ")
+    else:
+        step = listed[1] - listed[0]
+        text.append(
+            f"Cumulative persons arrested by field day (median; of the {len(days)} field "
+            f"days, every {step} days from day 0 and the last; every day in --json): "
+        )
+    text.append(", ".join(f"day {days[i]['day']}: {days[i]['median']:,.0f}" for i in listed))
     return Panel(text, title="Reach", expand=False)
+
+
+# A field window longer than two weeks is listed at a steady step, the first of these that
+# lists at most _MOST_DAYS_LISTED days (a year's: every 30 days), so that the line stays short.
+_MOST_DAYS_LISTED = 14
+_DAY_STEPS = (2, 7, 14, 30, 60, 90, 180, 365)
+
+
+def listed_field_days(count: int) -> list[int]:
+    """Which of ``count`` field days the terminal lists: all of up to two weeks; else day 0,
+    then every step (two days, a week, two, a month, ...) and the last."""
+    if count <= _MOST_DAYS_LISTED:
+        return list(range(count))
+    step = next(
+        (s for s in _DAY_STEPS if -(-count // s) < _MOST_DAYS_LISTED),
+        -(-count // (_MOST_DAYS_LISTED - 1)),
+    )
+    return [*range(0, count - 1, step), count - 1]
 
 
 def _assumption_uncertainty(summary: dict[str, Any]) -> Table:
