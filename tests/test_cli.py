@@ -106,7 +106,7 @@ def test_a_long_field_window_is_listed_at_a_steady_step(tmp_path: Path) -> None:
     line = re.search(r"by field day \(median; (.*?)\): (.*)", arrested_by_day(output))
     assert line is not None, output
     assert line[1] == (
-        "of the 40 field days, every 7 days from day 0 and the last; every day in --json"
+        "of the 40 field days, every 7 days from day 0 and the last; every day in the JSON"
     )
     assert re.findall(r"day (\d+):", line[2]) == ["0", "7", "14", "21", "28", "35", "39"]
     summary = json.loads(run("forecast", str(long), "-n", "50", "--no-store", "--json").stdout)

@@ -104,7 +104,7 @@ def _reach(summary: dict[str, Any]) -> Panel:
         step = listed[1] - listed[0]
         text.append(
             f"Cumulative persons arrested by field day (median; of the {len(days)} field "
-            f"days, every {step} days from day 0 and the last; every day in --json): "
+            f"days, every {step} days from day 0 and the last; every day in the JSON): "
         )
     text.append(", ".join(f"day {days[i]['day']}: {days[i]['median']:,.0f}" for i in listed))
     return Panel(text, title="Reach", expand=False)
