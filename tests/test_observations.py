@@ -66,6 +66,26 @@ def test_csv_and_json_in_any_order_are_the_same_set(scenario: Scenario, tmp_path
     assert changed.sha256 != from_csv.sha256
 
 
+def test_a_spreadsheet_export_reads_as_the_plain_file(scenario: Scenario, tmp_path: Path) -> None:
+    """What a spreadsheet writes (a byte-order mark, CRLF line ends, semicolons or tabs,
+    capitalised headers and words, a city's name in other case) gives the same counts; a
+    name that still matches no city is refused, naming the cities."""
+    plain = read_observations(_csv(tmp_path / "plain.csv", GOOD), scenario)
+    for delimiter in (";", "\t"):
+        lines = [delimiter.join(("Day", "Place", "Metric", "Value", "Basis"))]
+        for day, place, metric, value, basis in GOOD:
+            place = place.lower() if place != "Total" else "TOTAL"
+            lines.append(
+                delimiter.join(map(str, (day, place, metric.title(), value, basis.title())))
+            )
+        exported = tmp_path / "exported.csv"
+        exported.write_bytes("\r\n".join(lines).encode("utf-8-sig") + b"\r\n")
+        observed = read_observations(exported, scenario)
+        assert observed == plain and observed.sha256 == plain.sha256, repr(delimiter)
+    with pytest.raises(ObservationError, match=r"place 'Boston' is not a city.*cities: A, B, C"):
+        check_observations(_raw([(0, "Boston", "arrests", 1, "daily")]), scenario)
+
+
 def test_json_may_give_the_basis_once(scenario: Scenario, tmp_path: Path) -> None:
     rows = [{"day": 0, "place": "A", "metric": "arrests", "value": 3}]
     (tmp_path / "once.json").write_text(json.dumps({"basis": "daily", "rows": rows}))

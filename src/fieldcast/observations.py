@@ -209,7 +209,17 @@ def parse_observations(
 
 
 def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
+    """The rows of a CSV file as a spreadsheet writes one: columns separated by commas,
+    semicolons (where the decimal mark is a comma) or tabs, headers in any case."""
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text.partition("\n")[0], delimiters=",;\t"
+        )
+    except csv.Error:  # one column only: the header check below says what is missing
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    if reader.fieldnames:
+        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
     required = {"day", "place", "metric", "value", "basis"}
     missing = required - set(reader.fieldnames or [])
     if missing:
@@ -253,6 +263,11 @@ def check_observations(
     if len(raw) > MAX_ROWS:
         raise ObservationError(f"{source}: {len(raw):,} rows; at most {MAX_ROWS:,} are read")
     cities = [city.name for city in scenario.cities]
+    # a place as a spreadsheet user may type it ("chicago", "TOTAL"): the scenario's spelling,
+    # where only one name matches without regard to case
+    folded: dict[str, list[str]] = {}
+    for name in (*cities, TOTAL):
+        folded.setdefault(name.casefold(), []).append(name)
     last_day = scenario.operation.horizon_days - 1
     rows = []
     for index, entry in enumerate(raw):
@@ -262,9 +277,11 @@ def check_observations(
             raise ObservationError(f"{where}: unknown fields: {', '.join(sorted(unknown))}")
         day = _whole(entry.get("day"), f"{where}: day")
         place = str(entry.get("place", "")).strip()
-        metric = str(entry.get("metric", "")).strip()
+        if place not in cities and place != TOTAL and len(folded.get(place.casefold(), [])) == 1:
+            place = folded[place.casefold()][0]
+        metric = str(entry.get("metric", "")).strip().lower()
         value = _whole(entry.get("value"), f"{where}: value")
-        basis = str(entry.get("basis") or "").strip()
+        basis = str(entry.get("basis") or "").strip().lower()
         if place != TOTAL and place not in cities:
             raise ObservationError(
                 f"{where}: place {place!r} is not a city of scenario {scenario.name!r} nor "
