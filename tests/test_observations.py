@@ -230,12 +230,17 @@ def test_observe_commands(tmp_path: Path) -> None:
     path = _csv(tmp_path / "first-days.csv", rows)
     added = observe("add", str(path))
     assert added.returncode == 0, added.stderr
-    assert "'first-days' added as version 1" in added.stdout
+    assert "'first-days' added as version 1 (2 rows, days 0 to 1," in added.stdout
     assert "unchanged" in observe("add", str(path)).stdout
+    one = observe("add", str(_csv(tmp_path / "one-day.csv", rows[:1])))
+    assert "'one-day' added as version 1 (1 row, day 0," in one.stdout, one.stdout
     shown = json.loads(observe("show", "first-days", "--json").stdout)
     assert shown["version"] == 1 and shown["rows"][1]["value"] == 9
     listed = json.loads(observe("list", "--json").stdout)
-    assert [(i["name"], i["version"], i["rows"]) for i in listed] == [("first-days", 1, 2)]
+    assert [(i["name"], i["version"], i["rows"]) for i in listed] == [
+        ("first-days", 1, 2),
+        ("one-day", 1, 1),
+    ]
     bad = _csv(tmp_path / "bad.csv", [(0, "Atlanta", "arrests", 5, "cumulative")] * 2)
     refused = observe("add", str(bad))
     assert refused.returncode == 2

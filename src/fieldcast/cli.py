@@ -1204,9 +1204,15 @@ def observe_add(
         lambda: run_store.add_observations(set_name, observed, loaded, str(file))
     )
     what = "added as" if added else "unchanged: the same counts are already"
+    rows = f"{info.rows:,} row{'s' if info.rows != 1 else ''}"
+    days = (
+        f"day {info.first_day}"
+        if info.first_day == info.last_day
+        else f"days {info.first_day} to {info.last_day}"
+    )
     stdout.print(
-        f"observations {info.name!r} {what} version {info.version} ({info.rows} rows, days "
-        f"{info.first_day} to {info.last_day}, sha256 {info.sha256[:12]}) in {run_store.path}",
+        f"observations {info.name!r} {what} version {info.version} ({rows}, {days}, sha256 "
+        f"{info.sha256[:12]}) in {run_store.path}",
         highlight=False,
         markup=False,
     )
