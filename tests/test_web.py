@@ -438,6 +438,15 @@ def test_bad_submissions_are_refused_by_field(client: TestClient, tmp_path: Path
     ):
         response = client.post("/api/jobs", json=body)
         assert response.status_code == status and words in response.text, body
+    for content, said in (  # refused by the request's schema: the field and the reason too
+        ('{"kind": "forecast"}', "scenario: required but missing"),
+        ("[]", "body: Input should be a valid dictionary or object to extract fields from"),
+        ("not json", "body: not valid JSON (Expecting value)"),
+    ):
+        response = client.post(
+            "/api/jobs", content=content, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 422 and response.json() == {"detail": said}, content
     form_post = client.post("/api/jobs", data={"kind": "forecast", "scenario": "seed-2019"})
     assert form_post.status_code == 415  # only JSON changes anything through the API
     assert client.get("/runs/nope").status_code == 404

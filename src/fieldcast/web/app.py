@@ -23,7 +23,7 @@ import re
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,8 @@ from typing import Annotated, Any
 
 import tomli_w
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -124,6 +126,33 @@ class ObservationUpload(BaseModel):
     )
 
 
+class Refusal(BaseModel):
+    """Every refusal of the API (4xx, 503): what was refused and why, in one line."""
+
+    detail: str = Field(
+        description="the field and the reason (field: reason; ...), or what is missing",
+        examples=["settings.replications: Input should be greater than or equal to 1 (got 0)"],
+    )
+
+
+def with_refusals(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI schema FastAPI makes, with its 422 answers described as they are: a
+    ``Refusal``. FastAPI describes its own list of validation records there, which this API
+    answers in one line instead (``request_problems``), as it does every other refusal."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    components["Refusal"] = Refusal.model_json_schema()
+    for operation in (op for path in schema["paths"].values() for op in path.values()):
+        refused = operation.get("responses", {}).get("422")
+        if refused is not None:
+            refused["description"] = "Refused: the field and the reason"
+            refused["content"] = {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}
+            }
+    return schema
+
+
 def _job_view(job: JobInfo) -> dict[str, Any]:
     return {
         "job_id": job.job_id,
@@ -163,6 +192,21 @@ def create_app(settings: WebSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.workers = workers
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, made once, with the refusals as they are (``with_refusals``)."""
+        if app.openapi_schema is None:
+            app.openapi_schema = with_refusals(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -214,6 +258,12 @@ def create_app(settings: WebSettings) -> FastAPI:
         if request.url.path.startswith("/api/") or not hasattr(request.state, "csrf"):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code)
         return page(request, "error.html", status=error.status_code, message=str(error.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        """What the request's own schema refuses (a field missing, a body that is not JSON),
+        said as every other refusal is: the field and the reason."""
+        return await refused(request, HTTPException(422, request_problems(error.errors())))
 
     @app.exception_handler(StoreError)
     async def store_unavailable(request: Request, error: StoreError) -> Response:
@@ -689,6 +739,23 @@ def _job(store: RunStore, job_id: str) -> JobInfo:
         return store.job(job_id)
     except StoreError:
         raise HTTPException(404, f"no job {job_id!r}") from None
+
+
+def request_problems(errors: Sequence[Any]) -> str:
+    """FastAPI's records of a refused request as one line, ``field: reason; ...`` (the field
+    without the part of the request it was in: body, query or path)."""
+    problems = []
+    for record in errors:
+        where = ".".join(str(part) for part in record["loc"][1:]) or str(record["loc"][0])
+        if record["type"] == "json_invalid":
+            reason = f"not valid JSON ({record.get('ctx', {}).get('error', 'unreadable')})"
+            where = "body"
+        elif record["type"] == "missing":
+            reason = "required but missing"
+        else:
+            reason = record["msg"]
+        problems.append(f"{where}: {reason}")
+    return "; ".join(problems)
 
 
 def _without_paths(message: str) -> str:
