@@ -51,7 +51,7 @@ from fieldcast.scenario import (
     parameter_paths,
     parameter_value,
 )
-from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client
+from fieldcast.workers import SCHEDULER_ENVIRONMENT, dask_client, local_processes_kept
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -236,8 +236,8 @@ def _store_call(action: Callable[[], T]) -> T:
 
 @contextmanager
 def _cluster(workers: int | None, scheduler: str | None) -> "Iterator[Client | None]":
-    try:
-        with dask_client(workers, scheduler) as client:
+    try:  # local processes, when asked for, are started once for all the command's work
+        with dask_client(workers, scheduler) as client, local_processes_kept():
             yield client
     except OSError as error:  # the scheduler cannot be reached
         _fail(f"Dask cluster: {error}")
@@ -685,7 +685,7 @@ def plan(
     total = current_teams(loaded) if teams is None else teams
     _say_if_the_engine_compiles()
     try:
-        with _progress_bar(time_left=across is Across.cities) as bar:
+        with local_processes_kept(), _progress_bar(time_left=across is Across.cities) as bar:
             task = bar.add_task(f"{loaded.name}: candidate plans", total=None)
             common = {
                 "replications": replications,
@@ -792,7 +792,7 @@ def requirement(
     loaded = _load(scenario)
     _say_if_the_engine_compiles()
     try:
-        with _progress_bar(time_left=False) as bar:
+        with local_processes_kept(), _progress_bar(time_left=False) as bar:
             task = bar.add_task(f"{loaded.name}: levels of {vary.value} tried", total=None)
             answer = find_requirement(
                 loaded,

@@ -201,21 +201,60 @@ def _start_worker(parent: int, parts: Any, slots: Any) -> None:
     _current.report = lambda fraction: parts.__setitem__(slot, fraction)
 
 
-def _on_processes(
-    function: Callable[..., Any],
-    tasks: Sequence[tuple[Any, ...]],
-    processes: int,
-    running: Callable[[float], None],
-) -> Iterator[tuple[int, Any]]:
+# The local pools kept by ``local_processes_kept`` in this thread, by their number of
+# processes; None outside it (each ``gather`` then starts and stops its own).
+_kept = threading.local()
+
+
+@contextmanager
+def local_processes_kept() -> Iterator[None]:
+    """Within this block, the local processes a ``gather`` starts stay for the next one of
+    as many: a command that gathers many times (a requirement's levels, a filter's days)
+    starts them once. Starting them costs about a third of a second each time on two cores,
+    and was 11 of the 18 s that a tracked forecast on two processes took more than in one
+    (docs/performance.md, "A tracked forecast on local processes"). They end with the
+    block, or with the ``gather`` that an error or Ctrl-C ends."""
+    if getattr(_kept, "pools", None) is not None:  # an outer block keeps them already
+        yield
+        return
+    _kept.pools = {}
+    try:
+        yield
+    finally:
+        pools, _kept.pools = _kept.pools, None
+        for pool, _ in pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _local_pool(processes: int) -> tuple[ProcessPoolExecutor, Any]:
+    """A pool of local worker processes, and the shared array of their tasks' parts done
+    (one slot per worker)."""
     import multiprocessing
 
-    parts = multiprocessing.Array("d", processes, lock=False)  # one slot per worker
+    parts = multiprocessing.Array("d", processes, lock=False)
     slots = multiprocessing.Value("i", 0)
     pool = ProcessPoolExecutor(
         max_workers=processes,
         initializer=_start_worker,
         initargs=(os.getpid(), parts, slots),
     )
+    return pool, parts
+
+
+def _on_processes(
+    function: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    processes: int,
+    running: Callable[[float], None],
+) -> Iterator[tuple[int, Any]]:
+    kept = getattr(_kept, "pools", None)
+    if kept is not None and processes in kept:
+        pool, parts = kept[processes]
+    else:
+        pool, parts = _local_pool(processes)
+        if kept is not None:
+            kept[processes] = (pool, parts)
+    finished = False
     try:
         futures = {
             pool.submit(_reporting, function, *task): index for index, task in enumerate(tasks)
@@ -225,8 +264,12 @@ def _on_processes(
             for future in ended:
                 yield futures.pop(future), future.result()
             running(sum(parts))
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if kept is None or not finished:  # not kept, or its work cut short: it ends here
+            if kept is not None:
+                kept.pop(processes, None)
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _on_dask(
