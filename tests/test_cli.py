@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -11,6 +12,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
+from conftest import variant
+from fieldcast import run_forecast
+from fieldcast.reports.terminal import render_forecast
+from fieldcast.scenario import Scenario
 
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 
@@ -407,3 +414,28 @@ def test_numpy_is_told_not_to_ask_for_huge_pages_unless_the_user_says(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == huge_pages
+
+
+def test_teams_bind_where_a_city_with_targets_has_no_field_capacity(
+    simple_scenario: Scenario,
+) -> None:
+    """B has targets and no teams: nobody there is arrested for want of teams, so team
+    capacity binds, though A, with more teams than it can use, never uses every attempt. With
+    teams in B too, nothing says it binds."""
+    overrides = {"A": {"teams": 40}, "B": {"teams": 0}}
+    without = run_forecast(
+        variant(simple_scenario, city_overrides=overrides), replications=100, seed=4
+    ).summary()
+    binding = without["binding"]
+    assert binding["team_capacity_full_share"] == 0.0
+    assert binding["cities_with_targets_without_capacity"] == ["B"]
+    assert "team_capacity" in binding["binds"]
+    shown = io.StringIO()
+    render_forecast(without, Console(file=shown, width=200))
+    assert "no field capacity at all in 1 of the 2 cities with targets" in shown.getvalue()
+    overrides["B"] = {"teams": 40}
+    staffed = run_forecast(
+        variant(simple_scenario, city_overrides=overrides), replications=100, seed=4
+    ).summary()["binding"]
+    assert staffed["cities_with_targets_without_capacity"] == []
+    assert "team_capacity" not in staffed["binds"]

@@ -146,8 +146,16 @@ class Forecast:
             else 0.0
         )
         backlog_end = results.outcome("awaiting_removal", when="horizon")
+        # a city with targets that can attempt on no field day: teams bind there, whatever
+        # the share of full days elsewhere says
+        targets = {city.name: city.target_persons for city in self.scenario.cities}
+        without_capacity = [
+            city
+            for city, days in zip(results.cities, capacity_days, strict=True)
+            if days == 0 and targets[city] > 0
+        ]
         binding = {
-            "team_capacity": binds(full_share),
+            "team_capacity": binds(full_share) or bool(without_capacity),
             "beds": binds(float(np.mean(results.bed_shortfall_days > 0))),
             "transport": binds(float(np.mean(backlog_end > 0))),
             "monitors": binds(float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0))),
@@ -155,6 +163,7 @@ class Forecast:
         return {
             "binds": [name for name, binds in binding.items() if binds],
             "team_capacity_full_share": full_share,
+            "cities_with_targets_without_capacity": without_capacity,
             "team_capacity_full_share_by_city": {
                 city: float(share)
                 for city, share in zip(results.cities, full_share_by_city, strict=True)

@@ -105,7 +105,8 @@ def _parameters(run: StoredRun) -> str:
 
 
 RESOURCE_NAMES = {
-    "team_capacity": "team capacity (every attempt used on most field days)",
+    "team_capacity": "team capacity (every attempt used on most field days, or none possible in "
+    "a city with targets)",
     "beds": "family beds (households meant for detention found no bed)",
     "transport": "removal transport (families still waiting for seats at the horizon)",
     "monitors": "ankle monitors (stock-outs)",

@@ -194,11 +194,17 @@ def _binding(summary: dict[str, Any]) -> Table:
     def verdict(name: str) -> Text:
         return Text("yes", style="bold") if name in binds else Text("no")
 
-    table.add_row(
-        "Team capacity",
-        f"every attempt used on {_percent(binding['team_capacity_full_share'])} of city field days",
-        verdict("team_capacity"),
+    capacity = (
+        f"every attempt used on {_percent(binding['team_capacity_full_share'])} of city field days"
     )
+    without = binding.get("cities_with_targets_without_capacity") or []
+    if without:
+        with_targets = sum(1 for city in summary["by_city"].values() if city["target_persons"])
+        capacity += (
+            f"; no field capacity at all in {len(without)} of the {with_targets} cities with "
+            "targets"
+        )
+    table.add_row("Team capacity", capacity, verdict("team_capacity"))
     table.add_row(
         "Family beds",
         f"{binding['beds_free_at_start']:,} free at the start; days a family found no bed: "
