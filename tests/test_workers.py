@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
+from conftest import _alive
 from fieldcast.workers import gather, local_processes_kept
 
 
@@ -22,14 +22,6 @@ def _pids() -> set[int]:
     found: set[int] = set()
     gather(_pid_after, [(0.05,)] * 4, lambda _, pid: found.add(pid), processes=2)
     return found
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process runs (a zombie does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
 
 
 def test_a_block_starts_its_local_processes_once_and_ends_them() -> None:
