@@ -210,10 +210,10 @@ _kept = threading.local()
 def local_processes_kept() -> Iterator[None]:
     """Within this block, the local processes a ``gather`` starts stay for the next one of
     as many: a command that gathers many times (a requirement's levels, a filter's days)
-    starts them once. Starting them costs about a third of a second each time on two cores,
-    and was 11 of the 18 s that a tracked forecast on two processes took more than in one
-    (docs/performance.md, "A tracked forecast on local processes"). They end with the
-    block, or with the ``gather`` that an error or Ctrl-C ends."""
+    starts them once. Starting them costs a fifth to a third of a second each time on two
+    cores, and was 18 of the 51 s that a tracked forecast of seed-2019 on two processes took
+    more than in one (docs/performance.md, "A tracked forecast on local processes"). They
+    end with the block, or with the ``gather`` that an error or Ctrl-C ends."""
     if getattr(_kept, "pools", None) is not None:  # an outer block keeps them already
         yield
         return
