@@ -14,15 +14,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from fieldcast.catalog import load_scenario
-from fieldcast.jobs import JobRequest, run_job, submit
+from fieldcast.jobs import PACE_SECONDS, JobRequest, Pace, run_job, submit
 from fieldcast.reports.interactive import tracked_figure
 from fieldcast.store import RunStore
-from fieldcast.web.app import WebSettings, create_app
+from fieldcast.web.app import WebSettings, create_app, duration
 from fieldcast.web.security import CONTENT_SECURITY_POLICY, Access
 from webserver import (
     FIELDCAST,
@@ -645,6 +646,100 @@ def test_a_job_waiting_for_the_engine_to_compile_says_so(
     store.job_progress(job_id, 0.5)
     monkeypatch.setattr(fieldcast.engine, "compiled_code_cached", lambda: False)
     assert "data-compiling" not in client.get(f"/jobs/{job_id}/status").text
+
+
+def test_a_running_job_says_how_long_it_has_run_and_has_left(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """A running job's page and its JSON say how long it has run and, once its worker has
+    an estimate, about how long it has left; a finished job says neither."""
+    response = client.post("/api/jobs", json=forecast_job(seed=6, replications=100))
+    job_id = response.json()["job_id"]
+    store = RunStore(tmp_path / "runs.duckdb")
+    assert store.claim_job("test") is not None
+    store.job_progress(job_id, 0.25)
+    page = client.get(f"/jobs/{job_id}/status").text
+    assert re.search(r"Running for \d+ s\.", page) and "left" not in page
+    store.job_progress(job_id, 0.5, seconds_left=150.0)
+    page = client.get(f"/jobs/{job_id}/status").text
+    assert re.search(r"Running for \d+ s; about 2 min (29|30) s left", page)
+    view = client.get(f"/api/jobs/{job_id}").json()
+    assert view["started_at"] is not None and 0 <= view["running_seconds"] < 60
+    assert 140 < view["seconds_left"] <= 150
+    store.job_progress(job_id, 0.99, seconds_left=0.2)  # computed: its results being kept
+    assert re.search(r"Running for \d+ s; finishing\.", client.get(f"/jobs/{job_id}/status").text)
+    store.finish_job(job_id, "failed", None, "stopped by the test")
+    view = client.get(f"/api/jobs/{job_id}").json()
+    assert view["running_seconds"] is None and view["seconds_left"] is None
+    assert "Running for" not in client.get(f"/jobs/{job_id}/status").text
+
+
+def test_the_pace_leaves_out_what_came_before_the_first_work() -> None:
+    """The time left is estimated from the pace since work was first reported done, so a first
+    run's minute of compiling does not count (from the start it would say 99 s, not 12)."""
+    pace = Pace()
+    assert pace.seconds_left(0.0, now=0.0) is None  # compiling: nothing done yet
+    assert pace.seconds_left(0.1, now=60.0) is None  # the first work done: the pace starts
+    assert pace.seconds_left(0.2, now=60.0 + PACE_SECONDS / 2) is None  # too short a pace
+    assert pace.seconds_left(0.4, now=66.0) == pytest.approx(6.0 * 0.6 / 0.3)
+    assert pace.seconds_left(0.4, now=70.0) == pytest.approx(10.0 * 0.6 / 0.3)  # it slowed
+
+
+class _ProgressKept(RunStore):
+    """A run store that keeps every estimate of the time left its jobs wrote."""
+
+    estimates: list[float | None]
+
+    def job_progress(self, job_id: str, progress: float, seconds_left: float | None = None) -> bool:
+        self.estimates.append(seconds_left)
+        return super().job_progress(job_id, progress, seconds_left)
+
+
+@pytest.mark.parametrize(("kind", "settings"), [("forecast", {}), ("requirement", {})])
+def test_only_steady_work_gets_an_estimate_of_the_time_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, settings: dict[str, object]
+) -> None:
+    """A forecast's chunks are steady work: its worker writes estimates of the time left. A
+    requirement's search does not know how many levels it will try: it writes none."""
+    import fieldcast.jobs
+
+    monkeypatch.setattr(fieldcast.jobs, "PROGRESS_SECONDS", 0.0)  # every report written
+    monkeypatch.setattr(fieldcast.jobs, "PACE_SECONDS", 0.0)
+    store = _ProgressKept(tmp_path / "runs.duckdb")
+    store.estimates = []
+    request = JobRequest(kind, load_scenario("seed-2019"), {"seed": 4, "replications": 400})
+    submit(store, request, queue_limit=5)
+    job = store.claim_job("test")
+    assert job is not None
+    run_job(store, job)
+    assert store.job(job.job_id).state == "done" and store.estimates
+    given = [estimate for estimate in store.estimates if estimate is not None]
+    if kind == "forecast":
+        assert given and all(estimate >= 0 for estimate in given)
+    else:
+        assert given == []
+
+
+def test_a_job_kept_before_its_times_were_reads_and_is_upgraded(tmp_path: Path) -> None:
+    """A store of schema version 5 has no job times: read as it is, a job has none; the first
+    write upgrades the store, and a job claimed then has its start."""
+    store = RunStore(tmp_path / "runs.duckdb")
+    job, _ = submit(store, JobRequest("check", load_scenario("seed-2019"), {}), queue_limit=5)
+    with duckdb.connect(str(store.path)) as connection:
+        for column in ("started_at", "seconds_left"):
+            connection.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        connection.execute("UPDATE store_info SET value = '5' WHERE key = 'schema_version'")
+    assert store.job(job.job_id).started_at is None and store.jobs()[0].seconds_left is None
+    claimed = store.claim_job("test")
+    assert claimed is not None and claimed.started_at is not None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0.4, "0 s"), (59.4, "59 s"), (60, "1 min 00 s"), (125, "2 min 05 s"), (4800, "1 h 20 min")],
+)
+def test_durations_read_as_a_reader_says_them(seconds: float, said: str) -> None:
+    assert duration(seconds) == said
 
 
 @pytest.mark.parametrize(

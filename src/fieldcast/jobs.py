@@ -61,6 +61,12 @@ OBSERVED_KINDS = ("track", "calibrate")  # the kinds that learn from a stored ob
 MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
 PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
+# The kinds whose progress counts pieces of about equal work (chunks of replications, candidate
+# plans, sensitivity points), from which the pace so far tells the time left. A requirement's
+# search does not know how many levels it will try, a calibration's progress is a temperature
+# and a tracked forecast's days differ in cost: none of them gets an estimate.
+STEADY_KINDS: tuple[JobKind, ...] = ("forecast", "plan", "sensitivity")
+PACE_SECONDS = 3.0  # an estimate of the time left is given after this long a pace
 
 
 class _Settings(BaseModel):
@@ -260,16 +266,56 @@ def _pinned(store: RunStore, request: JobRequest) -> JobRequest:
     return JobRequest(request.kind, request.scenario, settings)
 
 
+@dataclass
+class Pace:
+    """How fast a job's progress moves, and so the time it has left, measured from its first
+    report of some work done: what came before (the engine compiling for this machine, about a
+    minute on a first run) is not work the rest will repeat. (The command line's progress bar
+    leaves the same estimate to rich, whose sliding window would count a first run's compiling
+    for its first half minute.)"""
+
+    since: float | None = None  # when work was first reported done (time.monotonic)
+    share_then: float = 0.0
+
+    def seconds_left(self, share: float, now: float) -> float | None:
+        """The time left at ``share`` done (0 to 1) at ``now``, if the pace is known."""
+        if self.since is None:
+            if share > 0.0:
+                self.since, self.share_then = now, share
+            return None
+        if now - self.since < PACE_SECONDS or share <= self.share_then:
+            return None
+        return (now - self.since) * (1.0 - share) / (share - self.share_then)
+
+
+def running_seconds(job: JobInfo, now: datetime) -> float | None:
+    """How long a running job has run (since a worker claimed it last); None otherwise."""
+    if job.state != "running" or job.started_at is None:
+        return None
+    return max((now - job.started_at).total_seconds(), 0.0)
+
+
+def seconds_left(job: JobInfo, now: datetime) -> float | None:
+    """The estimate of a running job's time left, as of ``now`` (its worker wrote it up to
+    ``PROGRESS_SECONDS`` before); None when there is none to give (``Pace``)."""
+    if job.state != "running" or job.seconds_left is None:
+        return None
+    return max(job.seconds_left - (now - job.updated_at).total_seconds(), 0.0)
+
+
 def run_job(store: RunStore, job: JobInfo) -> None:
     """Run a claimed job to its end and store how it ended (done, failed or cancelled)."""
     last = [0.0]
+    pace = Pace() if job.kind in STEADY_KINDS else None
 
     def progress(done: float, total: float | None) -> None:
         now = time.monotonic()
+        share = done / total if total else 0.0
+        seconds_left = pace.seconds_left(share, now) if pace is not None else None
         if now - last[0] < PROGRESS_SECONDS:
             return
         last[0] = now
-        if store.job_progress(job.job_id, done / total if total else 0.0):
+        if store.job_progress(job.job_id, share, seconds_left):
             raise JobCancelled
 
     try:

@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, doe
     from fieldcast.posterior import Assessment
     from fieldcast.tracking import FilterState, Tracking
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
 
 _SCHEMA = [
@@ -103,6 +103,12 @@ _SCHEMA = [
 ]
 # What each schema version adds to the one before: an older store is upgraded in place.
 _UPGRADES = {
+    6: [
+        # when the running job was claimed, and its worker's estimate of the time it has left
+        # (``jobs.Pace``); NULL for jobs that ran before
+        "ALTER TABLE jobs ADD COLUMN started_at TIMESTAMP",
+        "ALTER TABLE jobs ADD COLUMN seconds_left DOUBLE",
+    ],
     5: [
         # the web dashboard's jobs (``jobs.py``): never only in memory
         """CREATE TABLE jobs (
@@ -277,8 +283,11 @@ class CalibrationInfo:
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 _JOB_COLUMNS = (
     "job_id, created_at, updated_at, kind, scenario_name, scenario_json, settings_json, "
-    "job_key, state, progress, cancel_requested, interruptions, result_json, error"
+    "job_key, state, progress, cancel_requested, interruptions, result_json, error, "
+    "started_at, seconds_left"
 )
+# the same from a store of schema version 5 read without upgrading (it has no such columns)
+_JOB_COLUMNS_5 = _JOB_COLUMNS.replace("started_at, seconds_left", "NULL, NULL")
 
 
 @dataclass(frozen=True)
@@ -299,6 +308,8 @@ class JobInfo:
     interruptions: int
     result_json: str | None
     error: str | None
+    started_at: datetime | None  # when a worker claimed it (last), None before
+    seconds_left: float | None  # the worker's estimate while it runs (``jobs.Pace``)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -1358,7 +1369,8 @@ class RunStore:
                 job_id = new_run_id()
                 connection.execute(
                     "INSERT INTO jobs VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, false, 0, NULL, NULL, NULL)",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, false, 0, NULL, NULL, NULL, "
+                    "NULL, NULL)",
                     [
                         job_id,
                         now,
@@ -1397,13 +1409,15 @@ class RunStore:
             ).fetchone()
             if row is None:
                 return None
+            now = datetime.now(UTC).replace(tzinfo=None)
             connection.execute(
-                "UPDATE jobs SET state = 'running', worker = ?, updated_at = ? WHERE job_id = ?",
-                [worker, datetime.now(UTC).replace(tzinfo=None), row[0]],
+                "UPDATE jobs SET state = 'running', worker = ?, updated_at = ?, started_at = ?, "
+                "seconds_left = NULL WHERE job_id = ?",
+                [worker, now, now, row[0]],
             )
         return self.job(row[0])
 
-    def job_progress(self, job_id: str, progress: float) -> bool:
+    def job_progress(self, job_id: str, progress: float, seconds_left: float | None = None) -> bool:
         """Record how far a running job has got.
 
         Parameters
@@ -1412,6 +1426,8 @@ class RunStore:
             The job.
         progress : float
             The share done, 0 to 1.
+        seconds_left : float, optional
+            An estimate of the time it has left (None: none to give).
 
         Returns
         -------
@@ -1420,8 +1436,13 @@ class RunStore:
         """
         with self._connect(write=True) as connection:
             connection.execute(
-                "UPDATE jobs SET progress = ?, updated_at = ? WHERE job_id = ?",
-                [min(max(progress, 0.0), 1.0), datetime.now(UTC).replace(tzinfo=None), job_id],
+                "UPDATE jobs SET progress = ?, seconds_left = ?, updated_at = ? WHERE job_id = ?",
+                [
+                    min(max(progress, 0.0), 1.0),
+                    seconds_left,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    job_id,
+                ],
             )
             row = connection.execute(
                 "SELECT cancel_requested FROM jobs WHERE job_id = ?", [job_id]
@@ -1447,6 +1468,7 @@ class RunStore:
         with self._connect(write=True) as connection:
             connection.execute(
                 "UPDATE jobs SET state = ?, result_json = ?, error = ?, updated_at = ?, "
+                "seconds_left = NULL, "
                 "progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE job_id = ?",
                 [state, result_json, error, datetime.now(UTC).replace(tzinfo=None), state, job_id],
             )
@@ -1519,7 +1541,7 @@ class RunStore:
                     continue
                 connection.execute(
                     "UPDATE jobs SET state = 'queued', progress = 0, worker = NULL, "
-                    "interruptions = ?, updated_at = ? WHERE job_id = ?",
+                    "seconds_left = NULL, interruptions = ?, updated_at = ? WHERE job_id = ?",
                     [interruptions + 1, now, job_id],
                 )
                 requeued.append(job_id)
@@ -1546,7 +1568,7 @@ class RunStore:
             row = None
             if _has_table(connection, "jobs"):
                 row = connection.execute(
-                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", [job_id]
+                    f"SELECT {_job_columns(connection)} FROM jobs WHERE job_id = ?", [job_id]
                 ).fetchone()
         if row is None:
             raise StoreError(f"no job {job_id!r} in {self.path}")
@@ -1570,7 +1592,8 @@ class RunStore:
             if not _has_table(connection, "jobs"):
                 return []
             rows = connection.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, job_id DESC LIMIT ?",
+                f"SELECT {_job_columns(connection)} FROM jobs "
+                "ORDER BY created_at DESC, job_id DESC LIMIT ?",
                 [limit],
             ).fetchall()
         return [JobInfo(*row) for row in rows]
@@ -1640,6 +1663,16 @@ def _from_npy(data: bytes) -> np.ndarray:
 def _has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the store has a table (an older store read without upgrading may not)."""
     return table in {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+
+
+def _job_columns(connection: duckdb.DuckDBPyConnection) -> str:
+    """What to select for a ``JobInfo``: a store of schema version 5 read without upgrading
+    has no ``started_at`` or ``seconds_left`` yet."""
+    (found,) = connection.execute(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = 'jobs' AND column_name = 'seconds_left'"
+    ).fetchone()
+    return _JOB_COLUMNS if found else _JOB_COLUMNS_5
 
 
 def _unmasked(column: np.ndarray) -> np.ndarray:

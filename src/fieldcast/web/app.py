@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +49,8 @@ from fieldcast.jobs import (
     JobRequest,
     QueueFull,
     Workers,
+    running_seconds,
+    seconds_left,
     submit,
 )
 from fieldcast.observations import ObservationError, check_name, parse_observations
@@ -154,6 +157,7 @@ def with_refusals(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _job_view(job: JobInfo) -> dict[str, Any]:
+    now = utc_now()
     return {
         "job_id": job.job_id,
         "kind": job.kind,
@@ -163,6 +167,9 @@ def _job_view(job: JobInfo) -> dict[str, Any]:
         "progress": job.progress,
         "interruptions": job.interruptions,
         "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "running_seconds": running_seconds(job, now),
+        "seconds_left": seconds_left(job, now),
         "result": job.result,
         "error": job.error.split("\n")[0] if job.error else None,
     }
@@ -208,6 +215,7 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["duration"] = duration
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def store() -> RunStore:
@@ -388,7 +396,13 @@ def create_app(settings: WebSettings) -> FastAPI:
             from fieldcast.engine import compiled_code_cached
 
             compiling = not compiled_code_cached()
-        return {"job": job, "compiling": compiling}
+        now = utc_now()
+        return {
+            "job": job,
+            "compiling": compiling,
+            "running_seconds": running_seconds(job, now),
+            "seconds_left": seconds_left(job, now),
+        }
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     def job_page(request: Request, job_id: str) -> HTMLResponse:
@@ -717,6 +731,21 @@ def create_app(settings: WebSettings) -> FastAPI:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    """Now, as the store keeps times (UTC, without a zone)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def duration(seconds: float) -> str:
+    """A span of time as a reader says it: 45 s, 2 min 05 s, 1 h 20 min."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def _plain(status: int, message: str) -> Response:
