@@ -1,18 +1,24 @@
-"""Reports: charts show the stored numbers, HTML is self-contained, PNGs are written."""
+"""Reports: charts show the stored numbers, HTML is self-contained, PNGs are written, and the
+terminal's tables cut no word that fits."""
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+import rich.table
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from rich.console import Console
 
 from fieldcast.compiled import compile_scenario
 from fieldcast.forecast import run_forecast
 from fieldcast.reports import charts
 from fieldcast.reports.html import comparison_report, run_report, write_pngs
+from fieldcast.reports.table import Table
 from fieldcast.scenario import Scenario
 from fieldcast.store import RunStore, StoredRun
 
@@ -106,3 +112,41 @@ def test_pngs_are_written(stored: StoredRun, tmp_path: Path) -> None:
     assert len(paths) == 5
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+PLAN_TABLE = (  # the header and a row of `fieldcast plan`'s table, wider than 80 columns
+    ["City", "Now", "Recommended", "Expected arrested (now)", "Expected arrested (recommended)",
+     "Gain of one more team"],
+    ["San Francisco", "4", "4", "18.3", "18.3", "3.05"],
+)  # fmt: skip
+RUNS_TABLE = (  # `fieldcast runs list`'s: its longest words alone are wider than 80 columns
+    ["Run", "Stored (UTC)", "Scenario", "Seed", "Replications", "Engine", "P(goal)",
+     "Arrested (median)"],
+    ["20261207-005448-38579b", "2026-12-07 00:54", "seed-2019", "2019", "2,000", "counts",
+     "0.0%", "176"],
+)  # fmt: skip
+
+
+def _printed(table_class: type[rich.table.Table], header: list[str], row: list[str]) -> str:
+    table = table_class()
+    for column in header:
+        table.add_column(column, justify="right", overflow="fold")
+    table.add_row(*row)
+    console = Console(file=io.StringIO(), width=80)
+    console.print(table)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_table_wider_than_the_terminal_cuts_no_word_that_fits() -> None:
+    """At 80 columns every word of the plan's table is printed whole, within the width;
+    rich's own layout cuts some ("(recommende|d)"), which is why ``Table`` exists. A table
+    whose words cannot all fit is laid out as rich does."""
+    words = {word for text in PLAN_TABLE[0] + PLAN_TABLE[1] for word in text.split()}
+    shown = {}
+    for table_class in (Table, rich.table.Table):
+        text = _printed(table_class, *PLAN_TABLE)
+        assert max(len(line) for line in text.splitlines()) <= 80
+        shown[table_class] = set(re.findall(r"[^\s\u2500-\u257f]+", text))
+    assert words <= shown[Table], sorted(words - shown[Table])
+    assert not words <= shown[rich.table.Table]
+    assert _printed(Table, *RUNS_TABLE) == _printed(rich.table.Table, *RUNS_TABLE)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console, ConsoleRenderable, RenderHook
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -28,7 +28,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
 from fieldcast.catalog import (
@@ -44,6 +43,7 @@ from fieldcast.fields import (
     MAX_SEED,
     MAX_TEAMS,
 )
+from fieldcast.reports.table import Table
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -98,25 +98,11 @@ observe_app = typer.Typer(
 app.add_typer(observe_app, name="observe")
 
 
-class _EveryFigure(RenderHook):
-    """Table cells fold a word too long for their column instead of cutting it short with
-    an ellipsis (rich's default): printed output keeps every figure at any width."""
-
-    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
-        for renderable in renderables:
-            if isinstance(renderable, Table):
-                for column in renderable.columns:
-                    if column.overflow == "ellipsis":
-                        column.overflow = "fold"
-        return renderables
-
-
 # Messages are not wrapped (paths stay whole); reports wrap their panels themselves
 # (``reports.terminal``), at the terminal's width or at 80 columns in a file or pipe.
 # Neither console reads console markup: names and notes are printed as they are (a city named
 # "[/]Atlanta" once crashed a report); styles are given as Text styles.
 stdout = Console(soft_wrap=True, markup=False)
-stdout.push_render_hook(_EveryFigure())
 stderr = Console(stderr=True, soft_wrap=True, markup=False)
 
 ScenarioArgument = Annotated[

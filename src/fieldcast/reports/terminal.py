@@ -9,10 +9,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from fieldcast.forecast import uncertainty_pairs
+from fieldcast.reports.table import Table
 
 
 def _show(console: Console, *renderables: Any) -> None:
