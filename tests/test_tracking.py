@@ -7,6 +7,7 @@ variant that the same check catches.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from fieldcast.catalog import load_scenario
 from fieldcast.engine import LaneState
 from fieldcast.observations import ObservationSet
 from fieldcast.scenario import scenario_with
-from fieldcast.tracking import FilterState, track, tracked_model
+from fieldcast.tracking import SURPRISE_LEVEL, FilterState, track, tracked_model
 
 SEED = load_scenario("seed-2019")
 
@@ -145,6 +146,31 @@ def test_a_collapse_of_the_weights_is_said_plainly() -> None:
     typical = synthetic_observations(SEED, 3, 7, ("arrests",))  # the scenario's own values
     healthy = track(SEED, typical, "t", particles=400, seed=1).summary()
     assert not any(step["collapsed"] for step in healthy["steps"]) and not healthy["warnings"]
+
+
+def test_a_count_the_scenario_cannot_produce_is_named() -> None:
+    """Arrests of the scenario's own values (ten cities, days 0 to 3: 40 counts) raise no
+    surprise: a correct filter flags a count with probability at most 1 - SURPRISE_LEVEL, so
+    any of 40 at most 4% of the time (a union bound). The same counts with 60 more arrests
+    reported in Atlanta on day 1 (cumulative from then on) are named: that count, and no
+    other, as more than the filter could expect."""
+    typical = synthetic_observations(SEED, 3, 7, ("arrests",))
+    quiet = track(SEED, typical, "t", particles=1000, seed=2).summary()
+    assert not any(step["surprises"] for step in quiet["steps"]) and not quiet["warnings"]
+    inflated = ObservationSet(
+        tuple(
+            replace(row, value=row.value + 60) if row.place == "Atlanta" and row.day >= 1 else row
+            for row in typical.rows
+        )
+    )
+    loud = track(SEED, inflated, "t", particles=1000, seed=2).summary()
+    surprises = [(step["day"], s) for step in loud["steps"] for s in step["surprises"]]
+    assert [(day, s["place"], s["first_day"]) for day, s in surprises] == [(1, "Atlanta", 1)]
+    assert surprises[0][1]["p_at_least"] < (1 - SURPRISE_LEVEL) / 2
+    assert any(
+        "arrests reported in Atlanta on day 1 are more than the filter could expect" in warning
+        for warning in loud["warnings"]
+    )
 
 
 def test_a_parameter_that_cannot_vary_by_lane_is_refused_with_the_reason() -> None:

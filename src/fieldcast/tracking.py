@@ -93,6 +93,10 @@ COLLAPSE_DISCOUNT = 0.95  # after a collapse: about five times the jitter
 # distinct histories.
 COLLAPSE_SHARE = 0.01
 COLLAPSE_FLOOR = 10.0
+# A count is a surprise when it lies outside this central interval of what the filter
+# predicted for it (its lanes, equally weighted, run on from the last observed day, with the
+# reporting noise): one a tracked operation's 70 counts would have by chance 7% of the time.
+SURPRISE_LEVEL = 0.999
 QUANTILES = (0.05, 0.5, 0.95)
 INTERVALS_INCLUDE = (
     "replication noise, the tracked assumptions' uncertainty (drawn from their ranges) and "
@@ -334,6 +338,19 @@ def count_log_likelihood(
     return stats.nbinom.logpmf(observed, k, k / (k + mean))
 
 
+def count_tails(
+    model: Observation, observed: np.ndarray, simulated: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """[..., count] the probabilities of a reported count at most and at least the observed
+    one around each simulated count (the observation model's CDF and survival function)."""
+    mean = np.maximum(simulated, SIMULATED_ZERO)
+    if model.model == "poisson":
+        return stats.poisson.cdf(observed, mean), stats.poisson.sf(observed - 1, mean)
+    k = model.dispersion
+    p = k / (k + mean)
+    return stats.nbinom.cdf(observed, k, p), stats.nbinom.sf(observed - 1, k, p)
+
+
 def _place_index(scenario: Scenario, place: str) -> int:
     cities = [city.name for city in scenario.cities]
     return len(cities) if place == TOTAL else cities.index(place)
@@ -348,6 +365,10 @@ class Step:
     ess: float  # of this day's weights, before resampling
     collapsed: bool
     band: list[list[float]]  # [place] 5%, 50%, 95% of persons arrested by this day, filtered
+    # the counts outside the SURPRISE_LEVEL interval the filter predicted for them, each with
+    # place, metric, first_day, persons and the predicted probability of as few (p_at_most)
+    # and as many (p_at_least); none in filters stored before they were kept
+    surprises: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -356,6 +377,7 @@ class Step:
             "ess": self.ess,
             "collapsed": self.collapsed,
             "band": self.band,
+            "surprises": self.surprises,
         }
 
 
@@ -619,7 +641,7 @@ def _children_step(
     day: int,
     processes: int,
     client: Client | None,
-) -> tuple[LaneChunk, np.ndarray, np.ndarray]:
+) -> tuple[LaneChunk, np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """Day ``day`` of every lane drawn ``CHILDREN`` times (each child its own random
     numbers): for each block of places (``_blocks``), one child chosen with probability
     proportional to the likelihood of the block's counts, its cities spliced into the lane;
@@ -632,8 +654,10 @@ def _children_step(
     bind and cities come from different children. Children are chosen by weighted reservoir
     sampling, one child at a time, so only two lane states are held at once.
 
-    Returns the lanes at the end of the day, their observables [lane, place, metric] and
-    log-weights [lane]."""
+    Returns the lanes at the end of the day, their observables [lane, place, metric],
+    log-weights [lane] and the day's surprising counts (``Step.surprises``): each count's
+    predictive probabilities are those of the lanes as they came in, equally weighted, over
+    all their children, with the reporting noise."""
     model, lanes = state.model, state.lanes
     blocks = _blocks(model, ending)
     cities = len(model.cities)
@@ -642,6 +666,7 @@ def _children_step(
         for block in blocks
     ]
     persons = np.array([c.persons for c in ending])
+    at_most, at_least = np.zeros(len(ending)), np.zeros(len(ending))
     running = np.full((len(blocks), len(lanes)), -np.inf)
     chosen: LaneChunk | None = None
     spare: LaneState | None = None  # a child's state once spliced: the next child's copy
@@ -662,6 +687,9 @@ def _children_step(
         child_now = snapshot[0]
         simulated = np.stack([simulated_count(state, c, {day: child_now}) for c in ending], axis=1)
         log_likelihood = count_log_likelihood(model.observation, persons, simulated)
+        tails = count_tails(model.observation, persons, simulated)
+        at_most += tails[0].mean(axis=0) / CHILDREN
+        at_least += tails[1].mean(axis=0) / CHILDREN
         by_block = np.stack([log_likelihood[:, m].sum(axis=1) for m in members])
         running = np.logaddexp(running, by_block)
         if chosen is None:
@@ -682,7 +710,20 @@ def _children_step(
         now[:, cities] = now[:, :cities].sum(axis=1)
     chosen.branch = lanes.branch  # the lane goes on with its own random numbers
     log_weights = (running - math.log(CHILDREN)).sum(axis=0)
-    return chosen, now, log_weights
+    tail = (1 - SURPRISE_LEVEL) / 2
+    surprises = [
+        {
+            "place": count.place,
+            "metric": count.metric,
+            "first_day": count.first_day,
+            "persons": count.persons,
+            "p_at_most": float(low),
+            "p_at_least": float(high),
+        }
+        for count, low, high in zip(ending, at_most, at_least, strict=True)
+        if min(low, high) < tail
+    ]
+    return chosen, now, log_weights, surprises
 
 
 def filter_to(
@@ -705,6 +746,7 @@ def filter_to(
     for day in _pause_days(state, pending):
         ending = [c for c in pending if c.last_day == day]
         ess, collapsed = float(particles), False
+        surprises: list[dict[str, Any]] = []
         if not ending:
             state.lanes, snapshot, _ = _in_chunks(
                 state.model, state.seed, state.lanes, day, [day], day + 1, processes, client
@@ -715,7 +757,9 @@ def filter_to(
                 state.lanes, _, _ = _in_chunks(
                     state.model, state.seed, state.lanes, day - 1, [], day, processes, client
                 )
-            lanes, now, log_weights = _children_step(state, ending, day, processes, client)
+            lanes, now, log_weights, surprises = _children_step(
+                state, ending, day, processes, client
+            )
             ess = effective_sample_size(log_weights)
             collapsed = ess < max(COLLAPSE_SHARE * particles, COLLAPSE_FLOOR)
             parents = systematic_resample(log_weights, _generator(state.seed, day, 1))
@@ -740,7 +784,7 @@ def filter_to(
                 state.reference_day[s] = day
         if ending:
             band = np.quantile(now[:, :, arrests], QUANTILES, axis=0, method="inverted_cdf").T
-            state.steps.append(Step(day, len(ending), ess, collapsed, band.tolist()))
+            state.steps.append(Step(day, len(ending), ess, collapsed, band.tolist(), surprises))
         state.day = day
         if progress is not None:
             progress(day, observed.last_day)
@@ -885,14 +929,16 @@ class Tracking:
             for path in self.scenario.ranges
             if path not in model.ranges and not path.startswith("costs.")  # not simulated
         ]
-        warnings = [
-            f"day {step.day}: the effective sample size collapsed to {step.ess:.1f} of "
-            f"{self.particles:,} particles: the forecast rests on few distinct histories "
-            "(rejuvenated harder; more particles, or a noisier observation model if reports "
-            "are noisier than declared, would help)"
-            for step in state.steps
-            if step.collapsed
-        ]
+        warnings = []  # day by day: a collapse, then the counts it could not expect
+        for step in state.steps:
+            if step.collapsed:
+                warnings.append(
+                    f"day {step.day}: the effective sample size collapsed to {step.ess:.1f} of "
+                    f"{self.particles:,} particles: the forecast rests on few distinct "
+                    "histories (rejuvenated harder; more particles, or a noisier observation "
+                    "model if reports are noisier than declared, would help)"
+                )
+            warnings += [surprise_warning(step.day, surprise) for surprise in step.surprises]
         return {
             "scenario": self.scenario.name,
             "observations": self.observations,
@@ -922,6 +968,23 @@ class Tracking:
             "arrests_by_day": self.bands,
             "observed_arrests": self.observed,
         }
+
+
+def surprise_warning(day: int, surprise: dict[str, Any]) -> str:
+    """A plain sentence for a count the filter could hardly have predicted (``Step``)."""
+    more = surprise["p_at_least"] < surprise["p_at_most"]
+    chance = surprise["p_at_least"] if more else surprise["p_at_most"]
+    odds = "less than one in a million" if chance < 1e-6 else f"about one in {1 / chance:,.0f}"
+    first = surprise["first_day"]
+    days = f"on day {day}" if first == day else f"over days {first} to {day}"
+    return (
+        f"day {day}: the {surprise['persons']:,} {surprise['metric'].replace('_', ' ')} "
+        f"reported in {surprise['place']} {days} are {'more' if more else 'fewer'} than the "
+        f"filter could expect (a chance of {odds} of as {'many' if more else 'few'}, the "
+        "reporting noise included): the scenario cannot produce them (its held assumptions, "
+        "the ranges of the tracked ones, or the model), so the forecast does not follow them; "
+        "check the counts, or calibrate the held assumptions and track the calibrated scenario"
+    )
 
 
 def _difference(after: float | None, before: float | None) -> float | None:
