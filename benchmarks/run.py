@@ -404,7 +404,9 @@ def nowcast_update_seconds(seed_2019: Scenario, quick: bool) -> dict[str, float]
     """``fieldcast forecast seed-2019 --observed`` with one more day of counts (arrests and
     detentions of every city, made with p_contact 0.4 and p_detain 0.7): the stored filter of
     days 0 to 5 read, day 6 filtered, the forecast before and after, the new filter stored.
-    In this process: the filter's lanes are too big to ship to processes every day."""
+    In this process; the command line uses every core, which on two cores makes an update
+    of one day about as fast (docs/performance.md, "An observed day in one task per
+    chunk")."""
     truth = scenario_with(seed_2019, ["city_defaults.p_contact=0.4", "city_defaults.p_detain=0.7"])
     observed = synthetic_observations(truth, 6, seed=7, metrics=("arrests", "detentions"))
     first = ObservationSet(tuple(row for row in observed.rows if row.day <= 5))

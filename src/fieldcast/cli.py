@@ -1517,7 +1517,7 @@ def _track(
                     particles,
                     seed,
                     parameters,
-                    processes or 1,
+                    processes or _default_processes(),
                     client,
                     keep=not no_store,
                 )
@@ -1562,7 +1562,7 @@ def backtest(
         typer.Option(
             min=1,
             max=MAX_PROCESSES,
-            help="Local processes. Default: this process only (see forecast).",
+            help="Local processes (results do not depend on it). Default: cores.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -1587,7 +1587,14 @@ def backtest(
     with _cluster(workers, scheduler) as client:
         try:
             result = run_backtest(
-                loaded, counts, label, particles, seed, parameter or [], processes or 1, client
+                loaded,
+                counts,
+                label,
+                particles,
+                seed,
+                parameter or [],
+                processes or _default_processes(),
+                client,
             )
         except ValueError as error:
             _fail(str(error))

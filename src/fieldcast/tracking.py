@@ -499,10 +499,9 @@ def start_filter(
     )
 
 
-def _lane_day(state: FilterState) -> int:
-    """The day the filter's lanes have run to (the day before the start if not started)."""
-    start = _compiled(state.model).structure.start_day
-    lanes = state.lanes
+def _chunk_day(model: Scenario, lanes: LaneChunk) -> int:
+    """The day lanes have run to (the day before the start if not started)."""
+    start = _compiled(model).structure.start_day
     return start - 1 if lanes.state is None else start + lanes.next_day_index - 1
 
 
@@ -642,23 +641,91 @@ def _children_step(
     processes: int,
     client: Client | None,
 ) -> tuple[LaneChunk, np.ndarray, np.ndarray, list[dict[str, Any]]]:
-    """Day ``day`` of every lane drawn ``CHILDREN`` times (each child its own random
-    numbers): for each block of places (``_blocks``), one child chosen with probability
-    proportional to the likelihood of the block's counts, its cities spliced into the lane;
-    each lane weighted by the product over blocks of the children's mean likelihood, an
-    unbiased estimate of the likelihood of the day's counts given the lane's past (a nested
-    or random-weight particle filter: Naesseth, Lindsten and Schoen 2015; Fearnhead,
-    Papaspiliopoulos and Roberts 2008). The day's luck is thus averaged out of the weights,
-    city by city, so they reflect the lanes' assumptions and histories; cities share
-    national resources (family beds, removal seats) only approximately on a day when these
-    bind and cities come from different children. Children are chosen by weighted reservoir
-    sampling, one child at a time, so only two lane states are held at once.
+    """Day ``day`` of every lane drawn ``CHILDREN`` times (``_children_of_chunk``, over the
+    lanes cut into chunks run where asked: each chunk's state goes there and back once a
+    day), the lanes first run to the day before if they are behind.
 
     Returns the lanes at the end of the day, their observables [lane, place, metric],
     log-weights [lane] and the day's surprising counts (``Step.surprises``): each count's
     predictive probabilities are those of the lanes as they came in, equally weighted, over
     all their children, with the reporting noise."""
-    model, lanes = state.model, state.lanes
+    lanes = state.lanes
+    single = client is None and processes == 1
+    size = len(lanes) if single else work_split(len(lanes), processes, client)
+    tasks = [
+        (
+            state.model,
+            state.seed,
+            lanes.take(slice(s, s + size)),
+            s,
+            len(lanes),
+            day,
+            tuple(ending),
+            state.series,
+            state.reference[s : s + size],
+            state.reference_day,
+        )
+        for s in range(0, len(lanes), size)
+    ]
+    parts: list[Any] = [None] * len(tasks)
+
+    def receive(index: int, result: Any) -> None:
+        parts[index] = result
+
+    gather(_children_of_chunk, tasks, receive, processes, client)
+    chosen = LaneChunk.join([p[0] for p in parts])
+    now, log_weights, at_most, at_least = (
+        np.concatenate([p[i] for p in parts]) for i in range(1, 5)
+    )
+    tail = (1 - SURPRISE_LEVEL) / 2
+    surprises = [
+        {
+            "place": count.place,
+            "metric": count.metric,
+            "first_day": count.first_day,
+            "persons": count.persons,
+            "p_at_most": float(low),
+            "p_at_least": float(high),
+        }
+        for count, low, high in zip(
+            ending, at_most.mean(axis=0), at_least.mean(axis=0), strict=True
+        )
+        if min(low, high) < tail
+    ]
+    return chosen, now, log_weights, surprises
+
+
+def _children_of_chunk(
+    model: Scenario,
+    seed: int,
+    lanes: LaneChunk,
+    first_lane: int,
+    all_lanes: int,
+    day: int,
+    ending: tuple[ObservedCount, ...],
+    series: list[tuple[str, str]],
+    reference: np.ndarray,
+    reference_day: np.ndarray,
+) -> tuple[LaneChunk, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Day ``day`` of the chunk's lanes (lanes ``first_lane`` on of ``all_lanes``) drawn
+    ``CHILDREN`` times (each child its own random numbers): for each block of places
+    (``_blocks``), one child chosen with probability proportional to the likelihood of the
+    block's counts, its cities spliced into the lane; each lane weighted by the product over
+    blocks of the children's mean likelihood, an unbiased estimate of the likelihood of the
+    day's counts given the lane's past (a nested or random-weight particle filter: Naesseth,
+    Lindsten and Schoen 2015; Fearnhead, Papaspiliopoulos and Roberts 2008). The day's luck
+    is thus averaged out of the weights, city by city, so they reflect the lanes' assumptions
+    and histories; cities share national resources (family beds, removal seats) only
+    approximately on a day when these bind and cities come from different children.
+    Children are chosen by weighted reservoir sampling, one child at a time, so only two lane
+    states are held at once; the choices' uniforms are those of all the lanes, this chunk's
+    taken from them, so that no result depends on the cut.
+
+    Returns the lanes at the end of the day, their observables [lane, place, metric],
+    log-weights [lane], and each count's predictive probabilities of as few and as many
+    [lane, count], the lane's children averaged."""
+    if _chunk_day(model, lanes) < day - 1:  # behind: days without counts to weigh
+        lanes, _, _ = _advance(model, seed, lanes, day - 1, (), day)
     blocks = _blocks(model, ending)
     cities = len(model.cities)
     members = [
@@ -666,8 +733,11 @@ def _children_step(
         for block in blocks
     ]
     persons = np.array([c.persons for c in ending])
-    at_most, at_least = np.zeros(len(ending)), np.zeros(len(ending))
+    references = FilterState(model, seed, day - 1, "", lanes, series, reference, reference_day)
+    at_most = np.zeros((len(lanes), len(ending)))
+    at_least = np.zeros((len(lanes), len(ending)))
     running = np.full((len(blocks), len(lanes)), -np.inf)
+    rows = slice(first_lane, first_lane + len(lanes))
     chosen: LaneChunk | None = None
     spare: LaneState | None = None  # a child's state once spliced: the next child's copy
     now = np.zeros(0)
@@ -681,49 +751,35 @@ def _children_step(
             lanes.next_day_index,
             lanes.table(model),
         )
-        advanced, snapshot, _ = _in_chunks(
-            model, state.seed, children, day, [day], day + 1, processes, client, spare
-        )
+        advanced, snapshot, _ = _advance(model, seed, children, day, (day,), day + 1, spare)
         child_now = snapshot[0]
-        simulated = np.stack([simulated_count(state, c, {day: child_now}) for c in ending], axis=1)
+        simulated = np.stack(
+            [simulated_count(references, c, {day: child_now}) for c in ending], axis=1
+        )
         log_likelihood = count_log_likelihood(model.observation, persons, simulated)
         tails = count_tails(model.observation, persons, simulated)
-        at_most += tails[0].mean(axis=0) / CHILDREN
-        at_least += tails[1].mean(axis=0) / CHILDREN
+        at_most += tails[0] / CHILDREN
+        at_least += tails[1] / CHILDREN
         by_block = np.stack([log_likelihood[:, m].sum(axis=1) for m in members])
         running = np.logaddexp(running, by_block)
         if chosen is None:
             chosen, now = advanced, child_now
             continue
         assert chosen.state is not None and advanced.state is not None
-        switch = _generator(state.seed, day, 16 + child).random(by_block.shape) < np.exp(
-            by_block - running
-        )
+        uniforms = _generator(seed, day, 16 + child).random((len(blocks), all_lanes))[:, rows]
+        switch = uniforms < np.exp(by_block - running)
         _splice(chosen.state, advanced.state, blocks, switch, cities)
         spare = advanced.state
         for block, take in zip(blocks, switch, strict=True):
-            rows = np.flatnonzero(take)
-            now[np.ix_(rows, block)] = child_now[np.ix_(rows, block)]
+            taken = np.flatnonzero(take)
+            now[np.ix_(taken, block)] = child_now[np.ix_(taken, block)]
     assert chosen is not None and chosen.state is not None
     if any(len(block) <= cities for block in blocks):  # cities spliced: national sums anew
         chosen.state = _recount(chosen.state, _compiled(model).sizes)
         now[:, cities] = now[:, :cities].sum(axis=1)
     chosen.branch = lanes.branch  # the lane goes on with its own random numbers
     log_weights = (running - math.log(CHILDREN)).sum(axis=0)
-    tail = (1 - SURPRISE_LEVEL) / 2
-    surprises = [
-        {
-            "place": count.place,
-            "metric": count.metric,
-            "first_day": count.first_day,
-            "persons": count.persons,
-            "p_at_most": float(low),
-            "p_at_least": float(high),
-        }
-        for count, low, high in zip(ending, at_most, at_least, strict=True)
-        if min(low, high) < tail
-    ]
-    return chosen, now, log_weights, surprises
+    return chosen, now, log_weights, at_most, at_least
 
 
 def filter_to(
@@ -753,10 +809,6 @@ def filter_to(
             )
             now = snapshot[0]
         else:
-            if day - 1 > _lane_day(state):  # the days before it: no counts to condition on
-                state.lanes, _, _ = _in_chunks(
-                    state.model, state.seed, state.lanes, day - 1, [], day, processes, client
-                )
             lanes, now, log_weights, surprises = _children_step(
                 state, ending, day, processes, client
             )
