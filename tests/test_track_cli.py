@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pty
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from test_calibrate_cli import fieldcast
+from test_calibrate_cli import FIELDCAST, fieldcast
 
 SMALL = ["--particles", "300"]
 
@@ -126,3 +129,43 @@ def test_a_tracked_forecast_without_a_store_needs_none(workdir: Path) -> None:
     )  # fmt: skip
     assert json.loads(result.stdout)["as_of_day"] == 6
     assert not missing.exists()
+
+
+def _on_a_terminal(store: Path, *args: str) -> str:
+    """What ``fieldcast ARGS`` writes to its standard error when it is a terminal (a
+    pseudo-terminal here): where progress bars are shown."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [FIELDCAST, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env={**os.environ, "FIELDCAST_STORE": str(store), "COLUMNS": "100"},
+        cwd=store.parent,
+    ) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end closed: the command is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert process.wait(timeout=300) == 0
+    os.close(leader)
+    return shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize(
+    ("command", "bar"),
+    [
+        (["forecast", "seed-2019", "--no-store"], "observed days filtered"),
+        (["backtest", "seed-2019"], "forecasts scored"),
+    ],
+)
+def test_tracking_and_backtests_show_their_progress_on_a_terminal(
+    workdir: Path, command: list[str], bar: str
+) -> None:
+    shown = _on_a_terminal(workdir / "runs.duckdb", *command, "--observed", "full.csv", *SMALL)
+    assert f"seed-2019: {bar}" in shown and "elapsed" in shown

@@ -23,7 +23,7 @@ short forecast per observed day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +127,7 @@ def backtest(
     parameters: Sequence[str] = (),
     processes: int = 1,
     client: Client | None = None,
+    progress: Callable[[float, float | None], None] | None = None,
 ) -> Backtest:
     """Score the forecast tracking would have made at each observed day (module docstring).
 
@@ -148,6 +149,8 @@ def backtest(
         Local processes (1: this process).
     client : distributed.Client, optional
         A Dask client whose cluster runs the lanes instead.
+    progress : callable, optional
+        Called with (forecasts made, forecasts to make) after each.
 
     Returns
     -------
@@ -159,7 +162,9 @@ def backtest(
     counts = observed.counts()
     origins = sorted({c.last_day for c in counts})
     predictions: list[Prediction] = []
-    for origin in origins[:-1]:
+    for made, origin in enumerate(origins[:-1]):
+        if progress is not None:
+            progress(made, len(origins) - 1)
         state = filter_to(state, observed, origin, processes, client)
         later = [c for c in counts if c.first_day > origin]
         record = sorted({c.last_day for c in later} | {c.first_day - 1 for c in later})
@@ -197,4 +202,6 @@ def backtest(
                         pit=randomized_pit(reported, observed_total, float(uniforms.random())),
                     )
                 )
+    if progress is not None:
+        progress(len(origins) - 1, len(origins) - 1)
     return Backtest(scenario, observations, particles, seed, predictions)

@@ -1505,7 +1505,10 @@ def _track(
     name = _observation_name(observed)
     run_store = _store(store)
     _say_if_the_engine_compiles(scheduler)
-    with _cluster(workers, scheduler) as client:
+    # days differ in cost (the first runs the days before day 0, and the forecasts after
+    # the last follow it): no estimate of the time left
+    with _cluster(workers, scheduler) as client, _progress_bar(time_left=False) as bar:
+        task = bar.add_task(f"{loaded.name}: observed days filtered", total=None)
         try:
             kept = _store_call(
                 lambda: track_and_keep(
@@ -1520,6 +1523,9 @@ def _track(
                     processes or _default_processes(),
                     client,
                     keep=not no_store,
+                    progress=lambda day, last: bar.update(
+                        task, completed=max(day + 1, 0), total=(last or 0) + 1
+                    ),
                 )
             )
         except ValueError as error:
@@ -1584,7 +1590,8 @@ def backtest(
     if len({row.day for row in counts.rows}) < 2:
         _fail("--observed: a backtest needs counts on at least two days")
     _say_if_the_engine_compiles(scheduler)
-    with _cluster(workers, scheduler) as client:
+    with _cluster(workers, scheduler) as client, _progress_bar() as bar:
+        task = bar.add_task(f"{loaded.name}: forecasts scored", total=None)
         try:
             result = run_backtest(
                 loaded,
@@ -1595,6 +1602,7 @@ def backtest(
                 parameter or [],
                 processes or _default_processes(),
                 client,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         except ValueError as error:
             _fail(str(error))
