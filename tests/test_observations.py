@@ -86,6 +86,46 @@ def test_a_spreadsheet_export_reads_as_the_plain_file(scenario: Scenario, tmp_pa
         check_observations(_raw([(0, "Boston", "arrests", 1, "daily")]), scenario)
 
 
+@pytest.mark.parametrize(
+    ("delimiter", "written", "read"),
+    [
+        (",", '"1,234"', 1234),  # a comma file's thousands mark
+        (",", "1.000", 1),  # and its decimal mark
+        ("\t", "1,234", 1234),
+        (";", "1.234", 1234),  # a semicolon file's thousands mark
+        (";", "1.000", 1000),  # read as 1 before
+        (";", "5,0", 5),  # and its decimal mark
+        (";", "1 234", 1234),
+        (",", "1\u00a0234", 1234),
+        (",", "1'234", 1234),
+    ],
+)
+def test_grouped_numbers_read_in_their_files_convention(
+    scenario: Scenario, tmp_path: Path, delimiter: str, written: str, read: int
+) -> None:
+    """A spreadsheet writes large numbers grouped by thousands, with the thousands mark of
+    its convention: a comma where commas or tabs separate the columns, a full stop where
+    semicolons do (the decimal mark is then a comma); spaces and apostrophes in any."""
+    header = delimiter.join(("day", "place", "metric", "value", "basis"))
+    row = delimiter.join(("1", "A", "collateral_arrests", written, "daily"))
+    (tmp_path / "grouped.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    assert read_observations(tmp_path / "grouped.csv", scenario).rows[0].value == read
+
+
+@pytest.mark.parametrize(("delimiter", "written"), [(";", "1,5"), (";", "1,234"), (",", '"1,5"')])
+def test_a_number_that_is_not_whole_in_its_files_convention_is_refused(
+    scenario: Scenario, tmp_path: Path, delimiter: str, written: str
+) -> None:
+    header = delimiter.join(("day", "place", "metric", "value", "basis"))
+    row = delimiter.join(("1", "A", "collateral_arrests", written, "daily"))
+    (tmp_path / "odd.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    shown = written.strip('"')
+    with pytest.raises(
+        ObservationError, match=f"row 1: value: expected a whole number, got '{shown}'"
+    ):
+        read_observations(tmp_path / "odd.csv", scenario)
+
+
 def test_json_may_give_the_basis_once(scenario: Scenario, tmp_path: Path) -> None:
     rows = [{"day": 0, "place": "A", "metric": "arrests", "value": 3}]
     (tmp_path / "once.json").write_text(json.dumps({"basis": "daily", "rows": rows}))

@@ -5,7 +5,8 @@ An observation file (CSV or JSON) holds rows ``day, place, metric, value, basis`
 * ``day``: the day number (day 0 is the first field day), from 0 to the last simulated day;
 * ``place``: a city of the scenario, or ``Total`` for the whole operation;
 * ``metric``: one of ``OBSERVABLE`` (persons);
-* ``value``: a whole number of persons, never negative;
+* ``value``: a whole number of persons, never negative (in a CSV file, grouped by thousands
+  as the file's convention writes it: ``_plain_number``);
 * ``basis``: ``cumulative`` (persons from the start of the operation to the end of that day)
   or ``daily`` (persons on that day alone). A JSON file may give it once for all rows.
 
@@ -208,9 +209,33 @@ def parse_observations(
     return check_observations(raw, scenario, source)
 
 
+# Digits grouped by threes, as a spreadsheet formats large numbers: with spaces (or their
+# non-breaking kinds) or apostrophes in any file; with the thousands mark of the file's
+# convention, a comma where commas or tabs separate the columns, a full stop where semicolons
+# do (the decimal mark is then a comma).
+_GROUPED_BY_SPACES = re.compile(r"\d{1,3}(?:[ \u00a0\u202f']\d{3})+")
+_GROUPED = {",": re.compile(r"\d{1,3}(?:,\d{3})+"), ".": re.compile(r"\d{1,3}(?:\.\d{3})+")}
+
+
+def _plain_number(cell: str | None, delimiter: str) -> str | None:
+    """A number cell as Python reads numbers: digit groups joined and, in a file of
+    semicolons, a whole number with a decimal comma without it ("1.234" is then 1234, "5,0"
+    is 5), so that no value is read in another convention than its file's. Anything else is
+    left as written, for the check to refuse in its own words."""
+    if cell is None:
+        return None
+    text = cell.strip()
+    thousands = "." if delimiter == ";" else ","
+    if _GROUPED_BY_SPACES.fullmatch(text) or _GROUPED[thousands].fullmatch(text):
+        return re.sub(r"\D", "", text)
+    whole = re.fullmatch(r"(\d+),0+", text)
+    return whole.group(1) if whole and delimiter == ";" else text
+
+
 def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:
     """The rows of a CSV file as a spreadsheet writes one: columns separated by commas,
-    semicolons (where the decimal mark is a comma) or tabs, headers in any case."""
+    semicolons (where the decimal mark is a comma) or tabs, headers in any case, numbers
+    grouped in thousands as the file's convention writes them (``_plain_number``)."""
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
             text.partition("\n")[0], delimiters=",;\t"
@@ -230,7 +255,15 @@ def _csv_rows(text: str, source: str) -> list[dict[str, Any]]:
     extra = set(reader.fieldnames or []) - required
     if extra:
         raise ObservationError(f"{source}: unknown columns: {', '.join(sorted(extra))}")
-    return list(reader)
+    delimiter = dialect.delimiter
+    return [
+        {
+            **row,
+            "day": _plain_number(row["day"], delimiter),
+            "value": _plain_number(row["value"], delimiter),
+        }
+        for row in reader
+    ]
 
 
 def _json_rows(text: str, source: str) -> list[dict[str, Any]]:
