@@ -119,6 +119,10 @@ PLAN_TABLE = (  # the header and a row of `fieldcast plan`'s table, wider than 8
      "Gain of one more team"],
     ["San Francisco", "4", "4", "18.3", "18.3", "3.05"],
 )  # fmt: skip
+SCORE_TABLE = (  # `fieldcast runs score`'s: the cells of narrow columns whole before the wide
+    ["Series", "Observed", "As forecast", "PIT", "With the assumptions", "PIT"],
+    ["Atlanta collateral arrests", "27", "16 (6 to 31)", "0.90", "17 (4 to 42)", "0.77"],
+)  # fmt: skip
 RUNS_TABLE = (  # `fieldcast runs list`'s: its longest words alone are wider than 80 columns
     ["Run", "Stored (UTC)", "Scenario", "Seed", "Replications", "Engine", "P(goal)",
      "Arrested (median)"],
@@ -150,3 +154,11 @@ def test_a_table_wider_than_the_terminal_cuts_no_word_that_fits() -> None:
     assert words <= shown[Table], sorted(words - shown[Table])
     assert not words <= shown[rich.table.Table]
     assert _printed(Table, *RUNS_TABLE) == _printed(rich.table.Table, *RUNS_TABLE)
+
+
+def test_the_columns_whose_cells_lack_least_are_made_whole_first() -> None:
+    """Of a table too wide for 80 columns, the intervals' cells are printed whole and the
+    long series name wraps at a space: the narrow columns lacked least."""
+    text = _printed(Table, *SCORE_TABLE)
+    assert "16 (6 to 31)" in text and "17 (4 to 42)" in text
+    assert max(len(line) for line in text.splitlines()) <= 80

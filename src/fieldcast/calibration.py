@@ -207,13 +207,23 @@ def calibration_layout(
 
 
 def simulate_observed(
-    scenario: Scenario, values: np.ndarray, replications: np.ndarray, seed: int, days: Sequence[int]
+    scenario: Scenario,
+    values: np.ndarray,
+    replications: np.ndarray,
+    seed: int,
+    days: Sequence[int],
+    daily_paths: int = 0,
 ) -> np.ndarray:
     """Cumulative persons of every observable metric at the end of each of ``days``, for
     each row of ``values`` (a parameter set of the scenario's priors) run as one lane per
     copy, the copies of row i being replications ``replications[i]``:
     [particle, copy, day, place, OBSERVABLE] (place: the cities, then the total). NaN for a
-    parameter set that makes no valid scenario (counted as a failed simulation)."""
+    parameter set that makes no valid scenario (counted as a failed simulation).
+
+    Lanes of a replication below ``daily_paths`` keep a daily path, as a run's first
+    replications do (its band sample): they then draw that run's own numbers (a lane without
+    one folds the moves of never-visited households, and draws others; docs/model.md,
+    section 5)."""
     cities = len(scenario.cities)
     copies = replications.shape[1]
     shape = (len(values), copies, len(days), cities + 1, len(OBSERVABLE))
@@ -236,11 +246,13 @@ def simulate_observed(
             groups.setdefault(one.structure, []).append(index)
         batches += [(members, [compiled[i] for i in members], None) for members in groups.values()]
     for members, plans_of_batch, batch_table in batches:
+        replication = replications[members].ravel()
         lanes = Lanes.start(
             plans_of_batch,
             seed,
             parameter_set=np.repeat(np.arange(len(members)), copies),
-            replication=replications[members].ravel(),
+            replication=replication,
+            band_rows=np.where(replication < daily_paths, replication, -1),
             daily=False,
             pausable=True,
             table=batch_table,

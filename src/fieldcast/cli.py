@@ -1036,6 +1036,50 @@ def runs_compare(
     stdout.print(table)
 
 
+@runs_app.command("score")
+def runs_score(
+    run: RunArgument,
+    observed: Annotated[
+        str,
+        typer.Option(
+            help="The observed counts: a stored set (NAME or NAME@VERSION, see `fieldcast "
+            "observe list`) or a CSV/JSON file.",
+            show_default=False,
+        ),
+    ],
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_REPLICATIONS,
+            help="Draws of the ranged assumptions for the forecast with their uncertainty.",
+        ),
+    ] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Hold a stored forecast against what happened: where each observed series fell in the
+    run's forecast, as forecast and with the assumptions' uncertainty."""
+    from fieldcast.reports.terminal import render_run_score
+    from fieldcast.run_score import score_run
+
+    stored = _store_call(lambda: _store(store).get(run))
+    if stored.engine != Engine.counts.value:
+        _fail(
+            f"run {stored.run_id} used the {stored.engine} engine; only runs of the counts "
+            "engine can be recomputed at the observed days"
+        )
+    counts, label = _observed_counts(observed, stored.scenario, store)
+    _say_if_the_engine_compiles()
+    result = score_run(
+        stored.run_id, stored.scenario, stored.seed, stored.replications, counts, label, draws
+    )
+    if as_json:
+        _print_json(result.summary())
+    else:
+        render_run_score(result.summary(), stdout)
+
+
 @runs_app.command("export")
 def runs_export(
     run: RunArgument,

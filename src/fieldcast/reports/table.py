@@ -6,6 +6,8 @@ from typing import Any
 
 import rich.table
 from rich.console import Console, ConsoleOptions, OverflowMethod
+from rich.measure import Measurement
+from rich.table import Column
 
 
 class Table(rich.table.Table):
@@ -17,10 +19,11 @@ class Table(rich.table.Table):
       (``rich.table.Table._calculate_column_widths``), which cuts their words
       ("Replicatio|ns", "(recommende|d)") even where narrower columns have room to spare, as
       at 80 columns. Here, when every column's longest word fits, each column gets its
-      longest word and a share of the rest in proportion to how much more its text would
-      take (the automatic layout of HTML tables); otherwise rich's own. This overrides a
-      private method of rich, whose version is locked; ``tests/test_reports.py`` checks the
-      layout against rich's own.
+      longest word; then the columns whose cells lack least are widened first until their
+      cells are whole (a table has many rows and one header); then what is left is shared in
+      proportion to what each header lacks on one line (the automatic layout of HTML
+      tables). Otherwise rich's own. This overrides private methods of rich, whose version
+      is locked; ``tests/test_reports.py`` checks the layout against rich's own.
     """
 
     def add_column(
@@ -35,14 +38,47 @@ class Table(rich.table.Table):
 
     def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
         ranges = [self._measure_column(console, options, column) for column in self.columns]
-        least = sum(measured.minimum for measured in ranges)
-        most = sum(measured.maximum for measured in ranges)
+        least = [measured.minimum for measured in ranges]
+        most = [measured.maximum for measured in ranges]
         room = options.max_width
-        if self.expand or most <= room or least > room:
+        if self.expand or sum(most) <= room or sum(least) > room:
             return super()._calculate_column_widths(console, options)
-        share = (room - least) / (most - least)
-        widths = [m.minimum + int(share * (m.maximum - m.minimum)) for m in ranges]
-        for index, measured in enumerate(ranges):  # what rounding down left, left to right
-            if sum(widths) < room and widths[index] < measured.maximum:
-                widths[index] += 1
-        return widths
+        rows = [  # the cells whole, the header as narrow as its longest word
+            max(low, min(high, self._cells_width(console, options, column)))
+            for low, high, column in zip(least, most, self.columns, strict=True)
+        ]
+        widths = _whole_first(least, rows, room)
+        return _shared(widths, most, room)
+
+    def _cells_width(self, console: Console, options: ConsoleOptions, column: Column) -> int:
+        """The width a column's cells take on one line each, with its padding."""
+        cells = [Measurement.get(console, options, cell).maximum for cell in column.cells]
+        return max(cells, default=0) + self._get_padding_width(column._index)
+
+
+def _whole_first(widths: list[int], wanted: list[int], room: int) -> list[int]:
+    """``widths`` grown towards ``wanted`` within ``room``, the columns that lack least first:
+    as many columns as can be get their cells whole."""
+    grown, left = list(widths), room - sum(widths)
+    for index in sorted(range(len(widths)), key=lambda i: wanted[i] - widths[i]):
+        more = min(max(wanted[index] - grown[index], 0), left)
+        grown[index] += more
+        left -= more
+    return grown
+
+
+def _shared(widths: list[int], wanted: list[int], room: int) -> list[int]:
+    """``widths`` grown towards ``wanted`` within ``room``: all of it if it fits, else each
+    column by a share of what is left in proportion to what it lacks (rounded down, the rest
+    handed out from the left)."""
+    lacking = [max(want - width, 0) for width, want in zip(widths, wanted, strict=True)]
+    left = room - sum(widths)
+    if sum(lacking) <= left:
+        return [width + more for width, more in zip(widths, lacking, strict=True)]
+    grown = [
+        width + more * left // sum(lacking) for width, more in zip(widths, lacking, strict=True)
+    ]
+    for index, more in enumerate(lacking):
+        if sum(grown) < room and grown[index] < widths[index] + more:
+            grown[index] += 1
+    return grown

@@ -648,3 +648,54 @@ def render_backtest(summary: dict[str, Any], console: Console) -> None:
             style="dim",
         ),
     )
+
+
+def render_run_score(summary: dict[str, Any], console: Console) -> None:
+    """Print a stored run held against observed counts (``RunScore.summary()``)."""
+    header = Text()
+    header.append(
+        f"run {summary['run_id']} ({summary['scenario']}, seed {summary['seed']}) against "
+        f"{summary['observations']}\n",
+        style="bold",
+    )
+    draws = summary["assumption_draws"]
+    header.append(
+        f"{summary['replications_scored']:,} replications"
+        + (f" · {draws:,} draws of the ranged assumptions" if draws else "")
+        + f"\nscored: {summary['scored']}",
+        style="dim",
+    )
+    _show(console, Panel(header, title="fieldcast runs score", expand=False))
+    spans = {(s["first_day"], s["last_day"]) for s in summary["series"]}
+    shared = f", days {min(spans)[0]} to {min(spans)[1]}" if len(spans) == 1 else ""
+    table = Table(
+        title=f"Observed series against the forecast (median and 90% interval{shared})",
+        title_justify="left",
+    )
+    columns = ["Series", *([] if shared else ["Days"]), "Observed", "As forecast", "PIT"]
+    columns += ["With the assumptions", "PIT"] if draws else []
+    for column in columns:
+        table.add_column(column, justify="left" if column == "Series" else "right")
+    for series in summary["series"]:
+        cells = [f"{series['place']} {series['metric'].replace('_', ' ')}"]
+        cells += [] if shared else [f"{series['first_day']} to {series['last_day']}"]
+        cells.append(f"{series['observed']:,}")
+        for name in ("as_forecast", "with_assumptions")[: 2 if draws else 1]:
+            score = series[name]
+            cells += [
+                f"{_count(score['median'])} ({_count(score['p05'])} to {_count(score['p95'])})",
+                f"{score['pit']:.2f}",
+            ]
+        table.add_row(*cells)
+    _show(console, table)
+    inside, count = summary["inside_90"], summary["series_count"]
+    lines = [f"Inside the 90% interval as forecast: {inside['as_forecast']} of {count} series."]
+    if draws:
+        lines.append(f"With the assumptions' uncertainty: {inside['with_assumptions']} of {count}.")
+    lines.append(
+        "PIT: the share of the forecast below the count (plus half the share at it); near 0 "
+        "or 1, the count lies in a tail. The series of one operation share its "
+        "circumstances: this describes the operation, it does not test the forecast's "
+        "calibration (see fieldcast backtest)."
+    )
+    _show(console, Text("\n".join(lines), style="dim"))
