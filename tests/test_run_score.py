@@ -70,6 +70,8 @@ def test_intervals_hold_what_the_runs_own_scenario_produces_and_a_wrong_one_is_t
 
 
 def test_runs_score_prints_and_refuses(tmp_path: Path) -> None:
+    """`runs score` as a user runs it: the JSON and the table; a run of the reference engine
+    (which cannot be recomputed replication by replication) and an unknown run refused."""
     store = tmp_path / "runs.duckdb"
     fieldcast(store, "forecast", "seed-2019", "-n", "200", "--seed", "3")
     fieldcast(
@@ -77,12 +79,17 @@ def test_runs_score_prints_and_refuses(tmp_path: Path) -> None:
         "--seed", "7", "--last-day", "4", "--out", "counts.csv",
     )  # fmt: skip
     summary = json.loads(
-        fieldcast(store, "runs", "score", "latest", "--observed", "counts.csv", "--json").stdout
+        fieldcast(
+            store, "runs", "score", "latest", "--observed", "counts.csv", "--draws", "20", "--json"
+        ).stdout
     )
     assert summary["seed"] == 3 and summary["replications_scored"] == 200
+    assert summary["assumption_draws"] == 20
     assert summary["series_count"] == 20 == len(summary["series"])
     assert {s["last_day"] for s in summary["series"]} == {4}
-    shown = fieldcast(store, "runs", "score", "latest", "--observed", "counts.csv").stdout
+    shown = fieldcast(
+        store, "runs", "score", "latest", "--observed", "counts.csv", "--draws", "20"
+    ).stdout
     assert "Inside the 90% interval as forecast" in shown and "Atlanta arrests" in shown
     fieldcast(store, "forecast", "seed-2019", "-n", "2", "--engine", "reference")
     refused = fieldcast(store, "runs", "score", "latest", "--observed", "counts.csv", check=False)
@@ -93,6 +100,7 @@ def test_runs_score_prints_and_refuses(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("replications", [1, 3])
 def test_a_run_smaller_than_its_draws_scores_with_what_it_has(replications: int) -> None:
+    """A run of fewer replications than the default draws gets one draw per replication."""
     observed = synthetic_observations(SEED, 2, 5, ("arrests",), 10**6)
     summary = score_run("run", SEED, 2019, replications, observed, "synthetic").summary()
     assert summary["replications_scored"] == replications == summary["assumption_draws"]
