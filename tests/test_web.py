@@ -310,6 +310,48 @@ def test_observed_counts_are_uploaded_checked_kept_and_tracked(
     assert refused.status_code == 422 and "no rows" in refused.text
 
 
+def test_a_run_is_held_against_observed_counts_from_its_page(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """The run page offers the stored counts; the score job runs on the run's own scenario
+    and its page shows every series against the forecast. Over the API, a run that does not
+    exist is refused naming the setting."""
+    csrf = _csrf(client)
+    submitted = client.post("/api/jobs", json=forecast_job(seed=8, replications=200))
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    run_id = client.get(f"/api/jobs/{submitted.json()['job_id']}").json()["result"]["run_id"]
+    assert 'id="score"' not in client.get(f"/runs/{run_id}").text  # no counts kept yet
+    client.post(
+        "/observations",
+        data={"csrf": csrf, "name": "week", "scenario": "seed-2019"},
+        files={"file": ("counts.csv", COUNTS_CSV.encode(), "text/csv")},
+    )
+    assert 'id="score"' in client.get(f"/runs/{run_id}").text
+    scored = client.post(
+        f"/runs/{run_id}/score",
+        data={"csrf": csrf, "observations": "week"},
+        follow_redirects=False,
+    )
+    assert scored.status_code == 303
+    job_id = scored.headers["location"].removeprefix("/jobs/")
+    assert client.get(f"/api/jobs/{job_id}").json()["settings"] == {
+        "run": run_id,
+        "observations": "week@1",
+        "draws": 1000,
+    }
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    result = client.get(f"/api/jobs/{job_id}").json()["result"]
+    assert result["run_id"] == run_id and result["series_count"] == 10
+    shown = client.get(f"/jobs/{job_id}/status").text
+    assert "Inside the 90% interval as forecast" in shown and "Atlanta arrests" in shown
+    assert f"{result['inside_90']['as_forecast']} of 10" in shown
+    unknown = {"kind": "score", "scenario": "seed-2019", "settings": {"run": "nosuchrun"}}
+    refused = client.post(
+        "/api/jobs", json={**unknown, "settings": {**unknown["settings"], "observations": "week"}}
+    )
+    assert refused.status_code == 422 and "settings: run:" in refused.json()["detail"]
+
+
 def test_a_calibration_job_is_shown_and_its_scenario_saved(
     client: TestClient, tmp_path: Path
 ) -> None:

@@ -47,7 +47,9 @@ from fieldcast.fields import (
 from fieldcast.scenario import Scenario, validate_scenario
 from fieldcast.store import JobInfo, RunStore
 
-JobKind = Literal["forecast", "check", "plan", "requirement", "sensitivity", "track", "calibrate"]
+JobKind = Literal[
+    "forecast", "check", "plan", "requirement", "sensitivity", "track", "calibrate", "score"
+]
 JOB_KINDS: tuple[JobKind, ...] = (
     "forecast",
     "check",
@@ -56,8 +58,9 @@ JOB_KINDS: tuple[JobKind, ...] = (
     "sensitivity",
     "track",
     "calibrate",
+    "score",
 )
-OBSERVED_KINDS = ("track", "calibrate")  # the kinds that learn from a stored observation set
+OBSERVED_KINDS = ("track", "calibrate", "score")  # the kinds that read a stored observation set
 MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
 PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
@@ -140,6 +143,15 @@ class CalibrateSettings(_Settings):
         return self
 
 
+class ScoreSettings(_Settings):
+    """A stored run held against observed counts (``run_score.py``); the job runs on the
+    run's own scenario, whatever the submission names."""
+
+    run: str | None = Field(None, pattern=r"^[0-9A-Za-z-]{1,64}$", description="a stored run")
+    observations: ObservationsName = None
+    draws: int = Field(1000, ge=1, le=MAX_REPLICATIONS, description="assumption draws")
+
+
 SETTINGS_MODELS: dict[str, type[_Settings]] = {
     "forecast": ForecastSettings,
     "check": CheckSettings,
@@ -148,6 +160,7 @@ SETTINGS_MODELS: dict[str, type[_Settings]] = {
     "sensitivity": SensitivitySettings,
     "track": TrackSettings,
     "calibrate": CalibrateSettings,
+    "score": ScoreSettings,
 }
 # each kind's settings with their defaults: what a submission may give
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -256,6 +269,8 @@ def _pinned(store: RunStore, request: JobRequest) -> JobRequest:
     reference = request.settings.get("observations")
     if not isinstance(reference, str) or not reference:
         raise ValueError("settings: observations: name a stored observation set (NAME[@VERSION])")
+    if request.kind == "score":  # the run named, on its own scenario
+        request = _with_run(store, request)
     try:
         stored_counts(store, reference, request.scenario)
         name, _, number = reference.partition("@")
@@ -264,6 +279,26 @@ def _pinned(store: RunStore, request: JobRequest) -> JobRequest:
         raise ValueError(f"settings: observations: {error}") from None
     settings = {**request.settings, "observations": f"{name}@{version_number}"}
     return JobRequest(request.kind, request.scenario, settings)
+
+
+def _with_run(store: RunStore, request: JobRequest) -> JobRequest:
+    """A score request with its run's full id and scenario (refused, naming the setting, if
+    there is no such run or it cannot be recomputed)."""
+    from fieldcast.store import StoreError
+
+    reference = request.settings.get("run")
+    if not isinstance(reference, str) or not reference:
+        raise ValueError("settings: run: name a stored run")
+    try:
+        run = store.get(reference)
+    except StoreError as error:
+        raise ValueError(f"settings: run: {error}") from None
+    if run.engine != "counts":
+        raise ValueError(
+            f"settings: run: run {run.run_id} used the {run.engine} engine; only runs of the "
+            "counts engine can be recomputed at the observed days"
+        )
+    return JobRequest("score", run.scenario, {**request.settings, "run": run.run_id})
 
 
 @dataclass
@@ -381,6 +416,15 @@ def _compute(
         return {"tracking_id": kept.tracking_id}
     if job.kind == "calibrate":
         return _calibrate(store, scenario, settings, progress)
+    if job.kind == "score":
+        from fieldcast.run_score import score_run
+        from fieldcast.tracked_forecast import stored_counts
+
+        run = store.get(settings["run"])
+        observed, label = stored_counts(store, settings["observations"], run.scenario)
+        return score_run(
+            run.run_id, run.scenario, run.seed, run.replications, observed, label, settings["draws"]
+        ).summary()
     from fieldcast.planning.sensitivity import run_sensitivity
 
     return run_sensitivity(

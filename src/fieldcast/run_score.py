@@ -50,8 +50,8 @@ class SeriesScore:
     first_day: int
     last_day: int
     observed: int  # persons reported over the series' observed days
-    as_forecast: dict[str, float]  # median, p05, p95, pit (the mid-PIT), crps
-    with_assumptions: dict[str, float] | None  # the same, None without [ranges]
+    as_forecast: dict[str, Any]  # median, p05, p95, inside_90, pit (the mid-PIT), crps
+    with_assumptions: dict[str, Any] | None  # the same, None without [ranges]
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,7 @@ class RunScore:
     def summary(self) -> dict[str, Any]:
         """What ``fieldcast runs score`` prints, as JSON-ready data."""
         inside = {
-            name: sum(
-                1
-                for s in self.series
-                if (score := getattr(s, name)) is not None
-                and score["p05"] <= s.observed <= score["p95"]
-            )
+            name: sum(1 for s in self.series if (score := getattr(s, name)) and score["inside_90"])
             for name in ("as_forecast", "with_assumptions")
         }
         return {
@@ -169,7 +164,7 @@ def score_run(
     for (place, metric), members in sorted(by_series.items()):
         place_index, metric_index = places.index(place), list(OBSERVABLE).index(metric)
         observed_total = sum(c.persons for c in members)
-        scores: dict[str, dict[str, float]] = {}
+        scores: dict[str, dict[str, Any]] = {}
         for name, cumulative in predictives.items():
             reported = np.zeros(len(cumulative))
             for count in members:
@@ -185,6 +180,7 @@ def score_run(
                 "median": float(median),
                 "p05": float(p05),
                 "p95": float(p95),
+                "inside_90": bool(p05 <= observed_total <= p95),
                 # the mid-PIT, F(y - 1) + P(y) / 2: 0.5 for a forecast certain of the count
                 "pit": float(
                     np.mean(reported < observed_total) + np.mean(reported == observed_total) / 2

@@ -677,19 +677,25 @@ def render_run_score(summary: dict[str, Any], console: Console) -> None:
     for column in columns:
         table.add_column(column, justify="left" if column == "Series" else "right")
     for series in summary["series"]:
-        cells = [f"{series['place']} {series['metric'].replace('_', ' ')}"]
+        cells: list[str | Text] = [f"{series['place']} {series['metric'].replace('_', ' ')}"]
         cells += [] if shared else [f"{series['first_day']} to {series['last_day']}"]
         cells.append(f"{series['observed']:,}")
         for name in ("as_forecast", "with_assumptions")[: 2 if draws else 1]:
             score = series[name]
+            interval = (
+                f"{_count(score['median'])} ({_count(score['p05'])} to {_count(score['p95'])})"
+            )
             cells += [
-                f"{_count(score['median'])} ({_count(score['p05'])} to {_count(score['p95'])})",
+                Text(interval, style="" if score["inside_90"] else "bold"),
                 f"{score['pit']:.2f}",
             ]
         table.add_row(*cells)
     _show(console, table)
     inside, count = summary["inside_90"], summary["series_count"]
-    lines = [f"Inside the 90% interval as forecast: {inside['as_forecast']} of {count} series."]
+    lines = [
+        f"Inside the 90% interval as forecast: {inside['as_forecast']} of {count} series "
+        "(in bold, the intervals that do not hold the observed count)."
+    ]
     if draws:
         lines.append(f"With the assumptions' uncertainty: {inside['with_assumptions']} of {count}.")
     lines.append(

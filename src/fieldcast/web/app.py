@@ -433,6 +433,7 @@ def create_app(settings: WebSettings) -> FastAPI:
             figures=figures,
             cities=cities,
             parameters=parameters,
+            sets=observation_sets() if run.engine == "counts" else [],
         )
 
     @app.get("/runs/{run_id}/download/{what}", include_in_schema=False)
@@ -536,6 +537,18 @@ def create_app(settings: WebSettings) -> FastAPI:
             else f"the same counts are already version {info.version} of {info.name!r}"
         )
         return observations_page_for(request, message=message, chosen=info.name)
+
+    @app.post("/runs/{run_id}/score", include_in_schema=False)
+    async def score_from_page(request: Request, run_id: str) -> Response:
+        """A score job: the run held against a stored set of counts."""
+        form = await request.form()
+        check_form(request, _text(form.get("csrf")))
+        run = _run(store(), run_id)
+        job_settings: dict[str, Any] = {
+            "run": run.run_id,
+            "observations": _text(form.get("observations")) or "",
+        }
+        return submit_and_show(request, _job_request("score", run.scenario, job_settings))
 
     @app.post("/observations/{kind}", include_in_schema=False)
     async def learn_from_page(request: Request, kind: str) -> Response:
