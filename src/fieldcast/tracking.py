@@ -95,7 +95,8 @@ COLLAPSE_SHARE = 0.01
 COLLAPSE_FLOOR = 10.0
 # A count is a surprise when it lies outside this central interval of what the filter
 # predicted for it (its lanes, equally weighted, run on from the last observed day, with the
-# reporting noise): one a tracked operation's 70 counts would have by chance 7% of the time.
+# reporting noise): a correct filter flags one of an operation's 70 counts (ten cities, a
+# week) 7% of the time.
 SURPRISE_LEVEL = 0.999
 QUANTILES = (0.05, 0.5, 0.95)
 INTERVALS_INCLUDE = (
@@ -733,6 +734,7 @@ def _children_of_chunk(
         for block in blocks
     ]
     persons = np.array([c.persons for c in ending])
+    # what ``simulated_count`` reads: the chunk's lanes with their references
     references = FilterState(model, seed, day - 1, "", lanes, series, reference, reference_day)
     at_most = np.zeros((len(lanes), len(ending)))
     at_least = np.zeros((len(lanes), len(ending)))
