@@ -1071,9 +1071,17 @@ def runs_score(
         )
     counts, label = _observed_counts(observed, stored.scenario, store)
     _say_if_the_engine_compiles()
-    result = score_run(
-        stored.run_id, stored.scenario, stored.seed, stored.replications, counts, label, draws
-    )
+    with local_processes_kept():
+        result = score_run(
+            stored.run_id,
+            stored.scenario,
+            stored.seed,
+            stored.replications,
+            counts,
+            label,
+            draws,
+            processes=_default_processes(),
+        )
     if as_json:
         _print_json(result.summary())
     else:

@@ -24,7 +24,7 @@ holds is a description of this operation, not a test of calibration across opera
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,9 +35,14 @@ from fieldcast.compiled import compile_scenario
 from fieldcast.observations import OBSERVABLE, TOTAL, ObservationSet, ObservedCount
 from fieldcast.recording import band_sample_size
 from fieldcast.scenario import Scenario
+from fieldcast.workers import gather
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 SCORE_KEY = 0x5C0  # keys the reporting noise (with the run's seed)
 SCORED_REPLICATIONS = 10_000  # of a larger run, its first this many are scored
+PART = 1000  # lanes simulated at once, where asked (a national lane's state is some 51 KB)
 QUANTILES = (0.05, 0.5, 0.95)
 
 
@@ -92,17 +97,70 @@ class RunScore:
 
 
 def run_replications(
-    scenario: Scenario, seed: int, replications: int, days: list[int]
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    days: list[int],
+    processes: int = 1,
+    client: Client | None = None,
 ) -> np.ndarray:
     """The first ``replications`` replications of a run of ``scenario`` with ``seed`` (its
     values; ranges ignored), recomputed: cumulative persons of every observable metric at the
     end of each of ``days`` [replication, day, place, metric] (place: the cities, then the
-    total). Each replication's random numbers are keyed by (seed, replication), so these are
-    the stored run's own."""
+    total). Each replication's random numbers are keyed by (seed, replication), and the first
+    keep a daily path as the run's band sample did, so these are the stored run's own."""
     as_given = scenario.model_copy(update={"ranges": {}})
-    one_set = np.arange(replications)[None, :]  # one parameter set: the scenario's values
     sampled = band_sample_size(compile_scenario(as_given).day_count)  # as the run kept them
-    return simulate_observed(as_given, np.zeros((1, 0)), one_set, seed, days, sampled)[0]
+    tasks = [
+        (as_given, np.zeros((1, 0)), np.arange(first, min(first + PART, replications))[None, :])
+        for first in range(0, replications, PART)
+    ]
+    return _in_parts(tasks, seed, days, sampled, processes, client)
+
+
+def _prior_predictive(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    draws: int,
+    days: list[int],
+    processes: int = 1,
+    client: Client | None = None,
+) -> np.ndarray:
+    """The prior predictive of the scenario's ranges as ``fieldcast forecast --uncertainty
+    assumptions`` draws it with ``seed`` (``draws`` draws of as many replications each, every
+    lane its own replication index), at ``days`` [lane, day, place, metric]; lanes of draws
+    that make no valid scenario are left out."""
+    per_draw = max(1, replications // draws)
+    points = draw_assumptions(scenario, draws, seed)
+    indices = np.arange(draws * per_draw).reshape(draws, per_draw)
+    rows = max(1, PART // per_draw)
+    tasks = [
+        (scenario, points[first : first + rows], indices[first : first + rows])
+        for first in range(0, draws, rows)
+    ]
+    drawn = _in_parts(tasks, seed, days, 0, processes, client)
+    return drawn[np.isfinite(drawn).all(axis=(1, 2, 3))]
+
+
+def _in_parts(
+    tasks: list[tuple[Scenario, np.ndarray, np.ndarray]],
+    seed: int,
+    days: list[int],
+    daily_paths: int,
+    processes: int,
+    client: Client | None,
+) -> np.ndarray:
+    """``simulate_observed`` of each part (scenario, parameter sets, their replications), run
+    where asked (``workers.gather``), its lanes in order [lane, day, place, metric]."""
+    parts: list[Any] = [None] * len(tasks)
+
+    def receive(index: int, result: np.ndarray) -> None:
+        parts[index] = result.reshape(-1, *result.shape[2:])
+
+    work = [(*task, seed, tuple(days), daily_paths) for task in tasks]
+    gather(simulate_observed, work, receive, processes, client)
+    return np.concatenate(parts)
 
 
 def score_run(
@@ -113,6 +171,8 @@ def score_run(
     observed: ObservationSet,
     observations: str,
     assumption_draws: int = DEFAULT_DRAWS,
+    processes: int = 1,
+    client: Client | None = None,
 ) -> RunScore:
     """Score every observed series against a stored run's forecast (module docstring).
 
@@ -133,6 +193,10 @@ def score_run(
     assumption_draws : int
         Draws of the ranged assumptions for the prior predictive (``--draws`` of
         ``forecast --uncertainty assumptions``).
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the lanes instead.
 
     Returns
     -------
@@ -141,20 +205,13 @@ def score_run(
     counts = observed.counts()
     days = sorted({c.last_day for c in counts} | {c.first_day - 1 for c in counts} - {-1})
     scored = min(replications, SCORED_REPLICATIONS)
-    predictives = {"as_forecast": run_replications(scenario, seed, scored, days)}
+    predictives = {"as_forecast": run_replications(scenario, seed, scored, days, processes, client)}
     draws = 0
     if scenario.ranges:
         draws = max(1, min(assumption_draws, scored))
-        per_draw = max(1, scored // draws)
-        drawn = simulate_observed(
-            scenario,
-            draw_assumptions(scenario, draws, seed),
-            np.arange(draws * per_draw).reshape(draws, per_draw),
-            seed,
-            days,
+        predictives["with_assumptions"] = _prior_predictive(
+            scenario, seed, scored, draws, days, processes, client
         )
-        drawn = drawn.reshape(-1, *drawn.shape[2:])
-        predictives["with_assumptions"] = drawn[np.isfinite(drawn).all(axis=(1, 2, 3))]
     by_series: dict[tuple[str, str], list[ObservedCount]] = {}
     for count in counts:
         by_series.setdefault((count.place, count.metric), []).append(count)
