@@ -648,8 +648,8 @@ def _children_step(
 
     Returns the lanes at the end of the day, their observables [lane, place, metric],
     log-weights [lane] and the day's surprising counts (``Step.surprises``): each count's
-    predictive probabilities are those of the lanes as they came in, equally weighted, over
-    all their children, with the reporting noise."""
+    predictive probabilities are those of the lanes as they came in, equally weighted, one
+    child each, with the reporting noise."""
     lanes = state.lanes
     single = client is None and processes == 1
     size = len(lanes) if single else work_split(len(lanes), processes, client)
@@ -724,7 +724,7 @@ def _children_of_chunk(
 
     Returns the lanes at the end of the day, their observables [lane, place, metric],
     log-weights [lane], and each count's predictive probabilities of as few and as many
-    [lane, count], the lane's children averaged."""
+    [lane, count] around the lane's first child."""
     if _chunk_day(model, lanes) < day - 1:  # behind: days without counts to weigh
         lanes, _, _ = _advance(model, seed, lanes, day - 1, (), day)
     blocks = _blocks(model, ending)
@@ -736,8 +736,7 @@ def _children_of_chunk(
     persons = np.array([c.persons for c in ending])
     # what ``simulated_count`` reads: the chunk's lanes with their references
     references = FilterState(model, seed, day - 1, "", lanes, series, reference, reference_day)
-    at_most = np.zeros((len(lanes), len(ending)))
-    at_least = np.zeros((len(lanes), len(ending)))
+    at_most = at_least = np.zeros(0)
     running = np.full((len(blocks), len(lanes)), -np.inf)
     rows = slice(first_lane, first_lane + len(lanes))
     chosen: LaneChunk | None = None
@@ -759,9 +758,8 @@ def _children_of_chunk(
             [simulated_count(references, c, {day: child_now}) for c in ending], axis=1
         )
         log_likelihood = count_log_likelihood(model.observation, persons, simulated)
-        tails = count_tails(model.observation, persons, simulated)
-        at_most += tails[0] / CHILDREN
-        at_least += tails[1] / CHILDREN
+        if child == 0:  # one child a lane is a draw of the predictive: enough, and 1/8 the cost
+            at_most, at_least = count_tails(model.observation, persons, simulated)
         by_block = np.stack([log_likelihood[:, m].sum(axis=1) for m in members])
         running = np.logaddexp(running, by_block)
         if chosen is None:
