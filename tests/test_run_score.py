@@ -88,9 +88,12 @@ def test_runs_score_prints_and_refuses(tmp_path: Path) -> None:
     assert summary["series_count"] == 20 == len(summary["series"])
     assert {s["last_day"] for s in summary["series"]} == {4}
     shown = fieldcast(
-        store, "runs", "score", "latest", "--observed", "counts.csv", "--draws", "20"
-    ).stdout
+        store, "runs", "score", "latest", "--observed", "counts.csv", "--draws", "20",
+        "--out", "score.html",
+    ).stdout  # fmt: skip
     assert "Inside the 90% interval as forecast" in shown and "Atlanta arrests" in shown
+    page = (tmp_path / "score.html").read_text()
+    assert "Inside the 90% interval as forecast" in page and "Atlanta arrests" in page
     fieldcast(store, "forecast", "seed-2019", "-n", "2", "--engine", "reference")
     refused = fieldcast(store, "runs", "score", "latest", "--observed", "counts.csv", check=False)
     assert refused.returncode == 2 and "only runs of the counts engine" in refused.stderr

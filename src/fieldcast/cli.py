@@ -1056,12 +1056,16 @@ def runs_score(
         ),
     ] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     store: StoreOption = None,
 ) -> None:
     """Hold a stored forecast against what happened: where each observed series fell in the
     run's forecast, as forecast and with the assumptions' uncertainty."""
+    from fieldcast.reports.html import run_score_report
     from fieldcast.reports.terminal import render_run_score
     from fieldcast.run_score import score_run
+
+    _check_output(out, "--out")
 
     stored = _store_call(lambda: _store(store).get(run))
     if stored.engine != Engine.counts.value:
@@ -1082,10 +1086,14 @@ def runs_score(
             draws,
             processes=_default_processes(),
         )
+    summary = result.summary()
+    if out is not None:
+        out.write_text(run_score_report(summary), encoding="utf-8")
+        stderr.print(f"wrote {out}", highlight=False)
     if as_json:
-        _print_json(result.summary())
+        _print_json(summary)
     else:
-        render_run_score(result.summary(), stdout)
+        render_run_score(summary, stdout)
 
 
 @runs_app.command("export")

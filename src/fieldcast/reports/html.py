@@ -500,3 +500,48 @@ def backtest_report(summary: dict[str, Any]) -> str:
         ),
     ]
     return _page(title, body)
+
+
+def run_score_report(summary: dict[str, Any]) -> str:
+    """A stored run held against observed counts (``RunScore.summary()``): every series
+    beside the forecast, as forecast and with the assumptions' uncertainty."""
+    title = f"Run {summary['run_id']} of {summary['scenario']} against {summary['observations']}"
+    draws = summary["assumption_draws"]
+    names = ("as_forecast", "with_assumptions")[: 2 if draws else 1]
+    header = ["series", "days", "observed"]
+    header += ["as forecast: median", "90% interval", "PIT"]
+    header += ["with the assumptions: median", "90% interval", "PIT"] if draws else []
+    rows = []
+    for series in summary["series"]:
+        row = [
+            f"{series['place']} {series['metric'].replace('_', ' ')}",
+            f"{series['first_day']} to {series['last_day']}",
+            f"{series['observed']:,}",
+        ]
+        for name in names:
+            score = series[name]
+            outside = "" if score["inside_90"] else " (outside)"
+            row += [
+                f"{score['median']:,.0f}",
+                f"{score['p05']:,.0f} to {score['p95']:,.0f}{outside}",
+                f"{score['pit']:.2f}",
+            ]
+        rows.append(row)
+    inside, count = summary["inside_90"], summary["series_count"]
+    held = f"Inside the 90% interval as forecast: {inside['as_forecast']} of {count} series"
+    if draws:
+        held += f"; with the assumptions' uncertainty: {inside['with_assumptions']} of {count}"
+    meta = f"seed {summary['seed']} · {summary['replications_scored']:,} replications"
+    meta += f" · {draws:,} draws of the ranged assumptions" if draws else ""
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='meta'>{html.escape(meta)}</p>",
+        f"<p>Scored: {html.escape(summary['scored'])}.</p>",
+        f"<p><strong>{html.escape(held)}.</strong></p>",
+        _table(header, rows, numeric_from=2),
+        "<p class='meta'>PIT: the share of the forecast below the count, plus half the share "
+        "at it; near 0 or 1, the count lies in a tail. The series of one operation share its "
+        "circumstances: this describes the operation, it does not test the forecast's "
+        "calibration (see <code>fieldcast backtest</code>).</p>",
+    ]
+    return _page(title, body)
