@@ -118,3 +118,12 @@ def test_a_score_does_not_depend_on_how_the_lanes_are_cut() -> None:
         for p in (1, 2)
     )
     assert one == two
+
+
+def test_a_scenario_without_ranges_is_scored_as_forecast_only() -> None:
+    bare = SEED.model_copy(update={"ranges": {}})
+    observed = synthetic_observations(bare, 2, 5, ("arrests",), 10**6)
+    summary = score_run("run", bare, 2019, 50, observed, "synthetic").summary()
+    assert summary["assumption_draws"] == 0 and summary["inside_90"]["with_assumptions"] is None
+    assert all(series["with_assumptions"] is None for series in summary["series"])
+    assert "prior predictive" not in summary["scored"]

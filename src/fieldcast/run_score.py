@@ -73,10 +73,12 @@ class RunScore:
 
     def summary(self) -> dict[str, Any]:
         """What ``fieldcast runs score`` prints, as JSON-ready data."""
-        inside = {
+        inside: dict[str, int | None] = {
             name: sum(1 for s in self.series if (score := getattr(s, name)) and score["inside_90"])
             for name in ("as_forecast", "with_assumptions")
         }
+        if not self.assumption_draws:  # no ranges: nothing was held with them
+            inside["with_assumptions"] = None
         return {
             "run_id": self.run_id,
             "scenario": self.scenario.name,
@@ -86,9 +88,14 @@ class RunScore:
             "observations": self.observations,
             "scored": (
                 "persons reported in each observed series over its observed days, against the "
-                "run's replications (as forecast: replication noise only) and against the prior "
-                "predictive of the scenario's ranges (with the assumptions' uncertainty), each "
-                "simulated count reported through the scenario's observation model"
+                "run's replications (as forecast: replication noise only)"
+                + (
+                    " and against the prior predictive of the scenario's ranges (with the "
+                    "assumptions' uncertainty)"
+                    if self.assumption_draws
+                    else ""
+                )
+                + ", each simulated count reported through the scenario's observation model"
             ),
             "series": [s.__dict__ for s in self.series],
             "inside_90": inside,
