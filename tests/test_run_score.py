@@ -70,32 +70,26 @@ def test_intervals_hold_what_the_runs_own_scenario_produces_and_a_wrong_one_is_t
 
 
 def test_runs_score_prints_and_refuses(tmp_path: Path) -> None:
-    """`runs score` as a user runs it: the JSON and the table; a run of the reference engine
-    (which cannot be recomputed replication by replication) and an unknown run refused."""
+    """`runs score` as a user runs it: the JSON, the HTML page and the table; a run of the
+    reference engine (which cannot be recomputed replication by replication) and an unknown
+    run refused."""
     store = tmp_path / "runs.duckdb"
-    fieldcast(store, "forecast", "seed-2019", "-n", "200", "--seed", "3")
-    fieldcast(
-        store, "observe", "simulate", "--metric", "arrests", "--metric", "detentions",
-        "--seed", "7", "--last-day", "4", "--out", "counts.csv",
-    )  # fmt: skip
-    summary = json.loads(
-        fieldcast(
-            store, "runs", "score", "latest", "--observed", "counts.csv", "--draws", "20", "--json"
-        ).stdout
-    )
+    RunStore(store).save(run_forecast(SEED, replications=200, seed=3), 1.0)
+    observed = synthetic_observations(SEED, 4, 7, ("arrests", "detentions"))
+    rows = [f"{r.day},{r.place},{r.metric},{r.value},{r.basis}" for r in observed.rows]
+    (tmp_path / "counts.csv").write_text("day,place,metric,value,basis\n" + "\n".join(rows))
+    score = ["runs", "score", "latest", "--observed", "counts.csv", "--draws", "20"]
+    summary = json.loads(fieldcast(store, *score, "--json", "--out", "score.html").stdout)
     assert summary["seed"] == 3 and summary["replications_scored"] == 200
     assert summary["assumption_draws"] == 20
     assert summary["series_count"] == 20 == len(summary["series"])
     assert {s["last_day"] for s in summary["series"]} == {4}
-    shown = fieldcast(
-        store, "runs", "score", "latest", "--observed", "counts.csv", "--draws", "20",
-        "--out", "score.html",
-    ).stdout  # fmt: skip
-    assert "Inside the 90% interval as forecast" in shown and "Atlanta arrests" in shown
     page = (tmp_path / "score.html").read_text()
     assert "Inside the 90% interval as forecast" in page and "Atlanta arrests" in page
-    fieldcast(store, "forecast", "seed-2019", "-n", "2", "--engine", "reference")
-    refused = fieldcast(store, "runs", "score", "latest", "--observed", "counts.csv", check=False)
+    shown = fieldcast(store, *score).stdout
+    assert "Inside the 90% interval as forecast" in shown and "Atlanta arrests" in shown
+    RunStore(store).save(run_forecast(SEED, replications=2, seed=3, engine="reference"), 1.0)
+    refused = fieldcast(store, *score, check=False)
     assert refused.returncode == 2 and "only runs of the counts engine" in refused.stderr
     unknown = fieldcast(store, "runs", "score", "nosuchrun", "--observed", "x.csv", check=False)
     assert unknown.returncode == 2 and "nosuchrun" in unknown.stderr
