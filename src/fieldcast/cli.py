@@ -1055,9 +1055,19 @@ def runs_score(
             help="Draws of the ranged assumptions for the forecast with their uncertainty.",
         ),
     ] = 1000,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_PROCESSES,
+            help="Local processes (results do not depend on it). Default: cores.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     store: StoreOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Hold a stored forecast against what happened: where each observed series fell in the
     run's forecast, as forecast and with the assumptions' uncertainty."""
@@ -1066,7 +1076,6 @@ def runs_score(
     from fieldcast.run_score import score_run
 
     _check_output(out, "--out")
-
     stored = _store_call(lambda: _store(store).get(run))
     if stored.engine != Engine.counts.value:
         _fail(
@@ -1074,8 +1083,8 @@ def runs_score(
             "engine can be recomputed at the observed days"
         )
     counts, label = _observed_counts(observed, stored.scenario, store)
-    _say_if_the_engine_compiles()
-    with local_processes_kept():
+    _say_if_the_engine_compiles(scheduler)
+    with _cluster(workers, scheduler) as client:
         result = score_run(
             stored.run_id,
             stored.scenario,
@@ -1084,7 +1093,8 @@ def runs_score(
             counts,
             label,
             draws,
-            processes=_default_processes(),
+            processes or _default_processes(),
+            client,
         )
     summary = result.summary()
     if out is not None:
