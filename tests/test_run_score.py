@@ -13,7 +13,7 @@ import pytest
 from fieldcast.calibration import synthetic_observations
 from fieldcast.catalog import load_scenario
 from fieldcast.forecast import run_forecast
-from fieldcast.observations import OBSERVABLE
+from fieldcast.observations import OBSERVABLE, TOTAL, ObservationSet, ObservedRow
 from fieldcast.run_score import run_replications, score_run
 from fieldcast.scenario import scenario_with
 from fieldcast.store import RunStore
@@ -121,3 +121,13 @@ def test_a_scenario_without_ranges_is_scored_as_forecast_only() -> None:
     assert summary["assumption_draws"] == 0 and summary["inside_90"]["with_assumptions"] is None
     assert all(series["with_assumptions"] is None for series in summary["series"])
     assert "prior predictive" not in summary["scored"]
+
+
+def test_a_series_with_gaps_names_the_days_it_covers() -> None:
+    """Daily counts of days 0, 2, 3 and 5 are scored over those days, and said to be."""
+    rows = [ObservedRow(day, TOTAL, "arrests", 10, "daily") for day in (0, 2, 3, 5)]
+    observed = ObservationSet(tuple(rows))
+    series = score_run("run", SEED, 2019, 40, observed, "synthetic", 10).summary()["series"]
+    assert [(s["days"], s["first_day"], s["last_day"], s["observed"]) for s in series] == [
+        ("0, 2 to 3, 5", 0, 5, 40)
+    ]

@@ -54,6 +54,7 @@ class SeriesScore:
     metric: str
     first_day: int
     last_day: int
+    days: str  # the days its counts cover, as spans ("0 to 6"; "0, 2 to 5" with a gap)
     observed: int  # persons reported over the series' observed days
     as_forecast: dict[str, Any]  # median, p05, p95, inside_90, pit (the mid-PIT), crps
     with_assumptions: dict[str, Any] | None  # the same, None without [ranges]
@@ -101,6 +102,18 @@ class RunScore:
             "inside_90": inside,
             "series_count": len(self.series),
         }
+
+
+def _spans(counts: list[ObservedCount]) -> str:
+    """The days counts cover, as spans of consecutive days: "0 to 6", or "0, 2 to 5"."""
+    covered = sorted({day for c in counts for day in range(c.first_day, c.last_day + 1)})
+    spans: list[list[int]] = []
+    for day in covered:
+        if spans and day == spans[-1][1] + 1:
+            spans[-1][1] = day
+        else:
+            spans.append([day, day])
+    return ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in spans)
 
 
 def run_replications(
@@ -257,6 +270,7 @@ def score_run(
                 metric,
                 min(c.first_day for c in members),
                 max(c.last_day for c in members),
+                _spans(members),
                 observed_total,
                 scores["as_forecast"],
                 scores.get("with_assumptions"),

@@ -515,7 +515,7 @@ def run_score_report(summary: dict[str, Any]) -> str:
     for series in summary["series"]:
         row = [
             f"{series['place']} {series['metric'].replace('_', ' ')}",
-            f"{series['first_day']} to {series['last_day']}",
+            series["days"],
             f"{series['observed']:,}",
         ]
         for name in names:

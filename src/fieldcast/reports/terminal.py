@@ -666,8 +666,8 @@ def render_run_score(summary: dict[str, Any], console: Console) -> None:
         style="dim",
     )
     _show(console, Panel(header, title="fieldcast runs score", expand=False))
-    spans = {(s["first_day"], s["last_day"]) for s in summary["series"]}
-    shared = f", days {min(spans)[0]} to {min(spans)[1]}" if len(spans) == 1 else ""
+    spans = {s["days"] for s in summary["series"]}
+    shared = f", days {next(iter(spans))}" if len(spans) == 1 else ""
     table = Table(
         title=f"Observed series against the forecast (median and 90% interval{shared})",
         title_justify="left",
@@ -678,7 +678,7 @@ def render_run_score(summary: dict[str, Any], console: Console) -> None:
         table.add_column(column, justify="left" if column == "Series" else "right")
     for series in summary["series"]:
         cells: list[str | Text] = [f"{series['place']} {series['metric'].replace('_', ' ')}"]
-        cells += [] if shared else [f"{series['first_day']} to {series['last_day']}"]
+        cells += [] if shared else [series["days"]]
         cells.append(f"{series['observed']:,}")
         for name in ("as_forecast", "with_assumptions")[: 2 if draws else 1]:
             score = series[name]
