@@ -262,6 +262,14 @@ def _say_if_the_engine_compiles(scheduler: str | None = None) -> None:
         )
 
 
+ProcessesOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=MAX_PROCESSES,
+        help="Local processes (results do not depend on it). Default: cores.",
+    ),
+]
 WorkersOption = Annotated[
     int | None,
     typer.Option(
@@ -296,14 +304,7 @@ def forecast(
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Run seed: same seed, same results.")
     ] = DEFAULT_SEED,
-    processes: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            max=MAX_PROCESSES,
-            help="Local processes (results do not depend on it). Default: cores.",
-        ),
-    ] = None,
+    processes: ProcessesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: Annotated[
         Engine,
@@ -835,9 +836,7 @@ def sensitivity(
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Seed of the sample and of every point.")
     ] = DEFAULT_SEED,
-    processes: Annotated[
-        int | None, typer.Option(min=1, max=MAX_PROCESSES, help="Local processes. Default: cores.")
-    ] = None,
+    processes: ProcessesOption = None,
     chart: Annotated[
         Path | None, typer.Option(help="Write a bar chart of the indices (.png or .svg).")
     ] = None,
@@ -1055,14 +1054,7 @@ def runs_score(
             help="Draws of the ranged assumptions for the forecast with their uncertainty.",
         ),
     ] = 1000,
-    processes: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            max=MAX_PROCESSES,
-            help="Local processes (results do not depend on it). Default: cores.",
-        ),
-    ] = None,
+    processes: ProcessesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     store: StoreOption = None,
@@ -1467,9 +1459,7 @@ def calibrate(
         Path | None,
         typer.Option(help="Write the calibrated scenario (TOML) here."),
     ] = None,
-    processes: Annotated[
-        int | None, typer.Option(min=1, max=MAX_PROCESSES, help="Local processes. Default: cores.")
-    ] = None,
+    processes: ProcessesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     store: StoreOption = None,
     workers: WorkersOption = None,
@@ -1633,14 +1623,7 @@ def backtest(
         list[str] | None,
         typer.Option(help="Track only this ranged assumption (repeat for more)."),
     ] = None,
-    processes: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            max=MAX_PROCESSES,
-            help="Local processes (results do not depend on it). Default: cores.",
-        ),
-    ] = None,
+    processes: ProcessesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write an HTML report here.")] = None,
     store: StoreOption = None,
