@@ -247,6 +247,17 @@ class PriorPredictive:
         }
 
 
+def prior_predictive_draws(
+    scenario: Scenario, replications: int, seed: int, draws: int = DEFAULT_DRAWS
+) -> tuple[np.ndarray, int]:
+    """The assumption draws of a prior predictive of ``replications`` lanes, and how many
+    replications each gets: ``draws`` draws (at most ``replications``), draw i's lanes being
+    replications ``i * per_draw`` to ``(i + 1) * per_draw - 1``. Shared by ``prior_predictive``
+    and ``run_score``, which recomputes a run's prior predictive."""
+    draws = max(1, min(draws, replications))
+    return draw_assumptions(scenario, draws, seed), max(1, replications // draws)
+
+
 def prior_predictive(
     scenario: Scenario,
     replications: int,
@@ -264,9 +275,8 @@ def prior_predictive(
             f"ranges: the scenario {scenario.name!r} declares no [ranges], so it has no "
             "assumption uncertainty to propagate (see `fieldcast scenario show`)"
         )
-    draws = max(1, min(draws, replications))
-    per_draw = max(1, replications // draws)
-    points = draw_assumptions(scenario, draws, seed)
+    points, per_draw = prior_predictive_draws(scenario, replications, seed, draws)
+    draws = len(points)
     at = scenario_maker(scenario)
     scenarios = [
         at(point, f"{scenario.name}, assumption draw {index}") for index, point in enumerate(points)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fieldcast.assumptions import DEFAULT_DRAWS, draw_assumptions
+from fieldcast.assumptions import DEFAULT_DRAWS, prior_predictive_draws
 from fieldcast.backtest import crps
 from fieldcast.calibration import observation_draws, simulate_observed
 from fieldcast.compiled import compile_scenario
@@ -146,21 +146,20 @@ def _prior_predictive(
     days: list[int],
     processes: int = 1,
     client: Client | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """The prior predictive of the scenario's ranges as ``fieldcast forecast --uncertainty
-    assumptions`` draws it with ``seed`` (``draws`` draws of as many replications each, every
-    lane its own replication index), at ``days`` [lane, day, place, metric]; lanes of draws
-    that make no valid scenario are left out."""
-    per_draw = max(1, replications // draws)
-    points = draw_assumptions(scenario, draws, seed)
-    indices = np.arange(draws * per_draw).reshape(draws, per_draw)
+    assumptions`` draws it with ``seed`` (``assumptions.prior_predictive_draws``), at
+    ``days`` [lane, day, place, metric], and the number of draws; lanes of draws that make
+    no valid scenario are left out."""
+    points, per_draw = prior_predictive_draws(scenario, replications, seed, draws)
+    indices = np.arange(len(points) * per_draw).reshape(len(points), per_draw)
     rows = max(1, PART // per_draw)
     tasks = [
         (scenario, points[first : first + rows], indices[first : first + rows])
-        for first in range(0, draws, rows)
+        for first in range(0, len(points), rows)
     ]
     drawn = _in_parts(tasks, seed, days, 0, processes, client)
-    return drawn[np.isfinite(drawn).all(axis=(1, 2, 3))]
+    return drawn[np.isfinite(drawn).all(axis=(1, 2, 3))], len(points)
 
 
 def _in_parts(
@@ -228,9 +227,8 @@ def score_run(
     predictives = {"as_forecast": run_replications(scenario, seed, scored, days, processes, client)}
     draws = 0
     if scenario.ranges:
-        draws = max(1, min(assumption_draws, scored))
-        predictives["with_assumptions"] = _prior_predictive(
-            scenario, seed, scored, draws, days, processes, client
+        predictives["with_assumptions"], draws = _prior_predictive(
+            scenario, seed, scored, assumption_draws, days, processes, client
         )
     by_series: dict[tuple[str, str], list[ObservedCount]] = {}
     for count in counts:
