@@ -1065,15 +1065,14 @@ def runs_score(
     run's forecast, as forecast and with the assumptions' uncertainty."""
     from fieldcast.reports.html import run_score_report
     from fieldcast.reports.terminal import render_run_score
-    from fieldcast.run_score import score_run
+    from fieldcast.run_score import check_recomputable, score_run
 
     _check_output(out, "--out")
     stored = _store_call(lambda: _store(store).get(run))
-    if stored.engine != Engine.counts.value:
-        _fail(
-            f"run {stored.run_id} used the {stored.engine} engine; only runs of the counts "
-            "engine can be recomputed at the observed days"
-        )
+    try:
+        check_recomputable(stored.run_id, stored.engine)
+    except ValueError as error:
+        _fail(str(error))
     counts, label = _observed_counts(observed, stored.scenario, store)
     _say_if_the_engine_compiles(scheduler)
     with _cluster(workers, scheduler) as client:

@@ -284,6 +284,7 @@ def _pinned(store: RunStore, request: JobRequest) -> JobRequest:
 def _with_run(store: RunStore, request: JobRequest) -> JobRequest:
     """A score request with its run's full id and scenario (refused, naming the setting, if
     there is no such run or it cannot be recomputed)."""
+    from fieldcast.run_score import check_recomputable
     from fieldcast.store import StoreError
 
     reference = request.settings.get("run")
@@ -293,11 +294,10 @@ def _with_run(store: RunStore, request: JobRequest) -> JobRequest:
         run = store.get(reference)
     except StoreError as error:
         raise ValueError(f"settings: run: {error}") from None
-    if run.engine != "counts":
-        raise ValueError(
-            f"settings: run: run {run.run_id} used the {run.engine} engine; only runs of the "
-            "counts engine can be recomputed at the observed days"
-        )
+    try:
+        check_recomputable(run.run_id, run.engine)
+    except ValueError as error:
+        raise ValueError(f"settings: run: {error}") from None
     return JobRequest("score", run.scenario, {**request.settings, "run": run.run_id})
 
 

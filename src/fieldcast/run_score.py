@@ -104,6 +104,27 @@ class RunScore:
         }
 
 
+def recomputable(engine: str) -> bool:
+    """Whether runs of ``engine`` can be scored: the per-household reference draws per
+    household, so its replications cannot be recomputed at other days than it kept."""
+    return engine == "counts"
+
+
+def check_recomputable(run_id: str, engine: str) -> None:
+    """Refuse, with the reason, a run that cannot be scored (``recomputable``).
+
+    Raises
+    ------
+    ValueError
+        If the run used another engine than the count-based one.
+    """
+    if not recomputable(engine):
+        raise ValueError(
+            f"run {run_id} used the {engine} engine; only runs of the counts engine can be "
+            "recomputed at the observed days"
+        )
+
+
 def _spans(counts: list[ObservedCount]) -> str:
     """The days counts cover, as spans of consecutive days: "0 to 6", or "0, 2 to 5"."""
     covered = sorted({day for c in counts for day in range(c.first_day, c.last_day + 1)})

@@ -57,6 +57,7 @@ from fieldcast.observations import ObservationError, check_name, parse_observati
 from fieldcast.reports.comparison import outcome_table, scenario_changes
 from fieldcast.reports.html import calibration_report, run_report, tracking_report
 from fieldcast.reports.interactive import comparison_figure, run_figures, tracking_figures
+from fieldcast.run_score import recomputable
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -433,7 +434,7 @@ def create_app(settings: WebSettings) -> FastAPI:
             figures=figures,
             cities=cities,
             parameters=parameters,
-            sets=observation_sets() if run.engine == "counts" else [],
+            sets=observation_sets() if recomputable(run.engine) else [],
         )
 
     @app.get("/runs/{run_id}/download/{what}", include_in_schema=False)
