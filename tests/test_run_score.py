@@ -104,8 +104,8 @@ def test_a_run_smaller_than_its_draws_scores_with_what_it_has(replications: int)
 
 
 def test_a_score_does_not_depend_on_how_the_lanes_are_cut() -> None:
-    """1,200 replications are two parts (``run_score.PART``): in this process or on two, the
-    same summary, bit for bit."""
+    """1,200 replications, cut into four chunks in this process and eight on two
+    (``calibration.simulate_observed_in_chunks``): the same summary, bit for bit."""
     observed = synthetic_observations(SEED, 3, 5, ("arrests",), 10**6)
     one, two = (
         score_run("run", SEED, 2019, 1200, observed, "synthetic", 600, processes=p).summary()

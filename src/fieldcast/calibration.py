@@ -268,7 +268,7 @@ def simulate_observed(
     return out
 
 
-def _simulate_chunks(
+def simulate_observed_in_chunks(
     scenario: Scenario,
     values: np.ndarray,
     replications: np.ndarray,
@@ -276,12 +276,21 @@ def _simulate_chunks(
     days: Sequence[int],
     processes: int,
     client: Client | None,
+    daily_paths: int = 0,
 ) -> np.ndarray:
-    """``simulate_observed`` for every particle, cut into chunks run where asked."""
+    """``simulate_observed`` for every particle, cut into chunks of at most ``CHUNK_SIZE``
+    lanes run where asked; the same numbers however cut."""
     per_chunk = max(1, CHUNK_SIZE // replications.shape[1])
     size = max(1, min(per_chunk, -(-len(values) // (4 * max(processes, 1)))))
     tasks = [
-        (scenario, values[s : s + size], replications[s : s + size], seed, tuple(days))
+        (
+            scenario,
+            values[s : s + size],
+            replications[s : s + size],
+            seed,
+            tuple(days),
+            daily_paths,
+        )
         for s in range(0, len(values), size)
     ]
     parts: list[np.ndarray | None] = [None] * len(tasks)
@@ -638,7 +647,7 @@ def advance(
         """Simulate every particle's copies: the simulated counts [particle, copy, count] and
         the synthetic log-likelihoods."""
         common = np.broadcast_to(np.arange(copies), (len(values), copies))
-        cumulative = _simulate_chunks(
+        cumulative = simulate_observed_in_chunks(
             scenario, values, common, settings.seed, layout.days, processes, client
         )
         simulated = simulated_counts(layout, cumulative)
@@ -752,7 +761,7 @@ def predictive_counts(
     keys the reporting noise (the prior and the posterior predictive draw apart)."""
     layout = run.layout
     own = (PREDICTIVE_FIRST + np.arange(len(values)))[:, None]
-    cumulative = _simulate_chunks(
+    cumulative = simulate_observed_in_chunks(
         run.model, values, own, run.settings.seed, layout.days, processes, client
     )
     simulated = simulated_counts(layout, cumulative)[:, 0]

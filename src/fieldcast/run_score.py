@@ -30,19 +30,17 @@ import numpy as np
 
 from fieldcast.assumptions import DEFAULT_DRAWS, prior_predictive_draws
 from fieldcast.backtest import crps
-from fieldcast.calibration import observation_draws, simulate_observed
+from fieldcast.calibration import observation_draws, simulate_observed_in_chunks
 from fieldcast.compiled import compile_scenario
 from fieldcast.observations import OBSERVABLE, TOTAL, ObservationSet, ObservedCount
 from fieldcast.recording import band_sample_size
 from fieldcast.scenario import Scenario
-from fieldcast.workers import gather
 
 if TYPE_CHECKING:
     from distributed import Client
 
 SCORE_KEY = 0x5C0  # keys the reporting noise (with the run's seed)
 SCORED_REPLICATIONS = 10_000  # of a larger run, its first this many are scored
-PART = 1000  # lanes simulated at once, where asked (a national lane's state is some 51 KB)
 QUANTILES = (0.05, 0.5, 0.95)
 
 
@@ -152,11 +150,11 @@ def run_replications(
     keep a daily path as the run's band sample did, so these are the stored run's own."""
     as_given = scenario.model_copy(update={"ranges": {}})
     sampled = band_sample_size(compile_scenario(as_given).day_count)  # as the run kept them
-    tasks = [
-        (as_given, np.zeros((1, 0)), np.arange(first, min(first + PART, replications))[None, :])
-        for first in range(0, replications, PART)
-    ]
-    return _in_parts(tasks, seed, days, sampled, processes, client)
+    each_alone = np.arange(replications)[:, None]  # the scenario's values, one lane a row
+    cumulative = simulate_observed_in_chunks(
+        as_given, np.zeros((replications, 0)), each_alone, seed, days, processes, client, sampled
+    )
+    return cumulative[:, 0]
 
 
 def _prior_predictive(
@@ -174,33 +172,9 @@ def _prior_predictive(
     no valid scenario are left out."""
     points, per_draw = prior_predictive_draws(scenario, replications, seed, draws)
     indices = np.arange(len(points) * per_draw).reshape(len(points), per_draw)
-    rows = max(1, PART // per_draw)
-    tasks = [
-        (scenario, points[first : first + rows], indices[first : first + rows])
-        for first in range(0, len(points), rows)
-    ]
-    drawn = _in_parts(tasks, seed, days, 0, processes, client)
+    drawn = simulate_observed_in_chunks(scenario, points, indices, seed, days, processes, client)
+    drawn = drawn.reshape(-1, *drawn.shape[2:])
     return drawn[np.isfinite(drawn).all(axis=(1, 2, 3))], len(points)
-
-
-def _in_parts(
-    tasks: list[tuple[Scenario, np.ndarray, np.ndarray]],
-    seed: int,
-    days: list[int],
-    daily_paths: int,
-    processes: int,
-    client: Client | None,
-) -> np.ndarray:
-    """``simulate_observed`` of each part (scenario, parameter sets, their replications), run
-    where asked (``workers.gather``), its lanes in order [lane, day, place, metric]."""
-    parts: list[Any] = [None] * len(tasks)
-
-    def receive(index: int, result: np.ndarray) -> None:
-        parts[index] = result.reshape(-1, *result.shape[2:])
-
-    work = [(*task, seed, tuple(days), daily_paths) for task in tasks]
-    gather(simulate_observed, work, receive, processes, client)
-    return np.concatenate(parts)
 
 
 def score_run(
