@@ -281,6 +281,37 @@ def test_edit_save_forecast_watch_compare_and_download(
     offline.context.close()
 
 
+def test_a_requirement_asked_for_with_its_settings_reads_as_a_table(
+    browser: Browser, dashboard: str, screenshots: Path
+) -> None:
+    """Choosing a kind of job swaps in its settings (htmx, from the dashboard's own files);
+    the answer is a table and the search's own sentence, not JSON to decipher."""
+    offline = Offline(browser)
+    page = offline.page()
+    page.goto(f"{dashboard}/scenarios/seed-2019")
+    page.get_by_label("What").select_option("check")
+    expect(page.locator("#job-settings")).to_contain_text("runs in milliseconds")
+    expect(page.get_by_label("Replications")).to_have_count(0)
+    page.get_by_label("What").select_option("requirement")
+    page.get_by_label("Resource").select_option("teams")
+    page.get_by_label("Goal (persons)").fill("230")
+    page.get_by_label("Probability").fill("0.5")
+    page.get_by_label("Replications").fill("100")
+    page.get_by_role("button", name="Run in the background").click()
+    expect(page.locator("h1")).to_have_text("Requirement of seed-2019")
+    expect(page.locator("[data-state]")).to_have_attribute(
+        "data-state", "done", timeout=JOB_SECONDS
+    )
+    answer = page.locator("[data-answer='requirement']")
+    expect(answer).to_contain_text("reach 230 persons arrested by the end of field work")
+    expect(answer.locator("caption")).to_contain_text("Every level tried")
+    expect(answer.locator("tr.chosen")).to_have_count(1)
+    _rendered_fully(page)
+    _photograph(page, screenshots, "requirement", height=1200)
+    assert offline.troubles() == []
+    offline.context.close()
+
+
 def test_observed_counts_uploaded_and_the_forecast_tracked(
     browser: Browser, dashboard: str, screenshots: Path, tmp_path: Path
 ) -> None:

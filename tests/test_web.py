@@ -192,6 +192,89 @@ def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(
     assert again.status_code == 200 and again.json()["job_id"] == job_id
 
 
+def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Check, plan, requirement and sensitivity asked for from a scenario's page: each with
+    the settings of its kind (the page offers them when the kind is chosen), each answer shown
+    as the command line prints it, its sentences those of the answer itself."""
+    fields = client.get("/job-settings", params={"kind": "requirement"}).text
+    assert '<select name="resource">' in fields and 'name="probability"' in fields
+    assert '<option value="field_days">field days</option>' in fields
+    assert 'name="method"' in client.get("/job-settings", params={"kind": "sensitivity"}).text
+    assert 'name="replications"' not in client.get("/job-settings?kind=check").text
+    assert client.get("/job-settings", params={"kind": "track"}).status_code == 422
+    csrf = _csrf(client)
+    asked = {
+        "check": {},
+        "plan": {"replications": "60", "teams": "20"},
+        "requirement": {
+            "replications": "60",
+            "resource": "teams",
+            "goal_persons": "230",
+            "probability": "0.5",
+        },
+        "sensitivity": {"replications": "8", "method": "morris", "samples": "2"},
+    }
+    job_ids = {}
+    for kind, form in asked.items():
+        submitted = client.post(
+            "/scenarios/seed-2019/jobs",
+            data={"csrf": csrf, "kind": kind, **form},
+            follow_redirects=False,
+        )
+        assert submitted.status_code == 303, submitted.text
+        job_ids[kind] = submitted.headers["location"].removeprefix("/jobs/")
+    for form, said in (
+        ({"kind": "requirement", "probability": "lots"}, "settings.probability: a number"),
+        ({"kind": "requirement", "resource": "gold"}, "settings.resource"),
+        ({"kind": "plan", "teams": "2.5"}, "settings.teams: a whole number, got &#39;2.5&#39;"),
+    ):
+        refused = client.post("/scenarios/seed-2019/jobs", data={"csrf": csrf, **form})
+        assert refused.status_code == 422 and said in refused.text, form
+    assert run_pending(tmp_path / "runs.duckdb") == len(asked)
+    jobs = {kind: client.get(f"/api/jobs/{job_id}").json() for kind, job_id in job_ids.items()}
+    assert jobs["requirement"]["settings"] == {
+        "replications": 60,
+        "seed": 2019,
+        "resource": "teams",
+        "goal_persons": 230,
+        "probability": 0.5,
+    }
+    assert jobs["plan"]["settings"]["teams"] == 20
+    assert jobs["sensitivity"]["settings"]["samples"] == 2
+    pages = {kind: client.get(f"/jobs/{job_id}").text for kind, job_id in job_ids.items()}
+    # Jinja escapes quotes and apostrophes; the answers' sentences are compared as shown
+    shown = {kind: page.replace("&#39;", "'").replace("&#34;", '"') for kind, page in pages.items()}
+
+    findings = jobs["check"]["result"]["findings"]
+    assert findings and all(finding["message"] in shown["check"] for finding in findings)
+
+    plan = jobs["plan"]["result"]
+    assert plan["teams"] == 20 and plan["notes"]
+    for city, teams in plan["recommended"].items():
+        curve = plan["expected_persons_arrested_by_teams"][city]
+        row = f'<td>{city}</td><td class="num">{plan["current"][city]}</td><td class="num">{teams}'
+        assert row in shown["plan"] and f"{curve[teams]:,.1f}" in shown["plan"], city
+    assert all(note in shown["plan"] for note in plan["notes"])
+
+    requirement = jobs["requirement"]["result"]
+    assert requirement["explanation"] in shown["requirement"]
+    assert shown["requirement"].count("<tr") == len(requirement["levels"]) + 1  # and the header
+    if requirement["least"] is not None:
+        assert shown["requirement"].count('class="chosen"') == 1
+
+    sensitivity = jobs["sensitivity"]["result"]
+    assert sensitivity["reading"] in shown["sensitivity"]
+    for result in sensitivity["outputs"].values():
+        assert f"What moves {result['meaning']}" in shown["sensitivity"]
+        top = result["ranking"][0]
+        assert f'<td class="num">1</td><td><code>{top["parameter"]}</code>' in shown["sensitivity"]
+    assert all(warning in shown["sensitivity"] for warning in sensitivity["warnings"])
+    for page in pages.values():  # and the whole answer, for whoever wants its every figure
+        assert "The answer as JSON" in page
+
+
 # Cumulative persons arrested on days 0 and 1 in each city of seed-2019 (made up, plausible).
 COUNTS_CSV = "day,place,metric,value,basis\n" + "".join(
     f"{day},{city},arrests,{value},cumulative\n"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -166,6 +166,33 @@ SETTINGS_MODELS: dict[str, type[_Settings]] = {
 SETTINGS: dict[str, dict[str, Any]] = {
     kind: model().model_dump() for kind, model in SETTINGS_MODELS.items()
 }
+
+
+def setting_choices(kind: str) -> dict[str, tuple[str, ...]]:
+    """The settings of a kind that take one of a few words (``Literal``), with those words:
+    what a form offers as a choice rather than a text field."""
+    return {
+        name: get_args(field.annotation)
+        for name, field in SETTINGS_MODELS[kind].model_fields.items()
+        if get_origin(field.annotation) is Literal
+    }
+
+
+def setting_from_text(kind: str, name: str, text: str) -> int | float | str:
+    """A setting typed into a form, as the type the kind's settings take (a whole number, a
+    number or a word), checked there with the rest; a number that is not one is refused here,
+    naming the setting."""
+    annotation = SETTINGS_MODELS[kind].model_fields[name].annotation
+    types = {annotation, *get_args(annotation)}
+    try:
+        if int in types:
+            return int(text)
+        if float in types:
+            return float(text)
+    except ValueError:
+        wanted = "a whole number" if int in types else "a number"
+        raise ValueError(f"settings.{name}: {wanted}, got {text!r}") from None
+    return text
 
 
 class QueueFull(RuntimeError):

@@ -97,6 +97,7 @@ class Allocation:
             "validation_seed": self.validation_seed,
             "gain_persons": self.gain_persons,
             "p_goal": self.p_goal,
+            "notes": self.notes(),
         }
 
 

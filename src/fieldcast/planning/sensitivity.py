@@ -123,6 +123,23 @@ class Sensitivity:
                 )
         return warnings
 
+    def reading(self) -> str:
+        """How to read the indices and their intervals, in plain sentences (said here once,
+        for the command line and the dashboard alike)."""
+        what = (
+            "mu*: mean absolute change of the output per whole range of the assumption (from "
+            "steps of two thirds of it); sigma: how much that change depends on the other "
+            "assumptions."
+            if self.method == "morris"
+            else "S1: share of the output's variance due to the assumption alone; ST: including "
+            "its interactions with the others."
+        )
+        return (
+            f"{self.method.capitalize()} over {self.points:,} points of {self.replications:,} "
+            f"replications each (seed {self.seed}, common random numbers). {what} Intervals: "
+            f"{CONFIDENCE:.0%} bootstrap over the points; (~0): the interval includes zero."
+        )
+
     def ranked(self, output: str) -> list[int]:
         """Parameter positions, most influential first on ``output`` (NaN last)."""
         values = np.nan_to_num(np.asarray(self.indices[output][self.main_index]), nan=-np.inf)
@@ -138,6 +155,7 @@ class Sensitivity:
             "seed": self.seed,
             "confidence_level": CONFIDENCE,
             "main_index": self.main_index,
+            "reading": self.reading(),
             "warnings": self.warnings(),
             "outputs": {
                 output: {

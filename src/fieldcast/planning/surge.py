@@ -99,6 +99,7 @@ class SurgePlan:
             "validation_seed": self.validation_seed,
             "gain_persons": self.gain_persons,
             "p_goal": self.p_goal,
+            "notes": self.notes(),
         }
 
 

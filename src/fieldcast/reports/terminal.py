@@ -363,23 +363,7 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
                 style="dim",
             ),
         )
-    what = (
-        "mu*: mean absolute change of the output per whole range of the assumption (from steps "
-        "of two thirds of it); sigma: how much that change depends on the other assumptions."
-        if morris
-        else "S1: share of the output's variance due to the assumption alone; ST: including its "
-        "interactions with the others."
-    )
-    _show(
-        console,
-        Text(
-            f"{answer['method'].capitalize()} over {answer['points']:,} points of "
-            f"{answer['replications_per_point']:,} replications each (seed {answer['seed']}, "
-            f"common random numbers). {what} Intervals: {confidence} bootstrap over the points; "
-            "(~0): the interval includes zero.",
-            style="dim",
-        ),
-    )
+    _show(console, Text(answer["reading"], style="dim"))
     for warning in answer["warnings"]:
         _show(console, Text.assemble(("warning: ", "bold yellow"), warning))
 

@@ -51,6 +51,8 @@ from fieldcast.jobs import (
     Workers,
     running_seconds,
     seconds_left,
+    setting_choices,
+    setting_from_text,
     submit,
 )
 from fieldcast.observations import ObservationError, check_name, parse_observations
@@ -371,11 +373,14 @@ def create_app(settings: WebSettings) -> FastAPI:
     async def submit_from_page(request: Request, name: str) -> Response:
         form = await request.form()
         check_form(request, _text(form.get("csrf")))
-        kind = _text(form.get("kind")) or "forecast"
-        job_settings = _whole_numbers(form, ("replications", "seed"))
-        if kind not in SCENARIO_JOB_KINDS:
-            raise HTTPException(422, f"kind: one of {', '.join(SCENARIO_JOB_KINDS)}, not {kind!r}")
+        kind = _scenario_job_kind(_text(form.get("kind")) or "forecast")
+        job_settings = _form_settings(form, kind, tuple(SETTINGS[kind]))
         return submit_and_show(request, _job_request(kind, load(name), job_settings))
+
+    @app.get("/job-settings", response_class=HTMLResponse, include_in_schema=False)
+    def job_settings_fields(request: Request, kind: str = "forecast") -> HTMLResponse:
+        """The scenario page's fields for one kind of job, swapped in when the kind changes."""
+        return page(request, "job_settings.html", **_job_settings_context(_scenario_job_kind(kind)))
 
     def submit_and_show(request: Request, job_request: JobRequest) -> Response:
         """Queue a job asked for by a form and show it (or say the queue is full)."""
@@ -560,7 +565,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         check_form(request, _text(form.get("csrf")))
         job_settings: dict[str, Any] = {"observations": _text(form.get("observations")) or ""}
         numbers = ("particles", "seed") + (("target_ess",) if kind == "calibrate" else ())
-        job_settings |= _whole_numbers(form, numbers)
+        job_settings |= _form_settings(form, kind, numbers)
         scenario = load(_text(form.get("scenario")) or "")
         return submit_and_show(request, _job_request(kind, scenario, job_settings))
 
@@ -815,16 +820,18 @@ def _job_request(kind: str, scenario: Scenario, job_settings: dict[str, Any]) ->
         raise HTTPException(422, str(error)) from None
 
 
-def _whole_numbers(form: Any, keys: tuple[str, ...]) -> dict[str, int]:
-    """The form's whole-number fields among ``keys`` that were filled in."""
-    numbers = {}
-    for key in keys:
-        text = _text(form.get(key))
+def _form_settings(form: Any, kind: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """The settings among ``names`` that the form filled in, each as its kind takes it (the
+    kind's default for the others); a number that is not one is refused, naming the field."""
+    values = {}
+    for name in names:
+        text = (_text(form.get(name)) or "").strip()
         if text:
-            if not text.isdigit():
-                raise HTTPException(422, f"{key}: a whole number, got {text!r}")
-            numbers[key] = int(text)
-    return numbers
+            try:
+                values[name] = setting_from_text(kind, name, text)
+            except ValueError as error:
+                raise HTTPException(422, str(error)) from None
+    return values
 
 
 def _calibration(store: RunStore, calibration_id: str) -> tuple[str, Any, dict[str, Any] | None]:
@@ -919,7 +926,20 @@ def _scenario_context(
         "base_name": base_name if base is not None else None,
         "changes": changes,
         "kinds": SCENARIO_JOB_KINDS,
+        **_job_settings_context("forecast"),
     }
+
+
+def _scenario_job_kind(kind: str) -> str:
+    """A kind of job that runs on a scenario alone (422 otherwise)."""
+    if kind not in SCENARIO_JOB_KINDS:
+        raise HTTPException(422, f"kind: one of {', '.join(SCENARIO_JOB_KINDS)}, not {kind!r}")
+    return kind
+
+
+def _job_settings_context(kind: str) -> dict[str, Any]:
+    """What the fields of one kind of job show: its settings' defaults and choices."""
+    return {"kind": kind, "defaults": SETTINGS[kind], "choices": setting_choices(kind)}
 
 
 def _extends(scenarios_dir: Path, name: str) -> str | None:
