@@ -312,6 +312,35 @@ def test_a_requirement_asked_for_with_its_settings_reads_as_a_table(
     offline.context.close()
 
 
+def test_a_sweep_is_asked_for_from_the_page_and_drawn_when_done(
+    browser: Browser, dashboard: str, screenshots: Path
+) -> None:
+    """A sweep's answer arrives in the part of the page htmx swaps in when the job is done:
+    its chart is drawn then, from the dashboard's own plotly.js."""
+    offline = Offline(browser)
+    page = offline.page()
+    page.goto(f"{dashboard}/scenarios/seed-2019")
+    page.get_by_label("What").select_option("sweep")
+    page.get_by_label("Parameter").select_option("leak.events.1.peak_hazard")
+    page.get_by_label("Values").fill("0, 0.02, 0.08")
+    page.get_by_label("Replications").fill("300")
+    page.get_by_role("button", name="Run in the background").click()
+    expect(page.locator("h1")).to_have_text("Sweep of seed-2019")
+    expect(page.locator("[data-state]")).to_have_attribute(
+        "data-state", "done", timeout=JOB_SECONDS
+    )
+    answer = page.locator("[data-answer='sweep']")
+    expect(answer.locator("tr.chosen")).to_contain_text("0.04 (now)")
+    expect(answer.locator("tbody tr")).to_have_count(4)
+    expect(page.locator("[data-figure='fig-sweep']")).to_have_attribute(
+        "data-drawn", "true", timeout=DRAW_SECONDS
+    )
+    _rendered_fully(page)
+    _photograph(page, screenshots, "sweep", height=1400)
+    assert offline.troubles() == []
+    offline.context.close()
+
+
 def test_observed_counts_uploaded_and_the_forecast_tracked(
     browser: Browser, dashboard: str, screenshots: Path, tmp_path: Path
 ) -> None:

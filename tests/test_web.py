@@ -195,15 +195,25 @@ def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(
 def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     client: TestClient, tmp_path: Path
 ) -> None:
-    """Check, plan, requirement and sensitivity asked for from a scenario's page: each with
+    """Check, plan, requirement, sensitivity and sweep asked for from a scenario's page: each with
     the settings of its kind (the page offers them when the kind is chosen), each answer shown
     as the command line prints it, its sentences those of the answer itself."""
-    fields = client.get("/job-settings", params={"kind": "requirement"}).text
-    assert '<select name="resource">' in fields and 'name="probability"' in fields
-    assert '<option value="field_days">field days</option>' in fields
-    assert 'name="method"' in client.get("/job-settings", params={"kind": "sensitivity"}).text
-    assert 'name="replications"' not in client.get("/job-settings?kind=check").text
-    assert client.get("/job-settings", params={"kind": "track"}).status_code == 422
+
+    def fields(kind: str) -> str:
+        return client.get("/scenarios/seed-2019/job-settings", params={"kind": kind}).text
+
+    assert '<select name="resource">' in fields("requirement")
+    assert 'name="probability"' in fields("requirement")
+    assert '<option value="field_days">field days</option>' in fields("requirement")
+    assert 'name="method"' in fields("sensitivity")
+    assert 'name="replications"' not in fields("check")
+    numbers = fields("sweep")  # the scenario's numbers, those with a range first
+    assert numbers.index("<option>city_defaults.teams</option>") < numbers.index(
+        "<option>detention.beds</option>"
+    )
+    assert "<option>operation.tempo</option>" not in numbers  # a list: not one number
+    refused = client.get("/scenarios/seed-2019/job-settings", params={"kind": "track"})
+    assert refused.status_code == 422
     csrf = _csrf(client)
     asked = {
         "check": {},
@@ -215,6 +225,11 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
             "probability": "0.5",
         },
         "sensitivity": {"replications": "8", "method": "morris", "samples": "2"},
+        "sweep": {
+            "replications": "60",
+            "parameter": "leak.events.1.peak_hazard",
+            "values": "0, 0.08",
+        },
     }
     job_ids = {}
     for kind, form in asked.items():
@@ -229,6 +244,13 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         ({"kind": "requirement", "probability": "lots"}, "settings.probability: a number"),
         ({"kind": "requirement", "resource": "gold"}, "settings.resource"),
         ({"kind": "plan", "teams": "2.5"}, "settings.teams: a whole number, got &#39;2.5&#39;"),
+        ({"kind": "sweep", "parameter": "detention.beds"}, "settings.values: detention.beds has"),
+        (
+            {"kind": "sweep", "parameter": "city_defaults.p_contact", "values": "0.2, 2"},
+            "settings.values: 2 makes no valid scenario (city_defaults.p_contact: Input should",
+        ),
+        ({"kind": "sweep", "values": "0.2, x"}, "settings.values: numbers separated by commas"),
+        ({"kind": "sweep"}, "settings.parameter: name the parameter to vary"),
     ):
         refused = client.post("/scenarios/seed-2019/jobs", data={"csrf": csrf, **form})
         assert refused.status_code == 422 and said in refused.text, form
@@ -271,6 +293,17 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         top = result["ranking"][0]
         assert f'<td class="num">1</td><td><code>{top["parameter"]}</code>' in shown["sensitivity"]
     assert all(warning in shown["sensitivity"] for warning in sensitivity["warnings"])
+    sweep = jobs["sweep"]["result"]
+    assert jobs["sweep"]["settings"]["values"] == [0.0, 0.08]
+    assert [row["value"] for row in sweep["values"]] == [0.0, 0.04, 0.08]
+    assert sweep["includes"] in shown["sweep"]
+    assert shown["sweep"].count('<tr class="chosen"><td class="num">0.04 (now)</td>') == 1
+    for row in sweep["values"]:
+        arrested = row["persons_arrested"]
+        shown_range = (
+            f"{arrested['median']:,.0f} ({arrested['p05']:,.0f} to {arrested['p95']:,.0f})"
+        )
+        assert shown_range in shown["sweep"], row["value"]
     for page in pages.values():  # and the whole answer, for whoever wants its every figure
         assert "The answer as JSON" in page
 

@@ -61,6 +61,7 @@ _EXPORTS = {
     "replay": "fieldcast.forecast",
     "run_forecast": "fieldcast.forecast",
     "run_sensitivity": "fieldcast.planning.sensitivity",
+    "run_sweep": "fieldcast.planning.sweep",
     "simulate": "fieldcast.replications",
     "track": "fieldcast.tracking",
     "validate_scenario": "fieldcast.scenario",

@@ -812,6 +812,75 @@ def requirement(
 
 
 @app.command()
+def sweep(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    vary: Annotated[
+        str,
+        typer.Option(
+            help="The parameter to vary, by its path as `scenario show` lists it "
+            "(leak.events.1.peak_hazard, city_defaults.p_contact, ...).",
+            show_default=False,
+        ),
+    ] = ...,  # type: ignore[assignment]
+    values: Annotated[
+        str | None,
+        typer.Option(
+            help="The values to try, separated by commas (default: five across the "
+            "parameter's range in [ranges]). The scenario's own value is always run too.",
+            show_default=False,
+        ),
+    ] = None,
+    replications: Annotated[
+        int,
+        typer.Option(
+            "--replications", "-n", min=2, max=MAX_REPLICATIONS, help="Replications per value."
+        ),
+    ] = 1000,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every value.")
+    ] = DEFAULT_SEED,
+    processes: ProcessesOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+) -> None:
+    """What if one value were different: the scenario at several values of one parameter, with
+    the same random numbers, each value's change paired with the scenario's own."""
+    from fieldcast.planning.sweep import run_sweep, sweep_variants
+    from fieldcast.reports.terminal import render_sweep
+
+    loaded = _load(scenario)
+    tried = None
+    if values is not None:
+        try:
+            tried = [float(value) for value in values.split(",") if value.strip()]
+        except ValueError:
+            _fail(f"--values: numbers separated by commas, got {values!r}")
+    try:  # checked before any work starts: the parameter (--vary) or a value, and why
+        sweep_variants(loaded, vary, tried)
+    except ValueError as error:
+        field, _, reason = str(error).partition(": ")
+        _fail(f"--{'vary' if field == 'parameter' else field}: {reason}")
+    _say_if_the_engine_compiles(scheduler)
+    with _cluster(workers, scheduler) as client, _progress_bar() as bar:
+        task = bar.add_task(f"{loaded.name}: values of {vary}", total=None)
+        answer = run_sweep(
+            loaded,
+            vary,
+            tried,
+            replications,
+            seed,
+            processes=processes or _default_processes(),
+            client=client,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if as_json:
+        _print_json(answer.as_dict())
+        return
+    render_sweep(answer.as_dict(), stdout)
+
+
+@app.command()
 def sensitivity(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     method: Annotated[

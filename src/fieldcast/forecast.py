@@ -22,7 +22,7 @@ from fieldcast.costs import cost_items
 from fieldcast.metrics import MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
 from fieldcast.replications import simulate_many, simulate_one
-from fieldcast.results import TOTAL, Results, binds, interval, outcome_rows
+from fieldcast.results import TOTAL, Results, binding_resources, interval, outcome_rows
 from fieldcast.scenario import Scenario
 from fieldcast.workers import Progress
 
@@ -154,14 +154,15 @@ class Forecast:
             for city, days in zip(results.cities, capacity_days, strict=True)
             if days == 0 and targets[city] > 0
         ]
-        binding = {
-            "team_capacity": binds(full_share) or bool(without_capacity),
-            "beds": binds(float(np.mean(results.bed_shortfall_days > 0))),
-            "transport": binds(float(np.mean(backlog_end > 0))),
-            "monitors": binds(float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0))),
-        }
+        binding = binding_resources(
+            full_share,
+            float(np.mean(results.bed_shortfall_days > 0)),
+            float(np.mean(backlog_end > 0)),
+            float(np.mean(results.monitor_shortfall_days.sum(axis=1) > 0)),
+            len(without_capacity),
+        )
         return {
-            "binds": [name for name, binds in binding.items() if binds],
+            "binds": binding,
             "team_capacity_full_share": full_share,
             "cities_with_targets_without_capacity": without_capacity,
             "team_capacity_full_share_by_city": {

@@ -48,7 +48,15 @@ from fieldcast.scenario import Scenario, validate_scenario
 from fieldcast.store import JobInfo, RunStore
 
 JobKind = Literal[
-    "forecast", "check", "plan", "requirement", "sensitivity", "track", "calibrate", "score"
+    "forecast",
+    "check",
+    "plan",
+    "requirement",
+    "sensitivity",
+    "sweep",
+    "track",
+    "calibrate",
+    "score",
 ]
 JOB_KINDS: tuple[JobKind, ...] = (
     "forecast",
@@ -56,6 +64,7 @@ JOB_KINDS: tuple[JobKind, ...] = (
     "plan",
     "requirement",
     "sensitivity",
+    "sweep",
     "track",
     "calibrate",
     "score",
@@ -65,10 +74,11 @@ MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) 
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
 PROGRESS_SECONDS = 1.0  # how often a running job writes its progress (and hears a cancel)
 # The kinds whose progress counts pieces of about equal work (chunks of replications, candidate
-# plans, sensitivity points), from which the pace so far tells the time left. A requirement's
-# search does not know how many levels it will try, a calibration's progress is a temperature
-# and a tracked forecast's days differ in cost: none of them gets an estimate.
-STEADY_KINDS: tuple[JobKind, ...] = ("forecast", "plan", "sensitivity")
+# plans, sensitivity points, chunks of a sweep's values), from which the pace so far tells the
+# time left. A requirement's search does not know how many levels it will try, a calibration's
+# progress is a temperature and a tracked forecast's days differ in cost: none of them gets an
+# estimate.
+STEADY_KINDS: tuple[JobKind, ...] = ("forecast", "plan", "sensitivity", "sweep")
 PACE_SECONDS = 3.0  # an estimate of the time left is given after this long a pace
 
 
@@ -111,6 +121,19 @@ class SensitivitySettings(_Settings):
     seed: Seed = DEFAULT_SEED
     method: Literal["morris", "sobol"] = "morris"
     samples: int | None = Field(None, ge=1, le=100_000, description="default: the method's")
+
+
+class SweepSettings(_Settings):
+    """A sweep (``planning/sweep.py``): checked against the scenario when asked for
+    (``JobRequest``), so a parameter it lacks or a value it cannot take is refused then."""
+
+    replications: Replications = 1000
+    seed: Seed = DEFAULT_SEED
+    # None only as the default shown in SETTINGS: a submission must name a parameter
+    parameter: str | None = Field(None, max_length=200, description="a parameter's path")
+    values: list[float] | None = Field(
+        None, min_length=1, description="default: five across the parameter's range"
+    )
 
 
 # None only as the default shown in SETTINGS: a submission must name a stored set, and is
@@ -158,6 +181,7 @@ SETTINGS_MODELS: dict[str, type[_Settings]] = {
     "plan": PlanSettings,
     "requirement": RequirementSettings,
     "sensitivity": SensitivitySettings,
+    "sweep": SweepSettings,
     "track": TrackSettings,
     "calibrate": CalibrateSettings,
     "score": ScoreSettings,
@@ -178,12 +202,19 @@ def setting_choices(kind: str) -> dict[str, tuple[str, ...]]:
     }
 
 
-def setting_from_text(kind: str, name: str, text: str) -> int | float | str:
+def setting_from_text(kind: str, name: str, text: str) -> int | float | str | list[float]:
     """A setting typed into a form, as the type the kind's settings take (a whole number, a
     number or a word), checked there with the rest; a number that is not one is refused here,
     naming the setting."""
     annotation = SETTINGS_MODELS[kind].model_fields[name].annotation
     types = {annotation, *get_args(annotation)}
+    if any(get_origin(one) is list for one in types):  # numbers separated by commas
+        try:
+            return [float(word) for word in text.split(",") if word.strip()]
+        except ValueError:
+            raise ValueError(
+                f"settings.{name}: numbers separated by commas, got {text!r}"
+            ) from None
     try:
         if int in types:
             return int(text)
@@ -228,6 +259,21 @@ class JobRequest:
                 for e in error.errors(include_url=False)
             ]
             raise ValueError("; ".join(problems)) from None
+        if self.kind == "sweep":
+            self._check_sweep()
+
+    def _check_sweep(self) -> None:
+        """A sweep's parameter is a number of the scenario, and every value makes a valid one
+        (``sweep.sweep_variants``, which the job runs again)."""
+        from fieldcast.planning.sweep import sweep_variants
+
+        parameter = self.settings.get("parameter")
+        if not parameter:
+            raise ValueError("settings.parameter: name the parameter to vary, by its path")
+        try:
+            sweep_variants(self.scenario, parameter, self.settings.get("values"))
+        except ValueError as error:
+            raise ValueError(f"settings.{error}") from None
 
     def complete_settings(self) -> dict[str, Any]:
         """The settings with every default filled in."""
@@ -452,6 +498,12 @@ def _compute(
         return score_run(
             run.run_id, run.scenario, run.seed, run.replications, observed, label, settings["draws"]
         ).summary()
+    if job.kind == "sweep":
+        from fieldcast.planning.sweep import run_sweep
+
+        return run_sweep(
+            scenario, settings["parameter"], settings["values"], progress=progress, **common
+        ).as_dict()
     from fieldcast.planning.sensitivity import run_sensitivity
 
     return run_sensitivity(

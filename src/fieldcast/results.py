@@ -294,6 +294,31 @@ def binds(share: float) -> bool:
     return share >= BINDING_SHARE
 
 
+# The resources "what binds" names, in the order reports list them.
+BINDING_RESOURCES = ("team_capacity", "beds", "transport", "monitors")
+
+
+def binding_resources(
+    team_capacity_full_share: float,
+    p_beds_full: float,
+    p_transport_backlog_at_horizon: float,
+    p_monitor_stockout: float,
+    cities_without_capacity: int = 0,
+) -> list[str]:
+    """The resources that bind (``binds``), in the order of ``BINDING_RESOURCES``: team capacity
+    by the share of city field days with every attempt used (or wherever a city with targets
+    can attempt on no field day at all); beds, transport and monitors by the share of
+    replications in which a family found no bed, someone still awaits removal at the horizon
+    or a monitor was meant but none was free."""
+    binding = {
+        "team_capacity": binds(team_capacity_full_share) or cities_without_capacity > 0,
+        "beds": binds(p_beds_full),
+        "transport": binds(p_transport_backlog_at_horizon),
+        "monitors": binds(p_monitor_stockout),
+    }
+    return [name for name in BINDING_RESOURCES if binding[name]]
+
+
 def interval(values: np.ndarray) -> dict[str, float]:
     """Median and 90% interval of per-replication values."""
     p05, median, p95 = np.quantile(values, QUANTILES, method="inverted_cdf")

@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter
 
 from fieldcast.compiled import compile_scenario
 from fieldcast.planning.sensitivity import CONFIDENCE, OUTPUTS, Sensitivity
+from fieldcast.reports.numbers import dollars
 from fieldcast.store import StoredRun
 
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -190,10 +191,8 @@ def resources(run: StoredRun) -> Figure:
 
 
 def _dollars(value: float, _position: int) -> str:
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"${value / size:,.1f}{suffix}"
-    return f"${value:,.0f}"
+    """An axis tick (matplotlib's ``FuncFormatter`` passes the tick's position too)."""
+    return dollars(value, digits=1)
 
 
 def _interval_bars(

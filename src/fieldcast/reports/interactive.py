@@ -5,7 +5,7 @@ The same figures as the static report's (``charts.py``), from the same stored se
 charts of target persons arrested over time (the median and the 90% interval, from the 5th
 to the 95th percentile; the mean where no band is kept) for all cities and each city, with
 the goal; the leak effect (the run and its no-leak twin); several runs on shared axes; a
-tracked forecast against the reported counts.
+tracked forecast against the reported counts; a sweep's persons arrested at each value.
 """
 
 from __future__ import annotations
@@ -126,6 +126,60 @@ def comparison_figure(runs: list[StoredRun]) -> dict[str, Any]:
         traces += _fan(run.series("arrests"), f"{run.scenario.name} ({run.run_id})", color, band)
     days = [min(_days_shown(run)[0] for run in runs), max(_days_shown(run)[1] for run in runs)]
     layout = _layout("Target persons arrested, all cities", days)
+    return {"data": traces, "layout": layout}
+
+
+def sweep_figure(answer: dict[str, Any]) -> dict[str, Any]:
+    """A sweep (``Sweep.as_dict()``): target persons arrested by the end of field work at each
+    value, the median and the 90% interval, the scenario's own value marked, with the goal
+    when it is on the scale."""
+    rows = answer["values"]
+    values = [row["value"] for row in rows]
+    arrested = {q: [row["persons_arrested"][q] for row in rows] for q in ("p05", "median", "p95")}
+    own = next(row for row in rows if row["scenarios_own"])
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": values + values[::-1],
+            "y": arrested["p95"] + arrested["p05"][::-1],
+            "mode": "lines",
+            "fill": "toself",
+            "fillcolor": BAND,
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "name": "90% interval",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": values,
+            "y": arrested["median"],
+            "line": {"color": LINE, "width": 2},
+            "name": "median",
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": [own["value"]],
+            "y": [own["persons_arrested"]["median"]],
+            "marker": {"color": TWIN, "size": 11, "symbol": "diamond"},
+            "name": "the scenario's own value",
+        },
+    ]
+    goal = answer["goal_persons"]
+    title = f"Target persons arrested by the end of field work, by {answer['parameter']}"
+    if goal <= 1.5 * max(arrested["p95"]):
+        traces.append(_goal_line(goal, [values[0], values[-1]]))
+    else:
+        title += f" (the goal, {goal:,}, is far above this scale)"
+    unit = f" ({answer['unit']})" if answer["unit"] else ""
+    layout = {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": answer["parameter"] + unit}},
+        "yaxis": {"title": {"text": "persons"}, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.2},
+        "margin": {"t": 48, "r": 16, "b": 96, "l": 64},
+    }
     return {"data": traces, "layout": layout}
 
 

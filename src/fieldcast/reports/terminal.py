@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from fieldcast.forecast import uncertainty_pairs
+from fieldcast.reports.numbers import dollars
 from fieldcast.reports.table import Table
 
 
@@ -30,12 +31,7 @@ def _range(interval: dict[str, Any]) -> str:
 
 
 def _money(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"${value / size:,.2f}{suffix}"
-    return f"${value:,.0f}"
+    return "n/a" if value is None else dollars(value)
 
 
 def _money_range(interval: dict[str, Any]) -> str:
@@ -366,6 +362,44 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
     _show(console, Text(answer["reading"], style="dim"))
     for warning in answer["warnings"]:
         _show(console, Text.assemble(("warning: ", "bold yellow"), warning))
+
+
+def render_sweep(answer: dict[str, Any], console: Console) -> None:
+    """Print a sweep (``Sweep.as_dict()``): one row per value, the scenario's own marked."""
+    unit = f" ({answer['unit']})" if answer["unit"] else ""
+    table = Table(
+        title=f"{answer['scenario']}: what if {answer['parameter']} were different",
+        title_justify="left",
+    )
+    for column in (f"value{unit}", "P(goal)", "arrested", "change", "removed", "cost", "binds"):
+        table.add_column(column, justify="left" if column == "binds" else "right")
+    for row in answer["values"]:
+        change = row["change_in_persons_arrested"]
+        table.add_row(
+            f"{row['value']:,}" + (" (now)" if row["scenarios_own"] else ""),
+            f"{row['p_goal']:.3f}",
+            _range(row["persons_arrested"]),
+            "-" if row["scenarios_own"] else _signed_range(change),
+            _range(row["persons_removed"]),
+            _money(row["total_cost"]["median"]),
+            ", ".join(name.replace("_", " ") for name in row["binds"]) or "none",
+        )
+    _show(console, table)
+    _show(
+        console,
+        Text(
+            f"{answer['parameter']}: {answer['meaning']}. arrested: target persons arrested by "
+            "the end of field work, and change: theirs against the scenario's own value; "
+            "removed: persons removed by the horizon; cost: in all to the horizon (the median; "
+            "its interval in --json).",
+            style="dim",
+        ),
+    )
+    _show(console, Text(answer["includes"], style="dim"))
+
+
+def _signed_range(interval: dict[str, Any]) -> str:
+    return f"{interval['median']:+,.0f} ({interval['p05']:+,.0f} to {interval['p95']:+,.0f})"
 
 
 def _effect(value: float | None) -> str:

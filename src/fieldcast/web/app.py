@@ -58,7 +58,13 @@ from fieldcast.jobs import (
 from fieldcast.observations import ObservationError, check_name, parse_observations
 from fieldcast.reports.comparison import outcome_table, scenario_changes
 from fieldcast.reports.html import calibration_report, run_report, tracking_report
-from fieldcast.reports.interactive import comparison_figure, run_figures, tracking_figures
+from fieldcast.reports.interactive import (
+    comparison_figure,
+    run_figures,
+    sweep_figure,
+    tracking_figures,
+)
+from fieldcast.reports.numbers import dollars
 from fieldcast.run_score import recomputable
 from fieldcast.scenario import (
     Scenario,
@@ -219,6 +225,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["duration"] = duration
+    templates.env.filters["dollars"] = dollars
+    templates.env.globals["sweep_figure"] = sweep_figure
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def store() -> RunStore:
@@ -377,10 +385,11 @@ def create_app(settings: WebSettings) -> FastAPI:
         job_settings = _form_settings(form, kind, tuple(SETTINGS[kind]))
         return submit_and_show(request, _job_request(kind, load(name), job_settings))
 
-    @app.get("/job-settings", response_class=HTMLResponse, include_in_schema=False)
-    def job_settings_fields(request: Request, kind: str = "forecast") -> HTMLResponse:
+    @app.get("/scenarios/{name}/job-settings", response_class=HTMLResponse, include_in_schema=False)
+    def job_settings_fields(request: Request, name: str, kind: str = "forecast") -> HTMLResponse:
         """The scenario page's fields for one kind of job, swapped in when the kind changes."""
-        return page(request, "job_settings.html", **_job_settings_context(_scenario_job_kind(kind)))
+        context = _job_settings_context(load(name), _scenario_job_kind(kind))
+        return page(request, "job_settings.html", **context)
 
     def submit_and_show(request: Request, job_request: JobRequest) -> Response:
         """Queue a job asked for by a form and show it (or say the queue is full)."""
@@ -926,7 +935,7 @@ def _scenario_context(
         "base_name": base_name if base is not None else None,
         "changes": changes,
         "kinds": SCENARIO_JOB_KINDS,
-        **_job_settings_context("forecast"),
+        **_job_settings_context(scenario, "forecast"),
     }
 
 
@@ -937,9 +946,22 @@ def _scenario_job_kind(kind: str) -> str:
     return kind
 
 
-def _job_settings_context(kind: str) -> dict[str, Any]:
-    """What the fields of one kind of job show: its settings' defaults and choices."""
-    return {"kind": kind, "defaults": SETTINGS[kind], "choices": setting_choices(kind)}
+def _job_settings_context(scenario: Scenario, kind: str) -> dict[str, Any]:
+    """What the fields of one kind of job show: its settings' defaults and choices, and for a
+    sweep the scenario's numbers it may vary (those with a range first: they need no values)."""
+    numbers = [
+        path
+        for path in parameter_paths(scenario)
+        if isinstance(value := parameter_value(scenario, path), int | float)
+        and not isinstance(value, bool)
+    ]
+    return {
+        "kind": kind,
+        "defaults": SETTINGS[kind],
+        "choices": setting_choices(kind),
+        "numbers": sorted(numbers, key=lambda path: path not in scenario.ranges),
+        "ranged": set(scenario.ranges),
+    }
 
 
 def _extends(scenarios_dir: Path, name: str) -> str | None:

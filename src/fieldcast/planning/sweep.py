@@ -1,0 +1,286 @@
+"""What if one value were different: a scenario run at several values of one parameter, every
+value with the same random numbers.
+
+A sweep answers questions such as "what if the plan had leaked a month earlier?" or "how does
+reach grow with the contact rate?": one parameter (any number ``scenario show`` lists) takes
+each value asked for, everything else stays as it is, and every value runs the same
+replications (common random numbers), so that the differences between values are the
+parameter's doing, not sampling noise. The scenario's own value always runs too: each value's
+change in persons arrested is paired with it replication by replication, as the leak effect
+is paired with the scenario without its leak.
+
+Values run together as lanes of shared batches (``replications.replication_values``), in this
+process, on local processes or on a Dask cluster, with the same results to the bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fieldcast.assumptions import KEY_OUTPUTS, key_outputs
+from fieldcast.compiled import CompiledScenario
+from fieldcast.fields import did_you_mean
+from fieldcast.metrics import HORIZON_METRICS, MEASURES
+from fieldcast.planning.requirement import arrests_and_full_capacity
+from fieldcast.recording import ChunkOutput
+from fieldcast.replications import replication_values
+from fieldcast.results import binding_resources, interval, paired_probabilities
+from fieldcast.scenario import (
+    Scenario,
+    ScenarioError,
+    parameter_info,
+    parameter_paths,
+    parameter_value,
+)
+from fieldcast.workers import Progress
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+RANGE_POINTS = 5  # values tried across the parameter's declared range when none are given
+MAX_VALUES = 50  # values in one sweep, the scenario's own included
+
+# Per replication, besides ``KEY_OUTPUTS``: what "what binds" reads (``results.binding_resources``)
+BINDING_OUTPUTS = (
+    "team_capacity_full_share",  # share of city field days with every attempt used
+    "beds_full",  # 1 if a family meant for detention found no bed
+    "transport_backlog_at_horizon",  # 1 if someone still awaits removal at the horizon
+    "monitor_stockout",  # 1 if a monitor was meant but none was free
+    "targeted_cities_without_capacity",  # cities with targets that can attempt on no day
+)
+OUTPUTS = (*KEY_OUTPUTS, *BINDING_OUTPUTS)
+
+
+def sweep_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """A ``replication_values`` reducer: ``OUTPUTS`` of one chunk, [output, replication]."""
+    persons = MEASURES.index("persons")
+    backlog = chunk.at_horizon[:, HORIZON_METRICS.index("awaiting_removal"), persons]
+    targets = np.array([city.target_persons for city in compiled.scenario.cities])
+    without_capacity = int(((compiled.capacity > 0).sum(axis=0)[targets > 0] == 0).sum())
+    return np.vstack(
+        [
+            key_outputs(compiled, chunk),
+            arrests_and_full_capacity(compiled, chunk)[1],
+            chunk.bed_shortfall_days > 0,
+            backlog > 0,
+            chunk.monitor_shortfall_days.sum(axis=1) > 0,
+            np.full(chunk.bed_days.shape, without_capacity),
+        ]
+    ).astype(float)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Every value's outcomes, replication by replication."""
+
+    scenario: str
+    parameter: str
+    unit: str
+    meaning: str
+    current: float
+    values: tuple[float, ...]  # ascending, the scenario's own among them
+    replications: int
+    seed: int
+    goal_persons: int
+    outputs: np.ndarray  # [value, OUTPUTS, replication]
+
+    def includes(self) -> str:
+        """What the intervals include, in one sentence."""
+        return (
+            f"Replication noise only: medians with 90% intervals over {self.replications:,} "
+            f"replications at each value (seed {self.seed}). Every value runs the same "
+            "replications (common random numbers), so each change is paired, replication by "
+            f"replication, with the scenario's own value ({_shown(self.current)})."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        at = {name: position for position, name in enumerate(OUTPUTS)}
+        own = self.outputs[self.values.index(self.current)]
+        reached_own = own[at["persons_arrested"]] >= self.goal_persons
+        rows = []
+        for value, out in zip(self.values, self.outputs, strict=True):
+            arrested = out[at["persons_arrested"]]
+            change = arrested - own[at["persons_arrested"]]
+            reached = arrested >= self.goal_persons
+            full_share = float(out[at["team_capacity_full_share"]].mean())
+            rows.append(
+                {
+                    "value": value,
+                    "scenarios_own": value == self.current,
+                    "p_goal": float(reached.mean()),
+                    "p_goal_change": _paired_change(reached, reached_own),
+                    "persons_arrested": interval(arrested),
+                    "change_in_persons_arrested": {
+                        **interval(change),
+                        "mean": float(change.mean()),
+                    },
+                    "persons_arrested_by_horizon": interval(out[at["persons_arrested_by_horizon"]]),
+                    "persons_removed": interval(out[at["persons_removed"]]),
+                    "total_cost": interval(out[at["total_cost"]]),
+                    "team_capacity_full_share": full_share,
+                    "binds": binding_resources(
+                        full_share,
+                        float(out[at["beds_full"]].mean()),
+                        float(out[at["transport_backlog_at_horizon"]].mean()),
+                        float(out[at["monitor_stockout"]].mean()),
+                        int(out[at["targeted_cities_without_capacity"]].max()),
+                    ),
+                }
+            )
+        return {
+            "scenario": self.scenario,
+            "parameter": self.parameter,
+            "unit": self.unit,
+            "meaning": self.meaning,
+            "scenarios_own_value": self.current,
+            "replications": self.replications,
+            "seed": self.seed,
+            "goal_persons": self.goal_persons,
+            "includes": self.includes(),
+            "values": rows,
+        }
+
+
+def _paired_change(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
+    """The change in the probability of the goal against the scenario's own value, with its
+    95% confidence interval (paired); none to speak of for the value itself."""
+    if np.array_equal(ours, theirs):
+        return {"difference": 0.0, "difference_low": 0.0, "difference_high": 0.0}
+    paired = paired_probabilities(ours, theirs)
+    return {key: paired[key] for key in ("difference", "difference_low", "difference_high")}
+
+
+def _shown(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def sweep_values(scenario: Scenario, parameter: str, values: list[float] | None) -> list[float]:
+    """The values to run, ascending, the scenario's own among them: those asked for, or
+    ``RANGE_POINTS`` across the parameter's declared range (evenly, or evenly in the
+    logarithm for a log-uniform prior). Whole-number parameters take whole numbers.
+
+    Raises ``ValueError`` naming the parameter or the value, and why."""
+    try:
+        current = parameter_value(scenario, parameter)
+    except (KeyError, IndexError, TypeError):
+        hint = did_you_mean(parameter, parameter_paths(scenario))
+        raise ValueError(
+            f"parameter: {parameter} is not a parameter of this scenario{hint}"
+        ) from None
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise ValueError(
+            f"parameter: {parameter} is not a number (it is {current!r}); a sweep varies one number"
+        )
+    whole = isinstance(current, int)
+    if values is None:
+        span = scenario.ranges.get(parameter)
+        if span is None:
+            raise ValueError(
+                f"values: {parameter} has no range in [ranges]: give the values to try"
+            )
+        spaced = (
+            np.geomspace(span.low, span.high, RANGE_POINTS)
+            if span.prior == "log-uniform"
+            else np.linspace(span.low, span.high, RANGE_POINTS)
+        )
+        # a whole-number parameter's points: the nearest whole numbers (fewer if they meet);
+        # others to 12 significant digits, so that a point meant to be the scenario's own
+        # value, or a round number, is not a float's rounding error away from it
+        values = [float(round(value)) if whole else float(f"{value:.12g}") for value in spaced]
+    chosen: set[float] = {current}
+    for value in values:
+        if not math.isfinite(value):
+            raise ValueError(f"values: {value} is not a number to try")
+        if whole and not float(value).is_integer():
+            raise ValueError(f"values: {parameter} is a whole number, not {value:g}")
+        chosen.add(int(value) if whole else float(value))
+    if len(chosen) > MAX_VALUES:
+        raise ValueError(f"values: at most {MAX_VALUES} in one sweep, got {len(chosen)}")
+    return sorted(chosen)
+
+
+def sweep_variants(
+    scenario: Scenario, parameter: str, values: list[float] | None
+) -> tuple[list[float], list[Scenario]]:
+    """The values to run (``sweep_values``) and the scenario at each, every one validated:
+    what a sweep runs, checked before it runs (a job asked for is refused at once).
+
+    Raises ``ValueError`` naming the parameter or the value, and why."""
+    ordered = sweep_values(scenario, parameter, values)
+    variants = []
+    for value in ordered:
+        try:
+            variants.append(scenario.replace({parameter: value}, source="sweep"))
+        except ScenarioError as error:  # its problems, each naming its field
+            problems = "; ".join(line.strip() for line in str(error).splitlines()[1:])
+            raise ValueError(
+                f"values: {_shown(value)} makes no valid scenario ({problems})"
+            ) from None
+    return ordered, variants
+
+
+def run_sweep(
+    scenario: Scenario,
+    parameter: str,
+    values: list[float] | None = None,
+    replications: int = 1000,
+    seed: int = 2019,
+    processes: int = 1,
+    client: Client | None = None,
+    progress: Progress | None = None,
+) -> Sweep:
+    """Run the scenario at several values of one parameter, with common random numbers.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The operation.
+    parameter : str
+        The parameter's dotted path, as ``scenario show`` lists it (``leak.events.0.day``,
+        ``city_defaults.p_contact``, ``city_overrides.Los Angeles.local_support``).
+    values : list of float, optional
+        The values to try (default: five across the parameter's range in ``[ranges]``). The
+        scenario's own value is always run too.
+    replications : int
+        Replications at each value.
+    seed : int
+        Seed of every value (common random numbers).
+    processes : int
+        Local processes (1: this process).
+    client : distributed.Client, optional
+        A Dask client whose cluster runs the chunks instead.
+    progress : callable, optional
+        Called with (chunks done, chunks in all).
+
+    Returns
+    -------
+    Sweep
+        Every value's outcomes per replication; ``as_dict()`` summarises them.
+
+    Raises
+    ------
+    ValueError
+        If the parameter is not a number of the scenario, a value is not one it can take (the
+        message names the value and why), or there are no values to try.
+    """
+    ordered, variants = sweep_variants(scenario, parameter, values)
+    outputs = replication_values(
+        variants, replications, seed, sweep_outputs, processes, progress, client
+    )
+    unit, meaning = parameter_info(parameter)
+    return Sweep(
+        scenario=scenario.name,
+        parameter=parameter,
+        unit=unit,
+        meaning=meaning,
+        current=parameter_value(scenario, parameter),
+        values=tuple(ordered),
+        replications=replications,
+        seed=seed,
+        goal_persons=scenario.operation.goal_persons,
+        outputs=np.stack(outputs),
+    )

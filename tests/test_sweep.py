@@ -1,0 +1,155 @@
+"""What if one value were different (``fieldcast sweep``): the values it runs, each the run of
+the changed scenario to the bit, paired with the scenario's own value by common random
+numbers, what binds at each, and every refusal naming its field."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import variant
+from fieldcast.planning.sweep import MAX_VALUES, OUTPUTS, run_sweep, sweep_outputs, sweep_values
+from fieldcast.replications import replication_values, simulate
+from fieldcast.scenario import Scenario
+from test_cli import run
+
+ARRESTED = OUTPUTS.index("persons_arrested")
+
+
+def test_the_values_run_are_those_asked_for_and_the_scenarios_own(
+    seed_scenario: Scenario,
+) -> None:
+    assert sweep_values(seed_scenario, "leak.events.1.peak_hazard", [0.08, 0.0]) == [
+        0.0,
+        0.04,
+        0.08,
+    ]
+    # five across the declared range (2 to 8 teams), whole numbers for a whole-number parameter
+    assert sweep_values(seed_scenario, "city_defaults.teams", None) == [2, 4, 5, 6, 8]
+    # a log-uniform prior: evenly in the logarithm (the scenario's own 0.0004 among them)
+    span = {"low": 0.0001, "high": 0.0016, "prior": "log-uniform"}
+    log_uniform = variant(seed_scenario, **{"ranges": {"leak.baseline_hazard": span}})
+    spread = sweep_values(log_uniform, "leak.baseline_hazard", None)
+    assert spread == [0.0001, 0.0002, 0.0004, 0.0008, 0.0016]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "values", "said"),
+    [
+        ("city_defaults.p_contac", None, "parameter: city_defaults.p_contac is not a parameter"),
+        ("city_defaults.p_contac", None, "(did you mean 'city_defaults.p_contact'?)"),
+        ("operation.tempo", [1.0], "parameter: operation.tempo is not a number"),
+        ("detention.beds", None, "values: detention.beds has no range in [ranges]"),
+        ("city_defaults.teams", [2.5], "values: city_defaults.teams is a whole number, not 2.5"),
+        (
+            "city_defaults.p_contact",
+            [0.2, 1.5],
+            "values: 1.5 makes no valid scenario (city_defaults.p_contact: Input should be less "
+            "than or equal to 1 (got 1.5))",
+        ),
+        ("city_defaults.p_contact", [float("nan")], "values: nan is not a number to try"),
+        (
+            "detention.beds",
+            list(range(4000, 4000 + MAX_VALUES)),
+            f"values: at most {MAX_VALUES} in one sweep, got {MAX_VALUES + 1}",
+        ),
+    ],
+)
+def test_a_sweep_that_cannot_run_is_refused_naming_the_field(
+    seed_scenario: Scenario, parameter: str, values: list[float] | None, said: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        run_sweep(seed_scenario, parameter, values, replications=2)
+    assert said in str(refused.value)
+
+
+def test_each_value_is_the_changed_scenarios_own_run_to_the_bit(seed_scenario: Scenario) -> None:
+    """The values run as lanes of shared batches, on two processes; each value's replications
+    are those of the changed scenario run alone, in one process, with the same seed: so every
+    value draws the same random numbers, whatever else runs beside it."""
+    swept = run_sweep(
+        seed_scenario, "leak.events.1.peak_hazard", [0.0, 0.08], 300, seed=11, processes=2
+    )
+    assert swept.values == (0.0, 0.04, 0.08)
+    for value, outputs in zip(swept.values, swept.outputs, strict=True):
+        changed = seed_scenario.replace({"leak.events.1.peak_hazard": value})
+        (alone,) = replication_values([changed], 300, 11, sweep_outputs)
+        assert np.array_equal(outputs, alone), value
+        # and its outcomes are those a forecast counts (a forecast's first replications keep
+        # their daily paths, drawn otherwise: the same distribution, other numbers)
+        forecast = simulate(changed, 300, 11).outcome("arrests")
+        # (within 8 persons: at 300 replications, with a spread of about 21 persons, the two
+        # medians' difference has a standard error of about 2; 8 is four of them)
+        assert abs(np.median(forecast) - np.median(outputs[ARRESTED])) <= 8, value
+    in_one = run_sweep(seed_scenario, "leak.events.1.peak_hazard", [0.0, 0.08], 300, seed=11)
+    assert np.array_equal(in_one.outputs, swept.outputs)  # however the work is split
+    summary = swept.as_dict()
+    own, without_leak = summary["values"][1], summary["values"][0]
+    assert own["scenarios_own"] and own["change_in_persons_arrested"]["median"] == 0
+    change = swept.outputs[0, ARRESTED] - swept.outputs[1, ARRESTED]
+    assert without_leak["change_in_persons_arrested"]["mean"] == pytest.approx(change.mean())
+    assert without_leak["change_in_persons_arrested"]["median"] > 0  # no press leak: more found
+    assert "Replication noise only" in summary["includes"] and "(0.04)" in summary["includes"]
+    assert json.loads(json.dumps(summary)) == summary  # JSON-ready as it is
+
+
+def test_the_change_is_paired_by_common_random_numbers(seed_scenario: Scenario) -> None:
+    """The point of running every value with the same replications: a value's persons arrested
+    move with the scenario's own, replication by replication, so their change is far narrower
+    than the spread of either. Over 1,000 replications the correlation of the totals at the
+    scenario's own value (a press leak of 0.04) and without that leak is high (0.86 in the
+    forecast's leak effect). The deliberately wrong variant runs the values on different
+    replications (no common random numbers): there, independent totals, the correlation stays
+    within +/-0.104, its 99.9% bound for 1,000 independent pairs (3.29 / sqrt(1,000))."""
+    swept = run_sweep(seed_scenario, "leak.events.1.peak_hazard", [0.0], 1000, seed=3)
+    without_leak, own = swept.outputs[:, ARRESTED]
+    assert np.corrcoef(without_leak, own)[0, 1] > 0.6
+    variants = [seed_scenario.replace({"leak.events.1.peak_hazard": v}) for v in swept.values]
+    unpaired = replication_values(variants, 1000, 3, sweep_outputs, first_replications=[0, 1000])
+    assert abs(np.corrcoef(unpaired[0][ARRESTED], unpaired[1][ARRESTED])[0, 1]) < 0.104
+    paired_spread = np.std(own - without_leak)
+    assert paired_spread < 0.5 * np.std(unpaired[1][ARRESTED] - unpaired[0][ARRESTED])
+
+
+def test_what_binds_follows_the_value(seed_scenario: Scenario) -> None:
+    """No free beds at all: every family meant for detention finds none, and beds bind there;
+    with the scenario's own 1,154 free beds they do not."""
+    occupied = seed_scenario.detention.baseline_occupancy
+    swept = run_sweep(seed_scenario, "detention.beds", [occupied], 200, seed=2)
+    binds = {row["value"]: row["binds"] for row in swept.as_dict()["values"]}
+    assert "beds" in binds[occupied]
+    assert "beds" not in binds[seed_scenario.detention.beds]
+    assert binds[seed_scenario.detention.beds] == ["team_capacity"]  # as the forecast says
+
+
+def test_the_command_line_sweeps_and_refuses_by_option() -> None:
+    answer = json.loads(
+        run(
+            "sweep",
+            "--vary",
+            "city_defaults.p_contact",
+            "--values",
+            "0.2, 0.45",
+            "-n",
+            "100",
+            "--json",
+        ).stdout
+    )
+    assert [row["value"] for row in answer["values"]] == [0.2, 0.3, 0.45]
+    assert [row["scenarios_own"] for row in answer["values"]] == [False, True, False]
+    medians = [row["persons_arrested"]["median"] for row in answer["values"]]
+    assert medians == sorted(medians) and medians[0] < medians[-1]  # more contact, more arrests
+    shown = run("sweep", "--vary", "city_defaults.p_contact", "--values", "0.2", "-n", "50")
+    assert "what if city_defaults.p_contact were different" in shown.stdout
+    assert "0.3 (now)" in shown.stdout and "Replication noise only" in shown.stdout
+    for args, said in (
+        (("--vary", "city_defaults.p_contac"), "--vary: city_defaults.p_contac is not a"),
+        (("--vary", "detention.beds"), "--values: detention.beds has no range"),
+        (("--vary", "city_defaults.p_contact", "--values", "0.2,x"), "--values: numbers"),
+        (("--vary", "city_defaults.p_contact", "--values", "2"), "--values: 2 makes no valid"),
+    ):
+        refused = run("sweep", *args, check=False)
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
