@@ -254,6 +254,26 @@ def _uncertainty(answer: Answer) -> list[str]:
     ]
 
 
+def _sweep(answer: Answer) -> list[str]:
+    rows = {row["value"]: row for row in answer["values"]}
+    without, own, doubled = rows[0.0], rows[answer["scenarios_own_value"]], rows[0.08]
+    gain, loss = without["change_in_persons_arrested"], doubled["change_in_persons_arrested"]
+
+    def changed(change: dict[str, float]) -> str:
+        """A paired change as the README says it: its size, then more or fewer."""
+        low, high = sorted((abs(change["p05"]), abs(change["p95"])))
+        word = "more" if change["median"] > 0 else "fewer"
+        return f"{abs(change['median']):,.0f} ({low:,.0f} to {high:,.0f}) {word}"
+
+    return [
+        f"without it, {_median(without['persons_arrested'])} "
+        f"({_interval(without['persons_arrested'])}) persons arrested by the end of field work, "
+        f"{changed(gain)} than the {_median(own['persons_arrested'])} "
+        f"({_interval(own['persons_arrested'])}) with it",
+        f"twice as strong, {changed(loss)}",
+    ]
+
+
 FIGURES = [
     Figure("forecast --no-store", _forecast),
     Figure("check", _check),
@@ -270,6 +290,7 @@ FIGURES = [
         _requirement_national,
     ),
     Figure("forecast --uncertainty assumptions --no-store", _uncertainty),
+    Figure("sweep --vary leak.events.1.peak_hazard --values 0,0.02,0.08", _sweep),
 ]
 
 

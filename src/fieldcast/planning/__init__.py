@@ -8,7 +8,8 @@ it and its variants.
   (``fieldcast plan``);
 - ``requirement``: the least amount of a resource that reaches a goal
   (``fieldcast requirement``);
-- ``sensitivity``: which assumptions matter (``fieldcast sensitivity``).
+- ``sensitivity``: which assumptions matter (``fieldcast sensitivity``);
+- ``sweep``: what if one value were different (``fieldcast sweep``).
 
 Planning runs scenarios through ``simulation`` and interprets what comes back; the command
 line and the reports show its answers and never interpret them again.
