@@ -218,6 +218,13 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     asked = {
         "check": {},
         "plan": {"replications": "60", "teams": "20"},
+        "plan across days": {
+            "replications": "60",
+            "across": "days",
+            "step": "0.2",
+            "objective": "probability",
+            "goal_persons": "190",
+        },
         "requirement": {
             "replications": "60",
             "resource": "teams",
@@ -232,14 +239,14 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         },
     }
     job_ids = {}
-    for kind, form in asked.items():
+    for name, form in asked.items():  # each a kind, the first word of its name
         submitted = client.post(
             "/scenarios/seed-2019/jobs",
-            data={"csrf": csrf, "kind": kind, **form},
+            data={"csrf": csrf, "kind": name.split()[0], **form},
             follow_redirects=False,
         )
         assert submitted.status_code == 303, submitted.text
-        job_ids[kind] = submitted.headers["location"].removeprefix("/jobs/")
+        job_ids[name] = submitted.headers["location"].removeprefix("/jobs/")
     for form, said in (
         ({"kind": "requirement", "probability": "lots"}, "settings.probability: a number"),
         ({"kind": "requirement", "resource": "gold"}, "settings.resource"),
@@ -251,6 +258,11 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         ),
         ({"kind": "sweep", "values": "0.2, x"}, "settings.values: numbers separated by commas"),
         ({"kind": "sweep"}, "settings.parameter: name the parameter to vary"),
+        (
+            {"kind": "plan", "across": "days", "step": "0.3"},
+            "settings.step: the scenario&#39;s tempo [1.0, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6] is not",
+        ),
+        ({"kind": "plan", "across": "days", "teams": "30"}, "teams apply across cities only"),
     ):
         refused = client.post("/scenarios/seed-2019/jobs", data={"csrf": csrf, **form})
         assert refused.status_code == 422 and said in refused.text, form
@@ -279,6 +291,16 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         row = f'<td>{city}</td><td class="num">{plan["current"][city]}</td><td class="num">{teams}'
         assert row in shown["plan"] and f"{curve[teams]:,.1f}" in shown["plan"], city
     assert all(note in shown["plan"] for note in plan["notes"])
+    surge = jobs["plan across days"]
+    assert surge["settings"]["across"] == "days" and surge["settings"]["objective"] == "probability"
+    assert surge["result"]["goal_persons"] == 190 and surge["result"]["step"] == 0.2
+    assert "Share of full team strength by field day" in shown["plan across days"]
+    for day, (now, best) in enumerate(
+        zip(surge["result"]["current"], surge["result"]["recommended"], strict=True)
+    ):
+        row = f'<td class="num">{day}</td><td class="num">{100 * now:.0f}%</td>'
+        assert row + f'<td class="num">{100 * best:.0f}%</td>' in shown["plan across days"]
+    assert all(note in shown["plan across days"] for note in surge["result"]["notes"])
 
     requirement = jobs["requirement"]["result"]
     assert requirement["explanation"] in shown["requirement"]

@@ -103,9 +103,23 @@ class CheckSettings(_Settings):
 
 
 class PlanSettings(_Settings):
+    """``fieldcast plan``: teams across cities, or team-days across the field days."""
+
     replications: Replications = 1000
     seed: Seed = DEFAULT_SEED
-    teams: int | None = Field(None, ge=1, le=MAX_TEAMS, description="default: the plan's")
+    across: Literal["cities", "days"] = "cities"
+    objective: Literal["expected", "probability"] = "expected"
+    teams: int | None = Field(
+        None, ge=1, le=MAX_TEAMS, description="across cities; default: the plan's"
+    )
+    goal_persons: int | None = Field(None, ge=1, le=MAX_PERSONS, description="default: the plan's")
+    step: float = Field(0.1, ge=0.01, le=1.0, description="across days: strength moved at a time")
+
+    @model_validator(mode="after")
+    def _teams_only_across_cities(self) -> PlanSettings:
+        if self.across == "days" and self.teams is not None:
+            raise ValueError("teams apply across cities only: across days the plan's stay")
+        return self
 
 
 class RequirementSettings(_Settings):
@@ -261,6 +275,13 @@ class JobRequest:
             raise ValueError("; ".join(problems)) from None
         if self.kind == "sweep":
             self._check_sweep()
+        if self.kind == "plan" and self.settings.get("across") == "days":
+            from fieldcast.planning.surge import steps_of
+
+            try:
+                steps_of(self.scenario, self.settings.get("step", PlanSettings().step))
+            except ValueError as error:
+                raise ValueError(f"settings.{error}") from None
 
     def _check_sweep(self) -> None:
         """A sweep's parameter is a number of the scenario, and every value makes a valid one
@@ -456,9 +477,15 @@ def _compute(
         return {"findings": [finding.as_dict() for finding in check_plan(scenario)]}
     if job.kind == "plan":
         from fieldcast.planning.allocation import allocate_teams, current_teams
+        from fieldcast.planning.surge import plan_days
 
+        aim = {"objective": settings["objective"], "goal_persons": settings["goal_persons"]}
+        if settings["across"] == "days":
+            return plan_days(
+                scenario, settings["step"], progress=progress, **common, **aim
+            ).as_dict()
         teams = settings["teams"] if settings["teams"] is not None else current_teams(scenario)
-        return allocate_teams(scenario, teams, progress=progress, **common).as_dict()
+        return allocate_teams(scenario, teams, progress=progress, **common, **aim).as_dict()
     if job.kind == "requirement":
         from fieldcast.planning.requirement import find_requirement
 

@@ -109,6 +109,25 @@ def daily_tempo(scenario: Scenario) -> list[float]:
     return [tempo[min(day, len(tempo) - 1)] for day in range(scenario.operation.field_days)]
 
 
+def steps_of(scenario: Scenario, step: float) -> list[int]:
+    """Each field day's share of full strength in whole steps of ``step``: what the search
+    moves. Raises ``ValueError`` (naming ``step``) if the step is out of range or does not
+    divide the scenario's tempo."""
+    if not 0 < step <= 1:
+        raise ValueError(f"step: must be in (0, 1], got {step}")
+    current = daily_tempo(scenario)
+    units = [round(share / step) for share in current]
+    if any(
+        not math.isclose(u * step, share, abs_tol=1e-9)
+        for u, share in zip(units, current, strict=True)
+    ):
+        raise ValueError(
+            f"step: the scenario's tempo {current} is not in whole steps of {step:g}; "
+            "choose a step that divides every value"
+        )
+    return units
+
+
 def plan_days(
     scenario: Scenario,
     step: float = 0.1,
@@ -156,19 +175,9 @@ def plan_days(
     ValueError
         If the step is out of range or does not divide the scenario's tempo.
     """
-    if not 0 < step <= 1:
-        raise ValueError(f"step: must be in (0, 1], got {step}")
+    units = steps_of(scenario, step)
     goal = objective_goal(scenario, objective, goal_persons)
     current = daily_tempo(scenario)
-    units = [round(share / step) for share in current]
-    if any(
-        not math.isclose(u * step, share, abs_tol=1e-9)
-        for u, share in zip(units, current, strict=True)
-    ):
-        raise ValueError(
-            f"step: the scenario's tempo {current} is not in whole steps of {step:g}; "
-            "choose a step that divides every value"
-        )
     ceiling = max(round(1 / step), *units)
     evaluated = 0
 
