@@ -5,6 +5,7 @@ numbers, what binds at each, and every refusal naming its field."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,7 +125,8 @@ def test_what_binds_follows_the_value(seed_scenario: Scenario) -> None:
     assert binds[seed_scenario.detention.beds] == ["team_capacity"]  # as the forecast says
 
 
-def test_the_command_line_sweeps_and_refuses_by_option() -> None:
+def test_the_command_line_sweeps_and_refuses_by_option(tmp_path: Path) -> None:
+    chart = tmp_path / "sweep.svg"
     answer = json.loads(
         run(
             "sweep",
@@ -134,9 +136,13 @@ def test_the_command_line_sweeps_and_refuses_by_option() -> None:
             "0.2, 0.45",
             "-n",
             "100",
+            "--chart",
+            str(chart),
             "--json",
         ).stdout
     )
+    drawn = chart.read_text()  # the median at each value, the scenario's own marked
+    assert 'id="sweep:median"' in drawn and 'id="sweep:own"' in drawn
     assert [row["value"] for row in answer["values"]] == [0.2, 0.3, 0.45]
     assert [row["scenarios_own"] for row in answer["values"]] == [False, True, False]
     medians = [row["persons_arrested"]["median"] for row in answer["values"]]
@@ -149,6 +155,7 @@ def test_the_command_line_sweeps_and_refuses_by_option() -> None:
         (("--vary", "detention.beds"), "--values: detention.beds has no range"),
         (("--vary", "city_defaults.p_contact", "--values", "0.2,x"), "--values: numbers"),
         (("--vary", "city_defaults.p_contact", "--values", "2"), "--values: 2 makes no valid"),
+        (("--vary", "city_defaults.p_contact", "--chart", "sweep.txt"), "--chart: use a .png"),
     ):
         refused = run("sweep", *args, check=False)
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr

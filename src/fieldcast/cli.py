@@ -840,6 +840,10 @@ def sweep(
         int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every value.")
     ] = DEFAULT_SEED,
     processes: ProcessesOption = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="Write a chart of persons arrested at each value (.png or .svg)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
@@ -847,9 +851,13 @@ def sweep(
     """What if one value were different: the scenario at several values of one parameter, with
     the same random numbers, each value's change paired with the scenario's own."""
     from fieldcast.planning.sweep import run_sweep, sweep_variants
+    from fieldcast.reports.charts import sweep_chart
     from fieldcast.reports.terminal import render_sweep
 
     loaded = _load(scenario)
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
+        _fail("--chart: use a .png or .svg file name")
+    _check_output(chart, "--chart")
     tried = None
     if values is not None:
         try:
@@ -874,10 +882,14 @@ def sweep(
             client=client,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    summary = answer.as_dict()
+    if chart is not None:
+        sweep_chart(summary).savefig(chart)
+        stderr.print(f"chart written to {chart}", highlight=False)
     if as_json:
-        _print_json(answer.as_dict())
+        _print_json(summary)
         return
-    render_sweep(answer.as_dict(), stdout)
+    render_sweep(summary, stdout)
 
 
 @app.command()

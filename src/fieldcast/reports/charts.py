@@ -353,6 +353,51 @@ def sensitivity_chart(answer: Sensitivity) -> Figure:
     return figure
 
 
+def sweep_chart(answer: dict[str, Any]) -> Figure:
+    """A sweep (``Sweep.as_dict()``): target persons arrested by the end of field work at each
+    value (median, 90% interval), the scenario's own value marked; the goal when on the
+    scale. The dashboard's figure of the same is ``interactive.sweep_figure``."""
+    rows = answer["values"]
+    values = [row["value"] for row in rows]
+    arrested = {q: [row["persons_arrested"][q] for row in rows] for q in ("p05", "median", "p95")}
+    own = next(row for row in rows if row["scenarios_own"])
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    axes = figure.subplots()
+    axes.fill_between(
+        values,
+        arrested["p05"],
+        arrested["p95"],
+        color=SHADES[0],
+        alpha=0.15,
+        linewidth=0,
+        label="90% interval",
+        gid="sweep:band",
+    )
+    axes.plot(
+        values, arrested["median"], marker="o", color=SHADES[0], label="median", gid="sweep:median"
+    )
+    axes.plot(
+        [own["value"]],
+        [own["persons_arrested"]["median"]],
+        marker="D",
+        markersize=9,
+        linestyle="none",
+        color=SHADES[2],
+        label="the scenario's own value",
+        gid="sweep:own",
+    )
+    goal = answer["goal_persons"]
+    title = f"{answer['scenario']}: target persons arrested by the end of field work"
+    if goal <= 1.5 * max(arrested["p95"]):
+        axes.axhline(goal, color="black", linestyle="-.", linewidth=1, label=f"goal: {goal:,}")
+    else:
+        title += f" (the goal, {goal:,}, is far above)"
+    _finish(axes, title, "persons")
+    unit = f" ({answer['unit']})" if answer["unit"] else ""
+    axes.set_xlabel(answer["parameter"] + unit)
+    return figure
+
+
 def calibration_posteriors(summary: dict[str, Any], values: np.ndarray) -> Figure:
     """Each calibrated assumption: the posterior (histogram of the last generation's
     particles) over its declared range, the prior's density, and the scenario's value."""
