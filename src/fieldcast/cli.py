@@ -183,6 +183,14 @@ def finite(value: Any) -> Any:
     return value
 
 
+def _check_chart(chart: Path | None) -> None:
+    """A ``--chart`` file: matplotlib writes it as its suffix says, PNG or SVG, where it can
+    be written (``_check_output``), refused before any computing otherwise."""
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
+        _fail("--chart: use a .png or .svg file name")
+    _check_output(chart, "--chart")
+
+
 def _check_output(path: Path | None, option: str) -> None:
     """Refuse an output file that cannot be written, before any computing: a folder, a
     missing folder, a folder or file without write permission."""
@@ -855,9 +863,7 @@ def sweep(
     from fieldcast.reports.terminal import render_sweep
 
     loaded = _load(scenario)
-    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
-        _fail("--chart: use a .png or .svg file name")
-    _check_output(chart, "--chart")
+    _check_chart(chart)
     tried = None
     if values is not None:
         try:
@@ -932,9 +938,7 @@ def sensitivity(
     from fieldcast.reports.terminal import render_sensitivity
 
     loaded = _load(scenario)
-    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
-        _fail("--chart: use a .png or .svg file name")
-    _check_output(chart, "--chart")
+    _check_chart(chart)
     _say_if_the_engine_compiles(scheduler)
     try:
         with _cluster(workers, scheduler) as client, _progress_bar() as bar:

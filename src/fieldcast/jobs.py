@@ -58,17 +58,7 @@ JobKind = Literal[
     "calibrate",
     "score",
 ]
-JOB_KINDS: tuple[JobKind, ...] = (
-    "forecast",
-    "check",
-    "plan",
-    "requirement",
-    "sensitivity",
-    "sweep",
-    "track",
-    "calibrate",
-    "score",
-)
+JOB_KINDS: tuple[JobKind, ...] = get_args(JobKind)
 OBSERVED_KINDS = ("track", "calibrate", "score")  # the kinds that read a stored observation set
 MAX_INTERRUPTIONS = 3  # a job interrupted this often (a server killed mid-run) fails instead
 POLL_SECONDS = 0.5  # how often an idle worker looks for work
