@@ -477,6 +477,31 @@ def test_a_scenario_is_changed_in_python_through_validation() -> None:
             scenario.replace({path: value})
 
 
+def test_one_citys_value_is_changed_with_or_without_its_override() -> None:
+    """``city_overrides.CITY.FIELD`` changes that city alone: Chicago has no override, and
+    gets one; New York's override keeps what it had. A misspelt city or field is named with
+    the path meant."""
+    scenario = load_scenario("seed-2019")
+    assert "Chicago" not in scenario.city_overrides
+    assert parameter_value(scenario, "city_overrides.Chicago.p_contact") == 0.3  # the default
+    changed = scenario.replace({"city_overrides.Chicago.p_contact": 0.45})
+    assert changed.city_parameter("Chicago", "p_contact") == 0.45
+    assert changed.city_parameter("Atlanta", "p_contact") == 0.3
+    new_york = scenario.replace({"city_overrides.New York.p_contact": 0.45})
+    assert new_york.city_parameter("New York", "p_contact") == 0.45
+    assert new_york.city_parameter("New York", "p_detain") == 0.0  # its override, kept
+    for path, meant in (
+        ("city_overrides.Chikago.p_contact", "city_overrides.Chicago.p_contact"),
+        ("city_overrides.Chicago.p_contcat", "city_overrides.Chicago.p_contact"),
+    ):
+        with pytest.raises(ScenarioError, match=re.escape(f"(did you mean '{meant}'?)")):
+            scenario.replace({path: 0.4})
+    with pytest.raises(
+        ScenarioError, match=re.escape("city_overrides.Chicago.p_contact: Input should be")
+    ):
+        scenario.replace({"city_overrides.Chicago.p_contact": 1.4})
+
+
 def test_there_is_no_door_around_validation() -> None:
     """Issue 13: pydantic's ``model_copy(update=...)`` and ``model_construct`` skip validation,
     and attribute assignment would change a checked scenario; here all three are refused, at

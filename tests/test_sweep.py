@@ -114,6 +114,17 @@ def test_the_change_is_paired_by_common_random_numbers(seed_scenario: Scenario) 
     assert paired_spread < 0.5 * np.std(unpaired[1][ARRESTED] - unpaired[0][ARRESTED])
 
 
+def test_one_citys_own_value_is_swept_alone(seed_scenario: Scenario) -> None:
+    """Chicago has no override of its contact rate: the sweep starts from the value it has
+    (the default, 0.3) and changes Chicago's alone; its own value is the scenario unchanged."""
+    swept = run_sweep(seed_scenario, "city_overrides.Chicago.p_contact", [0.6], 300, seed=4)
+    assert swept.values == (0.3, 0.6) and swept.current == 0.3
+    (alone,) = replication_values([seed_scenario], 300, 4, sweep_outputs)
+    assert np.array_equal(swept.outputs[0], alone)
+    change = swept.as_dict()["values"][1]["change_in_persons_arrested"]
+    assert change["median"] > 0  # more contact in one city of ten: more arrests, a few
+
+
 def test_what_binds_follows_the_value(seed_scenario: Scenario) -> None:
     """No free beds at all: every family meant for detention finds none, and beds bind there;
     with the scenario's own 1,154 free beds they do not."""

@@ -207,9 +207,11 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     assert '<option value="field_days">field days</option>' in fields("requirement")
     assert 'name="method"' in fields("sensitivity")
     assert 'name="replications"' not in fields("check")
-    numbers = fields("sweep")  # the scenario's numbers, those with a range first
-    assert numbers.index("<option>city_defaults.teams</option>") < numbers.index(
-        "<option>detention.beds</option>"
+    numbers = fields("sweep")  # those with a range, the others, each city's own values
+    assert (
+        numbers.index("<option>city_defaults.teams</option>")
+        < numbers.index("<option>detention.beds</option>")
+        < numbers.index("<option>city_overrides.Chicago.p_contact</option>")
     )
     assert "<option>operation.tempo</option>" not in numbers  # a list: not one number
     refused = client.get("/scenarios/seed-2019/job-settings", params={"kind": "track"})

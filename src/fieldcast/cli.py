@@ -826,7 +826,8 @@ def sweep(
         str,
         typer.Option(
             help="The parameter to vary, by its path as `scenario show` lists it "
-            "(leak.events.1.peak_hazard, city_defaults.p_contact, ...).",
+            "(leak.events.1.peak_hazard, city_defaults.p_contact, ...), or one city's own "
+            "value as city_overrides.CITY.FIELD.",
             show_default=False,
         ),
     ] = ...,  # type: ignore[assignment]

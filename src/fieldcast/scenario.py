@@ -458,8 +458,10 @@ class Scenario(Strict):
         Parameters
         ----------
         changes : dict
-            New values by dotted path (``"city_defaults.teams"``, ``"cities.0.target_persons"``,
-            ``"city_overrides.Chicago.p_contact"``), as ``scenario show`` lists them.
+            New values by dotted path (``"city_defaults.teams"``, ``"cities.0.target_persons"``),
+            as ``scenario show`` lists them; a city's own value of a per-city parameter as
+            ``"city_overrides.Chicago.p_contact"``, whether the city has an override or not
+            (it gets one).
         source : str
             What made the change, named in errors.
 
@@ -484,10 +486,17 @@ class Scenario(Strict):
             try:
                 parameter_value(self, path)
             except (KeyError, IndexError, TypeError):
-                hint = did_you_mean(path, parameter_paths(self))
+                hint = did_you_mean(path, changeable_paths(self))
                 message = f"{source} {path}: not a parameter of this scenario{hint}"
                 raise ScenarioError(message) from None
-        data = with_parameters(editable_data(self), changes)
+        data = editable_data(self)
+        for path in changes:  # a city without an override of that field gets one, to be set
+            if (city_field := city_override(self, path)) is not None:
+                city, field = city_field
+                overrides = dict(data.get("city_overrides", {}))
+                overrides[city] = {**overrides.get(city, {}), field: None}
+                data["city_overrides"] = overrides
+        data = with_parameters(data, changes)
         return validate_scenario(data, source=f"{self.name} with {source} {changes}")
 
     def without_leak(self) -> Scenario:
@@ -537,9 +546,35 @@ def _paths_in(data: Any, prefix: str = "") -> Iterator[str]:
 
 
 def parameter_value(scenario: Scenario, path: str) -> Any:
-    """The value of the parameter at a dotted path (as in the provenance table)."""
+    """The value of the parameter at a dotted path (as in the provenance table); for a city's
+    own value of a per-city parameter (``city_override``), the value it has."""
+    if (city_field := city_override(scenario, path)) is not None:
+        return scenario.city_parameter(*city_field)
     container, key = _locate(scenario.model_dump(), path)
     return container[key]
+
+
+def changeable_paths(scenario: Scenario) -> list[str]:
+    """Every path ``Scenario.replace`` takes: the parameters, then each city's own value of
+    every per-city parameter (``city_override``) that is not among them."""
+    paths = list(parameter_paths(scenario))
+    listed = set(paths)
+    for city in scenario.cities:
+        for field in CityParameters.model_fields:
+            path = f"city_overrides.{city.name}.{field}"
+            if path not in listed:
+                paths.append(path)
+    return paths
+
+
+def city_override(scenario: Scenario, path: str) -> tuple[str, str] | None:
+    """(city, field) if ``path`` is ``city_overrides.CITY.FIELD`` for a city of the scenario
+    and a per-city parameter (``CityParameters``), whether the city overrides it or not: what
+    changes that city's value alone."""
+    city, _, field = path.removeprefix("city_overrides.").rpartition(".")
+    if not path.startswith("city_overrides.") or field not in CityParameters.model_fields:
+        return None
+    return (city, field) if city in {one.name for one in scenario.cities} else None
 
 
 def editable_data(scenario: Scenario) -> dict[str, Any]:

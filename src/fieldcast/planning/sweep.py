@@ -32,8 +32,8 @@ from fieldcast.results import binding_resources, interval, paired_probabilities
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
+    changeable_paths,
     parameter_info,
-    parameter_paths,
     parameter_value,
 )
 from fieldcast.workers import Progress
@@ -167,7 +167,7 @@ def sweep_values(scenario: Scenario, parameter: str, values: list[float] | None)
     try:
         current = parameter_value(scenario, parameter)
     except (KeyError, IndexError, TypeError):
-        hint = did_you_mean(parameter, parameter_paths(scenario))
+        hint = did_you_mean(parameter, changeable_paths(scenario))
         raise ValueError(
             f"parameter: {parameter} is not a parameter of this scenario{hint}"
         ) from None

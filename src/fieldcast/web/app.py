@@ -69,6 +69,7 @@ from fieldcast.run_score import recomputable
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
+    changeable_paths,
     editable_data,
     parameter_info,
     parameter_paths,
@@ -948,19 +949,27 @@ def _scenario_job_kind(kind: str) -> str:
 
 def _job_settings_context(scenario: Scenario, kind: str) -> dict[str, Any]:
     """What the fields of one kind of job show: its settings' defaults and choices, and for a
-    sweep the scenario's numbers it may vary (those with a range first: they need no values)."""
+    sweep the numbers it may vary: those with a range (they need no values), the others, and
+    each city's own value of a per-city parameter."""
     numbers = [
         path
-        for path in parameter_paths(scenario)
+        for path in changeable_paths(scenario)
         if isinstance(value := parameter_value(scenario, path), int | float)
         and not isinstance(value, bool)
     ]
+    listed = set(parameter_paths(scenario))
+    groups = {
+        "with a range: values may be left out": [p for p in numbers if p in scenario.ranges],
+        "without a range: give the values": [
+            p for p in numbers if p in listed and p not in scenario.ranges
+        ],
+        "a city's own value: give the values": [p for p in numbers if p not in listed],
+    }
     return {
         "kind": kind,
         "defaults": SETTINGS[kind],
         "choices": setting_choices(kind),
-        "numbers": sorted(numbers, key=lambda path: path not in scenario.ranges),
-        "ranged": set(scenario.ranges),
+        "sweep_groups": groups,
     }
 
 
