@@ -123,7 +123,7 @@ SCORE_TABLE = (  # `fieldcast runs score`'s: the cells of narrow columns whole b
     ["Series", "Observed", "As forecast", "PIT", "With the assumptions", "PIT"],
     ["Atlanta collateral arrests", "27", "16 (6 to 31)", "0.90", "17 (4 to 42)", "0.77"],
 )  # fmt: skip
-RUNS_TABLE = (  # `fieldcast runs list`'s: its longest words alone are wider than 80 columns
+RUNS_TABLE = (  # `fieldcast runs list`'s until 2026-12-07: even cut, wider than 80 columns
     ["Run", "Stored (UTC)", "Scenario", "Seed", "Replications", "Engine", "P(goal)",
      "Arrested (median)"],
     ["20261207-005448-38579b", "2026-12-07 00:54", "seed-2019", "2019", "2,000", "counts",
@@ -131,10 +131,12 @@ RUNS_TABLE = (  # `fieldcast runs list`'s: its longest words alone are wider tha
 )  # fmt: skip
 
 
-def _printed(table_class: type[rich.table.Table], header: list[str], row: list[str]) -> str:
+def _printed(
+    table_class: type[rich.table.Table], header: list[str], row: list[str], whole: str = ""
+) -> str:
     table = table_class()
-    for column in header:
-        table.add_column(column, justify="right", overflow="fold")
+    for column in header:  # the column named ``whole`` may not wrap
+        table.add_column(column, justify="right", overflow="fold", no_wrap=column == whole)
     table.add_row(*row)
     console = Console(file=io.StringIO(), width=80)
     console.print(table)
@@ -143,8 +145,7 @@ def _printed(table_class: type[rich.table.Table], header: list[str], row: list[s
 
 def test_a_table_wider_than_the_terminal_cuts_no_word_that_fits() -> None:
     """At 80 columns every word of the plan's table is printed whole, within the width;
-    rich's own layout cuts some ("(recommende|d)"), which is why ``Table`` exists. A table
-    whose words cannot all fit is laid out as rich does."""
+    rich's own layout cuts some ("(recommende|d)"), which is why ``Table`` exists."""
     words = {word for text in PLAN_TABLE[0] + PLAN_TABLE[1] for word in text.split()}
     shown = {}
     for table_class in (Table, rich.table.Table):
@@ -153,6 +154,24 @@ def test_a_table_wider_than_the_terminal_cuts_no_word_that_fits() -> None:
         shown[table_class] = set(re.findall(r"[^\s\u2500-\u257f]+", text))
     assert words <= shown[Table], sorted(words - shown[Table])
     assert not words <= shown[rich.table.Table]
+
+
+def test_a_table_whose_words_cannot_all_fit_cuts_only_its_widest_column() -> None:
+    """`fieldcast runs list` at 80 columns with a long scenario name: the scenario's column is
+    cut, and every other word stays whole ("Replications" too, which rich cuts). A table that
+    cannot fit with its columns cut to eight characters (``RUNS_TABLE``, the runs list as it
+    was) is laid out as rich does."""
+    header = ["Run", "Scenario", "Seed", "Replications", "P(goal)", "Arrested (median)"]
+    row = ["20261207-044912-01b62d", "seed-2019-as-executed", "2019", "100", "0.0%", "157"]
+    others = {word for text in header + row for word in text.split()} - {row[1]}
+    shown = {}
+    for table_class in (Table, rich.table.Table):
+        text = _printed(table_class, header, row, whole="Run")  # as the command makes it
+        assert max(len(line) for line in text.splitlines()) <= 80
+        shown[table_class] = set(re.findall(r"[^\s\u2500-\u257f]+", text))
+    assert others <= shown[Table], sorted(others - shown[Table])
+    assert row[1] not in shown[Table]  # the widest that may wrap, cut
+    assert not others <= shown[rich.table.Table]
     assert _printed(Table, *RUNS_TABLE) == _printed(rich.table.Table, *RUNS_TABLE)
 
 

@@ -1045,29 +1045,27 @@ def runs_list(
             [{**info.__dict__, "created_at": info.created_at.isoformat()} for info in infos],
         )
         return
-    table = Table(title=f"Runs in {_store(store).path}", title_justify="left")
-    for column in (
-        "Run",
-        "Stored (UTC)",
-        "Scenario",
-        "Seed",
-        "Replications",
-        "Engine",
-        "P(goal)",
-        "Arrested (median)",
-    ):
+    # Made to fit 80 columns: a run's id starts with the time it was stored, so that time
+    # has no column of its own, and the engine has one only if some run used the reference.
+    with_engine = any(info.engine != "counts" for info in infos)
+    table = Table(
+        title=f"Runs in {_store(store).path} (each id starts with the UTC time it was stored)",
+        title_justify="left",
+        show_edge=False,
+    )
+    columns = ["Run", "Scenario", "Seed", "Replications", "P(goal)", "Arrested (median)"]
+    for column in columns + (["Engine"] if with_engine else []):
         numeric = column in ("Seed", "Replications", "P(goal)", "Arrested (median)")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=column == "Run")
     for info in infos:
         table.add_row(
             info.run_id,
-            f"{info.created_at:%Y-%m-%d %H:%M}",
             info.scenario_name,
             str(info.seed),
             f"{info.replications:,}",
-            info.engine,
             f"{100 * info.p_goal:.1f}%",
             f"{info.persons_arrested_median:,.0f}",
+            *([info.engine] if with_engine else []),
         )
     stdout.print(table)
 

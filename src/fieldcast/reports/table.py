@@ -22,8 +22,12 @@ class Table(rich.table.Table):
       longest word; then the columns whose cells lack least are widened first until their
       cells are whole (a table has many rows and one header); then what is left is shared in
       proportion to what each header lacks on one line (the automatic layout of HTML
-      tables). Otherwise rich's own. This overrides private methods of rich, whose version
-      is locked; ``tests/test_reports.py`` checks the layout against rich's own.
+      tables). When the longest words cannot all fit, the column with the longest is cut, as
+      far as it must (then the next), and every other word stays whole ("seed-2019-as-
+      executed" folds, "Replications" does not), no column narrower than eight characters
+      and none that may not wrap. If even that cannot fit, rich's own. This overrides
+      private methods of rich, whose version is locked; ``tests/test_reports.py`` checks the
+      layout against rich's own.
     """
 
     def add_column(
@@ -41,8 +45,15 @@ class Table(rich.table.Table):
         least = [measured.minimum for measured in ranges]
         most = [measured.maximum for measured in ranges]
         room = options.max_width
-        if self.expand or sum(most) <= room or sum(least) > room:
+        if self.expand or sum(most) <= room:
             return super()._calculate_column_widths(console, options)
+        if sum(least) > room:
+            floors = [  # a column cut narrower than a short word reads as stacked letters
+                width if column.no_wrap else min(width, self._get_padding_width(column._index) + 8)
+                for width, column in zip(least, self.columns, strict=True)
+            ]
+            cut = _widest_cut(least, floors, room)
+            return cut if cut is not None else super()._calculate_column_widths(console, options)
         rows = [  # the cells whole, the header as narrow as its longest word
             max(low, min(high, self._cells_width(console, options, column)))
             for low, high, column in zip(least, most, self.columns, strict=True)
@@ -54,6 +65,20 @@ class Table(rich.table.Table):
         """The width a column's cells take on one line each, with its padding."""
         cells = [Measurement.get(console, options, cell).maximum for cell in column.cells]
         return max(cells, default=0) + self._get_padding_width(column._index)
+
+
+def _widest_cut(widths: list[int], floors: list[int], room: int) -> list[int] | None:
+    """``widths`` narrowed to ``room``: the widest column first, as far as it must (down to
+    its floor), then the next widest, so that the fewest columns lose their longest words.
+    None if the floors alone do not fit."""
+    if sum(floors) > room:
+        return None
+    narrowed, excess = list(widths), sum(widths) - room
+    for index in sorted(range(len(widths)), key=lambda i: (-widths[i], i)):
+        less = min(excess, narrowed[index] - floors[index])
+        narrowed[index] -= less
+        excess -= less
+    return narrowed
 
 
 def _whole_first(widths: list[int], wanted: list[int], room: int) -> list[int]:
