@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -274,6 +275,16 @@ def _sweep(answer: Answer) -> list[str]:
     ]
 
 
+def _sweep_los_angeles(answer: Answer) -> list[str]:
+    own, helped = answer["values"]
+    change = helped["change_in_persons_arrested"]
+    return [
+        f"(local support {own['value']:g} instead of {helped['value']:g})",
+        f"{change['median']:,.0f} more persons arrested by the end of field work (median; "
+        f"{change['p05']:+,.0f} to {change['p95']:+,.0f} in 90% of replications)",
+    ]
+
+
 FIGURES = [
     Figure("forecast --no-store", _forecast),
     Figure("check", _check),
@@ -291,13 +302,16 @@ FIGURES = [
     ),
     Figure("forecast --uncertainty assumptions --no-store", _uncertainty),
     Figure("sweep --vary leak.events.1.peak_hazard --values 0,0.02,0.08", _sweep),
+    Figure(
+        'sweep --vary "city_overrides.Los Angeles.local_support" --values 1', _sweep_los_angeles
+    ),
 ]
 
 
 def answer_of(command: str, store: Path) -> Answer:
     """Run ``fieldcast COMMAND --json`` with a store of its own."""
     done = subprocess.run(
-        [FIELDCAST, *command.split(), "--json"],
+        [FIELDCAST, *shlex.split(command), "--json"],  # a path may hold a space, quoted
         capture_output=True,
         text=True,
         check=False,

@@ -216,7 +216,8 @@ def sweep_variants(
         try:
             variants.append(scenario.replace({parameter: value}, source="sweep"))
         except ScenarioError as error:  # its problems, each naming its field
-            problems = "; ".join(line.strip() for line in str(error).splitlines()[1:])
+            lines = str(error).splitlines()
+            problems = "; ".join(line.strip() for line in lines[1:]) or lines[0]
             raise ValueError(
                 f"values: {_shown(value)} makes no valid scenario ({problems})"
             ) from None
