@@ -3,6 +3,7 @@ who may do what."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -317,6 +318,14 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         top = result["ranking"][0]
         assert f'<td class="num">1</td><td><code>{top["parameter"]}</code>' in shown["sensitivity"]
     assert all(warning in shown["sensitivity"] for warning in sensitivity["warnings"])
+    drawn = re.search(r"data-figure=\"fig-sensitivity\" data-spec='([^']*)'", pages["sensitivity"])
+    figure = json.loads(html.unescape(drawn.group(1)))  # a panel per output, ranked by arrests
+    arrests = sensitivity["outputs"]["persons_arrested"]["ranking"]
+    assert [trace["name"] for trace in figure["data"]] == [
+        result["meaning"] for result in sensitivity["outputs"].values()
+    ]
+    assert figure["data"][0]["y"] == [row["parameter"] for row in arrests]
+    assert figure["data"][0]["x"] == [row["mu_star"] for row in arrests]
     sweep = jobs["sweep"]["result"]
     assert jobs["sweep"]["settings"]["values"] == [0.0, 0.08]
     assert [row["value"] for row in sweep["values"]] == [0.0, 0.04, 0.08]

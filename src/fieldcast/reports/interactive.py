@@ -5,7 +5,8 @@ The same figures as the static report's (``charts.py``), from the same stored se
 charts of target persons arrested over time (the median and the 90% interval, from the 5th
 to the 95th percentile; the mean where no band is kept) for all cities and each city, with
 the goal; the leak effect (the run and its no-leak twin); several runs on shared axes; a
-tracked forecast against the reported counts; a sweep's persons arrested at each value.
+tracked forecast against the reported counts; a sweep's persons arrested at each value; a
+sensitivity analysis's indices.
 """
 
 from __future__ import annotations
@@ -179,6 +180,53 @@ def sweep_figure(answer: dict[str, Any]) -> dict[str, Any]:
         "yaxis": {"title": {"text": "persons"}, "rangemode": "tozero"},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.2},
         "margin": {"t": 48, "r": 16, "b": 96, "l": 64},
+    }
+    return {"data": traces, "layout": layout}
+
+
+def sensitivity_figure(answer: dict[str, Any]) -> dict[str, Any]:
+    """A sensitivity analysis (``Sensitivity.as_dict()``): each assumption's main index with
+    its confidence interval, a panel per output side by side, the assumptions in the order of
+    their effect on persons arrested (the first panel's). The dashboard's form of
+    ``charts.sensitivity_chart``."""
+    index = answer["main_index"]
+    outputs = answer["outputs"]
+    order = [row["parameter"] for row in outputs["persons_arrested"]["ranking"]]
+    traces: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {}
+    width = 1 / len(outputs)
+    for panel, result in enumerate(outputs.values(), 1):
+        by_parameter = {row["parameter"]: row for row in result["ranking"]}
+        rows = [by_parameter[parameter] for parameter in order]
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [row[index] for row in rows],
+                "y": order,
+                "error_x": {"type": "data", "array": [row[f"{index}_conf"] for row in rows]},
+                "marker": {"color": LINE},
+                "name": result["meaning"],
+                "xaxis": f"x{panel}",
+                "yaxis": "y",
+                "showlegend": False,
+            }
+        )
+        layout[f"xaxis{panel}"] = {
+            "domain": [(panel - 1) * width + 0.02, panel * width - 0.02],
+            "title": {"text": result["meaning"]},
+            "rangemode": "tozero",
+            "anchor": "y",
+        }
+    confidence = f"{100 * answer['confidence_level']:.0f}%"
+    layout |= {
+        "title": {
+            "text": f"{answer['scenario']}: {index.replace('_star', '*')} of each assumption "
+            f"({confidence} intervals)"
+        },
+        "yaxis": {"autorange": "reversed", "automargin": True},
+        "height": 160 + 26 * len(order),
+        "margin": {"t": 48, "r": 16, "b": 64, "l": 16},
     }
     return {"data": traces, "layout": layout}
 

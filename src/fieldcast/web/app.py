@@ -61,6 +61,7 @@ from fieldcast.reports.html import calibration_report, run_report, tracking_repo
 from fieldcast.reports.interactive import (
     comparison_figure,
     run_figures,
+    sensitivity_figure,
     sweep_figure,
     tracking_figures,
 )
@@ -228,6 +229,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates.env.filters["duration"] = duration
     templates.env.filters["dollars"] = dollars
     templates.env.globals["sweep_figure"] = sweep_figure
+    templates.env.globals["sensitivity_figure"] = sensitivity_figure
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def store() -> RunStore:
