@@ -157,7 +157,7 @@ def test_a_stopped_calibration_resumes_to_the_same_posterior(
     assert resumed["stopped"] == "converged"
     assert resumed["parameters"] == calibrated["parameters"]
     listing = fieldcast(store, "calibrations").stdout
-    assert stopped["calibration_id"][:10] in listing
+    assert stopped["calibration_id"] in listing  # whole, at 80 columns: to be copied
 
 
 def test_a_killed_calibration_keeps_its_last_generation(

@@ -1780,7 +1780,8 @@ def calibrations(store: StoreOption = None) -> None:
     """The calibrations kept in the run store, oldest first."""
     infos = _store_call(_store(store).calibration_infos)
     table = Table(title=f"Calibrations in {_store(store).path}", title_justify="left")
-    for column in ("Id", "Started (UTC)", "Scenario", "Observations", "Generations", "Stopped"):
+    table.add_column("Id", no_wrap=True)  # whole, to be copied into --resume
+    for column in ("Started (UTC)", "Scenario", "Observations", "Generations", "Stopped"):
         table.add_column(column)
     for info in infos:
         state = info.stopped or "interrupted (resume it)"
