@@ -25,6 +25,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Request,
     Response,
@@ -281,6 +282,28 @@ def test_edit_save_forecast_watch_compare_and_download(
     offline.context.close()
 
 
+def _asked_from_the_scenario_page(
+    page: Page, dashboard: str, kind: str, settings: dict[str, str]
+) -> Locator:
+    """A job asked for on seed-2019's page: its kind chosen (its fields swapped in), each
+    setting given by its field's label (a choice selected, a number typed), run and waited
+    for to the end; its answer."""
+    page.goto(f"{dashboard}/scenarios/seed-2019")
+    page.get_by_label("What").select_option(kind)
+    for label, value in settings.items():
+        field = page.get_by_label(label)
+        if field.evaluate("element => element.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    page.get_by_role("button", name="Run in the background").click()
+    expect(page.locator("h1")).to_have_text(f"{kind.capitalize()} of seed-2019")
+    expect(page.locator("[data-state]")).to_have_attribute(
+        "data-state", "done", timeout=JOB_SECONDS
+    )
+    return page.locator(f"[data-answer='{kind}']")
+
+
 def test_a_requirement_asked_for_with_its_settings_reads_as_a_table(
     browser: Browser, dashboard: str, screenshots: Path
 ) -> None:
@@ -292,17 +315,12 @@ def test_a_requirement_asked_for_with_its_settings_reads_as_a_table(
     page.get_by_label("What").select_option("check")
     expect(page.locator("#job-settings")).to_contain_text("runs in milliseconds")
     expect(page.get_by_label("Replications")).to_have_count(0)
-    page.get_by_label("What").select_option("requirement")
-    page.get_by_label("Resource").select_option("teams")
-    page.get_by_label("Goal (persons)").fill("230")
-    page.get_by_label("Probability").fill("0.5")
-    page.get_by_label("Replications").fill("100")
-    page.get_by_role("button", name="Run in the background").click()
-    expect(page.locator("h1")).to_have_text("Requirement of seed-2019")
-    expect(page.locator("[data-state]")).to_have_attribute(
-        "data-state", "done", timeout=JOB_SECONDS
+    answer = _asked_from_the_scenario_page(
+        page,
+        dashboard,
+        "requirement",
+        {"Resource": "teams", "Goal (persons)": "230", "Probability": "0.5", "Replications": "100"},
     )
-    answer = page.locator("[data-answer='requirement']")
     expect(answer).to_contain_text("reach 230 persons arrested by the end of field work")
     expect(answer.locator("caption")).to_contain_text("Every level tried")
     expect(answer.locator("tr.chosen")).to_have_count(1)
@@ -319,17 +337,16 @@ def test_a_sweep_is_asked_for_from_the_page_and_drawn_when_done(
     its chart is drawn then, from the dashboard's own plotly.js."""
     offline = Offline(browser)
     page = offline.page()
-    page.goto(f"{dashboard}/scenarios/seed-2019")
-    page.get_by_label("What").select_option("sweep")
-    page.get_by_label("Parameter").select_option("leak.events.1.peak_hazard")
-    page.get_by_label("Values").fill("0, 0.02, 0.08")
-    page.get_by_label("Replications").fill("300")
-    page.get_by_role("button", name="Run in the background").click()
-    expect(page.locator("h1")).to_have_text("Sweep of seed-2019")
-    expect(page.locator("[data-state]")).to_have_attribute(
-        "data-state", "done", timeout=JOB_SECONDS
+    answer = _asked_from_the_scenario_page(
+        page,
+        dashboard,
+        "sweep",
+        {
+            "Parameter": "leak.events.1.peak_hazard",
+            "Values": "0, 0.02, 0.08",
+            "Replications": "300",
+        },
     )
-    answer = page.locator("[data-answer='sweep']")
     expect(answer.locator("tr.chosen")).to_contain_text("0.04 (now)")
     expect(answer.locator("tbody tr")).to_have_count(4)
     expect(page.locator("[data-figure='fig-sweep']")).to_have_attribute(
