@@ -950,9 +950,16 @@ def _scenario_job_kind(kind: str) -> str:
 
 
 def _job_settings_context(scenario: Scenario, kind: str) -> dict[str, Any]:
-    """What the fields of one kind of job show: its settings' defaults and choices, and for a
-    sweep the numbers it may vary: those with a range (they need no values), the others, and
-    each city's own value of a per-city parameter."""
+    """What the fields of one kind of job show: its settings' defaults and choices."""
+    context = {"kind": kind, "defaults": SETTINGS[kind], "choices": setting_choices(kind)}
+    if kind == "sweep":  # read only for a sweep: every path of the scenario is looked up
+        context["sweep_groups"] = _sweep_groups(scenario)
+    return context
+
+
+def _sweep_groups(scenario: Scenario) -> dict[str, list[str]]:
+    """The numbers a sweep may vary, grouped as its form lists them: those with a range (they
+    need no values), the others, and each city's own value of a per-city parameter."""
     numbers = [
         path
         for path in changeable_paths(scenario)
@@ -960,18 +967,12 @@ def _job_settings_context(scenario: Scenario, kind: str) -> dict[str, Any]:
         and not isinstance(value, bool)
     ]
     listed = set(parameter_paths(scenario))
-    groups = {
+    return {
         "with a range: values may be left out": [p for p in numbers if p in scenario.ranges],
         "without a range: give the values": [
             p for p in numbers if p in listed and p not in scenario.ranges
         ],
         "a city's own value: give the values": [p for p in numbers if p not in listed],
-    }
-    return {
-        "kind": kind,
-        "defaults": SETTINGS[kind],
-        "choices": setting_choices(kind),
-        "sweep_groups": groups,
     }
 
 
