@@ -308,8 +308,8 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     requirement = jobs["requirement"]["result"]
     assert requirement["explanation"] in shown["requirement"]
     assert shown["requirement"].count("<tr") == len(requirement["levels"]) + 1  # and the header
-    if requirement["least"] is not None:
-        assert shown["requirement"].count('class="chosen"') == 1
+    assert requirement["least"] is not None  # the least level found, marked
+    assert shown["requirement"].count('class="chosen"') == 1
 
     sensitivity = jobs["sensitivity"]["result"]
     assert sensitivity["reading"] in shown["sensitivity"]
