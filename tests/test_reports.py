@@ -4,6 +4,7 @@ terminal's tables cut no word that fits."""
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -13,10 +14,12 @@ import rich.table
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from rich.console import Console
+from rich.measure import Measurement
 
 from fieldcast.compiled import compile_scenario
 from fieldcast.forecast import run_forecast
 from fieldcast.reports import charts
+from fieldcast.reports import table as table_module
 from fieldcast.reports.html import comparison_report, run_report, write_pngs
 from fieldcast.reports.table import Table
 from fieldcast.scenario import Scenario
@@ -123,6 +126,18 @@ SCORE_TABLE = (  # `fieldcast runs score`'s: the cells of narrow columns whole b
     ["Series", "Observed", "As forecast", "PIT", "With the assumptions", "PIT"],
     ["Atlanta collateral arrests", "27", "16 (6 to 31)", "0.90", "17 (4 to 42)", "0.77"],
 )  # fmt: skip
+COSTS_TABLE = (  # the forecast's costs table: intervals in two columns, row names to wrap
+    ["Item", "Quantity", "Cost"],
+    [
+        ["Officers", "1,764 officer-days", "$1.23M"],
+        ["Family beds", "1,218 (882 to 1,582) bed-days", "$388.99k ($281.68k to $505.24k)"],
+        ["Monitors", "1,110 (780 to 1,470) monitor-days", "$5.00k ($3.51k to $6.62k)"],
+        ["Transport", "78 (56 to 103) persons", "$140.40k ($100.80k to $185.40k)"],
+        ["Total", "", "$1.77M ($1.62M to $1.93M)"],
+        ["Per target person arrested", "", "$10.03k ($8.70k to $11.81k)"],
+        ["Per person removed", "", "$22.63k ($18.67k to $29.28k)"],
+    ],
+)
 RUNS_TABLE = (  # `fieldcast runs list`'s until 2026-12-07: even cut, wider than 80 columns
     ["Run", "Stored (UTC)", "Scenario", "Seed", "Replications", "Engine", "P(goal)",
      "Arrested (median)"],
@@ -175,9 +190,69 @@ def test_a_table_whose_words_cannot_all_fit_cuts_only_its_widest_column() -> Non
     assert _printed(Table, *RUNS_TABLE) == _printed(rich.table.Table, *RUNS_TABLE)
 
 
+def _costs_lines(table_class: type[rich.table.Table]) -> int:
+    """The lines of ``COSTS_TABLE``'s header and rows printed at 80 columns."""
+    header, rows = COSTS_TABLE
+    table = table_class()
+    for column in header:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console = Console(file=io.StringIO(), width=80)
+    console.print(table)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert max(len(line) for line in text.splitlines()) <= 80
+    return len(text.splitlines()) - 3  # the rules above, below and under the header
+
+
+def _fewest_costs_lines() -> int:
+    """The fewest lines ``COSTS_TABLE`` can take within 80 columns, by trying every width of
+    every column (each word whole), each cell's lines as rich renders it."""
+    header, rows = COSTS_TABLE
+    console = Console(file=io.StringIO(), width=80)
+    columns = [[row[index] for row in [header, *rows]] for index in range(len(header))]
+    room = 80 - (len(header) + 1)  # the table's borders
+    lines = []  # of each column: {width with padding: each cell's lines}
+    for cells in columns:
+        longest_word = max(len(word) for cell in cells for word in cell.split())
+        lines.append({
+            width + 2: [len(console.render_lines(cell, console.options.update_width(width)))
+                        for cell in cells]
+            for width in range(longest_word, max(map(len, cells)) + 1)
+        })  # fmt: skip
+    return min(
+        sum(
+            max(column[width][row] for column, width in zip(lines, widths, strict=True))
+            for row in range(len(rows) + 1)
+        )
+        for widths in itertools.product(*lines)
+        if sum(widths) <= room
+    )
+
+
+def test_a_table_too_wide_is_printed_in_the_fewest_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The costs table at 80 columns takes the fewest lines any widths give, every one tried.
+    Widening the columns whose cells lack least first, as the layout did before (a
+    deliberately worse variant), prints more."""
+    fewest = _fewest_costs_lines()
+    assert _costs_lines(Table) == fewest
+
+    def whole_first(self, console, options, least, most, room):  # type: ignore[no-untyped-def]
+        wanted = [
+            max(Measurement.get(console, options, cell).maximum for cell in column.cells)
+            + self._get_padding_width(column._index)
+            for column in self.columns
+        ]
+        return table_module._whole_first(least, wanted, room)
+
+    monkeypatch.setattr(Table, "_fewest_lines", whole_first)
+    assert _costs_lines(Table) > fewest
+
+
 def test_the_columns_whose_cells_lack_least_are_made_whole_first() -> None:
     """Of a table too wide for 80 columns, the intervals' cells are printed whole and the
-    long series name wraps at a space: the narrow columns lacked least."""
+    long series name wraps at its spaces: as many lines, and fewer cells broken, than
+    the other way round."""
     text = _printed(Table, *SCORE_TABLE)
     assert "16 (6 to 31)" in text and "17 (4 to 42)" in text
     assert max(len(line) for line in text.splitlines()) <= 80
