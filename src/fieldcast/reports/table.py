@@ -72,7 +72,8 @@ class Table(rich.table.Table):
         room: int,
     ) -> list[int]:
         """The widths, at least ``least`` and within ``room``, that print the table in the
-        fewest lines (then with the fewest lines of its cells, then the narrowest). Each
+        fewest lines (then with the fewest cells wrapped, then the fewest lines of its cells,
+        then the narrowest). Each
         column's widths are tried where its cells' line counts change (a few each), every
         combination of them, with numpy: a greedy choice fails here, as a row's height is
         that of its tallest cell, so that widening one column saves no line until its
@@ -99,28 +100,32 @@ class Table(rich.table.Table):
         import numpy as np  # here: the command line starts without it (cli_help_seconds)
 
         total = np.zeros(1, dtype=np.int64)  # each combination's width so far
-        wrapped = np.zeros(1, dtype=np.int64)  # and its cells' lines
+        wrapped = np.zeros(1, dtype=np.int64)  # and its cells on more than one line
+        lines = np.zeros(1, dtype=np.int64)  # and their lines
         tallest = np.zeros((1, len(choices[0][1][0])), dtype=np.int64)  # and its rows' lines
         picked = np.zeros((1, 0), dtype=np.int64)  # and the choice of each column
         for widths, profiles in choices:
             count = len(widths)
             total = (total[:, None] + np.array(widths)[None, :]).ravel()
-            wrapped = (wrapped[:, None] + np.array(profiles).sum(axis=1)[None, :]).ravel()
+            wrapped = (wrapped[:, None] + (np.array(profiles) > 1).sum(axis=1)[None, :]).ravel()
+            lines = (lines[:, None] + np.array(profiles).sum(axis=1)[None, :]).ravel()
             tallest = np.maximum(tallest[:, None, :], np.array(profiles)[None, :, :])
             tallest = tallest.reshape(-1, tallest.shape[-1])
             picked = np.hstack(
                 [np.repeat(picked, count, axis=0), np.tile(np.arange(count), len(picked))[:, None]]
             )
             fits = total <= room
-            total, wrapped, tallest, picked = (
+            total, wrapped, lines, tallest, picked = (
                 total[fits],
                 wrapped[fits],
+                lines[fits],
                 tallest[fits],
                 picked[fits],
             )
-        # the fewest lines; then the fewest cells wrapped, which keeps an interval whole where
-        # a row's name wraps anyway; then the narrowest
-        best = np.lexsort((total, wrapped, tallest.sum(axis=1)))[0]
+        # the fewest lines; then the fewest cells wrapped, which keeps the figures whole where
+        # the names of rows or columns wrap anyway; then the fewest lines of the cells; then
+        # the narrowest
+        best = np.lexsort((total, lines, wrapped, tallest.sum(axis=1)))[0]
         return [widths[choice] for (widths, _), choice in zip(choices, picked[best], strict=True)]
 
     def _unpadded_cells(self, column: Column) -> list[RenderableType]:
