@@ -70,6 +70,7 @@ class CompiledScenario:
     p_comply: float
     p_rearrest_monitored: float
     officer_days: np.ndarray  # [city] officer-days scheduled (teams x officers x active days)
+    goal_persons: int  # the day it is reached is recorded; it changes no transition
 
     @property
     def cities(self) -> int:
@@ -196,6 +197,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         p_comply=notice.p_comply,
         p_rearrest_monitored=notice.p_rearrest_monitored,
         officer_days=officer_days,
+        goal_persons=scenario.operation.goal_persons,
     )
 
 
@@ -219,6 +221,7 @@ class ParameterTable(NamedTuple):
     p_relief: np.ndarray  # [set]
     p_comply: np.ndarray  # [set]
     p_rearrest_monitored: np.ndarray  # [set]
+    goal_persons: np.ndarray  # [set] int64
 
 
 def parameter_table(compiled: Sequence[CompiledScenario]) -> ParameterTable:
@@ -256,6 +259,7 @@ def parameter_table(compiled: Sequence[CompiledScenario]) -> ParameterTable:
         p_relief=stack("p_relief"),
         p_comply=stack("p_comply"),
         p_rearrest_monitored=stack("p_rearrest_monitored"),
+        goal_persons=stack("goal_persons", np.int64),
     )
 
 

@@ -22,7 +22,14 @@ from fieldcast.costs import cost_items
 from fieldcast.metrics import MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
 from fieldcast.replications import simulate_many, simulate_one
-from fieldcast.results import TOTAL, Results, binding_resources, interval, outcome_rows
+from fieldcast.results import (
+    QUANTILES,
+    TOTAL,
+    Results,
+    binding_resources,
+    interval,
+    outcome_rows,
+)
 from fieldcast.scenario import Scenario
 from fieldcast.workers import Progress
 
@@ -56,9 +63,10 @@ class Forecast:
         Returns
         -------
         dict
-            Scenario, seed and replications; the chance of the goal; persons arrested (median and
-            90% interval) in total, per city and per field day; the leak's effect; what binds;
-            costs; the people affected; and what the intervals include.
+            Scenario, seed and replications; the chance of the goal and when it is reached;
+            persons arrested (median and 90% interval) in total, per city and per field day;
+            the leak's effect; what binds; costs; the people affected; and what the
+            intervals include.
         """
         results, scenario = self.results, self.scenario
         goal = scenario.operation.goal_persons
@@ -79,6 +87,7 @@ class Forecast:
             "p_goal_by_horizon": float(np.mean(arrested_by_horizon >= goal)),
             "persons_arrested": interval(arrested),
             "persons_arrested_by_horizon": interval(arrested_by_horizon),
+            "goal_day": self._goal_day(),
             "by_city": self._by_city(),
             "arrests_by_day": self._arrests_by_day(),
             "arrests_by_day_replications": results.band_replications,
@@ -102,6 +111,27 @@ class Forecast:
                 "by_horizon": interval(results.outcome("arrests", when="horizon", place=city.name)),
             }
         return by_city
+
+    def _goal_day(self) -> dict[str, Any]:
+        """When the goal is reached: the first day with the goal's persons arrested, median and
+        90% interval over every replication, one that never reaches it by the horizon counted
+        as later than any day (so a quantile among those is None: "not by the horizon"); and
+        the chance of having reached it by each field day (on the last, ``p_goal``)."""
+        results = self.results
+        reached = results.goal_day >= 0
+        day = np.where(reached, results.days[0] + results.goal_day, np.inf)
+        quantiles = np.quantile(day, QUANTILES, method="inverted_cdf")
+        p05, median, p95 = (int(value) if np.isfinite(value) else None for value in quantiles)
+        return {
+            "median": median,
+            "p05": p05,
+            "p95": p95,
+            "p_reached": float(np.mean(reached)),
+            "p_by_field_day": [
+                {"day": field_day, "p_reached": float(np.mean(day <= field_day))}
+                for field_day in range(self.scenario.operation.field_days)
+            ],
+        }
 
     def _arrests_by_day(self) -> list[dict[str, float]]:
         """Cumulative persons arrested on each field day (quantiles from the band sample)."""

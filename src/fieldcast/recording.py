@@ -36,6 +36,7 @@ _FIELD_END_INDEX = [METRICS.index(metric) for metric in FIELD_END_METRICS]
 _DETAINED = METRICS.index("detained")
 _MONITORED = METRICS.index("monitored")
 _AWAITING_REMOVAL = METRICS.index("awaiting_removal")
+_ARRESTS = METRICS.index("arrests")
 
 
 BAND_SAMPLE = 1000  # replications (the first ones) whose daily totals give the daily bands
@@ -78,6 +79,7 @@ class ChunkOutput:
     removal_backlog_max: np.ndarray  # [rep] largest removal queue, persons
     bed_days: np.ndarray  # [rep] persons x days in detention
     monitor_days: np.ndarray  # [rep] monitored households x days
+    goal_day: np.ndarray  # [rep] index of the first day with the goal's persons arrested; -1
     # households that moved in each quiet window (docs/model.md, section 5), [window, class, city]:
     # counted in daily_sum on the window's first day, spread over its days by the results
     quiet_movers: np.ndarray | None = None
@@ -130,6 +132,7 @@ class Recorder:
         self.removal_backlog_max = np.zeros(reps, dtype=np.int64)
         self.bed_days = np.zeros(reps, dtype=np.int64)
         self.monitor_days = np.zeros(reps, dtype=np.int64)
+        self.goal_day = np.full(reps, -1, dtype=np.int32)
 
     def record(
         self,
@@ -158,6 +161,9 @@ class Recorder:
         self.full_capacity_days += full_capacity
         self.bed_shortfall_days += bed_shortfall
         self.monitor_shortfall_days += monitor_shortfall
+        arrested = np.tensordot(sizes, counts[_ARRESTS], axes=1).sum(axis=1)  # [rep]
+        reached = (self.goal_day < 0) & (arrested >= self.compiled.goal_persons)
+        self.goal_day[reached] = day
         band = len(self.band_sample)
         if band:
             totals = counts[:, :, :band].sum(axis=3)  # [metric, class, rep]
@@ -203,6 +209,7 @@ class Recorder:
             removal_backlog_max=self.removal_backlog_max,
             bed_days=self.bed_days,
             monitor_days=self.monitor_days,
+            goal_day=self.goal_day,
         )
 
 
@@ -285,6 +292,7 @@ def chunk_output(
         removal_backlog_max=recording.removal_backlog_max[selected],
         bed_days=recording.bed_days[selected],
         monitor_days=recording.monitor_days[selected],
+        goal_day=recording.goal_day[selected],
         quiet_movers=quiet_movers if daily else None,
         unvisited_movers=unvisited_movers if daily else None,
     )

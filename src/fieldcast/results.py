@@ -63,6 +63,7 @@ class Results:
     removal_backlog_max: np.ndarray  # [rep] persons
     bed_days: np.ndarray  # [rep] persons x days
     monitor_days: np.ndarray  # [rep] households x days
+    goal_day: np.ndarray  # [rep] index on ``days`` of the first with the goal reached; -1: none
     officer_days: np.ndarray  # [city] scheduled officer-days (deterministic)
     field_days_with_capacity: np.ndarray  # [city] field days on which the city could attempt
 
@@ -533,4 +534,5 @@ _PER_REPLICATION = (
     "removal_backlog_max",
     "bed_days",
     "monitor_days",
+    "goal_day",
 )

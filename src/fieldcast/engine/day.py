@@ -158,7 +158,7 @@ def one_day(
             lane,
             day_index,
         )
-    record(calendar, state, keys, recording, row, lane, day_index)
+    record(table, calendar, state, keys, recording, row, lane, day_index)
 
 
 @njit(cache=True, _nrt=False, nogil=True)

@@ -168,6 +168,7 @@ def _recording(
         removal_backlog_max=_zeros(lanes),
         bed_days=_zeros(lanes),
         monitor_days=_zeros(lanes),
+        goal_day=np.full(lanes, -1, dtype=np.int32),
         band=_zeros(bands, days, metrics, 3, dtype=np.int32),
         band_pending=_zeros(bands, days, classes, dtype=np.int32),
         city_band=_zeros(bands, days, cities, len(CITY_BAND_ROWS), dtype=np.int32),
@@ -432,6 +433,7 @@ _PER_LANE_RECORDS = (
     "removal_backlog_max",
     "bed_days",
     "monitor_days",
+    "goal_day",
 )
 
 

@@ -1,6 +1,6 @@
 """Step 6 of the day: the end-of-day record. Bed-days, monitor-days and the removal backlog;
-the per-lane outcomes at the end of field work and at the horizon; the band and trajectory
-samples.
+the day the goal is reached; the per-lane outcomes at the end of field work and at the
+horizon; the band and trajectory samples.
 """
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from fieldcast.compiled import ParameterTable
 from fieldcast.engine.state import (
+    ARRESTS,
     AWAITING_REMOVAL,
     CITY_BAND_ROWS,
     CITY_HORIZON_ROWS,
@@ -27,6 +29,7 @@ from fieldcast.engine.state import (
 
 @njit(**KERNEL)
 def record(
+    table: ParameterTable,
     calendar: Calendar,
     state: LaneState,
     keys: LaneKeys,
@@ -47,6 +50,12 @@ def record(
     recording.monitor_days[lane] += monitored
     if backlog > recording.removal_backlog_max[lane]:
         recording.removal_backlog_max[lane] = backlog
+    if recording.goal_day[lane] < 0:  # when the goal is reached: its first day
+        arrested = 0
+        for k in range(classes):
+            arrested += state.national[row, ARRESTS, k] * sizes[k]
+        if arrested >= table.goal_persons[keys.parameter_set[lane]]:
+            recording.goal_day[lane] = day_index
     if day_index == calendar.field_days - 1 - calendar.start_day:
         _keep_by_place(calendar, state, row, FIELD_END_ROWS, recording.at_field_end[lane])
         _keep_collateral(state, row, recording.collateral_at_field_end[lane])

@@ -201,6 +201,7 @@ class Recording(NamedTuple):
     removal_backlog_max: np.ndarray  # [lane] persons
     bed_days: np.ndarray  # [lane] persons x days
     monitor_days: np.ndarray  # [lane] households x days
+    goal_day: np.ndarray  # [lane] index of the first day with the goal's persons arrested; -1
     band: np.ndarray  # [band row, day, metric, measure] national totals
     band_pending: np.ndarray  # [band row, day, class] quiet moves recorded early, national
     city_band: np.ndarray  # [band row, day, city, city band metric] persons

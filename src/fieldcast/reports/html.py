@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from fieldcast.forecast import uncertainty_pairs
 from fieldcast.reports.charts import compare_arrests, run_charts
 from fieldcast.reports.comparison import outcome_table, scenario_changes
+from fieldcast.reports.numbers import goal_day_sentence, listed_field_days
 from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
 
@@ -148,6 +149,23 @@ def _assumption_uncertainty(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+def _goal_day(summary: dict[str, Any]) -> list[str]:
+    """When the goal is reached, if one replication in twenty reaches it (runs stored before
+    2026-12-07 do not say)."""
+    goal_day = summary.get("goal_day")
+    if goal_day is None or goal_day["p05"] is None:
+        return []
+    rows = goal_day["p_by_field_day"]
+    by_day = ", ".join(
+        f"day {rows[i]['day']}: {100 * rows[i]['p_reached']:.1f}%"
+        for i in listed_field_days(len(rows))
+    )
+    return [
+        f"<p data-goal-day>When: {html.escape(goal_day_sentence(goal_day))} Chance of having "
+        f"reached it by field day: {by_day}.</p>"
+    ]
+
+
 def run_report(run: StoredRun) -> str:
     """The report of one run as an HTML document."""
     summary = run.summary
@@ -166,6 +184,7 @@ def run_report(run: StoredRun) -> str:
         f"Target persons arrested by the end of field work: <b>{arrested['median']:,.0f}</b> "
         f"(90% interval {arrested['p05']:,.0f} to {arrested['p95']:,.0f}) "
         f"of {summary['target_persons']:,} targets.</p>",
+        *_goal_day(summary),
         f"<div class='figure'>{svg(charts['arrests'])}</div>",
         *_assumption_uncertainty(summary),
         "<h2>Leak effect</h2>",

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from fieldcast.forecast import uncertainty_pairs
-from fieldcast.reports.numbers import dollars
+from fieldcast.reports.numbers import dollars, goal_day_sentence, listed_field_days
 from fieldcast.reports.table import Table
 
 
@@ -89,6 +89,18 @@ def _reach(summary: dict[str, Any]) -> Panel:
     text.append("Probability of reaching the goal: ")
     text.append(_percent(summary["p_goal"]), style="bold")
     text.append(f" (by the horizon: {_percent(summary['p_goal_by_horizon'])}).\n")
+    goal_day = summary.get("goal_day")  # runs stored before 2026-12-07 lack it
+    if goal_day is not None and goal_day["p05"] is not None:
+        text.append(f"When: {goal_day_sentence(goal_day)}\n")
+        by_day = goal_day["p_by_field_day"]
+        text.append("Chance of having reached it by field day: ")
+        text.append(
+            ", ".join(
+                f"day {by_day[i]['day']}: {_percent(by_day[i]['p_reached'])}"
+                for i in listed_field_days(len(by_day))
+            )
+            + "\n"
+        )
     text.append("Target persons arrested by the end of field work: ")
     text.append(_range(arrested), style="bold")
     text.append(f" of {targets:,} targets ({_percent(share)} at the median).\n")
@@ -104,24 +116,6 @@ def _reach(summary: dict[str, Any]) -> Panel:
         )
     text.append(", ".join(f"day {days[i]['day']}: {days[i]['median']:,.0f}" for i in listed))
     return Panel(text, title="Reach", expand=False)
-
-
-# A field window longer than two weeks is listed at a steady step, the first of these that
-# lists at most _MOST_DAYS_LISTED days (a year's: every 30 days), so that the line stays short.
-_MOST_DAYS_LISTED = 14
-_DAY_STEPS = (2, 7, 14, 30, 60, 90, 180, 365)
-
-
-def listed_field_days(count: int) -> list[int]:
-    """Which of ``count`` field days the terminal lists: all of up to two weeks; else day 0,
-    then every step (two days, a week, two, a month, ...) and the last."""
-    if count <= _MOST_DAYS_LISTED:
-        return list(range(count))
-    step = next(
-        (s for s in _DAY_STEPS if -(-count // s) < _MOST_DAYS_LISTED),
-        -(-count // (_MOST_DAYS_LISTED - 1)),
-    )
-    return [*range(0, count - 1, step), count - 1]
 
 
 def _assumption_uncertainty(summary: dict[str, Any]) -> Table:

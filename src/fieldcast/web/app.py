@@ -65,7 +65,7 @@ from fieldcast.reports.interactive import (
     sweep_figure,
     tracking_figures,
 )
-from fieldcast.reports.numbers import dollars
+from fieldcast.reports.numbers import dollars, goal_day_sentence, listed_field_days
 from fieldcast.run_score import recomputable
 from fieldcast.scenario import (
     Scenario,
@@ -228,6 +228,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["duration"] = duration
     templates.env.filters["dollars"] = dollars
+    templates.env.filters["goal_day_sentence"] = goal_day_sentence
+    templates.env.globals["listed_field_days"] = listed_field_days
     templates.env.globals["sweep_figure"] = sweep_figure
     templates.env.globals["sensitivity_figure"] = sensitivity_figure
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
