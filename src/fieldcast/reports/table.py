@@ -73,12 +73,12 @@ class Table(rich.table.Table):
     ) -> list[int]:
         """The widths, at least ``least`` and within ``room``, that print the table in the
         fewest lines (then with the fewest cells wrapped, then the fewest lines of its cells,
-        then the narrowest). Each
-        column's widths are tried where its cells' line counts change (a few each), every
-        combination of them, with numpy: a greedy choice fails here, as a row's height is
-        that of its tallest cell, so that widening one column saves no line until its
-        neighbours are widened too. If the combinations are too many (a table with many
-        columns), the columns whose cells lack least are made whole first."""
+        then the narrowest). Each column's widths are tried where its cells' line counts
+        change (a few each), every combination of them, with numpy: a greedy choice fails
+        here, as a row's height is that of its tallest cell, so that widening one column
+        saves no line until its neighbours are widened too. If the combinations are too many
+        (a table with many columns), the columns whose cells lack least are made whole
+        first."""
         choices: list[tuple[list[int], list[list[int]]]] = []  # widths, lines of each cell
         for index, column in enumerate(self.columns):
             cells = [_as_text(console, cell) for cell in self._unpadded_cells(column)]
