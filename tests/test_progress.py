@@ -45,6 +45,28 @@ def test_gather_reports_the_parts_of_a_running_task_in_this_process(
     assert any(0 < done < 1 for done in parts) and any(1 < done < 2 for done in parts)
 
 
+def test_a_forecast_reports_one_progress_over_its_twin_and_its_assumption_draws(
+    seed_scenario: Scenario,
+) -> None:
+    """The forecast, its no-leak twin and its prior predictive report one progress in
+    replications: the total never changes and the count never goes back, so a bar or a web
+    job's time left does not start again at each part (each part counts its chunks from 0)."""
+    from fieldcast.forecast import run_forecast
+
+    heard: list[tuple[float, float]] = []
+    run_forecast(
+        seed_scenario,
+        replications=100,
+        seed=2,
+        progress=lambda done, total: heard.append((done, total)),
+        assumption_draws=10,
+    )
+    done = [count for count, _ in heard]
+    assert {total for _, total in heard} == {300}  # the scenario, its twin, the draws
+    assert done == sorted(done) and done[-1] == 300
+    assert any(100 < count < 200 for count in done) and any(200 < count < 300 for count in done)
+
+
 def _half_then_wait(signal_file: str) -> str:
     """A task that says it is half done, then waits until the caller has heard it (or 20 s:
     then the caller never heard it)."""

@@ -193,6 +193,56 @@ def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(
     assert again.status_code == 200 and again.json()["job_id"] == job_id
 
 
+def test_a_forecast_with_the_assumptions_uncertainty_is_asked_for_and_shown(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """The forecast's settings offer the assumptions' uncertainty where the scenario declares
+    ranges; the job draws them as often as asked, and the run's page shows both intervals
+    side by side with what each includes. Draws without it, and it on a scenario without
+    ranges, are refused by field."""
+    assert 'name="uncertainty"' in client.get("/scenarios/seed-2019").text
+    submitted = client.post(
+        "/scenarios/seed-2019/jobs",
+        data={
+            "csrf": _csrf(client),
+            "kind": "forecast",
+            "replications": "200",
+            "seed": "6",
+            "uncertainty": "assumptions",
+            "draws": "40",
+        },
+        follow_redirects=False,
+    )
+    assert submitted.status_code == 303
+    job_id = submitted.headers["location"].removeprefix("/jobs/")
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    run_id = client.get(f"/api/jobs/{job_id}").json()["result"]["run_id"]
+    summary = client.get(f"/runs/{run_id}/download/summary.json").json()
+    prior = summary["with_assumption_uncertainty"]
+    assert prior["draws"] == 40 and prior["replications_per_draw"] == 5
+    page = client.get(f"/runs/{run_id}").text
+    table = page[page.index("<table data-assumption-uncertainty>") :]
+    table = table[: table.index("</table>")]
+    assert prior["includes"] in page
+    for alone, drawn in (
+        (summary["persons_arrested"], prior["persons_arrested"]),
+        (summary["cost"]["total"], prior["total_cost"]),
+    ):
+        for value in (alone, drawn):
+            assert f'{value["median"]:,.0f} <span class="muted">({value["p05"]:,.0f} to' in (
+                table.replace("$", "")
+            )
+    refused = client.post(
+        "/api/jobs",
+        json={"kind": "forecast", "scenario": "seed-2019", "settings": {"draws": 40}},
+    )
+    assert refused.status_code == 422
+    assert "draws apply with uncertainty assumptions only" in refused.text
+    without_ranges = load_scenario("seed-2019").model_copy(update={"ranges": {}})
+    with pytest.raises(ValueError, match=r"settings\.uncertainty: .* declares no \[ranges\]"):
+        JobRequest("forecast", without_ranges, {"uncertainty": "assumptions"})
+
+
 def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     client: TestClient, tmp_path: Path
 ) -> None:

@@ -456,7 +456,7 @@ def forecast(
         _say_if_the_engine_compiles(scheduler)
     started = time.perf_counter()
     with _cluster(workers, scheduler) as client, _progress_bar() as bar:
-        task = bar.add_task(f"{loaded.name}: chunks of replications", total=None)
+        task = bar.add_task(f"{loaded.name}: replications simulated", total=None)
         result = run_forecast(
             loaded,
             replications=replications or 10_000,

@@ -320,7 +320,8 @@ def run_forecast(
     processes : int
         Local processes to run the chunks on (1: this process).
     progress : callable, optional
-        Called with (chunks done, chunks in all) as chunks finish.
+        Called with (replications done, in all) as chunks finish, the twin's and the prior
+        predictive's counted too, so that it reaches its total once, at the end.
     engine : {"counts", "reference"}
         The fast count-based engine, or the per-household reference model.
     client : distributed.Client, optional
@@ -338,21 +339,42 @@ def run_forecast(
     scenarios = [scenario]
     if any(event.peak_hazard > 0 for event in scenario.leak.events):
         scenarios.append(scenario.without_leak())
+    in_all = (len(scenarios) + bool(assumption_draws)) * replications
+
+    def part(first: int, runs: int) -> Progress | None:
+        """The progress of ``runs`` of the replications from run ``first`` on, as a part of
+        the whole: each part counts its own chunks from zero."""
+        if progress is None:
+            return None
+        return lambda done, total: progress((first + runs * done / total) * replications, in_all)
+
     if engine == "reference":
         runs = [
-            simulate_reference(s, replications, seed, processes, progress, client)
-            for s in scenarios
+            simulate_reference(s, replications, seed, processes, part(i, 1), client)
+            for i, s in enumerate(scenarios)
         ]
     else:
         # the twin is compared at the end of field work only: its horizon values are not kept
         keep_horizon = [True, False][: len(scenarios)]
         runs = simulate_many(
-            scenarios, replications, seed, processes, progress, client, keep_horizon=keep_horizon
+            scenarios,
+            replications,
+            seed,
+            processes,
+            part(0, len(scenarios)),
+            client,
+            keep_horizon=keep_horizon,
         )
     assumptions = None
     if assumption_draws:
         assumptions = prior_predictive(
-            scenario, replications, seed, assumption_draws, processes, progress, client
+            scenario,
+            replications,
+            seed,
+            assumption_draws,
+            processes,
+            part(len(scenarios), 1),
+            client,
         )
     return Forecast(results=runs[0], without_leak=runs[-1], engine=engine, assumptions=assumptions)
 

@@ -84,8 +84,24 @@ Replications = Annotated[int, Field(ge=1, le=MAX_REPLICATIONS, description="repl
 
 
 class ForecastSettings(_Settings):
+    """``fieldcast forecast``: with ``uncertainty`` "assumptions", also the outcomes with the
+    scenario's ranged assumptions drawn ``draws`` times (``assumptions.prior_predictive``)."""
+
     replications: Replications = 10_000
     seed: Seed = DEFAULT_SEED
+    uncertainty: Literal["replication", "assumptions"] = "replication"
+    draws: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_REPLICATIONS,
+        description="assumption draws, with uncertainty assumptions; default: 1,000",
+    )
+
+    @model_validator(mode="after")
+    def _draws_with_assumptions(self) -> ForecastSettings:
+        if self.draws is not None and self.uncertainty != "assumptions":
+            raise ValueError("draws apply with uncertainty assumptions only")
+        return self
 
 
 class CheckSettings(_Settings):
@@ -265,6 +281,12 @@ class JobRequest:
             raise ValueError("; ".join(problems)) from None
         if self.kind == "sweep":
             self._check_sweep()
+        assumptions = self.settings.get("uncertainty") == "assumptions"
+        if self.kind == "forecast" and assumptions and not self.scenario.ranges:
+            raise ValueError(
+                f"settings.uncertainty: the scenario {self.scenario.name!r} declares no "
+                "[ranges] to draw its assumptions from"
+            )
         if self.kind == "plan" and self.settings.get("across") == "days":
             from fieldcast.planning.surge import steps_of
 
@@ -456,10 +478,15 @@ def _compute(
     settings = job.settings
     common = {"replications": settings.get("replications"), "seed": settings.get("seed")}
     if job.kind == "forecast":
+        from fieldcast.assumptions import DEFAULT_DRAWS
         from fieldcast.forecast import run_forecast
 
+        draws = settings.get("draws") or DEFAULT_DRAWS  # a job kept before 2026-12-07 has none
+        assumption_draws = draws if settings.get("uncertainty") == "assumptions" else 0
         started = time.perf_counter()
-        forecast = run_forecast(scenario, progress=progress, **common)
+        forecast = run_forecast(
+            scenario, progress=progress, assumption_draws=assumption_draws, **common
+        )
         return {"run_id": store.save(forecast, time.perf_counter() - started)}
     if job.kind == "check":
         from fieldcast.planning.checks import check_plan

@@ -42,6 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from fieldcast.catalog import builtin_names, load_scenario
+from fieldcast.forecast import uncertainty_pairs
 from fieldcast.jobs import (
     JOB_KINDS,
     OBSERVED_KINDS,
@@ -230,6 +231,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates.env.filters["dollars"] = dollars
     templates.env.filters["goal_day_sentence"] = goal_day_sentence
     templates.env.globals["listed_field_days"] = listed_field_days
+    templates.env.globals["uncertainty_pairs"] = uncertainty_pairs
     templates.env.globals["sweep_figure"] = sweep_figure
     templates.env.globals["sensitivity_figure"] = sensitivity_figure
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -953,7 +955,12 @@ def _scenario_job_kind(kind: str) -> str:
 
 def _job_settings_context(scenario: Scenario, kind: str) -> dict[str, Any]:
     """What the fields of one kind of job show: its settings' defaults and choices."""
-    context = {"kind": kind, "defaults": SETTINGS[kind], "choices": setting_choices(kind)}
+    context = {
+        "kind": kind,
+        "defaults": SETTINGS[kind],
+        "choices": setting_choices(kind),
+        "ranged": bool(scenario.ranges),  # a forecast may draw them
+    }
     if kind == "sweep":  # read only for a sweep: every path of the scenario is looked up
         context["sweep_groups"] = _sweep_groups(scenario)
     return context
