@@ -92,7 +92,20 @@ def test_prior_predictive_is_wider_than_replication_noise(ranged: Scenario, pred
     q05, q95 = np.quantile(with_prior, [0.05, 0.95])
     assert q05 < p05 and q95 > p95
     assert q95 - q05 > 2 * (p95 - p05)
-    assert predictive.outputs.shape == (200, len(KEY_OUTPUTS), 10)
+    assert predictive.outputs.shape == (200, len(KEY_OUTPUTS) + 1, 10)  # and the goal's day
+
+
+def test_the_prior_predictive_says_when_the_goal_is_reached(seed_scenario: Scenario) -> None:
+    """With the assumptions' uncertainty too, the goal is reached by the last field day
+    exactly as often as it is met by the end of field work (a day counted from another first
+    day than the run's, which is day -27 in seed-2019, would not be), and never before day
+    0."""
+    lowered = variant(seed_scenario, ranges=RANGES, **{"operation.goal_persons": 150})
+    summary = prior_predictive(lowered, 500, seed=3, draws=100).summary()
+    goal_day = summary["goal_day"]
+    assert 0 < summary["p_goal"] < 1
+    assert goal_day["p_by_field_day"][-1]["p_reached"] == summary["p_goal"]
+    assert goal_day["p_reached"] == summary["p_goal"] and goal_day["p05"] >= 0
 
 
 def test_prior_predictive_is_reproducible_across_processes(ranged: Scenario, predictive) -> None:

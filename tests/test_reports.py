@@ -38,14 +38,18 @@ def test_a_forecast_says_when_the_goal_is_reached(seed_scenario: Scenario, tmp_p
     """The forecast's day the goal is reached agrees with its chance of the goal: reached by
     the last field day exactly as often as the goal is met by the end of field work, by the
     horizon as often as by the horizon; and the terminal, the HTML report and the dashboard's
-    run page say when. A goal of 150 persons is met by seed-2019 in most replications, not all."""
+    run page say when, with replication noise only and, in the table of how sure, with the
+    assumptions too. A goal of 150 persons is met by seed-2019 in most replications, not
+    all."""
     from fastapi.testclient import TestClient
 
+    from fieldcast.reports.numbers import goal_day_range
     from fieldcast.reports.terminal import render_forecast
     from fieldcast.web.app import WebSettings, create_app
 
-    scenario = variant(seed_scenario, **{"operation.goal_persons": 150})
-    forecast = run_forecast(scenario, replications=400, seed=4)
+    ranges = seed_scenario.model_dump(mode="json")["ranges"]
+    scenario = variant(seed_scenario, ranges=ranges, **{"operation.goal_persons": 150})
+    forecast = run_forecast(scenario, replications=400, seed=4, assumption_draws=40)
     summary = forecast.summary()
     goal_day = summary["goal_day"]
     assert goal_day["p_by_field_day"][-1]["p_reached"] == summary["p_goal"]
@@ -54,12 +58,23 @@ def test_a_forecast_says_when_the_goal_is_reached(seed_scenario: Scenario, tmp_p
     assert chances == sorted(chances) and 0 < summary["p_goal"] < 1
     assert 0 <= goal_day["p05"] <= goal_day["median"] < scenario.operation.field_days
     said = f"When: the goal is reached on day {goal_day['median']} at the median"
+    drawn = summary["with_assumption_uncertainty"]["goal_day"]
+    assert (
+        drawn["p_by_field_day"][-1]["p_reached"] == summary["with_assumption_uncertainty"]["p_goal"]
+    )
+    cells = [goal_day_range(goal_day), goal_day_range(drawn)]
+    assert cells[0].startswith(f"day {goal_day['median']} ({goal_day['p05']} to ")
     console = Console(file=io.StringIO(), width=200)
     render_forecast(summary, console)
-    assert said in console.file.getvalue()  # type: ignore[attr-defined]
+    printed = console.file.getvalue()  # type: ignore[attr-defined]
+    assert said in printed
+    assert re.search(rf"Field day the goal is reached +│ +{re.escape(cells[0])} +│ +", printed)
+    assert re.search(rf"│ +{re.escape(cells[1])} +│", printed)
     store = RunStore(tmp_path / "runs.duckdb")
     run_id = store.save(forecast, seconds=1.0)
-    assert said in run_report(store.get(run_id))
+    report = run_report(store.get(run_id))
+    row = f"<td>Field day the goal is reached</td><td>{cells[0]}</td><td>{cells[1]}</td>"
+    assert said in report and row in report.replace(" class='number'", "")
     settings = WebSettings(
         store_path=tmp_path / "runs.duckdb", scenarios_dir=tmp_path / "scenarios", workers=0
     )
@@ -67,6 +82,7 @@ def test_a_forecast_says_when_the_goal_is_reached(seed_scenario: Scenario, tmp_p
         page = client.get(f"/runs/{run_id}").text
     last_day = goal_day["p_by_field_day"][-1]
     assert said in page and f"day {last_day['day']}: {100 * summary['p_goal']:.1f}%." in page
+    assert row in page.replace(' class="num"', "")
 
 
 def _line(figure: Figure, gid: str) -> Line2D:

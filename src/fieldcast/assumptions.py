@@ -31,7 +31,7 @@ from fieldcast.costs import cost_items
 from fieldcast.metrics import FIELD_END_METRICS, HORIZON_METRICS, MEASURES
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
-from fieldcast.results import interval
+from fieldcast.results import goal_day_interval, interval
 from fieldcast.scenario import (
     Scenario,
     editable_data,
@@ -217,6 +217,14 @@ def key_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     return np.stack([arrested, by_horizon, removed, sum(items)]).astype(float)
 
 
+def prior_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """The prior predictive's ``replication_values`` reducer: ``key_outputs`` and, last, the
+    day the goal is reached (``inf``: never), [output, replication]."""
+    reached = chunk.goal_day >= 0
+    day = np.where(reached, compiled.start_day + chunk.goal_day, np.inf)
+    return np.vstack([key_outputs(compiled, chunk), day])
+
+
 @dataclass(frozen=True)
 class PriorPredictive:
     """Outcomes with every lane's assumptions drawn from the priors."""
@@ -224,8 +232,9 @@ class PriorPredictive:
     parameters: tuple[str, ...]
     draws: np.ndarray  # [draw, parameter] the assumption values drawn
     replications_per_draw: int
-    outputs: np.ndarray  # [draw, KEY_OUTPUTS, replication]
+    outputs: np.ndarray  # [draw, KEY_OUTPUTS and the goal's day, replication]
     goal_persons: int
+    field_days: int
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: what the intervals include, and each key output's interval."""
@@ -244,6 +253,7 @@ class PriorPredictive:
             "replications_per_draw": self.replications_per_draw,
             "p_goal": float(np.mean(values["persons_arrested"] >= self.goal_persons)),
             **{name: interval(value) for name, value in values.items()},
+            "goal_day": goal_day_interval(self.outputs[:, -1].ravel(), self.field_days),
         }
 
 
@@ -285,7 +295,7 @@ def prior_predictive(
         scenarios,
         per_draw,
         seed,
-        key_outputs,
+        prior_outputs,
         processes,
         progress,
         client,
@@ -297,4 +307,5 @@ def prior_predictive(
         replications_per_draw=per_draw,
         outputs=np.stack(values),
         goal_persons=scenario.operation.goal_persons,
+        field_days=scenario.operation.field_days,
     )

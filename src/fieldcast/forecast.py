@@ -23,10 +23,10 @@ from fieldcast.metrics import MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
 from fieldcast.replications import simulate_many, simulate_one
 from fieldcast.results import (
-    QUANTILES,
     TOTAL,
     Results,
     binding_resources,
+    goal_day_interval,
     interval,
     outcome_rows,
 )
@@ -113,25 +113,10 @@ class Forecast:
         return by_city
 
     def _goal_day(self) -> dict[str, Any]:
-        """When the goal is reached: the first day with the goal's persons arrested, median and
-        90% interval over every replication, one that never reaches it by the horizon counted
-        as later than any day (so a quantile among those is None: "not by the horizon"); and
-        the chance of having reached it by each field day (on the last, ``p_goal``)."""
+        """When the goal is reached (``results.goal_day_interval``), over every replication."""
         results = self.results
-        reached = results.goal_day >= 0
-        day = np.where(reached, results.days[0] + results.goal_day, np.inf)
-        quantiles = np.quantile(day, QUANTILES, method="inverted_cdf")
-        p05, median, p95 = (int(value) if np.isfinite(value) else None for value in quantiles)
-        return {
-            "median": median,
-            "p05": p05,
-            "p95": p95,
-            "p_reached": float(np.mean(reached)),
-            "p_by_field_day": [
-                {"day": field_day, "p_reached": float(np.mean(day <= field_day))}
-                for field_day in range(self.scenario.operation.field_days)
-            ],
-        }
+        day = np.where(results.goal_day >= 0, results.days[0] + results.goal_day, np.inf)
+        return goal_day_interval(day, self.scenario.operation.field_days)
 
     def _arrests_by_day(self) -> list[dict[str, float]]:
         """Cumulative persons arrested on each field day (quantiles from the band sample)."""
@@ -265,6 +250,7 @@ class Forecast:
 
 # The outcomes reported with and without the assumptions' uncertainty: (label, key of the
 # prior predictive's summary, in USD?)
+GOAL_DAY_LABEL = "Field day the goal is reached"  # its row follows ``_UNCERTAINTY_ROWS``
 _UNCERTAINTY_ROWS = (
     ("Target persons arrested by the end of field work", "persons_arrested", False),
     ("Target persons arrested by the horizon", "persons_arrested_by_horizon", False),
@@ -283,6 +269,18 @@ def uncertainty_pairs(summary: dict[str, Any]) -> list[tuple[str, dict, dict, bo
     }
     prior = summary["with_assumption_uncertainty"]
     return [(label, forecast[key], prior[key], money) for label, key, money in _UNCERTAINTY_ROWS]
+
+
+def goal_day_pair(summary: dict[str, Any]) -> tuple[dict, dict] | None:
+    """When the goal is reached with replication noise only and with the assumptions too, if
+    one replication in twenty reaches it in either (runs stored before 2026-12-07 lack it)."""
+    alone = summary.get("goal_day")
+    with_prior = (summary.get("with_assumption_uncertainty") or {}).get("goal_day")
+    if alone is None or with_prior is None:
+        return None
+    if alone["p05"] is None and with_prior["p05"] is None:
+        return None
+    return alone, with_prior
 
 
 def _nan_interval(values: np.ndarray) -> dict[str, float | None]:

@@ -11,10 +11,10 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from fieldcast.forecast import uncertainty_pairs
+from fieldcast.forecast import GOAL_DAY_LABEL, goal_day_pair, uncertainty_pairs
 from fieldcast.reports.charts import compare_arrests, run_charts
 from fieldcast.reports.comparison import outcome_table, scenario_changes
-from fieldcast.reports.numbers import goal_day_sentence, listed_field_days
+from fieldcast.reports.numbers import goal_day_range, goal_day_sentence, listed_field_days
 from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
 
@@ -141,6 +141,8 @@ def _assumption_uncertainty(summary: dict[str, Any]) -> list[str]:
     ]
     for label, alone, with_prior, money in uncertainty_pairs(summary):
         rows.append([label, shown(alone, money), shown(with_prior, money)])
+    if (days := goal_day_pair(summary)) is not None:
+        rows.append([GOAL_DAY_LABEL, *(goal_day_range(goal_day) for goal_day in days)])
     return [
         "<h2>How sure: replication noise and the assumptions</h2>",
         f"<p>With assumption uncertainty: {html.escape(prior['includes'])}. Without: the "

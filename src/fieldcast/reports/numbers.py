@@ -30,6 +30,18 @@ def goal_day_sentence(goal_day: dict[str, Any]) -> str:
     )
 
 
+def goal_day_range(goal_day: dict[str, Any]) -> str:
+    """When the goal is reached, as a table cell: "day 5 (4 to 6)", a day not reached by the
+    end of field work said so; "not reached" if fewer than one replication in twenty do."""
+    if goal_day["p05"] is None:
+        return "not reached"
+
+    def day(value: int | None) -> str:
+        return "not reached" if value is None else str(value)
+
+    return f"day {day(goal_day['median'])} ({day(goal_day['p05'])} to {day(goal_day['p95'])})"
+
+
 # A field window longer than two weeks is listed at a steady step, the first of these that
 # lists at most _MOST_DAYS_LISTED days (a year's: every 30 days), so that the line stays short.
 _MOST_DAYS_LISTED = 14

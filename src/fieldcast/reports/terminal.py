@@ -11,8 +11,13 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from fieldcast.forecast import uncertainty_pairs
-from fieldcast.reports.numbers import dollars, goal_day_sentence, listed_field_days
+from fieldcast.forecast import GOAL_DAY_LABEL, goal_day_pair, uncertainty_pairs
+from fieldcast.reports.numbers import (
+    dollars,
+    goal_day_range,
+    goal_day_sentence,
+    listed_field_days,
+)
 from fieldcast.reports.table import Table
 
 
@@ -137,6 +142,8 @@ def _assumption_uncertainty(summary: dict[str, Any]) -> Table:
     for label, alone, with_prior, money in uncertainty_pairs(summary):
         show = _money_range if money else _range
         table.add_row(label, show(alone), show(with_prior))
+    if (days := goal_day_pair(summary)) is not None:
+        table.add_row(GOAL_DAY_LABEL, *(goal_day_range(goal_day) for goal_day in days))
     return table
 
 

@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from fieldcast.catalog import builtin_names, load_scenario
-from fieldcast.forecast import uncertainty_pairs
+from fieldcast.forecast import GOAL_DAY_LABEL, goal_day_pair, uncertainty_pairs
 from fieldcast.jobs import (
     JOB_KINDS,
     OBSERVED_KINDS,
@@ -66,7 +66,12 @@ from fieldcast.reports.interactive import (
     sweep_figure,
     tracking_figures,
 )
-from fieldcast.reports.numbers import dollars, goal_day_sentence, listed_field_days
+from fieldcast.reports.numbers import (
+    dollars,
+    goal_day_range,
+    goal_day_sentence,
+    listed_field_days,
+)
 from fieldcast.run_score import recomputable
 from fieldcast.scenario import (
     Scenario,
@@ -232,6 +237,9 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates.env.filters["goal_day_sentence"] = goal_day_sentence
     templates.env.globals["listed_field_days"] = listed_field_days
     templates.env.globals["uncertainty_pairs"] = uncertainty_pairs
+    templates.env.globals["goal_day_pair"] = goal_day_pair
+    templates.env.globals["goal_day_label"] = GOAL_DAY_LABEL
+    templates.env.filters["goal_day_range"] = goal_day_range
     templates.env.globals["sweep_figure"] = sweep_figure
     templates.env.globals["sensitivity_figure"] = sensitivity_figure
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
