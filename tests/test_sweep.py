@@ -4,7 +4,9 @@ numbers, what binds at each, and every refusal naming its field."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +96,37 @@ def test_each_value_is_the_changed_scenarios_own_run_to_the_bit(seed_scenario: S
     assert without_leak["change_in_persons_arrested"]["median"] > 0  # no press leak: more found
     assert "Replication noise only" in summary["includes"] and "(0.04)" in summary["includes"]
     assert json.loads(json.dumps(summary)) == summary  # JSON-ready as it is
+
+
+def test_each_value_says_when_the_goal_is_reached(seed_scenario: Scenario) -> None:
+    """Each value's day the goal is reached, over its own field days (a sweep of the field
+    days changes them): reached by its last field day exactly as often as its goal is met.
+    The terminal shows the median day as a column only where some value reaches the goal in
+    half its replications: a goal of 150 persons is, in 7 and 9 field days and not in 5;
+    seed-2019's own 2,040 never is."""
+    from rich.console import Console
+
+    from fieldcast.reports.numbers import sweep_goal_days
+    from fieldcast.reports.terminal import render_sweep
+
+    def printed(summary: dict) -> str:
+        console = Console(file=io.StringIO(), width=200)
+        render_sweep(summary, console)
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    lowered = variant(seed_scenario, **{"operation.goal_persons": 150})
+    summary = run_sweep(lowered, "operation.field_days", [5, 9], 300, seed=3).as_dict()
+    for row in summary["values"]:
+        goal_day = row["goal_day"]
+        assert len(goal_day["p_by_field_day"]) == row["value"]
+        assert goal_day["p_by_field_day"][-1]["p_reached"] == row["p_goal"]
+    days = sweep_goal_days(summary["values"])
+    medians = [row["goal_day"]["median"] for row in summary["values"]]
+    assert medians[0] is None and days == ["not reached", *map(str, medians[1:])]
+    shown = printed(summary)
+    assert "goal day" in shown and all(re.search(rf"│ +{day} │", shown) for day in days)
+    far = run_sweep(seed_scenario, "operation.field_days", [5], 100, seed=3).as_dict()
+    assert sweep_goal_days(far["values"]) is None and "goal day" not in printed(far)
 
 
 def test_the_change_is_paired_by_common_random_numbers(seed_scenario: Scenario) -> None:

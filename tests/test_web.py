@@ -243,6 +243,28 @@ def test_a_forecast_with_the_assumptions_uncertainty_is_asked_for_and_shown(
         JobRequest("forecast", without_ranges, {"uncertainty": "assumptions"})
 
 
+def test_a_sweep_says_when_each_value_reaches_the_goal(client: TestClient, tmp_path: Path) -> None:
+    """A sweep whose goal some values reach shows, value by value, the field day by which
+    half the replications reach it (a scenario saved beside the store, with a goal of 150)."""
+    (tmp_path / "scenarios").mkdir(exist_ok=True)
+    (tmp_path / "scenarios" / "low-goal.toml").write_text(
+        'extends = "seed-2019"\nname = "low-goal"\n\n[operation]\ngoal_persons = 150\n'
+    )
+    settings = {"parameter": "operation.field_days", "values": [5, 9], "replications": 200}
+    submitted = client.post(
+        "/api/jobs", json={"kind": "sweep", "scenario": "low-goal", "settings": settings}
+    )
+    assert submitted.status_code == 202
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    job_id = submitted.json()["job_id"]
+    rows = client.get(f"/api/jobs/{job_id}").json()["result"]["values"]
+    medians = [row["goal_day"]["median"] for row in rows]
+    assert medians[0] is None and None not in medians[1:]  # not by 5 days; by 7 and 9
+    page = client.get(f"/jobs/{job_id}").text
+    cells = re.findall(r"<td class=\"num\" data-goal-day>([^<]*)</td>", page)
+    assert cells == ["not reached", *map(str, medians[1:])]
+
+
 def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     client: TestClient, tmp_path: Path
 ) -> None:

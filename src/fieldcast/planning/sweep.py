@@ -28,7 +28,12 @@ from fieldcast.metrics import HORIZON_METRICS, MEASURES
 from fieldcast.planning.requirement import arrests_and_full_capacity
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
-from fieldcast.results import binding_resources, interval, paired_probabilities
+from fieldcast.results import (
+    binding_resources,
+    goal_day_interval,
+    interval,
+    paired_probabilities,
+)
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
@@ -52,7 +57,8 @@ BINDING_OUTPUTS = (
     "monitor_stockout",  # 1 if a monitor was meant but none was free
     "targeted_cities_without_capacity",  # cities with targets that can attempt on no day
 )
-OUTPUTS = (*KEY_OUTPUTS, *BINDING_OUTPUTS)
+# and last, the day the goal is reached (infinity: never)
+OUTPUTS = (*KEY_OUTPUTS, *BINDING_OUTPUTS, "goal_day")
 
 
 def sweep_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
@@ -69,6 +75,7 @@ def sweep_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
             backlog > 0,
             chunk.monitor_shortfall_days.sum(axis=1) > 0,
             np.full(chunk.bed_days.shape, without_capacity),
+            np.where(chunk.goal_day >= 0, compiled.start_day + chunk.goal_day, np.inf),
         ]
     ).astype(float)
 
@@ -86,6 +93,7 @@ class Sweep:
     replications: int
     seed: int
     goal_persons: int
+    field_days: tuple[int, ...]  # each value's (a sweep may vary them)
     outputs: np.ndarray  # [value, OUTPUTS, replication]
 
     def includes(self) -> str:
@@ -102,7 +110,7 @@ class Sweep:
         own = self.outputs[self.values.index(self.current)]
         reached_own = own[at["persons_arrested"]] >= self.goal_persons
         rows = []
-        for value, out in zip(self.values, self.outputs, strict=True):
+        for value, out, field_days in zip(self.values, self.outputs, self.field_days, strict=True):
             arrested = out[at["persons_arrested"]]
             change = arrested - own[at["persons_arrested"]]
             reached = arrested >= self.goal_persons
@@ -121,6 +129,7 @@ class Sweep:
                     "persons_arrested_by_horizon": interval(out[at["persons_arrested_by_horizon"]]),
                     "persons_removed": interval(out[at["persons_removed"]]),
                     "total_cost": interval(out[at["total_cost"]]),
+                    "goal_day": goal_day_interval(out[at["goal_day"]], field_days),
                     "team_capacity_full_share": full_share,
                     "binds": binding_resources(
                         full_share,
@@ -283,5 +292,6 @@ def run_sweep(
         replications=replications,
         seed=seed,
         goal_persons=scenario.operation.goal_persons,
+        field_days=tuple(variant.operation.field_days for variant in variants),
         outputs=np.stack(outputs),
     )

@@ -42,6 +42,16 @@ def goal_day_range(goal_day: dict[str, Any]) -> str:
     return f"day {day(goal_day['median'])} ({day(goal_day['p05'])} to {day(goal_day['p95'])})"
 
 
+def sweep_goal_days(rows: list[dict[str, Any]]) -> list[str] | None:
+    """A sweep's column of the field day the goal is reached at the median, value by value
+    ("5", "not reached"); None if no value reaches it in half its replications, or the sweep
+    was run before 2026-12-07 and does not say."""
+    days = [row.get("goal_day", {}).get("median") for row in rows]
+    if all(day is None for day in days):
+        return None
+    return ["not reached" if day is None else str(day) for day in days]
+
+
 # A field window longer than two weeks is listed at a steady step, the first of these that
 # lists at most _MOST_DAYS_LISTED days (a year's: every 30 days), so that the line stays short.
 _MOST_DAYS_LISTED = 14

@@ -17,6 +17,7 @@ from fieldcast.reports.numbers import (
     goal_day_range,
     goal_day_sentence,
     listed_field_days,
+    sweep_goal_days,
 )
 from fieldcast.reports.table import Table
 
@@ -372,13 +373,17 @@ def render_sweep(answer: dict[str, Any], console: Console) -> None:
         title=f"{answer['scenario']}: what if {answer['parameter']} were different",
         title_justify="left",
     )
-    for column in (f"value{unit}", "P(goal)", "arrested", "change", "removed", "cost", "binds"):
+    rows = answer["values"]
+    when = sweep_goal_days(rows)
+    columns = ["P(goal)", "arrested", "change", "removed", "cost", "binds"]
+    for column in (f"value{unit}", *columns[:1], *(["goal day"] if when else []), *columns[1:]):
         table.add_column(column, justify="left" if column == "binds" else "right")
-    for row in answer["values"]:
+    for row, day in zip(rows, when or [None] * len(rows), strict=True):
         change = row["change_in_persons_arrested"]
         table.add_row(
             f"{row['value']:,}" + (" (now)" if row["scenarios_own"] else ""),
             f"{row['p_goal']:.3f}",
+            *([day] if when else []),
             _range(row["persons_arrested"]),
             "-" if row["scenarios_own"] else _signed_range(change),
             _range(row["persons_removed"]),
@@ -386,13 +391,19 @@ def render_sweep(answer: dict[str, Any], console: Console) -> None:
             ", ".join(name.replace("_", " ") for name in row["binds"]) or "none",
         )
     _show(console, table)
+    goal_day = (
+        "goal day: the field day by which half the replications reach the goal (its interval "
+        "in --json); "
+        if when
+        else ""
+    )
     _show(
         console,
         Text(
-            f"{answer['parameter']}: {answer['meaning']}. arrested: target persons arrested by "
-            "the end of field work, and change: theirs against the scenario's own value; "
-            "removed: persons removed by the horizon; cost: in all to the horizon (the median; "
-            "its interval in --json).",
+            f"{answer['parameter']}: {answer['meaning']}. {goal_day}arrested: target persons "
+            "arrested by the end of field work, and change: theirs against the scenario's own "
+            "value; removed: persons removed by the horizon; cost: in all to the horizon (the "
+            "median; its interval in --json).",
             style="dim",
         ),
     )

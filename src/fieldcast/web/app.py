@@ -71,6 +71,7 @@ from fieldcast.reports.numbers import (
     goal_day_range,
     goal_day_sentence,
     listed_field_days,
+    sweep_goal_days,
 )
 from fieldcast.run_score import recomputable
 from fieldcast.scenario import (
@@ -238,6 +239,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates.env.globals["listed_field_days"] = listed_field_days
     templates.env.globals["uncertainty_pairs"] = uncertainty_pairs
     templates.env.globals["goal_day_pair"] = goal_day_pair
+    templates.env.globals["sweep_goal_days"] = sweep_goal_days
     templates.env.globals["goal_day_label"] = GOAL_DAY_LABEL
     templates.env.filters["goal_day_range"] = goal_day_range
     templates.env.globals["sweep_figure"] = sweep_figure
