@@ -250,13 +250,13 @@ class Forecast:
 
 # The outcomes reported with and without the assumptions' uncertainty: (label, key of the
 # prior predictive's summary, in USD?)
-GOAL_DAY_LABEL = "Field day the goal is reached"  # its row follows ``_UNCERTAINTY_ROWS``
 _UNCERTAINTY_ROWS = (
     ("Target persons arrested by the end of field work", "persons_arrested", False),
     ("Target persons arrested by the horizon", "persons_arrested_by_horizon", False),
     ("Persons removed by the horizon", "persons_removed", False),
     ("Total cost to the horizon", "total_cost", True),
 )
+GOAL_DAY_LABEL = "Field day the goal is reached"  # its row follows ``_UNCERTAINTY_ROWS``
 
 
 def uncertainty_pairs(summary: dict[str, Any]) -> list[tuple[str, dict, dict, bool]]:

@@ -326,24 +326,26 @@ def interval(values: np.ndarray) -> dict[str, float]:
     return {"median": float(median), "p05": float(p05), "p95": float(p95)}
 
 
-def goal_day_interval(day: np.ndarray, field_days: int) -> dict[str, Any]:
+def goal_day_interval(day: np.ndarray, field_days: int | None = None) -> dict[str, Any]:
     """When the goal is reached, from each replication's first day with the goal's persons
     arrested (``inf``: never): median and 90% interval, a quantile that falls among the
-    replications that never reach it being None; the share that reach it; and the share
-    that have reached it by each field day (arrests happen on field days only, so by the
-    last the share is that of the goal met)."""
+    replications that never reach it being None; the share that reach it; and, given the
+    field days, the share that have reached it by each (arrests happen on field days only,
+    so by the last the share is that of the goal met)."""
     quantiles = np.quantile(day, QUANTILES, method="inverted_cdf")
     p05, median, p95 = (int(value) if np.isfinite(value) else None for value in quantiles)
-    return {
+    summary: dict[str, Any] = {
         "median": median,
         "p05": p05,
         "p95": p95,
         "p_reached": float(np.mean(np.isfinite(day))),
-        "p_by_field_day": [
+    }
+    if field_days is not None:
+        summary["p_by_field_day"] = [
             {"day": field_day, "p_reached": float(np.mean(day <= field_day))}
             for field_day in range(field_days)
-        ],
-    }
+        ]
+    return summary
 
 
 def paired_probabilities(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
