@@ -128,6 +128,10 @@ def test_each_value_says_when_the_goal_is_reached(seed_scenario: Scenario) -> No
     assert "goal day" in shown and all(re.search(rf"│ +{day} │", shown) for day in days)
     far = run_sweep(seed_scenario, "operation.field_days", [5], 100, seed=3).as_dict()
     assert sweep_goal_days(far["values"]) is None and "goal day" not in printed(far)
+    # a sweep of the goal itself: each value's chance and day are of its own goal
+    goals = run_sweep(seed_scenario, "operation.goal_persons", [150], 300, seed=3).as_dict()
+    lower, own = goals["values"]
+    assert lower["p_goal"] == lower["goal_day"]["p_reached"] > 0.5 and own["p_goal"] == 0
 
 
 def test_the_change_is_paired_by_common_random_numbers(seed_scenario: Scenario) -> None:

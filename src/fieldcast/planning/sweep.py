@@ -92,7 +92,8 @@ class Sweep:
     values: tuple[float, ...]  # ascending, the scenario's own among them
     replications: int
     seed: int
-    goal_persons: int
+    goal_persons: int  # the scenario's own
+    goals: tuple[int, ...]  # each value's goal: a sweep of ``operation.goal_persons`` varies it
     outputs: np.ndarray  # [value, OUTPUTS, replication]
 
     def includes(self) -> str:
@@ -109,10 +110,10 @@ class Sweep:
         own = self.outputs[self.values.index(self.current)]
         reached_own = own[at["persons_arrested"]] >= self.goal_persons
         rows = []
-        for value, out in zip(self.values, self.outputs, strict=True):
+        for value, out, goal in zip(self.values, self.outputs, self.goals, strict=True):
             arrested = out[at["persons_arrested"]]
             change = arrested - own[at["persons_arrested"]]
-            reached = arrested >= self.goal_persons
+            reached = arrested >= goal
             full_share = float(out[at["team_capacity_full_share"]].mean())
             rows.append(
                 {
@@ -293,5 +294,6 @@ def run_sweep(
         replications=replications,
         seed=seed,
         goal_persons=scenario.operation.goal_persons,
+        goals=tuple(variant.operation.goal_persons for variant in variants),
         outputs=np.stack(outputs),
     )
