@@ -99,13 +99,18 @@ def test_the_prior_predictive_says_when_the_goal_is_reached(seed_scenario: Scena
     """With the assumptions' uncertainty too, the goal is reached by the last field day
     exactly as often as it is met by the end of field work (a day counted from another first
     day than the run's, which is day -27 in seed-2019, would not be), and never before day
-    0."""
+    0; and with the goal itself drawn, each lane's chance is that of its own goal."""
     lowered = variant(seed_scenario, ranges=RANGES, **{"operation.goal_persons": 150})
     summary = prior_predictive(lowered, 500, seed=3, draws=100).summary()
     goal_day = summary["goal_day"]
     assert 0 < summary["p_goal"] < 1
     assert goal_day["p_by_field_day"][-1]["p_reached"] == summary["p_goal"]
     assert goal_day["p_reached"] == summary["p_goal"] and goal_day["p05"] >= 0
+    # a drawn goal (seed-2019's own is "about 2,040"): each lane's chance is of its own goal
+    goal_range = {"operation.goal_persons": {"low": 100, "high": 300}}
+    drawn_goal = variant(seed_scenario, ranges=goal_range)
+    summary = prior_predictive(drawn_goal, 500, seed=3, draws=100).summary()
+    assert 0.05 < summary["p_goal"] == summary["goal_day"]["p_reached"] < 0.95
 
 
 def test_prior_predictive_is_reproducible_across_processes(ranged: Scenario, predictive) -> None:

@@ -233,7 +233,6 @@ class PriorPredictive:
     draws: np.ndarray  # [draw, parameter] the assumption values drawn
     replications_per_draw: int
     outputs: np.ndarray  # [draw, KEY_OUTPUTS and the goal's day, replication]
-    goal_persons: int
     field_days: int
 
     def summary(self) -> dict[str, Any]:
@@ -242,6 +241,7 @@ class PriorPredictive:
             name: self.outputs[:, position].ravel() for position, name in enumerate(KEY_OUTPUTS)
         }
         draws, parameters = len(self.draws), len(self.parameters)
+        goal_day = self.outputs[:, -1].ravel()
         return {
             "includes": (
                 f"replication noise and the uncertainty of {parameters} assumptions: "
@@ -251,9 +251,10 @@ class PriorPredictive:
             "parameters": list(self.parameters),
             "draws": draws,
             "replications_per_draw": self.replications_per_draw,
-            "p_goal": float(np.mean(values["persons_arrested"] >= self.goal_persons)),
+            # each lane's own goal reached by the end of field work (a range may draw it)
+            "p_goal": float(np.mean(np.isfinite(goal_day))),
             **{name: interval(value) for name, value in values.items()},
-            "goal_day": goal_day_interval(self.outputs[:, -1].ravel(), self.field_days),
+            "goal_day": goal_day_interval(goal_day, self.field_days),
         }
 
 
@@ -306,6 +307,5 @@ def prior_predictive(
         draws=points,
         replications_per_draw=per_draw,
         outputs=np.stack(values),
-        goal_persons=scenario.operation.goal_persons,
         field_days=scenario.operation.field_days,
     )
