@@ -46,6 +46,17 @@ def test_the_search_returns_the_least_level_that_reaches(two_cities: Scenario) -
     assert "At least" in answer.explanation()
 
 
+def test_the_answer_says_when_the_asked_goal_is_reached(seed_scenario: Scenario) -> None:
+    """At the least level, the asked goal (150 persons, not the scenario's 2,040) is reached
+    in more than half the replications, so its median day is a field day (counted from
+    seed-2019's first simulated day, -27), and the answer says it."""
+    answer = find_requirement(seed_scenario, "teams", 150, 0.95, replications=300, seed=5)
+    assert answer.least is not None
+    day = answer.levels[answer.least]["goal_day_median"]
+    assert day is not None and 0 <= day < seed_scenario.operation.field_days
+    assert f"half the replications reach it by day {day}." in answer.explanation()
+
+
 def test_a_resource_that_does_not_limit_arrests_is_said_to_be_enough_of_nothing(
     two_cities: Scenario,
 ) -> None:

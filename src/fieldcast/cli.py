@@ -806,12 +806,15 @@ def requirement(
         _print_json(answer.as_dict())
         return
     table = Table(title=f"{loaded.name}: searching {answer.unit}", title_justify="left")
-    for column in (answer.unit, "P(goal)", "persons arrested (median)", "full team capacity"):
+    columns = (answer.unit, "P(goal)", "goal day (median)", "persons arrested (median)")
+    for column in (*columns, "full team capacity"):
         table.add_column(column, justify="right")
     for level, row in sorted(answer.levels.items()):
+        day = row["goal_day_median"]
         table.add_row(
             f"{level:,}",
             f"{row['p_goal']:.3f}",
+            "not reached" if day is None else str(day),
             f"{row['persons_arrested_median']:,.0f}",
             f"{100 * row['team_capacity_full_share']:.0f}%",
         )

@@ -30,7 +30,7 @@ from fieldcast.planning.variants import (
 )
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
-from fieldcast.results import binds
+from fieldcast.results import binds, goal_day_interval
 from fieldcast.scenario import Scenario, first_problem
 from fieldcast.workers import Progress
 
@@ -90,10 +90,12 @@ class Requirement:
         """The answer in one or two plain sentences, with its numbers."""
         if self.least is not None:
             reached = self.levels[self.least]
+            day = reached["goal_day_median"]
+            when = "" if day is None else f" There, half the replications reach it by day {day}."
             return (
                 f"At least {self.least:,} {self.unit} (now {self.current:,}) reach "
                 f"{self.goal_persons:,} persons arrested by the end of field work with "
-                f"probability {reached['p_goal']:.2f} (asked: {self.probability:.2f})."
+                f"probability {reached['p_goal']:.2f} (asked: {self.probability:.2f}).{when}"
             )
         top = self.levels[max(self.levels)]
         limit = (
@@ -196,6 +198,8 @@ def find_requirement(
             f"the most that does is {most:,}"
         )
     answer = Requirement(resource, kind.unit, goal_persons, probability, current, None, ceiling)
+    # the levels aim at the asked goal, so that the engine records the day it is reached
+    aimed = scenario.replace({"operation.goal_persons": goal_persons}, source="requirement")
 
     def run(levels: list[int]) -> None:
         """Run the levels not run yet, together."""
@@ -203,18 +207,19 @@ def find_requirement(
         if not new:
             return
         values = replication_values(
-            [kind.apply(scenario, level) for level in new],
+            [kind.apply(aimed, level) for level in new],
             replications,
             seed,
-            arrests_and_full_capacity,
+            _level_outputs,
             processes,
             client=client,
         )
-        for level, (arrested, full) in zip(new, values, strict=True):
+        for level, (arrested, full, goal_day) in zip(new, values, strict=True):
             answer.levels[level] = {
                 "p_goal": float(np.mean(arrested >= goal_persons)),
                 "persons_arrested_median": float(np.median(arrested)),
                 "team_capacity_full_share": float(full.mean()),
+                "goal_day_median": goal_day_interval(goal_day)["median"],
             }
         if progress:
             progress(len(answer.levels), len(answer.levels))
@@ -251,6 +256,13 @@ def find_requirement(
             low = level
     answer.least = high
     return answer
+
+
+def _level_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """A level's reducer: ``arrests_and_full_capacity`` and the day the goal is reached
+    (``inf``: never), [3, replication]."""
+    day = np.where(chunk.goal_day >= 0, compiled.start_day + chunk.goal_day, np.inf)
+    return np.vstack([arrests_and_full_capacity(compiled, chunk), day])
 
 
 def default_ceiling(scenario: Scenario, resource: str) -> int:
