@@ -382,6 +382,11 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     assert shown["requirement"].count("<tr") == len(requirement["levels"]) + 1  # and the header
     assert requirement["least"] is not None  # the least level found, marked
     assert shown["requirement"].count('class="chosen"') == 1
+    days = re.findall(r"<td class=\"num\" data-goal-day>([^<]*)</td>", shown["requirement"])
+    assert days == [
+        "not reached" if level["goal_day_median"] is None else str(level["goal_day_median"])
+        for level in requirement["levels"]
+    ]
 
     sensitivity = jobs["sensitivity"]["result"]
     assert sensitivity["reading"] in shown["sensitivity"]
