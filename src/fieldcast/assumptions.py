@@ -31,7 +31,7 @@ from fieldcast.costs import cost_items
 from fieldcast.metrics import FIELD_END_METRICS, HORIZON_METRICS, MEASURES
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
-from fieldcast.results import goal_day_interval, interval
+from fieldcast.results import goal_day_interval, goal_days, interval
 from fieldcast.scenario import (
     Scenario,
     editable_data,
@@ -220,9 +220,7 @@ def key_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
 def prior_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """The prior predictive's ``replication_values`` reducer: ``key_outputs`` and, last, the
     day the goal is reached (``inf``: never), [output, replication]."""
-    reached = chunk.goal_day >= 0
-    day = np.where(reached, compiled.start_day + chunk.goal_day, np.inf)
-    return np.vstack([key_outputs(compiled, chunk), day])
+    return np.vstack([key_outputs(compiled, chunk), goal_days(compiled, chunk)])
 
 
 @dataclass(frozen=True)

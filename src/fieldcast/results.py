@@ -326,6 +326,12 @@ def interval(values: np.ndarray) -> dict[str, float]:
     return {"median": float(median), "p05": float(p05), "p95": float(p95)}
 
 
+def goal_days(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
+    """Per replication of a chunk, the day the goal is reached as a day number (day 0 the
+    first field day; ``inf``: never): what ``goal_day_interval`` reads."""
+    return np.where(chunk.goal_day >= 0, compiled.start_day + chunk.goal_day, np.inf)
+
+
 def goal_day_interval(day: np.ndarray, field_days: int | None = None) -> dict[str, Any]:
     """When the goal is reached, from each replication's first day with the goal's persons
     arrested (``inf``: never): median and 90% interval, a quantile that falls among the

@@ -30,7 +30,7 @@ from fieldcast.planning.variants import (
 )
 from fieldcast.recording import ChunkOutput
 from fieldcast.replications import replication_values
-from fieldcast.results import binds, goal_day_interval
+from fieldcast.results import binds, goal_day_interval, goal_days
 from fieldcast.scenario import Scenario, first_problem
 from fieldcast.workers import Progress
 
@@ -261,8 +261,7 @@ def find_requirement(
 def _level_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """A level's reducer: ``arrests_and_full_capacity`` and the day the goal is reached
     (``inf``: never), [3, replication]."""
-    day = np.where(chunk.goal_day >= 0, compiled.start_day + chunk.goal_day, np.inf)
-    return np.vstack([arrests_and_full_capacity(compiled, chunk), day])
+    return np.vstack([arrests_and_full_capacity(compiled, chunk), goal_days(compiled, chunk)])
 
 
 def default_ceiling(scenario: Scenario, resource: str) -> int:

@@ -31,6 +31,7 @@ from fieldcast.replications import replication_values
 from fieldcast.results import (
     binding_resources,
     goal_day_interval,
+    goal_days,
     interval,
     paired_probabilities,
 )
@@ -75,7 +76,7 @@ def sweep_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
             backlog > 0,
             chunk.monitor_shortfall_days.sum(axis=1) > 0,
             np.full(chunk.bed_days.shape, without_capacity),
-            np.where(chunk.goal_day >= 0, compiled.start_day + chunk.goal_day, np.inf),
+            goal_days(compiled, chunk),
         ]
     ).astype(float)
 
