@@ -326,6 +326,19 @@ def interval(values: np.ndarray) -> dict[str, float]:
     return {"median": float(median), "p05": float(p05), "p95": float(p95)}
 
 
+def finite_quantiles(
+    values: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """Median and 90% interval, optionally weighted, None where a quantile is infinite (a
+    goal never reached)."""
+    if weights is None:
+        found = np.quantile(values, QUANTILES, method="inverted_cdf")
+    else:
+        found = np.quantile(values, QUANTILES, weights=weights, method="inverted_cdf")
+    p05, median, p95 = (float(v) if np.isfinite(v) else None for v in found)
+    return {"median": median, "p05": p05, "p95": p95}
+
+
 def goal_days(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """Per replication of a chunk, the day the goal is reached as a day number (day 0 the
     first field day; ``inf``: never): what ``goal_day_interval`` reads."""
@@ -338,14 +351,8 @@ def goal_day_interval(day: np.ndarray, field_days: int | None = None) -> dict[st
     replications that never reach it being None; the share that reach it; and, given the
     field days, the share that have reached it by each (arrests happen on field days only,
     so by the last the share is that of the goal met)."""
-    quantiles = np.quantile(day, QUANTILES, method="inverted_cdf")
-    p05, median, p95 = (int(value) if np.isfinite(value) else None for value in quantiles)
-    summary: dict[str, Any] = {
-        "median": median,
-        "p05": p05,
-        "p95": p95,
-        "p_reached": float(np.mean(np.isfinite(day))),
-    }
+    days = {key: None if v is None else int(v) for key, v in finite_quantiles(day).items()}
+    summary: dict[str, Any] = {**days, "p_reached": float(np.mean(np.isfinite(day)))}
     if field_days is not None:
         summary["p_by_field_day"] = [
             {"day": field_day, "p_reached": float(np.mean(day <= field_day))}

@@ -78,6 +78,7 @@ from fieldcast.observations import (
     simulated_persons,
 )
 from fieldcast.replications import work_split
+from fieldcast.results import finite_quantiles
 from fieldcast.scenario import Observation, Scenario
 from fieldcast.workers import gather
 
@@ -847,16 +848,6 @@ def filter_to(
 # -- the tracked forecast --------------------------------------------------------------------------
 
 
-def _quantiles(values: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float | None]:
-    """Median and 90% interval (None where a value is infinite: a goal never reached)."""
-    if weights is None:
-        found = np.quantile(values, QUANTILES, method="inverted_cdf")
-    else:
-        found = np.quantile(values, QUANTILES, weights=weights, method="inverted_cdf")
-    p05, median, p95 = (float(v) if np.isfinite(v) else None for v in found)
-    return {"median": median, "p05": p05, "p95": p95}
-
-
 @dataclass
 class Outlook:
     """What the lanes say from where they stand: per lane, arrests by the end of field work
@@ -877,13 +868,13 @@ class Outlook:
         return {
             "as_of_day": self.as_of_day,
             "p_goal": float(np.mean(total >= goal) if w is None else np.sum(w * (total >= goal))),
-            "persons_arrested": _quantiles(total, weights),
+            "persons_arrested": finite_quantiles(total, weights),
             "by_city": {
-                city.name: _quantiles(self.at_field_end[:, c], weights)
+                city.name: finite_quantiles(self.at_field_end[:, c], weights)
                 for c, city in enumerate(scenario.cities)
             },
             "goal_day": {
-                **_quantiles(self.finish, weights),
+                **finite_quantiles(self.finish, weights),
                 "p_reached": float(np.mean(reached) if w is None else np.sum(w * reached)),
             },
         }

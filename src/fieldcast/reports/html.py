@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from fieldcast.forecast import GOAL_DAY_LABEL, goal_day_pair, uncertainty_pairs
 from fieldcast.reports.charts import compare_arrests, run_charts
 from fieldcast.reports.comparison import outcome_table, scenario_changes
-from fieldcast.reports.numbers import goal_day_range, goal_day_sentence, listed_field_days
+from fieldcast.reports.numbers import goal_day_chances, goal_day_range, goal_day_sentence
 from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
 
@@ -157,14 +157,9 @@ def _goal_day(summary: dict[str, Any]) -> list[str]:
     goal_day = summary.get("goal_day")
     if goal_day is None or goal_day["p05"] is None:
         return []
-    rows = goal_day["p_by_field_day"]
-    by_day = ", ".join(
-        f"day {rows[i]['day']}: {100 * rows[i]['p_reached']:.1f}%"
-        for i in listed_field_days(len(rows))
-    )
     return [
         f"<p data-goal-day>When: {html.escape(goal_day_sentence(goal_day))} Chance of having "
-        f"reached it by field day: {by_day}.</p>"
+        f"reached it by field day: {goal_day_chances(goal_day)}.</p>"
     ]
 
 

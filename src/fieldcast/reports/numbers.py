@@ -30,6 +30,16 @@ def goal_day_sentence(goal_day: dict[str, Any]) -> str:
     )
 
 
+def goal_day_chances(goal_day: dict[str, Any]) -> str:
+    """The chance of having reached the goal by field day, on the days a report lists:
+    "day 0: 0.0%, day 1: 4.9%, ..."."""
+    rows = goal_day["p_by_field_day"]
+    return ", ".join(
+        f"day {rows[i]['day']}: {100 * rows[i]['p_reached']:.1f}%"
+        for i in listed_field_days(len(rows))
+    )
+
+
 def goal_day_range(goal_day: dict[str, Any]) -> str:
     """When the goal is reached, as a table cell: "day 5 (4 to 6)", a day not reached by the
     end of field work said so; "not reached" if fewer than one replication in twenty do."""

@@ -14,6 +14,7 @@ from rich.text import Text
 from fieldcast.forecast import GOAL_DAY_LABEL, goal_day_pair, uncertainty_pairs
 from fieldcast.reports.numbers import (
     dollars,
+    goal_day_chances,
     goal_day_range,
     goal_day_sentence,
     listed_field_days,
@@ -98,15 +99,7 @@ def _reach(summary: dict[str, Any]) -> Panel:
     goal_day = summary.get("goal_day")  # runs stored before 2026-12-07 lack it
     if goal_day is not None and goal_day["p05"] is not None:
         text.append(f"When: {goal_day_sentence(goal_day)}\n")
-        by_day = goal_day["p_by_field_day"]
-        text.append("Chance of having reached it by field day: ")
-        text.append(
-            ", ".join(
-                f"day {by_day[i]['day']}: {_percent(by_day[i]['p_reached'])}"
-                for i in listed_field_days(len(by_day))
-            )
-            + "\n"
-        )
+        text.append(f"Chance of having reached it by field day: {goal_day_chances(goal_day)}\n")
     text.append("Target persons arrested by the end of field work: ")
     text.append(_range(arrested), style="bold")
     text.append(f" of {targets:,} targets ({_percent(share)} at the median).\n")

@@ -68,9 +68,9 @@ from fieldcast.reports.interactive import (
 )
 from fieldcast.reports.numbers import (
     dollars,
+    goal_day_chances,
     goal_day_range,
     goal_day_sentence,
-    listed_field_days,
     sweep_goal_days,
 )
 from fieldcast.run_score import recomputable
@@ -236,12 +236,12 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates.env.filters["duration"] = duration
     templates.env.filters["dollars"] = dollars
     templates.env.filters["goal_day_sentence"] = goal_day_sentence
-    templates.env.globals["listed_field_days"] = listed_field_days
     templates.env.globals["uncertainty_pairs"] = uncertainty_pairs
     templates.env.globals["goal_day_pair"] = goal_day_pair
     templates.env.globals["sweep_goal_days"] = sweep_goal_days
     templates.env.globals["goal_day_label"] = GOAL_DAY_LABEL
     templates.env.filters["goal_day_range"] = goal_day_range
+    templates.env.filters["goal_day_chances"] = goal_day_chances
     templates.env.globals["sweep_figure"] = sweep_figure
     templates.env.globals["sensitivity_figure"] = sensitivity_figure
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
