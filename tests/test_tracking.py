@@ -16,10 +16,18 @@ from fieldcast.assumptions import draw_priors, priors, scenario_at
 from fieldcast.backtest import backtest, crps, randomized_pit
 from fieldcast.calibration import synthetic_observations
 from fieldcast.catalog import load_scenario
+from fieldcast.compiled import compile_scenario
 from fieldcast.engine import LaneState
-from fieldcast.observations import ObservationSet
+from fieldcast.observations import ObservationSet, simulated_persons
 from fieldcast.scenario import scenario_with
-from fieldcast.tracking import SURPRISE_LEVEL, FilterState, track, tracked_model
+from fieldcast.tracking import (
+    SURPRISE_LEVEL,
+    FilterState,
+    _advance,
+    start_filter,
+    track,
+    tracked_model,
+)
 
 SEED = load_scenario("seed-2019")
 
@@ -89,6 +97,44 @@ def test_an_update_from_the_stored_filter_equals_one_run_over_all_days() -> None
     for mine, theirs in zip(updated.state.lanes.state, direct.state.lanes.state, strict=True):
         np.testing.assert_array_equal(mine, theirs)
     np.testing.assert_array_equal(updated.state.lanes.values, direct.state.lanes.values)
+
+
+def test_a_lane_resumed_after_reaching_the_goal_keeps_the_day_it_reached_it() -> None:
+    """Lanes paused on days 1 and 3, stored and read back, and resumed to day 6 have the goal
+    days of the same lanes run straight (the engine's own record), though many reached the
+    goal (100 persons) before a pause: resumed, the engine records the resume day."""
+    model = tracked_model(scenario_with(SEED, ["operation.goal_persons=100"]))
+    start = start_filter(model, 200, 3, _totals(model)).lanes
+    straight, _, _ = _advance(model, 3, start, 6, (), 7)
+    paused = start
+    for day in (1, 3):
+        paused, _, _ = _advance(model, 3, paused, day, (), 7)
+        stored = FilterState(model, 3, day, "", paused, [], np.zeros((200, 0)), np.zeros(0))
+        paused = FilterState.from_bytes(model, stored.metadata(), stored.to_bytes()).lanes
+    resumed, _, _ = _advance(model, 3, paused, 6, (), 7)
+    assert (straight.goal_day < 3).sum() >= 50  # 93 of the 200
+    np.testing.assert_array_equal(resumed.goal_day, straight.goal_day)
+
+
+def test_the_tracked_goal_day_stays_where_the_goal_was_reached() -> None:
+    """Counts through day 5 of an operation whose reported total passed its goal (100) on
+    day 2: the tracked forecast says day 2 or 3 at the median before and after the newest
+    counts (the counts carry reporting noise), not the day its lanes were resumed (4 before,
+    5 after, which it said before lanes kept their goal day)."""
+    scenario = scenario_with(SEED, ["operation.goal_persons=100"])
+    observed = _up_to(_totals(scenario_with(scenario, ["city_defaults.p_contact=0.4"])), 5)
+    assert [row.value for row in observed.rows][1:3] == [63, 105]  # passed on day 2
+    summary = track(scenario, observed, "t", particles=300, seed=3).summary()
+    assert summary["before"]["goal_day"]["median"] <= 3
+    assert summary["after"]["goal_day"]["median"] <= 3
+    # on day 2, when the lanes pass the goal, each lane's day agrees with its own state, also
+    # where the state was spliced from other children of the day (``_children_step``)
+    lanes = track(scenario, _up_to(observed, 2), "t", particles=300, seed=3).state.lanes
+    sizes = compile_scenario(scenario).sizes
+    arrested = simulated_persons(lanes.state.counts, lanes.state.collateral, sizes)["arrests"]
+    reached = arrested.sum(axis=1) >= 100
+    assert 0.1 < reached.mean() < 0.9
+    np.testing.assert_array_equal(lanes.goal_day <= 2, reached)
 
 
 def test_a_revised_count_filters_again_from_day_0() -> None:

@@ -149,6 +149,9 @@ class LaneChunk:
     replication: np.ndarray  # [lane]
     branch: np.ndarray  # [lane]
     uniforms: np.ndarray  # [lane]
+    # [lane] the first day with the goal's persons arrested (inf: not yet): kept here because
+    # a lane resumed from its state knows its arrests so far but not when they came
+    goal_day: np.ndarray
     state: LaneState | None  # None: not started
     next_day_index: int
     # the lanes' parameter table, made once for their values (``table``)
@@ -174,6 +177,7 @@ class LaneChunk:
             self.replication[rows],
             self.branch[rows],
             self.uniforms[rows],
+            self.goal_day[rows],
             state,
             self.next_day_index,
             table,
@@ -194,6 +198,7 @@ class LaneChunk:
             np.concatenate([c.replication for c in chunks]),
             np.concatenate([c.branch for c in chunks]),
             np.concatenate([c.uniforms for c in chunks]),
+            np.concatenate([c.goal_day for c in chunks]),
             state,
             first.next_day_index,
         )
@@ -270,11 +275,16 @@ def _advance(
                 observed[wanted[day]] = now
             if day >= arrests_from:
                 arrests.append(now[:, :, _METRICS.index("arrests")].astype(np.int32))
+    # a lane that reached the goal before it was resumed records its resume day: the earlier
+    # day stands
+    reached = lanes.recording.goal_day
+    since = np.where(reached >= 0, lanes.calendar.start_day + reached, np.inf)
     after = LaneChunk(
         chunk.values,
         chunk.replication,
         lanes.keys.branch,
         lanes.keys.uniforms,
+        np.minimum(chunk.goal_day, since),
         lanes.state,
         lanes.next_day_index,
         lanes.table,
@@ -409,6 +419,7 @@ class FilterState:
             "replication": self.lanes.replication,
             "branch": self.lanes.branch,
             "uniforms": self.lanes.uniforms,
+            "goal_day": self.lanes.goal_day,
             "reference": self.reference,
             "reference_day": self.reference_day,
             "state_of": state_of,
@@ -445,6 +456,8 @@ class FilterState:
             arrays["replication"],
             arrays["branch"],
             arrays["uniforms"],
+            # stored before lanes kept it: a goal already reached counts from the next day run
+            arrays.get("goal_day", np.full(len(arrays["replication"]), np.inf)),
             state,
             int(metadata["next_day_index"]),
         )
@@ -486,6 +499,7 @@ def start_filter(
         np.arange(particles, dtype=np.int64),
         np.zeros(particles, np.int64),
         np.zeros(particles, np.int64),
+        np.full(particles, np.inf),
         None,
         0,
     )
@@ -749,6 +763,7 @@ def _children_of_chunk(
             lanes.replication,
             _child_branches(lanes.branch, day, child),
             lanes.uniforms,
+            lanes.goal_day,
             lanes.state,
             lanes.next_day_index,
             lanes.table(model),
@@ -778,6 +793,9 @@ def _children_of_chunk(
     if any(len(block) <= cities for block in blocks):  # cities spliced: national sums anew
         chosen.state = _recount(chosen.state, _compiled(model).sizes)
         now[:, cities] = now[:, :cities].sum(axis=1)
+    # the spliced lane's day: its parent's if reached before, else today if reached now
+    reached = now[:, cities, _METRICS.index("arrests")] >= lanes.table(model).goal_persons
+    chosen.goal_day = np.minimum(lanes.goal_day, np.where(reached, day, np.inf))
     chosen.branch = lanes.branch  # the lane goes on with its own random numbers
     log_weights = (running - math.log(CHILDREN)).sum(axis=0)
     return chosen, now, log_weights, at_most, at_least
@@ -910,24 +928,18 @@ def outlook(
     end = max([field_end, *record_days])
     first = max(state.day, 0) if state.lanes.state is not None else 0
     record = sorted(set(record_days))
-    _, observed, by_day = _in_chunks(
+    ahead, observed, by_day = _in_chunks(
         scenario, state.seed, state.lanes, end, record, first, processes, client
     )
     at_field_end = by_day[:, min(field_end, end) - first if field_end >= first else 0].astype(
         np.int64
     )
-    goal = scenario.operation.goal_persons
-    finish = np.full(len(by_day), np.inf)
-    total = by_day[:, : max(field_end - first + 1, 1), -1]
-    hit = total >= goal
-    any_hit = hit.any(axis=1)
-    finish[any_hit] = first + hit[any_hit].argmax(axis=1)
     return Outlook(
         as_of_day=state.day if state.steps else None,
         first_day=first,
         by_day=by_day[:, : max(field_end - first + 1, 1)],
         at_field_end=at_field_end,
-        finish=finish,
+        finish=ahead.goal_day,
         observed_at={day: observed[i] for i, day in enumerate(record)},
     )
 
