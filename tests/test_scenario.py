@@ -382,6 +382,32 @@ def test_a_replaced_list_takes_the_bases_notes_about_it_along(tmp_path: Path) ->
     assert "city_defaults.p_contact" in scenario.ranges
 
 
+def test_a_value_changed_without_a_note_is_the_files_assumption(tmp_path: Path) -> None:
+    """The base's note on a value it sourced is about its value: a file that changes the value
+    without a note of its own gets a note saying so; values it repeats, or changes with a
+    note, or adds (a city's own value), keep or get theirs."""
+    (tmp_path / "variant.toml").write_text(
+        'extends = "seed-2019"\n'
+        "[city_defaults]\np_contact = 0.4\np_arrest_given_contact = 0.6\nteams = 8\n"
+        "[city_overrides.Chicago]\nteams = 1\n"
+        '[provenance]\n"city_defaults.teams" = { kind = "source", note = "a plan" }\n'
+    )
+    (tmp_path / "again.toml").write_text('extends = "variant.toml"\n')
+    base = load_scenario("seed-2019").provenance
+    for name in ("variant.toml", "again.toml"):  # a file extending it changes nothing more
+        provenance = load_scenario(tmp_path / name).provenance
+        contact = provenance["city_defaults.p_contact"]
+        assert contact.kind == "assumption"
+        old = base["city_defaults.p_contact"]
+        assert contact.note == f"set in variant.toml (seed-2019 has 0.3, {old.kind}: {old.note})"
+        repeated = "city_defaults.p_arrest_given_contact"
+        assert provenance[repeated] == base[repeated]
+        assert provenance["city_defaults.teams"].note == "a plan"
+        assert provenance["city_overrides.Chicago.teams"].note == (
+            "set in variant.toml (not set in seed-2019)"
+        )
+
+
 def test_scenarios_can_be_built_in_python() -> None:
     scenario = load_scenario("seed-2019")
     changed = scenario.model_copy(update={"name": "copy"})

@@ -135,7 +135,12 @@ def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
     assert saved.status_code == 303 and saved.headers["location"] == "/scenarios/more-teams"
     data = tomllib.loads((tmp_path / "scenarios" / "more-teams.toml").read_text())
     assert data["extends"] == "seed-2019" and data["city_defaults"]["teams"] == 8
-    assert load_scenario(tmp_path / "scenarios" / "more-teams.toml").city_defaults.p_contact == 0.35
+    more_teams = load_scenario(tmp_path / "scenarios" / "more-teams.toml")
+    assert more_teams.city_defaults.p_contact == 0.35
+    # the edited value is the user's assumption, no longer the base's sourced one
+    edited = more_teams.provenance["city_defaults.p_contact"]
+    assert edited.kind == "assumption"
+    assert edited.note.startswith("set in more-teams.toml (seed-2019 has 0.3, assumption: ")
     page = client.get("/scenarios/more-teams").text
     assert "Changes from seed-2019" in page and "city_defaults.teams" in page
     again = client.post("/scenarios/seed-2019/save", data=form)

@@ -3,7 +3,9 @@
 A scenario file may start from another scenario with ``extends = "NAME-or-PATH"`` and give
 only what differs: tables are merged key by key (so a variant can override one city's
 parameter), while lists (cities, household classes, leak events) are replaced whole, and with
-them the base's provenance notes and ranges about their items.
+them the base's provenance notes and ranges about their items. A value the file changes
+without a provenance note of its own is the file's assumption (the base's note was about the
+base's value), its note saying what it replaced.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import tomli_w
 
+from fieldcast.fields import NOTE_LENGTH
 from fieldcast.scenario import Scenario, ScenarioError, editable_data, validate_scenario
 
 DEFAULT_SCENARIO = "seed-2019"
@@ -99,7 +102,62 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
                 for path, note in notes.items()
                 if not any(path == r or path.startswith(f"{r}.") for r in replaced)
             }
-    return _merge(base_data, data), source
+    merged = _merge(base_data, data)
+    changed = _changed_provenance(base_data, data, given, Path(source).name)
+    if changed and isinstance(merged.get("provenance", {}), dict):  # else refused as it is
+        merged["provenance"] = {**merged.get("provenance", {}), **changed}
+    return merged, source
+
+
+def _changed_provenance(
+    base: dict[str, Any], data: dict[str, Any], base_name: str, file_name: str
+) -> dict[str, dict[str, str]]:
+    """Provenance for the values this file changes without a note of its own: the base's note
+    was about the base's value (a source quoted for 0.3 says nothing of 0.4), so the value is
+    the file's assumption, and the note says what it replaced."""
+    own = data.get("provenance")
+    own = own if isinstance(own, dict) else {}
+    notes = base.get("provenance")
+    notes = notes if isinstance(notes, dict) else {}
+    changed = {}
+    for keys, value in _values(data):
+        path = ".".join(keys)
+        if path in own:
+            continue
+        old, note = _value_at(base, keys), notes.get(path)
+        if old == value or (isinstance(note, dict) and note.get("kind") == "derived"):
+            continue
+        was = f"{base_name} has {old}" if old is not None else f"not set in {base_name}"
+        if isinstance(note, dict) and note.get("note"):
+            was += f", {note.get('kind')}: {note['note']}"
+        text = f"set in {file_name} ({was})"
+        if len(text) > NOTE_LENGTH:  # the base's own note cut short, never the rest
+            text = text[: NOTE_LENGTH - 2] + "…)"
+        changed[path] = {"kind": "assumption", "note": text}
+    return changed
+
+
+def _values(
+    data: dict[str, Any], keys: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """The keys leading to each single value in scenario data, and the value: not those in
+    lists, which replace the base's whole, nor the tables about the parameters."""
+    for key, value in data.items():
+        if not keys and key in ("name", "title", "provenance", "ranges"):
+            continue
+        if isinstance(value, dict):
+            yield from _values(value, (*keys, key))
+        elif not isinstance(value, list):
+            yield (*keys, key), value
+
+
+def _value_at(data: Any, keys: tuple[str, ...]) -> Any:
+    """The value the keys lead to in other data; None where they lead nowhere."""
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
 
 
 def _list_paths(data: dict[str, Any], prefix: str = "") -> Iterator[str]:

@@ -32,7 +32,8 @@ def _printable(text: str) -> str:
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_printable)]
-Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_printable)]
+NOTE_LENGTH = 2000  # characters at most in a note
+Note = Annotated[str, StringConstraints(max_length=NOTE_LENGTH), AfterValidator(_printable)]
 PLACE_PUNCTUATION = " .,'\u2019()/&-"  # the apostrophe and the typographic one
 
 
