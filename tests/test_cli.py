@@ -359,6 +359,40 @@ def test_names_are_printed_as_they_are_never_as_console_markup(tmp_path: Path) -
     assert "city_defaults.[/]x: unknown key" in refused.stderr, refused.stderr
 
 
+def test_set_changes_a_value_as_a_file_would_and_says_so(tmp_path: Path) -> None:
+    """``--set PATH=VALUE`` runs the scenario a file extending it would give (the same numbers),
+    marks the value's provenance and the title, and works on every command that reads a
+    scenario; a path or value it cannot take is named."""
+    (tmp_path / "variant.toml").write_text(
+        'extends = "seed-2019"\n[city_defaults]\np_contact = 0.4\n'
+        "[city_overrides.Chicago]\nteams = 6\n"
+    )
+    settings = ["--set", "city_defaults.p_contact=0.4", "--set", "city_overrides.Chicago.teams=6"]
+    common = ["--json", "-n", "200", "--seed", "3", "--no-store"]
+    by_set = json.loads(run("forecast", *settings, *common).stdout)
+    by_file = json.loads(run("forecast", str(tmp_path / "variant.toml"), *common).stdout)
+    plain = json.loads(run("forecast", *common).stdout)
+    assert by_set["persons_arrested"] == by_file["persons_arrested"]
+    assert by_set["by_city"] == by_file["by_city"]
+    assert by_set["persons_arrested"] != plain["persons_arrested"]
+    shown = run("scenario", "show", *settings).stdout
+    assert "(with --set city_defaults.p_contact=0.4, city_overrides.Chicago.teams=6)" in shown
+    assert "set with --set (seed-2019 has 0.3, assumption: calibrated" in shown
+    exported = tmp_path / "exported.toml"
+    exported.write_text(run("scenario", "export", *settings).stdout)
+    assert "valid scenario 'seed-2019'" in run("scenario", "validate", str(exported)).stdout
+    swept = run("sweep", "--vary", "city_defaults.teams", "--values", "4", *settings[:2], "--json")
+    assert json.loads(swept.stdout)["scenario"] == "seed-2019"
+    for setting, message in [
+        ("city_defaults.p_contcat=0.4", "--set city_defaults.p_contcat: not a parameter"),
+        ("city_defaults.p_contact=high", "--set city_defaults.p_contact: 'high' is not a number"),
+        ("city_defaults.p_contact=1.5", "city_defaults.p_contact: Input should be less than"),
+        ("city_defaults.teams", "write PATH=VALUE"),
+    ]:
+        refused = run("forecast", "--set", setting, "-n", "10", check=False)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+
+
 @pytest.mark.parametrize(
     ("arguments", "option"),
     [
@@ -383,6 +417,10 @@ def test_an_absurd_argument_is_refused_before_any_work(arguments: list[str], opt
         (["forecast", "--particles", "500"], "--particles: only with --observed"),
         (["forecast", "--parameter", "city_defaults.p_contact"], "--parameter: only with"),
         (["forecast", "--draws", "50"], "--draws: only with --uncertainty assumptions"),
+        (
+            ["forecast", "--replication", "0", "--run", "latest", "--set", "operation.teams=1"],
+            "--run: the run gives the scenario and the seed; give no scenario, --set",
+        ),
         (["forecast", "--replication", "3", "--particles", "500"], "--particles: only with"),
         (
             ["forecast", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],

@@ -19,8 +19,13 @@ from typing import Any
 
 import tomli_w
 
-from fieldcast.fields import NOTE_LENGTH
-from fieldcast.scenario import Scenario, ScenarioError, editable_data, validate_scenario
+from fieldcast.scenario import (
+    Scenario,
+    ScenarioError,
+    changed_value_provenance,
+    editable_data,
+    validate_scenario,
+)
 
 DEFAULT_SCENARIO = "seed-2019"
 _SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -112,9 +117,8 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
 def _changed_provenance(
     base: dict[str, Any], data: dict[str, Any], base_name: str, file_name: str
 ) -> dict[str, dict[str, str]]:
-    """Provenance for the values this file changes without a note of its own: the base's note
-    was about the base's value (a source quoted for 0.3 says nothing of 0.4), so the value is
-    the file's assumption, and the note says what it replaced."""
+    """Provenance for the values this file changes without a note of its own
+    (``changed_value_provenance``)."""
     own = data.get("provenance")
     own = own if isinstance(own, dict) else {}
     notes = base.get("provenance")
@@ -122,18 +126,14 @@ def _changed_provenance(
     changed = {}
     for keys, value in _values(data):
         path = ".".join(keys)
-        if path in own:
-            continue
         old, note = _value_at(base, keys), notes.get(path)
-        if old == value or (isinstance(note, dict) and note.get("kind") == "derived"):
+        note = note if isinstance(note, dict) else {}
+        if path in own or old == value or note.get("kind") == "derived":
             continue
-        was = f"{base_name} has {old}" if old is not None else f"not set in {base_name}"
-        if isinstance(note, dict) and note.get("note"):
-            was += f", {note.get('kind')}: {note['note']}"
-        text = f"set in {file_name} ({was})"
-        if len(text) > NOTE_LENGTH:  # the base's own note cut short, never the rest
-            text = text[: NOTE_LENGTH - 2] + "…)"
-        changed[path] = {"kind": "assumption", "note": text}
+        where = f"in {file_name}"
+        changed[path] = changed_value_provenance(
+            where, base_name, old, note.get("kind"), note.get("note")
+        )
     return changed
 
 

@@ -109,6 +109,16 @@ ScenarioArgument = Annotated[
     str,
     typer.Argument(help="A built-in scenario name (see `fieldcast scenarios`) or a file path."),
 ]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="PATH=VALUE: the scenario with this parameter changed (repeat for more; `fieldcast "
+        "scenario show` lists them), e.g. --set city_defaults.p_contact=0.4. Its provenance "
+        "then says so.",
+        show_default=False,
+    ),
+]
 
 
 class Resource(StrEnum):
@@ -153,9 +163,13 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
-def _load(reference: str) -> Scenario:
+def _load(reference: str, settings: list[str] | None = None) -> Scenario:
+    """The scenario, with the parameters of ``--set`` changed (``scenario.scenario_with``)."""
+    from fieldcast.scenario import scenario_with
+
     try:
-        return load_scenario(reference)
+        loaded = load_scenario(reference)
+        return scenario_with(loaded, settings) if settings else loaded
     except ScenarioError as error:
         _fail(str(error))
 
@@ -299,6 +313,7 @@ def _default_processes() -> int:
 @app.command()
 def forecast(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     replications: Annotated[
         int | None,
         typer.Option(
@@ -415,9 +430,9 @@ def forecast(
         for option, given in ignored.items():
             if given:
                 _fail(f"--replication: {option} does not apply to one replication re-run alone")
-        _replay(scenario, seed, replication, run, as_json, store)
+        _replay(scenario, set_values, seed, replication, run, as_json, store)
         return
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     if observed is not None:
         ignored = {
             "--replications (the filter's lanes are --particles)": replications is not None,
@@ -480,17 +495,25 @@ def forecast(
 
 
 def _replay(
-    scenario: str, seed: int, replication: int, run: str | None, as_json: bool, store: Path | None
+    scenario: str,
+    set_values: list[str] | None,
+    seed: int,
+    replication: int,
+    run: str | None,
+    as_json: bool,
+    store: Path | None,
 ) -> None:
     """``forecast --replication K``: one replication alone, from a stored run or a scenario."""
     from fieldcast.forecast import outcome_tuples, replay
     from fieldcast.reports.terminal import render_replay
 
     if run is None:
-        result = replay(_load(scenario), seed, replication)
+        result = replay(_load(scenario, set_values), seed, replication)
     else:
-        if scenario != DEFAULT_SCENARIO or seed != DEFAULT_SEED:
-            _fail("--run: the run gives the scenario and the seed; give no scenario or --seed")
+        if scenario != DEFAULT_SCENARIO or seed != DEFAULT_SEED or set_values:
+            _fail(
+                "--run: the run gives the scenario and the seed; give no scenario, --set or --seed"
+            )
         run_store = _store(store)
         stored_run = _store_call(lambda: run_store.get(run))
         if stored_run.engine != Engine.counts.value:
@@ -605,13 +628,14 @@ def serve(
 @app.command()
 def check(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit with 1 if there is any finding.")] = False,
 ) -> None:
     """Check a plan before running it: problems a planner should hear, with their numbers."""
     from fieldcast.planning.checks import check_plan
 
-    findings = check_plan(_load(scenario))
+    findings = check_plan(_load(scenario, set_values))
     if as_json:
         _print_json([finding.as_dict() for finding in findings])
     elif findings:
@@ -626,6 +650,7 @@ def check(
 @app.command()
 def plan(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     across: Annotated[
         Across,
         typer.Option(
@@ -671,7 +696,7 @@ def plan(
     """How to spread what the plan has: teams across cities, or team-days across the field days
     (the surge profile), for the most persons arrested by the end of field work on average or
     the best chance of reaching the goal."""
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     if across is Across.days and teams is not None:
         _fail("--teams: only with --across cities")
     from fieldcast.planning.allocation import allocate_teams, current_teams
@@ -746,6 +771,7 @@ def _print_surge(loaded: Scenario, answer: "SurgePlan") -> None:
 @app.command()
 def requirement(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     goal: Annotated[
         int | None,
         typer.Option(
@@ -784,7 +810,7 @@ def requirement(
     """What would it take: the least amount of one resource that reaches the goal."""
     from fieldcast.planning.requirement import find_requirement
 
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     _say_if_the_engine_compiles()
     try:
         with local_processes_kept(), _progress_bar(time_left=False) as bar:
@@ -825,6 +851,7 @@ def requirement(
 @app.command()
 def sweep(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     vary: Annotated[
         str,
         typer.Option(
@@ -866,7 +893,7 @@ def sweep(
     from fieldcast.reports.charts import sweep_chart
     from fieldcast.reports.terminal import render_sweep
 
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     _check_chart(chart)
     tried = None
     if values is not None:
@@ -905,6 +932,7 @@ def sweep(
 @app.command()
 def sensitivity(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     method: Annotated[
         Method,
         typer.Option(help="morris: ranks cheaply; sobol: variance shares, dearer."),
@@ -941,7 +969,7 @@ def sensitivity(
     from fieldcast.reports.charts import sensitivity_chart
     from fieldcast.reports.terminal import render_sensitivity
 
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     _check_chart(chart)
     _say_if_the_engine_compiles(scheduler)
     try:
@@ -989,9 +1017,11 @@ def scenarios() -> None:
 
 
 @scenario_app.command("show")
-def scenario_show(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
+def scenario_show(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO, set_values: SetOption = None
+) -> None:
     """Print every parameter with its value, unit, meaning and provenance."""
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     stdout.print(Text.assemble((loaded.name, "bold"), ": ", loaded.title, "\n"))
     for path in parameter_paths(loaded):
         value = parameter_value(loaded, path)
@@ -1014,9 +1044,11 @@ def scenario_show(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
 
 
 @scenario_app.command("export")
-def scenario_export(scenario: ScenarioArgument = DEFAULT_SCENARIO) -> None:
+def scenario_export(
+    scenario: ScenarioArgument = DEFAULT_SCENARIO, set_values: SetOption = None
+) -> None:
     """Print the scenario as a complete TOML file, to edit: `... export NAME > my.toml`."""
-    typer.echo(scenario_to_toml(_load(scenario)), nl=False)
+    typer.echo(scenario_to_toml(_load(scenario, set_values)), nl=False)
 
 
 @scenario_app.command("validate")
@@ -1500,6 +1532,7 @@ def _observed_counts(
 @app.command()
 def calibrate(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     observed: Annotated[
         str | None,
         typer.Option(
@@ -1565,6 +1598,8 @@ def calibrate(
     if resume is not None:
         if observed is not None:
             _fail("--resume: the calibration has its own counts; do not give --observed")
+        if set_values:
+            _fail("--resume: the calibration has its own scenario; do not give --set")
         calibration_id, run, _ = _store_call(lambda: run_store.calibration(resume))
         budget = {"max_simulations": max_simulations, "max_seconds": max_seconds}
         for name, value in budget.items():
@@ -1575,7 +1610,7 @@ def calibrate(
     else:
         if observed is None:
             _fail("--observed: give the observed counts (a stored set or a file), or --resume")
-        loaded = _load(scenario)
+        loaded = _load(scenario, set_values)
         counts, label = _observed_counts(observed, loaded, store)
         settings = Settings(
             particles=particles,
@@ -1695,6 +1730,7 @@ def _track(
 @app.command()
 def backtest(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
+    set_values: SetOption = None,
     observed: Annotated[
         str,
         typer.Option(help="The observed counts: a stored set (NAME or NAME@VERSION) or a file."),
@@ -1724,7 +1760,7 @@ def backtest(
     if not observed:
         _fail("--observed: give the observed counts (a stored set or a file)")
     _check_output(out, "--out")
-    loaded = _load(scenario)
+    loaded = _load(scenario, set_values)
     counts, label = _observed_counts(observed, loaded, store)
     if len({row.day for row in counts.rows}) < 2:
         _fail("--observed: a backtest needs counts on at least two days")

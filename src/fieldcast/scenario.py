@@ -40,6 +40,7 @@ from fieldcast.fields import (
     MAX_LEAD_DAYS,
     MAX_PERSONS,
     MAX_USD,
+    NOTE_LENGTH,
     Name,
     Note,
     PlaceName,
@@ -48,6 +49,8 @@ from fieldcast.fields import (
     did_you_mean,
     param,
 )
+
+TITLE_LENGTH = 200  # characters at most in a scenario's title
 
 
 class Operation(Strict):
@@ -342,7 +345,7 @@ class Scenario(Strict):
     """A complete, validated operation scenario."""
 
     name: Name = param(..., "text", "short identifier")
-    title: Note = param("", "text", "one-line description", max_length=200)
+    title: Note = param("", "text", "one-line description", max_length=TITLE_LENGTH)
     operation: Operation
     leak: Leak = Leak()
     households: Households
@@ -449,7 +452,12 @@ class Scenario(Strict):
         """First simulated day: the earliest leak event, or day 0."""
         return min([0, *(event.day for event in self.leak.events)])
 
-    def replace(self, changes: dict[str, Any], source: str = "replace") -> Scenario:
+    def replace(
+        self,
+        changes: dict[str, Any],
+        source: str = "replace",
+        provenance: dict[str, dict[str, str]] | None = None,
+    ) -> Scenario:
         """This scenario with parameters changed, validated like any scenario file.
 
         The way to change a scenario in Python: ``model_copy`` validates too, but takes whole
@@ -464,6 +472,9 @@ class Scenario(Strict):
             (it gets one).
         source : str
             What made the change, named in errors.
+        provenance : dict, optional
+            Provenance entries of the changed values (``changed_value_provenance``) by path,
+            replacing the scenario's.
 
         Returns
         -------
@@ -497,6 +508,8 @@ class Scenario(Strict):
                 overrides[city] = {**overrides.get(city, {}), field: None}
                 data["city_overrides"] = overrides
         data = with_parameters(data, changes)
+        if provenance:
+            data["provenance"] = {**data.get("provenance", {}), **provenance}
         return validate_scenario(data, source=f"{self.name} with {source} {changes}")
 
     def without_leak(self) -> Scenario:
@@ -850,10 +863,28 @@ def validate_scenario(data: Any, source: str = "scenario") -> Scenario:
         ) from None
 
 
+def changed_value_provenance(
+    where: str, base_name: str, old: Any, kind: str | None, note: str | None
+) -> dict[str, str]:
+    """The provenance of a value changed from a base scenario's ``old`` one (None: the base
+    sets none there) without a note of its own: the base's note was about its value (a source
+    quoted for 0.3 says nothing of 0.4), so the new value is an assumption, and its note says
+    where it was set and what it replaced."""
+    was = f"{base_name} has {old}" if old is not None else f"not set in {base_name}"
+    if note:
+        was += f", {kind}: {note}"
+    text = f"set {where} ({was})"
+    if len(text) > NOTE_LENGTH:  # the base's own note cut short, never the rest
+        text = text[: NOTE_LENGTH - 2] + "…)"
+    return {"kind": "assumption", "note": text}
+
+
 def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set") -> Scenario:
     """The scenario with parameters changed by ``PATH=VALUE`` settings (numbers: whole ones
-    for whole-number parameters), validated again. An error names the setting and why."""
+    for whole-number parameters), validated again, each changed value's provenance saying so
+    (``changed_value_provenance``). An error names the setting and why."""
     values: dict[str, Any] = {}
+    notes: dict[str, dict[str, str]] = {}
     for setting in settings:
         path, equals, text = setting.partition("=")
         path = path.strip()
@@ -861,8 +892,8 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
             raise ScenarioError(f"{source} {setting!r}: write PATH=VALUE")
         try:
             current = parameter_value(scenario, path)
-        except KeyError:
-            hint = did_you_mean(path, parameter_paths(scenario))
+        except (KeyError, IndexError, TypeError):
+            hint = did_you_mean(path, changeable_paths(scenario))
             message = f"{source} {path}: not a parameter of this scenario{hint}"
             raise ScenarioError(message) from None
         try:
@@ -873,8 +904,21 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
         if whole and not number.is_integer():
             raise ScenarioError(f"{source} {path}: a whole number, got {text!r}")
         values[path] = int(number) if whole else number
-    data = with_parameters(editable_data(scenario), values)
-    return validate_scenario(data, source=f"{scenario.name} with {source} {values}")
+        provenance = scenario.provenance.get(path)
+        if values[path] != current and not (provenance and provenance.kind == "derived"):
+            kind, note = (provenance.kind, provenance.note) if provenance else (None, None)
+            notes[path] = changed_value_provenance(
+                f"with {source}", scenario.name, current, kind, note
+            )
+    changed = scenario.replace(values, source, notes)
+    if not values:
+        return changed
+    # the title says it too: reports head with it, and a stored run keeps it
+    settings_text = ", ".join(f"{path}={value}" for path, value in values.items())
+    title = f"{scenario.title} (with {source} {settings_text})".strip()
+    if len(title) > TITLE_LENGTH:
+        title = title[: TITLE_LENGTH - 2] + "…)"
+    return changed.model_copy(update={"title": title})
 
 
 def parameter_info(path: str) -> tuple[str, str]:
