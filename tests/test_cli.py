@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -243,6 +244,45 @@ def test_planning_commands_answer_in_json(small_plan: str) -> None:
         ).stdout
     )
     assert needed["least"] is not None and needed["resource"] == "teams"
+
+
+def test_planning_answers_as_csv_hold_the_jsons_figures(small_plan: str, tmp_path: Path) -> None:
+    """``--csv`` beside ``--json``: one row per value, level, assumption, city and team count,
+    field day or finding, with the JSON's figures in columns named by their path."""
+    import csv
+
+    def both(*arguments: str) -> tuple[Any, list[dict[str, str]]]:
+        table = tmp_path / "table.csv"
+        answer = json.loads(run(*arguments, "--json", "--csv", str(table)).stdout)
+        with table.open(newline="", encoding="utf-8") as file:
+            return answer, list(csv.DictReader(file))
+
+    answer, rows = both("sweep", small_plan, "--vary", "city_defaults.teams", "--values", "1,3")
+    assert [float(r["value"]) for r in rows] == [v["value"] for v in answer["values"]]
+    assert [float(r["persons_arrested.p95"]) for r in rows] == [
+        v["persons_arrested"]["p95"] for v in answer["values"]
+    ]
+    assert {r["parameter"] for r in rows} == {"city_defaults.teams"}
+    answer, rows = both("requirement", small_plan, "--goal", "30", "-n", "100")
+    assert [(int(r["level"]), float(r["p_goal"])) for r in rows] == [
+        (level["level"], level["p_goal"]) for level in answer["levels"]
+    ]
+    answer, rows = both("plan", small_plan, "--teams", "4", "-n", "100")
+    chosen = {r["city"]: int(r["teams"]) for r in rows if r["recommended"] == "True"}
+    assert chosen == answer["recommended"]
+    curves = answer["expected_persons_arrested_by_teams"]
+    assert len(rows) == sum(len(curve) for curve in curves.values())
+    answer, rows = both("plan", small_plan, "--across", "days", "--step", "0.5", "-n", "100")
+    assert [float(r["share_recommended"]) for r in rows] == answer["recommended"]
+    answer, rows = both("sensitivity", small_plan, "-n", "10", "--samples", "4")
+    ranked = [
+        (output, row["parameter"], row["mu_star"])
+        for output, found in answer["outputs"].items()
+        for row in found["ranking"]
+    ]
+    assert [(r["output"], r["parameter"], float(r["mu_star"])) for r in rows] == ranked
+    answer, rows = both("check", small_plan)
+    assert [r["code"] for r in rows] == [finding["code"] for finding in answer]
 
 
 def test_planning_commands_refuse_bad_requests_clearly(small_plan: str) -> None:

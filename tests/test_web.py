@@ -3,7 +3,9 @@ who may do what."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import os
 import re
@@ -268,6 +270,17 @@ def test_a_sweep_says_when_each_value_reaches_the_goal(client: TestClient, tmp_p
     page = client.get(f"/jobs/{job_id}").text
     cells = re.findall(r"<td class=\"num\" data-goal-day>([^<]*)</td>", page)
     assert cells == ["not reached", *map(str, medians[1:])]
+    # the answer downloaded as the command line's --json and --csv write it
+    assert f'href="/jobs/{job_id}/download/answer.csv"' in page
+    table = client.get(f"/jobs/{job_id}/download/answer.csv")
+    assert table.headers["content-type"].startswith("text/csv")
+    assert f"sweep-{job_id}.csv" in table.headers["content-disposition"]
+    read = list(csv.DictReader(io.StringIO(table.text)))
+    assert [row["goal_day.median"] for row in read] == ["", *map(str, medians[1:])]
+    assert [float(row["value"]) for row in read] == [row["value"] for row in rows]
+    answer = client.get(f"/jobs/{job_id}/download/answer.json")
+    assert answer.json()["values"] == rows
+    assert client.get(f"/jobs/{job_id}/download/answer.xlsx").status_code == 404
 
 
 def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(

@@ -109,6 +109,15 @@ ScenarioArgument = Annotated[
     str,
     typer.Argument(help="A built-in scenario name (see `fieldcast scenarios`) or a file path."),
 ]
+CsvOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--csv",
+        help="Also write the answer's table to this CSV file (the JSON's figures, one row per "
+        "value, level, assumption, city and team count, field day or finding).",
+        show_default=False,
+    ),
+]
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -220,6 +229,16 @@ def _check_output(path: Path | None, option: str) -> None:
         problem = f"{path} cannot be written (permissions)"
     if problem:
         _fail(f"{option}: {problem}")
+
+
+def _write_csv(path: Path | None, kind: str, answer: Any) -> None:
+    """The answer's table as CSV (``reports.answer_tables``), if ``--csv`` asked for it."""
+    if path is None:
+        return
+    from fieldcast.reports.answer_tables import answer_csv
+
+    path.write_text(answer_csv(kind, finite(answer)), encoding="utf-8")
+    stderr.print(f"table written to {path}", highlight=False)
 
 
 def _print_json(value: Any) -> None:
@@ -630,12 +649,15 @@ def check(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
     set_values: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    csv_path: CsvOption = None,
     strict: Annotated[bool, typer.Option(help="Exit with 1 if there is any finding.")] = False,
 ) -> None:
     """Check a plan before running it: problems a planner should hear, with their numbers."""
     from fieldcast.planning.checks import check_plan
 
+    _check_output(csv_path, "--csv")
     findings = check_plan(_load(scenario, set_values))
+    _write_csv(csv_path, "check", [finding.as_dict() for finding in findings])
     if as_json:
         _print_json([finding.as_dict() for finding in findings])
     elif findings:
@@ -692,10 +714,12 @@ def plan(
         typer.Option(min=0, help="Goal in persons (default: the scenario's).", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    csv_path: CsvOption = None,
 ) -> None:
     """How to spread what the plan has: teams across cities, or team-days across the field days
     (the surge profile), for the most persons arrested by the end of field work on average or
     the best chance of reaching the goal."""
+    _check_output(csv_path, "--csv")
     loaded = _load(scenario, set_values)
     if across is Across.days and teams is not None:
         _fail("--teams: only with --across cities")
@@ -724,6 +748,7 @@ def plan(
                 answer = allocate_teams(loaded, total, **common)
     except ValueError as error:
         _fail(str(error))
+    _write_csv(csv_path, "plan", answer.as_dict())
     if as_json:
         _print_json(answer.as_dict())
         return
@@ -806,10 +831,12 @@ def requirement(
         int, typer.Option(min=0, max=MAX_SEED, help="Run seed, shared by every level.")
     ] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    csv_path: CsvOption = None,
 ) -> None:
     """What would it take: the least amount of one resource that reaches the goal."""
     from fieldcast.planning.requirement import find_requirement
 
+    _check_output(csv_path, "--csv")
     loaded = _load(scenario, set_values)
     _say_if_the_engine_compiles()
     try:
@@ -828,6 +855,7 @@ def requirement(
             )
     except ValueError as error:  # the probability or the ceiling, named with the reason
         _fail(str(error))
+    _write_csv(csv_path, "requirement", answer.as_dict())
     if as_json:
         _print_json(answer.as_dict())
         return
@@ -884,6 +912,7 @@ def sweep(
         typer.Option(help="Write a chart of persons arrested at each value (.png or .svg)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    csv_path: CsvOption = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
 ) -> None:
@@ -893,6 +922,7 @@ def sweep(
     from fieldcast.reports.charts import sweep_chart
     from fieldcast.reports.terminal import render_sweep
 
+    _check_output(csv_path, "--csv")
     loaded = _load(scenario, set_values)
     _check_chart(chart)
     tried = None
@@ -923,6 +953,7 @@ def sweep(
     if chart is not None:
         sweep_chart(summary).savefig(chart)
         stderr.print(f"chart written to {chart}", highlight=False)
+    _write_csv(csv_path, "sweep", summary)
     if as_json:
         _print_json(summary)
         return
@@ -960,6 +991,7 @@ def sensitivity(
         Path | None, typer.Option(help="Write a bar chart of the indices (.png or .svg).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    csv_path: CsvOption = None,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
 ) -> None:
@@ -969,6 +1001,7 @@ def sensitivity(
     from fieldcast.reports.charts import sensitivity_chart
     from fieldcast.reports.terminal import render_sensitivity
 
+    _check_output(csv_path, "--csv")
     loaded = _load(scenario, set_values)
     _check_chart(chart)
     _say_if_the_engine_compiles(scheduler)
@@ -990,6 +1023,7 @@ def sensitivity(
     if chart is not None:
         sensitivity_chart(answer).savefig(chart)
         stderr.print(f"chart written to {chart}", highlight=False)
+    _write_csv(csv_path, "sensitivity", answer.as_dict())
     if as_json:
         _print_json(answer.as_dict())
         return

@@ -57,6 +57,7 @@ from fieldcast.jobs import (
     submit,
 )
 from fieldcast.observations import ObservationError, check_name, parse_observations
+from fieldcast.reports.answer_tables import ANSWER_KINDS, answer_csv
 from fieldcast.reports.comparison import outcome_table, scenario_changes
 from fieldcast.reports.html import calibration_report, run_report, tracking_report
 from fieldcast.reports.interactive import (
@@ -443,6 +444,23 @@ def create_app(settings: WebSettings) -> FastAPI:
     @app.get("/jobs/{job_id}/status", response_class=HTMLResponse, include_in_schema=False)
     def job_status(request: Request, job_id: str) -> HTMLResponse:
         return page(request, "job_status.html", **job_context(job_id))
+
+    @app.get("/jobs/{job_id}/download/{what}", include_in_schema=False)
+    def job_download(job_id: str, what: str) -> Response:
+        """A planning job's answer as the command line's ``--json`` or ``--csv`` writes it."""
+        job = _job(store(), job_id)
+        if job.state != "done" or job.kind not in ANSWER_KINDS:
+            raise HTTPException(404, f"job {job_id} has no answer to download")
+        name = f"{job.kind}-{job.job_id}"
+        if what == "answer.json":
+            return JSONResponse(job.result, headers=_attachment(f"{name}.json"))
+        if what == "answer.csv":
+            return Response(
+                answer_csv(job.kind, job.result),
+                media_type="text/csv; charset=utf-8",
+                headers=_attachment(f"{name}.csv"),
+            )
+        raise HTTPException(404, f"no download {what!r}")
 
     @app.post("/jobs/{job_id}/cancel", include_in_schema=False)
     async def cancel_from_page(request: Request, job_id: str) -> Response:
