@@ -249,6 +249,18 @@ def test_counts_the_ranges_can_produce_raise_no_alarm(simple_scenario: Scenario)
             "parameters: costs.nope",
         ),
         (["calibrate", "--resume", "latest", "--observed", "syn"], "--resume"),
+        (
+            ["calibrate", "--resume", "latest", "--set", "city_defaults.teams=5"],
+            "do not give --set",
+        ),
+        (
+            ["calibrate", "--observed", "syn", "--particles", "40", "--target-ess", "50"],
+            "--target-ess: at most the particles (40), got 50",
+        ),
+        (  # the target ESS left to its default (half the particles) is no problem
+            ["calibrate", "--observed", "syn", "--particles", "40", "--max-simulations", "10"],
+            "max_simulations",
+        ),
         (["observe", "simulate", "--set", "city_defaults.p_contact=2"], "p_contact"),
         (["observe", "simulate", "--set", "city_defaults.teams=2.5"], "whole number"),
         (["observe", "simulate", "--set", "nope=1"], "not a parameter"),

@@ -607,14 +607,14 @@ def test_a_calibration_job_is_shown_and_its_scenario_saved(
     )
     assert kept.status_code == 200
     form = {"csrf": csrf, "observations": "week", "scenario": "seed-2019", "seed": "4"}
-    refused = client.post("/observations/calibrate", data={**form, "particles": "40"})
-    assert refused.status_code == 422  # the default target ESS (1000) is above 40 particles
-    assert "target_ess (1000) must be at most the particles (40)" in refused.text
+    refused = client.post(
+        "/observations/calibrate", data={**form, "particles": "40", "target_ess": "50"}
+    )
+    assert refused.status_code == 422
+    assert "target_ess (50) must be at most the particles (40)" in refused.text
     assert "<h1>That was not done</h1>" in refused.text  # a page, for a form
-    submitted = client.post(
-        "/observations/calibrate",
-        data={**form, "particles": "40", "target_ess": "20"},
-        follow_redirects=False,
+    submitted = client.post(  # the target ESS left empty: half the particles
+        "/observations/calibrate", data={**form, "particles": "40"}, follow_redirects=False
     )
     assert submitted.status_code == 303
     job_id = submitted.headers["location"].removeprefix("/jobs/")

@@ -446,6 +446,12 @@ class Generation:
         }
 
 
+def default_target_ess(particles: int) -> int:
+    """The effective sample size each reweighting keeps unless told: half the particles, the
+    share the default settings keep (1,000 of 2,000), whatever the particles."""
+    return max(particles // 2, 5)
+
+
 @dataclass
 class Settings:
     """How hard to work, and when to stop."""

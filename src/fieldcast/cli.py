@@ -1578,8 +1578,13 @@ def calibrate(
         int, typer.Option(min=10, max=MAX_REPLICATIONS, help="Particles (parameter sets).")
     ] = 2000,
     target_ess: Annotated[
-        int, typer.Option(min=5, help="Effective sample size kept at each reweighting.")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            min=5,
+            help="Effective sample size kept at each reweighting (default: half the particles).",
+            show_default=False,
+        ),
+    ] = None,
     copies: Annotated[
         int,
         typer.Option(min=4, help="Simulations per particle for its likelihood (raised if needed)."),
@@ -1623,7 +1628,7 @@ def calibrate(
     Prints the posterior beside the prior, the sampler's diagnostics, prior-data conflicts,
     ranges the posterior piles against, and a check of every observed count. Every complete
     generation is kept in the run store, so an interrupted calibration can be resumed."""
-    from fieldcast.calibration import Calibration, Settings, advance
+    from fieldcast.calibration import Calibration, Settings, advance, default_target_ess
     from fieldcast.posterior import assess, calibrated_scenario
     from fieldcast.reports.terminal import render_calibration
 
@@ -1644,11 +1649,13 @@ def calibrate(
     else:
         if observed is None:
             _fail("--observed: give the observed counts (a stored set or a file), or --resume")
+        if target_ess is not None and target_ess > particles:
+            _fail(f"--target-ess: at most the particles ({particles:,}), got {target_ess:,}")
         loaded = _load(scenario, set_values)
         counts, label = _observed_counts(observed, loaded, store)
         settings = Settings(
             particles=particles,
-            target_ess=target_ess,
+            target_ess=target_ess or default_target_ess(particles),
             copies=copies,
             seed=seed,
             parameters=tuple(parameter or ()),

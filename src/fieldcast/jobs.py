@@ -172,14 +172,16 @@ class TrackSettings(_Settings):
 class CalibrateSettings(_Settings):
     observations: ObservationsName = None
     particles: int = Field(2000, ge=10, le=MAX_REPLICATIONS, description="parameter sets")
-    target_ess: int = Field(1000, ge=5, description="effective sample size kept")
+    target_ess: int | None = Field(
+        None, ge=5, description="effective sample size kept (default: half the particles)"
+    )
     copies: int = Field(24, ge=4, le=1000, description="simulations per particle")
     max_simulations: int | None = Field(None, ge=1, description="default: the sampler's")
     seed: Seed = DEFAULT_SEED
 
     @model_validator(mode="after")
     def _target_within_particles(self) -> CalibrateSettings:
-        if self.target_ess > self.particles:
+        if self.target_ess is not None and self.target_ess > self.particles:
             raise ValueError(
                 f"target_ess ({self.target_ess}) must be at most the particles ({self.particles})"
             )
@@ -564,7 +566,7 @@ def _calibrate(
     """A calibration kept generation by generation (as ``fieldcast calibrate``), its
     assessment, and the calibrated scenario as a file to save (when it reached the posterior).
     Its progress is the temperature reached (1: the posterior)."""
-    from fieldcast.calibration import Calibration, Settings, advance
+    from fieldcast.calibration import Calibration, Settings, advance, default_target_ess
     from fieldcast.catalog import scenario_to_toml
     from fieldcast.posterior import assess, calibrated_scenario
     from fieldcast.tracked_forecast import stored_counts
@@ -572,7 +574,7 @@ def _calibrate(
     observed, label = stored_counts(store, settings["observations"], scenario)
     sampler = Settings(
         particles=settings["particles"],
-        target_ess=settings["target_ess"],
+        target_ess=settings["target_ess"] or default_target_ess(settings["particles"]),
         copies=settings["copies"],
         seed=settings["seed"],
     )
