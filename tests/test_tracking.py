@@ -137,6 +137,20 @@ def test_the_tracked_goal_day_stays_where_the_goal_was_reached() -> None:
     np.testing.assert_array_equal(lanes.goal_day <= 2, reached)
 
 
+def test_progress_counts_the_days_filtered_from_day_0() -> None:
+    """A dashboard job shows progress as a share: days filtered of days observed, both
+    counted from day 0, so that day 0 filtered is a third of days 0 to 2 (it was day 0 of
+    last day 2: none), and counts of day 0 alone are not 0 of 0."""
+    for last_day, expected in ((2, [(1, 3), (2, 3), (3, 3)]), (0, [(1, 1)])):
+        calls: list[tuple[float, float | None]] = []
+
+        def record(done: float, total: float | None, calls: list = calls) -> None:
+            calls.append((done, total))
+
+        track(SEED, _up_to(_totals(SEED), last_day), "t", particles=50, seed=3, progress=record)
+        assert calls == expected
+
+
 def test_a_revised_count_filters_again_from_day_0() -> None:
     observed = _totals(SEED)
     first = track(SEED, _up_to(observed, 3), "t", particles=100, seed=3)

@@ -1745,9 +1745,7 @@ def _track(
                     processes or _default_processes(),
                     client,
                     keep=not no_store,
-                    progress=lambda day, last: bar.update(
-                        task, completed=max(day + 1, 0), total=(last or 0) + 1
-                    ),
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
             )
         except ValueError as error:

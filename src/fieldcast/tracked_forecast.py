@@ -108,7 +108,7 @@ def track_and_keep(
     keep : bool
         Whether to keep the new filter in the store.
     progress : callable, optional
-        Called with (day filtered, last day observed) after each day.
+        Called with (days filtered, days observed), from day 0, after each day.
 
     Returns
     -------

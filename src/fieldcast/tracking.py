@@ -810,7 +810,8 @@ def filter_to(
     progress: Callable[[float, float | None], None] | None = None,
 ) -> FilterState:
     """Condition the filter on the counts that end after its last day, up to ``up_to_day``
-    (``progress(day, last day observed)`` after each day)."""
+    (``progress(days filtered, days observed)`` after each day, both counted from day 0: the
+    days before it, which are not observed, count as none)."""
     counts = [c for c in observed.counts() if c.last_day <= up_to_day]
     pending = _pending(state, counts)
     state.reference = state.reference.copy()  # another FilterState may share the arrays
@@ -858,7 +859,7 @@ def filter_to(
             state.steps.append(Step(day, len(ending), ess, collapsed, band.tolist(), surprises))
         state.day = day
         if progress is not None:
-            progress(day, observed.last_day)
+            progress(max(day + 1, 0), observed.last_day + 1)
     state.counts_sha256 = counts_sha256(conditioned)
     return state
 
@@ -1135,7 +1136,7 @@ def track(
     client : distributed.Client, optional
         A Dask client whose cluster runs the lanes instead.
     progress : callable, optional
-        Called with (day filtered, last day observed) after each day.
+        Called with (days filtered, days observed), from day 0, after each day.
 
     Returns
     -------
