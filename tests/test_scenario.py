@@ -382,6 +382,25 @@ def test_a_replaced_list_takes_the_bases_notes_about_it_along(tmp_path: Path) ->
     assert "city_defaults.p_contact" in scenario.ranges
 
 
+def test_fewer_cities_take_the_bases_values_for_the_others_along(tmp_path: Path) -> None:
+    """A variant of seed-2019 with Chicago alone: the base's own values for New York, Los
+    Angeles and the standby office (and their notes) go with their cities, as TOML cannot say
+    "no override"; the file's own values for a city it leaves out are still refused."""
+    (tmp_path / "one.toml").write_text(
+        'extends = "seed-2019"\ncities = [{ name = "Chicago", target_persons = 300 }]\n'
+    )
+    alone = load_scenario(tmp_path / "one.toml")
+    assert [city.name for city in alone.cities] == ["Chicago"]
+    assert alone.city_overrides == {}
+    assert not any(path.startswith("city_overrides.") for path in alone.provenance)
+    assert not any(path.startswith("city_overrides.") for path in alone.ranges)
+    (tmp_path / "wrong.toml").write_text(
+        'extends = "one.toml"\n[city_overrides."New York"]\nteams = 2\n'
+    )
+    with pytest.raises(ScenarioError, match=r"city_overrides\.New York: not a city"):
+        load_scenario(tmp_path / "wrong.toml")
+
+
 def test_a_value_changed_without_a_note_is_the_files_assumption(tmp_path: Path) -> None:
     """The base's note on a value it sourced is about its value: a file that changes the value
     without a note of its own gets a note saying so; values it repeats, or changes with a

@@ -3,7 +3,8 @@
 A scenario file may start from another scenario with ``extends = "NAME-or-PATH"`` and give
 only what differs: tables are merged key by key (so a variant can override one city's
 parameter), while lists (cities, household classes, leak events) are replaced whole, and with
-them the base's provenance notes and ranges about their items. A value the file changes
+them the base's provenance notes and ranges about their items; a list of cities takes the
+base's own values for the cities it leaves out along too. A value the file changes
 without a provenance note of its own is the file's assumption (the base's note was about the
 base's value), its note saying what it replaced.
 """
@@ -99,6 +100,7 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
         )
     base_data, _ = _resolved_data(base, (*seen, reference))
     replaced = list(_list_paths(data))
+    replaced += _overrides_of_cities_gone(base_data, data)
     for table in ("provenance", "ranges"):  # the base's notes on lists this file replaces go
         notes = base_data.get(table)
         if isinstance(notes, dict):
@@ -112,6 +114,19 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
     if changed and isinstance(merged.get("provenance", {}), dict):  # else refused as it is
         merged["provenance"] = {**merged.get("provenance", {}), **changed}
     return merged, source
+
+
+def _overrides_of_cities_gone(base: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """The paths of the base's own values for cities that a file's list of cities leaves out,
+    dropped from the base (TOML cannot say "no override": a variant with fewer cities could
+    not be written otherwise), to go with their notes as a replaced list's do."""
+    cities, overrides = data.get("cities"), base.get("city_overrides")
+    if not isinstance(cities, list) or not isinstance(overrides, dict):
+        return []
+    kept = {city.get("name") for city in cities if isinstance(city, dict)}
+    gone = [name for name in overrides if name not in kept]
+    base["city_overrides"] = {name: value for name, value in overrides.items() if name in kept}
+    return [f"city_overrides.{name}" for name in gone]
 
 
 def _changed_provenance(
