@@ -427,6 +427,28 @@ def test_a_value_changed_without_a_note_is_the_files_assumption(tmp_path: Path) 
         )
 
 
+def test_a_value_set_is_held_where_assumptions_are_drawn() -> None:
+    """``--set`` (``scenario_with``) holds the value asked for: its range goes, so that the
+    assumptions drawn (uncertainty, sensitivity, calibration, tracking) leave it at 0.6, and
+    its provenance says so; the other ranges stay."""
+    from fieldcast.assumptions import priors
+    from fieldcast.scenario import scenario_with
+
+    seed = load_scenario("seed-2019")
+    held = scenario_with(seed, ["city_defaults.p_contact=0.6"])
+    assert held.city_defaults.p_contact == 0.6
+    assert set(seed.ranges) - set(held.ranges) == {"city_defaults.p_contact"}
+    assert "city_defaults.p_contact" not in {prior.path for prior in priors(held)}
+    assert held.provenance["city_defaults.p_contact"].note.endswith(
+        "; held at it: its range is dropped"
+    )
+    same = scenario_with(seed, ["city_defaults.p_contact=0.3"])  # held even where unchanged
+    assert "city_defaults.p_contact" not in same.ranges
+    assert same.provenance["city_defaults.p_contact"].note.startswith(
+        "set with --set (seed-2019 has 0.3, assumption: calibrated"
+    )
+
+
 def test_scenarios_can_be_built_in_python() -> None:
     scenario = load_scenario("seed-2019")
     changed = scenario.model_copy(update={"name": "copy"})

@@ -864,25 +864,26 @@ def validate_scenario(data: Any, source: str = "scenario") -> Scenario:
 
 
 def changed_value_provenance(
-    where: str, base_name: str, old: Any, kind: str | None, note: str | None
+    where: str, base_name: str, old: Any, kind: str | None, note: str | None, then: str = ""
 ) -> dict[str, str]:
     """The provenance of a value changed from a base scenario's ``old`` one (None: the base
     sets none there) without a note of its own: the base's note was about its value (a source
     quoted for 0.3 says nothing of 0.4), so the new value is an assumption, and its note says
-    where it was set and what it replaced."""
+    where it was set, what it replaced and ``then`` what follows."""
     was = f"{base_name} has {old}" if old is not None else f"not set in {base_name}"
     if note:
         was += f", {kind}: {note}"
-    text = f"set {where} ({was})"
-    if len(text) > NOTE_LENGTH:  # the base's own note cut short, never the rest
-        text = text[: NOTE_LENGTH - 2] + "…)"
-    return {"kind": "assumption", "note": text}
+    room = NOTE_LENGTH - len(f"set {where} ()") - len(then)
+    if len(was) > room:  # the base's own note cut short, never the rest
+        was = was[: room - 1] + "…"
+    return {"kind": "assumption", "note": f"set {where} ({was}){then}"}
 
 
 def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set") -> Scenario:
     """The scenario with parameters changed by ``PATH=VALUE`` settings (numbers: whole ones
     for whole-number parameters), validated again, each changed value's provenance saying so
-    (``changed_value_provenance``). An error names the setting and why."""
+    (``changed_value_provenance``) and held at it (its range dropped). An error names the
+    setting and why."""
     values: dict[str, Any] = {}
     notes: dict[str, dict[str, str]] = {}
     for setting in settings:
@@ -905,20 +906,24 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
             raise ScenarioError(f"{source} {path}: a whole number, got {text!r}")
         values[path] = int(number) if whole else number
         provenance = scenario.provenance.get(path)
-        if values[path] != current and not (provenance and provenance.kind == "derived"):
+        held = "; held at it: its range is dropped" if path in scenario.ranges else ""
+        if (values[path] != current or held) and not (provenance and provenance.kind == "derived"):
             kind, note = (provenance.kind, provenance.note) if provenance else (None, None)
             notes[path] = changed_value_provenance(
-                f"with {source}", scenario.name, current, kind, note
+                f"with {source}", scenario.name, current, kind, note, held
             )
     changed = scenario.replace(values, source, notes)
     if not values:
         return changed
+    # The value asked for is the value run: its range would otherwise draw it again where
+    # assumptions are drawn (--uncertainty assumptions, calibration, tracking).
+    ranges = {path: span for path, span in changed.ranges.items() if path not in values}
     # the title says it too: reports head with it, and a stored run keeps it
     settings_text = ", ".join(f"{path}={value}" for path, value in values.items())
     title = f"{scenario.title} (with {source} {settings_text})".strip()
     if len(title) > TITLE_LENGTH:
         title = title[: TITLE_LENGTH - 2] + "…)"
-    return changed.model_copy(update={"title": title})
+    return changed.model_copy(update={"title": title, "ranges": ranges})
 
 
 def parameter_info(path: str) -> tuple[str, str]:
