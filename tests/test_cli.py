@@ -159,6 +159,10 @@ def test_runs_are_stored_listed_compared_exported_and_deleted(tmp_path: Path) ->
     assert "Reach" in run("runs", "show", first[:15], "--store", store).stdout
     compared = run("runs", "compare", first, second, "--store", store).stdout
     assert "stands_down_day" in compared and "Outcomes" in compared
+    # the same seed and replications: paired, New Orleans' standing down arrests fewer
+    paired = compared[compared.index(f"Paired change, {first} -> {second}") :]
+    arrested = re.search(r"persons arrested by end of field work\s*│\s*(\S+)", paired)
+    assert arrested is not None and arrested.group(1).startswith("-")
     exported = run(
         "runs", "export", second, "--format", "csv", "--out", str(tmp_path), "--store", store
     ).stdout

@@ -3,9 +3,20 @@ dashboard show it: entries of a list (cities, courts, leak events) matched by na
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from fieldcast.catalog import load_scenario
-from fieldcast.reports.comparison import Change, scenario_changes
-from fieldcast.scenario import Scenario
+from fieldcast.forecast import run_forecast
+from fieldcast.reports.comparison import (
+    Change,
+    paired_changes,
+    scenario_changes,
+    unpaired_because,
+)
+from fieldcast.results import interval
+from fieldcast.scenario import Scenario, scenario_with
+from fieldcast.store import RunStore
 
 
 def test_a_city_removed_is_one_city_removed_not_every_later_one_renamed(
@@ -42,3 +53,41 @@ def test_entries_without_a_name_are_compared_by_position() -> None:
     )
     paths = [change.path for change in scenario_changes(before, after)]
     assert paths == ["households.classes.0.share", "households.classes.1.share"]
+
+
+def test_runs_of_one_seed_pair_up_replication_by_replication(tmp_path: Path) -> None:
+    """Two stored runs of seed-2019 with the same seed, the second with a contact rate of 0.4:
+    the paired change in persons arrested is the interval of the per-replication differences
+    of the two forecasts (computed here from their results), the change in removals and
+    minors too; runs with other seeds, or of the reference engine, are not paired, and say
+    why."""
+    store = RunStore(tmp_path / "runs.duckdb")
+    seed = load_scenario("seed-2019")
+    more = scenario_with(seed, ["city_defaults.p_contact=0.4"])
+    forecasts = [run_forecast(s, replications=300, seed=5) for s in (seed, more)]
+    first, second = (store.get(store.save(f, seconds=1.0)) for f in forecasts)
+    totals = [store.national_outcomes(run.run_id) for run in (first, second)]
+    paired = paired_changes(first, second, *totals)
+    assert paired["unpaired"] is None
+    rows = {row["outcome"]: row for row in paired["rows"]}
+    expected = {
+        "persons arrested by end of field work": ("arrests", "persons", "field_end"),
+        "persons removed": ("removals", "persons", "horizon"),
+        "minors removed": ("removals", "minors", "horizon"),
+    }
+    for label, (metric, measure, when) in expected.items():
+        ours, theirs = (f.results.outcome(metric, measure, when) for f in forecasts)
+        found = interval(theirs.astype(float) - ours.astype(float))
+        assert (rows[label]["difference"], rows[label]["low"], rows[label]["high"]) == (
+            found["median"],
+            found["p05"],
+            found["p95"],
+        )
+    assert rows["persons arrested by end of field work"]["low"] > 0  # 0.4 > 0.3, paired
+    other_seed = store.get(store.save(run_forecast(more, replications=300, seed=6), seconds=1.0))
+    assert paired_changes(first, other_seed, totals[0], totals[1])["unpaired"] == (
+        "their seeds differ (5 and 6)"
+    )
+    assert unpaired_because(first, replace(second, engine="reference")) == (
+        "the reference engine draws its own random numbers"
+    )

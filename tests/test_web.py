@@ -662,7 +662,26 @@ def test_runs_are_compared_on_shared_axes(client: TestClient, tmp_path: Path) ->
     runs = [run["run_id"] for run in client.get("/api/runs").json()]
     page = client.get("/compare", params=[("run", runs[0]), ("run", runs[1])])
     assert page.status_code == 200 and "same scenario" in page.text
+    assert "Not paired: their seeds differ (1 and 2)." in page.text
     assert client.get("/compare", params={"run": runs[0]}).status_code == 422
+    client.post(  # the same seed as the first: its replications pair up with the first's
+        "/api/jobs",
+        json={
+            "kind": "forecast",
+            "scenario": "seed-2019-as-executed",
+            "settings": {"replications": 100, "seed": 1},
+        },
+    )
+    run_pending(tmp_path / "runs.duckdb")
+    executed = client.get("/api/runs").json()[-1]["run_id"]
+    first = next(r for r in runs if client.get(f"/api/runs/{r}").json()["seed"] == 1)
+    page = client.get("/compare", params=[("run", first), ("run", executed)]).text
+    paired = re.search(r"<table data-paired>(.*?)</table>", page, re.S)
+    assert paired is not None  # New Orleans standing down: fewer persons arrested
+    arrested = re.search(
+        r"persons arrested by end of field work</td><td[^>]*>([^<]*)<", paired.group(1)
+    )
+    assert arrested is not None and arrested.group(1).startswith("-")
 
 
 def test_a_full_queue_refuses_with_429_and_nothing_is_lost(tmp_path: Path) -> None:

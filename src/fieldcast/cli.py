@@ -1159,7 +1159,13 @@ def runs_compare(
     store: StoreOption = None,
 ) -> None:
     """What changed in the scenario, and what changed in the outcome."""
-    from fieldcast.reports.comparison import outcome_table, scenario_changes
+    from fieldcast.reports.comparison import (
+        PAIRED_NOTE,
+        outcome_table,
+        paired_cell,
+        paired_changes,
+        scenario_changes,
+    )
 
     if len(runs) < 2:
         _fail("give at least two runs to compare")
@@ -1186,6 +1192,21 @@ def runs_compare(
     for label, cells in outcome_table([run.summary for run in stored]):
         table.add_row(label, *cells)
     stdout.print(table)
+    first_totals = _store_call(lambda: run_store.national_outcomes(stored[0].run_id))
+    for other in stored[1:]:
+        totals = _store_call(lambda other=other: run_store.national_outcomes(other.run_id))
+        paired = paired_changes(stored[0], other, first_totals, totals)
+        title = f"Paired change, {stored[0].run_id} -> {other.run_id}"
+        if paired["unpaired"]:
+            stdout.print(f"{title}: not paired, {paired['unpaired']}", highlight=False)
+            continue
+        table = Table(title=title, title_justify="left")
+        table.add_column("")
+        table.add_column("change", justify="right")
+        for row in paired["rows"]:
+            table.add_row(row["outcome"], paired_cell(row))
+        stdout.print(table)
+        stdout.print(PAIRED_NOTE, highlight=False)
 
 
 @runs_app.command("score")

@@ -1323,6 +1323,32 @@ class RunStore:
             return None
         return rows  # NULLs are masked
 
+    def national_outcomes(self, reference: str) -> dict[tuple[int, str], dict[str, np.ndarray]]:
+        """A stored run's national totals of its kept outcomes, every replication's: by (day,
+        metric), persons and minors (masked where they do not apply), in replication order.
+        Empty for a run stored before fieldcast kept them (store schema 4)."""
+        run_id = self.resolve(reference)
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "outcomes"):
+                return {}
+            rows = connection.execute(
+                "SELECT day, metric, persons, minors FROM outcomes "
+                "WHERE run_id = ? AND place = ? ORDER BY day, metric, replication",
+                [run_id, TOTAL],
+            ).fetchnumpy()
+        totals: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+        keys = list(zip(rows["day"].tolist(), rows["metric"].tolist(), strict=True))
+        start = 0
+        for end in range(1, len(keys) + 1):  # sorted: each (day, metric) in one stretch
+            if end == len(keys) or keys[end] != keys[start]:
+                part = slice(start, end)
+                totals[keys[start]] = {
+                    "persons": rows["persons"][part],
+                    "minors": rows["minors"][part],
+                }
+                start = end
+        return totals
+
     # -- jobs (the web dashboard's queue, ``jobs.py``) ------------------------------------------
 
     def submit_job(

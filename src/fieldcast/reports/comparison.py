@@ -1,12 +1,25 @@
-"""Comparing runs: what changed in the scenario, and what changed in the outcome."""
+"""Comparing runs: what changed in the scenario, and what changed in the outcome.
+
+Two runs of the counts engine with the same seed and number of replications drew the same
+random numbers replication by replication (common random numbers: docs/model.md, section 7),
+so their outcomes pair up: replication k of one against replication k of the other. The
+paired changes (``paired_changes``) say what the scenario's change did, without most of the
+replication noise that each run's own interval carries, as sweeps and the leak effect do.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from fieldcast.results import interval, paired_probabilities
 from fieldcast.scenario import Scenario
+
+if TYPE_CHECKING:
+    from fieldcast.store import StoredRun
 
 IGNORED_IN_DIFF = ("provenance",)
 
@@ -101,3 +114,91 @@ def outcome_table(summaries: list[dict[str, Any]]) -> list[tuple[str, list[str]]
                 cells.append(str(value))
         rows.append((label, cells))
     return rows
+
+
+PAIRED_NOTE = (
+    "Same seed and replications: replication k of one run against replication k of the other "
+    "(common random numbers). Persons: the median of the paired differences and their 90% "
+    "interval; P(goal): the difference in points with its 95% confidence interval."
+)
+
+# The outcomes paired replication by replication: (label, when, metric, measure), from what
+# the run store keeps of every replication (``store.national_outcomes``).
+PAIRED_ROWS = (
+    ("persons arrested by end of field work", "field_end", "arrests", "persons"),
+    ("persons removed", "horizon", "removals", "persons"),
+    ("minors removed", "horizon", "removals", "minors"),
+    ("persons released on notice", "horizon", "notices", "persons"),
+    ("collateral arrests (persons)", "horizon", "collateral_arrests", "persons"),
+)
+Totals = dict[tuple[int, str], dict[str, np.ndarray]]  # ``store.national_outcomes``
+
+
+def unpaired_because(first: StoredRun, other: StoredRun) -> str | None:
+    """Why two runs' replications do not pair up (None: they do)."""
+    if first.engine != "counts" or other.engine != "counts":
+        return "the reference engine draws its own random numbers"
+    if first.seed != other.seed:
+        return f"their seeds differ ({first.seed} and {other.seed})"
+    if first.replications != other.replications:
+        return f"their replications differ ({first.replications:,} and {other.replications:,})"
+    return None
+
+
+def paired_changes(
+    first: StoredRun, other: StoredRun, first_totals: Totals, other_totals: Totals
+) -> dict[str, Any]:
+    """What changed from ``first`` to ``other``, replication by replication: the chance of the
+    goal (each run's own goal; the difference in points with its 95% confidence interval) and
+    the median and 90% interval of the paired differences of each ``PAIRED_ROWS`` outcome.
+    ``rows`` is empty, and ``unpaired`` says why, when the runs do not pair up or one was
+    stored before every replication's outcomes were kept."""
+    reason = unpaired_because(first, other)
+    if reason is None and not (first_totals and other_totals):
+        reason = "a run was stored before fieldcast kept every replication's outcomes"
+    if reason is not None:
+        return {"unpaired": reason, "rows": []}
+
+    def values(run: StoredRun, totals: Totals, when: str, metric: str, measure: str) -> np.ndarray:
+        operation = run.scenario.operation
+        day = operation.field_days - 1 if when == "field_end" else operation.horizon_days - 1
+        return np.asarray(totals[(day, metric)][measure], dtype=float)
+
+    reached = [
+        values(run, totals, *PAIRED_ROWS[0][1:]) >= run.scenario.operation.goal_persons
+        for run, totals in ((first, first_totals), (other, other_totals))
+    ]
+    goal = {"difference": 0.0, "difference_low": 0.0, "difference_high": 0.0}
+    if not np.array_equal(reached[0], reached[1]):  # else no difference, and no spread
+        goal = paired_probabilities(reached[1], reached[0])
+    rows = [
+        {
+            "outcome": "probability of reaching the goal",
+            "statistic": "difference in points, 95% confidence interval",
+            "difference": 100 * goal["difference"],
+            "low": 100 * goal["difference_low"],
+            "high": 100 * goal["difference_high"],
+        }
+    ]
+    for label, *where in PAIRED_ROWS:
+        found = interval(values(other, other_totals, *where) - values(first, first_totals, *where))
+        rows.append(
+            {
+                "outcome": label,
+                "statistic": "median of the paired differences, 90% interval",
+                "difference": found["median"],
+                "low": found["p05"],
+                "high": found["p95"],
+            }
+        )
+    return {"unpaired": None, "rows": rows}
+
+
+def paired_cell(row: dict[str, Any]) -> str:
+    """A paired change as a table shows it: ``+56 (+38 to +75)``, points for the goal."""
+    points = row["statistic"].startswith("difference in points")
+    unit, digits = (" pts", 1) if points else ("", 0)
+    return (
+        f"{row['difference']:+,.{digits}f}{unit} "
+        f"({row['low']:+,.{digits}f} to {row['high']:+,.{digits}f})"
+    )

@@ -58,7 +58,13 @@ from fieldcast.jobs import (
 )
 from fieldcast.observations import ObservationError, check_name, parse_observations
 from fieldcast.reports.answer_tables import ANSWER_KINDS, answer_csv
-from fieldcast.reports.comparison import outcome_table, scenario_changes
+from fieldcast.reports.comparison import (
+    PAIRED_NOTE,
+    outcome_table,
+    paired_cell,
+    paired_changes,
+    scenario_changes,
+)
 from fieldcast.reports.html import calibration_report, run_report, tracking_report
 from fieldcast.reports.interactive import (
     comparison_figure,
@@ -245,6 +251,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     templates.env.filters["goal_day_chances"] = goal_day_chances
     templates.env.globals["sweep_figure"] = sweep_figure
     templates.env.globals["sensitivity_figure"] = sensitivity_figure
+    templates.env.globals["paired_cell"] = paired_cell
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     def store() -> RunStore:
@@ -679,12 +686,19 @@ def create_app(settings: WebSettings) -> FastAPI:
             raise HTTPException(422, "choose two runs or more to compare")
         runs = [_run(store(), run_id) for run_id in run]
         changes = [scenario_changes(runs[0].scenario, other.scenario) for other in runs[1:]]
+        totals = [store().national_outcomes(r.run_id) for r in runs]
+        paired = [
+            paired_changes(runs[0], other, totals[0], other_totals)
+            for other, other_totals in zip(runs[1:], totals[1:], strict=True)
+        ]
         return page(
             request,
             "compare.html",
             runs=runs,
             table=outcome_table([r.summary for r in runs]),
             changes=changes,
+            paired=paired,
+            paired_note=PAIRED_NOTE,
             figure=comparison_figure(runs),
         )
 
