@@ -1324,9 +1324,21 @@ class RunStore:
         return rows  # NULLs are masked
 
     def national_outcomes(self, reference: str) -> dict[tuple[int, str], dict[str, np.ndarray]]:
-        """A stored run's national totals of its kept outcomes, every replication's: by (day,
-        metric), persons and minors (masked where they do not apply), in replication order.
-        Empty for a run stored before fieldcast kept them (store schema 4)."""
+        """A stored run's national totals of its kept outcomes, every replication's: what
+        ``runs compare`` pairs up (``reports.comparison.paired_changes``).
+
+        Parameters
+        ----------
+        reference : str
+            The run's id, a unique prefix of it, or ``latest``.
+
+        Returns
+        -------
+        dict
+            By (day, metric): ``persons`` and ``minors`` per replication, in replication order
+            (minors masked where they do not apply); empty for a run stored before fieldcast
+            kept them (store schema 4).
+        """
         run_id = self.resolve(reference)
         with self._connect(write=False) as connection:
             if not _has_table(connection, "outcomes"):
