@@ -160,6 +160,13 @@ def test_html_report_is_self_contained_and_complete(stored: StoredRun) -> None:
     assert stored.run_id in document
     comparison = comparison_report([stored, stored])
     assert "The scenarios are identical." in comparison
+    assert "Paired change" not in comparison  # none given
+    rows = [{"outcome": "persons removed", "statistic": "median of the paired differences, "
+             "90% interval", "difference": 25.0, "low": 13.0, "high": 39.0}]  # fmt: skip
+    paired = comparison_report([stored, stored], [{"unpaired": None, "rows": rows}])
+    assert "<td>persons removed</td><td class='number'>+25 (+13 to +39)</td>" in paired
+    unpaired = comparison_report([stored, stored], [{"unpaired": "their seeds differ", "rows": []}])
+    assert "<p>Not paired: their seeds differ.</p>" in unpaired
 
 
 def test_pngs_are_written(stored: StoredRun, tmp_path: Path) -> None:

@@ -1163,7 +1163,7 @@ def runs_compare(
         PAIRED_NOTE,
         outcome_table,
         paired_cell,
-        paired_changes,
+        paired_with_first,
         scenario_changes,
     )
 
@@ -1192,10 +1192,8 @@ def runs_compare(
     for label, cells in outcome_table([run.summary for run in stored]):
         table.add_row(label, *cells)
     stdout.print(table)
-    first_totals = _store_call(lambda: run_store.national_outcomes(stored[0].run_id))
-    for other in stored[1:]:
-        totals = _store_call(lambda other=other: run_store.national_outcomes(other.run_id))
-        paired = paired_changes(stored[0], other, first_totals, totals)
+    totals = [_store_call(lambda r=r: run_store.national_outcomes(r.run_id)) for r in stored]
+    for other, paired in zip(stored[1:], paired_with_first(stored, totals), strict=True):
         title = f"Paired change, {stored[0].run_id} -> {other.run_id}"
         if paired["unpaired"]:
             stdout.print(f"{title}: not paired, {paired['unpaired']}", highlight=False)
@@ -1379,7 +1377,10 @@ def report(
         document = run_report(stored[0])
         default_name = f"report-{stored[0].run_id}.html"
     else:
-        document = comparison_report(stored)
+        from fieldcast.reports.comparison import paired_with_first
+
+        totals = [_store_call(lambda r=r: run_store.national_outcomes(r.run_id)) for r in stored]
+        document = comparison_report(stored, paired_with_first(stored, totals))
         default_name = f"comparison-{'-vs-'.join(run.run_id for run in stored)}.html"
     target = out or Path(default_name)
     target.write_text(document, encoding="utf-8")

@@ -194,6 +194,15 @@ def paired_changes(
     return {"unpaired": None, "rows": rows}
 
 
+def paired_with_first(runs: list[StoredRun], totals: list[Totals]) -> list[dict[str, Any]]:
+    """``paired_changes`` of every run after the first from the first, given each run's
+    ``store.national_outcomes``."""
+    return [
+        paired_changes(runs[0], other, totals[0], other_totals)
+        for other, other_totals in zip(runs[1:], totals[1:], strict=True)
+    ]
+
+
 def paired_cell(row: dict[str, Any]) -> str:
     """A paired change as a table shows it: ``+56 (+38 to +75)``, points for the goal."""
     points = row["statistic"].startswith("difference in points")

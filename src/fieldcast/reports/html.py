@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,12 @@ from matplotlib.figure import Figure
 
 from fieldcast.forecast import GOAL_DAY_LABEL, goal_day_pair, uncertainty_pairs
 from fieldcast.reports.charts import compare_arrests, run_charts
-from fieldcast.reports.comparison import outcome_table, scenario_changes
+from fieldcast.reports.comparison import (
+    PAIRED_NOTE,
+    outcome_table,
+    paired_cell,
+    scenario_changes,
+)
 from fieldcast.reports.numbers import goal_day_chances, goal_day_range, goal_day_sentence
 from fieldcast.scenario import parameter_info, parameter_paths, parameter_value
 from fieldcast.store import StoredRun
@@ -207,8 +213,10 @@ def run_report(run: StoredRun) -> str:
     return _page(f"fieldcast: {run.scenario.name} ({run.run_id})", body)
 
 
-def comparison_report(runs: list[StoredRun]) -> str:
-    """Several runs side by side: outcomes, scenario differences, arrests on shared axes."""
+def comparison_report(runs: list[StoredRun], paired: Sequence[dict[str, Any]] = ()) -> str:
+    """Several runs side by side: outcomes, the paired change of each run from the first
+    (``comparison.paired_changes``, one per later run), scenario differences, arrests on
+    shared axes."""
     ids = [run.run_id for run in runs]
     outcome_rows = [[label, *cells] for label, cells in outcome_table([r.summary for r in runs])]
     changes = []
@@ -223,12 +231,28 @@ def comparison_report(runs: list[StoredRun]) -> str:
         "<h2>Outcomes</h2>",
         _table(["", *[f"{r.run_id} ({r.scenario.name})" for r in runs]], outcome_rows),
         f"<div class='figure'>{svg(compare_arrests(runs))}</div>",
+        *_paired_sections(ids, paired),
         f"<h2>Scenario differences from {html.escape(ids[0])}</h2>",
         _table(["run", "parameter", "in the first run", "in this run"], changes, numeric_from=4)
         if changes
         else "<p>The scenarios are identical.</p>",
     ]
     return _page("fieldcast: comparison", body)
+
+
+def _paired_sections(ids: list[str], paired: Sequence[dict[str, Any]]) -> list[str]:
+    """The paired change of each later run from the first, or why there is none."""
+    if not paired:
+        return []
+    sections = ["<h2>Paired change</h2>"]
+    for run_id, found in zip(ids[1:], paired, strict=True):
+        title = f"<h3>{html.escape(ids[0])} → {html.escape(run_id)}</h3>"
+        if found["unpaired"]:
+            sections += [title, f"<p>Not paired: {html.escape(found['unpaired'])}.</p>"]
+            continue
+        rows = [[row["outcome"], paired_cell(row)] for row in found["rows"]]
+        sections += [title, _table(["", "change"], rows)]
+    return [*sections, f"<p class='meta'>{html.escape(PAIRED_NOTE)}</p>"]
 
 
 def write_pngs(run: StoredRun, directory: str | Path) -> list[Path]:

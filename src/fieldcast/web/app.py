@@ -62,7 +62,7 @@ from fieldcast.reports.comparison import (
     PAIRED_NOTE,
     outcome_table,
     paired_cell,
-    paired_changes,
+    paired_with_first,
     scenario_changes,
 )
 from fieldcast.reports.html import calibration_report, run_report, tracking_report
@@ -686,11 +686,7 @@ def create_app(settings: WebSettings) -> FastAPI:
             raise HTTPException(422, "choose two runs or more to compare")
         runs = [_run(store(), run_id) for run_id in run]
         changes = [scenario_changes(runs[0].scenario, other.scenario) for other in runs[1:]]
-        totals = [store().national_outcomes(r.run_id) for r in runs]
-        paired = [
-            paired_changes(runs[0], other, totals[0], other_totals)
-            for other, other_totals in zip(runs[1:], totals[1:], strict=True)
-        ]
+        paired = paired_with_first(runs, [store().national_outcomes(r.run_id) for r in runs])
         return page(
             request,
             "compare.html",
