@@ -123,8 +123,8 @@ SetOption = Annotated[
     typer.Option(
         "--set",
         help="PATH=VALUE: the scenario with this parameter changed (repeat for more; `fieldcast "
-        "scenario show` lists them), e.g. --set city_defaults.p_contact=0.4. Its provenance "
-        "then says so.",
+        "scenario show` lists them), e.g. --set city_defaults.p_contact=0.4, and held there "
+        "(its range is dropped); its provenance says so.",
         show_default=False,
     ),
 ]

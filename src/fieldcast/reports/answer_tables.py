@@ -74,7 +74,8 @@ def answer_csv(kind: str, answer: Any) -> str:
 
 
 def _flat(value: dict[str, Any], prefix: str = "") -> Row:
-    """A nested mapping as one level of columns named by their path."""
+    """A nested mapping as one level of columns named by their path (what pandas'
+    ``json_normalize`` does; pandas is no dependency of fieldcast's, for a few lines)."""
     row: Row = {}
     for key, item in value.items():
         name = f"{prefix}{key}"
