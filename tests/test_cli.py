@@ -163,6 +163,16 @@ def test_runs_are_stored_listed_compared_exported_and_deleted(tmp_path: Path) ->
     paired = compared[compared.index(f"Paired change, {first} -> {second}") :]
     arrested = re.search(r"persons arrested by end of field work\s*│\s*(\S+)", paired)
     assert arrested is not None and arrested.group(1).startswith("-")
+    as_json = json.loads(run("runs", "compare", first, second, "--json", "--store", store).stdout)
+    (compared_json,) = as_json["compared"]
+    assert compared_json["run_id"] == second and compared_json["paired_change"]["unpaired"] is None
+    rows = {row["outcome"]: row for row in compared_json["paired_change"]["rows"]}
+    assert (
+        arrested.group(1) == f"{rows['persons arrested by end of field work']['difference']:+,.0f}"
+    )
+    assert {"path": "city_overrides.New Orleans.stands_down_day", "before": None, "after": 0} in (
+        compared_json["scenario_changes"]
+    )
     exported = run(
         "runs", "export", second, "--format", "csv", "--out", str(tmp_path), "--store", store
     ).stdout

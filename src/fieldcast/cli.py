@@ -1156,9 +1156,18 @@ def runs_show(run: RunArgument, store: StoreOption = None) -> None:
 @runs_app.command("compare")
 def runs_compare(
     runs: Annotated[list[str], typer.Argument(help="Two or more run ids (or prefixes).")],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object: each later run's scenario changes and paired change "
+            "from the first (every run's outcomes: `runs show RUN --json`).",
+        ),
+    ] = False,
     store: StoreOption = None,
 ) -> None:
-    """What changed in the scenario, and what changed in the outcome."""
+    """What changed in the scenario, and what changed in the outcome (paired, replication by
+    replication, for runs of one seed)."""
     from fieldcast.reports.comparison import (
         PAIRED_NOTE,
         outcome_table,
@@ -1173,6 +1182,26 @@ def runs_compare(
     stored = [
         _store_call(lambda reference=reference: run_store.get(reference)) for reference in runs
     ]
+    totals = [_store_call(lambda r=r: run_store.national_outcomes(r.run_id)) for r in stored]
+    paired_changes = paired_with_first(stored, totals)
+    if as_json:
+        _print_json(
+            {
+                "first": stored[0].run_id,
+                "compared": [
+                    {
+                        "run_id": other.run_id,
+                        "scenario_changes": [
+                            vars(c) for c in scenario_changes(stored[0].scenario, other.scenario)
+                        ],
+                        "paired_change": paired,
+                    }
+                    for other, paired in zip(stored[1:], paired_changes, strict=True)
+                ],
+                "paired_change_reads": PAIRED_NOTE,
+            }
+        )
+        return
     for other in stored[1:]:
         changes = scenario_changes(stored[0].scenario, other.scenario)
         title = f"Scenario changes, {stored[0].run_id} -> {other.run_id}"
@@ -1192,8 +1221,7 @@ def runs_compare(
     for label, cells in outcome_table([run.summary for run in stored]):
         table.add_row(label, *cells)
     stdout.print(table)
-    totals = [_store_call(lambda r=r: run_store.national_outcomes(r.run_id)) for r in stored]
-    for other, paired in zip(stored[1:], paired_with_first(stored, totals), strict=True):
+    for other, paired in zip(stored[1:], paired_changes, strict=True):
         title = f"Paired change, {stored[0].run_id} -> {other.run_id}"
         if paired["unpaired"]:
             stdout.print(f"{title}: not paired, {paired['unpaired']}", highlight=False)
