@@ -401,6 +401,21 @@ def test_fewer_cities_take_the_bases_values_for_the_others_along(tmp_path: Path)
         load_scenario(tmp_path / "wrong.toml")
 
 
+def test_odd_keys_and_names_in_an_extending_file_are_named_not_crashed_on(
+    tmp_path: Path,
+) -> None:
+    """YAML allows numbers as keys and lists as names: reading what an extending file
+    changes, and which cities it keeps, must leave them to validation to name."""
+    (tmp_path / "odd.yaml").write_text(
+        "extends: seed-2019\n1: 2\ncities:\n  - name: [a, b]\n    target_persons: 3\n"
+        "provenance:\n  5: {kind: source, note: x}\ncity_defaults:\n  7: 3\n"
+    )
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(tmp_path / "odd.yaml")
+    for problem in ("city_defaults.7: Keys should be strings", "cities.0.name: Input should be"):
+        assert problem in str(refused.value)
+
+
 def test_a_value_changed_without_a_note_is_the_files_assumption(tmp_path: Path) -> None:
     """The base's note on a value it sourced is about its value: a file that changes the value
     without a note of its own gets a note saying so; values it repeats, or changes with a

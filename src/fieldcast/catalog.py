@@ -107,7 +107,10 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
             base_data[table] = {
                 path: note
                 for path, note in notes.items()
-                if not any(path == r or path.startswith(f"{r}.") for r in replaced)
+                if not any(
+                    isinstance(path, str) and (path == r or path.startswith(f"{r}."))
+                    for r in replaced
+                )
             }
     merged = _merge(base_data, data)
     changed = _changed_provenance(base_data, data, given, Path(source).name)
@@ -123,7 +126,8 @@ def _overrides_of_cities_gone(base: dict[str, Any], data: dict[str, Any]) -> lis
     cities, overrides = data.get("cities"), base.get("city_overrides")
     if not isinstance(cities, list) or not isinstance(overrides, dict):
         return []
-    kept = {city.get("name") for city in cities if isinstance(city, dict)}
+    names = [city.get("name") for city in cities if isinstance(city, dict)]
+    kept = {name for name in names if isinstance(name, str)}  # others are refused by name
     gone = [name for name in overrides if name not in kept]
     base["city_overrides"] = {name: value for name, value in overrides.items() if name in kept}
     return [f"city_overrides.{name}" for name in gone]
@@ -140,7 +144,7 @@ def _changed_provenance(
     notes = notes if isinstance(notes, dict) else {}
     changed = {}
     for keys, value in _values(data):
-        path = ".".join(keys)
+        path = ".".join(map(str, keys))  # a YAML key may be a number: refused by validation
         old, note = _value_at(base, keys), notes.get(path)
         note = note if isinstance(note, dict) else {}
         if path in own or old == value or note.get("kind") == "derived":
