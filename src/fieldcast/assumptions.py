@@ -220,7 +220,7 @@ def key_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
 def prior_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """The prior predictive's ``replication_values`` reducer: ``key_outputs`` and, last, the
     day the goal is reached (``inf``: never), [output, replication]."""
-    return np.vstack([key_outputs(compiled, chunk), goal_days(compiled, chunk)])
+    return np.vstack([key_outputs(compiled, chunk), goal_days(compiled.start_day, chunk.goal_day)])
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from fieldcast.results import (
     Results,
     binding_resources,
     goal_day_interval,
+    goal_days,
     interval,
     outcome_rows,
 )
@@ -115,7 +116,7 @@ class Forecast:
     def _goal_day(self) -> dict[str, Any]:
         """When the goal is reached (``results.goal_day_interval``), over every replication."""
         results = self.results
-        day = np.where(results.goal_day >= 0, results.days[0] + results.goal_day, np.inf)
+        day = goal_days(int(results.days[0]), results.goal_day)
         return goal_day_interval(day, self.scenario.operation.field_days)
 
     def _arrests_by_day(self) -> list[dict[str, float]]:

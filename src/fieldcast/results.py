@@ -339,10 +339,11 @@ def finite_quantiles(
     return {"median": median, "p05": p05, "p95": p95}
 
 
-def goal_days(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
-    """Per replication of a chunk, the day the goal is reached as a day number (day 0 the
-    first field day; ``inf``: never): what ``goal_day_interval`` reads."""
-    return np.where(chunk.goal_day >= 0, compiled.start_day + chunk.goal_day, np.inf)
+def goal_days(first_day: int, recorded: np.ndarray) -> np.ndarray:
+    """The days the goal is reached as the engine records them (``goal_day``: an index on the
+    days from ``first_day``, -1: never) as day numbers (day 0 the first field day; ``inf``:
+    never): what ``goal_day_interval`` reads."""
+    return np.where(recorded >= 0, first_day + recorded, np.inf)
 
 
 def goal_day_interval(day: np.ndarray, field_days: int | None = None) -> dict[str, Any]:

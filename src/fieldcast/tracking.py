@@ -78,7 +78,7 @@ from fieldcast.observations import (
     simulated_persons,
 )
 from fieldcast.replications import work_split
-from fieldcast.results import finite_quantiles
+from fieldcast.results import finite_quantiles, goal_days
 from fieldcast.scenario import Observation, Scenario
 from fieldcast.workers import gather
 
@@ -277,8 +277,7 @@ def _advance(
                 arrests.append(now[:, :, _METRICS.index("arrests")].astype(np.int32))
     # a lane that reached the goal before it was resumed records its resume day: the earlier
     # day stands
-    reached = lanes.recording.goal_day
-    since = np.where(reached >= 0, lanes.calendar.start_day + reached, np.inf)
+    since = goal_days(lanes.calendar.start_day, lanes.recording.goal_day)
     after = LaneChunk(
         chunk.values,
         chunk.replication,

@@ -261,7 +261,8 @@ def find_requirement(
 def _level_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """A level's reducer: ``arrests_and_full_capacity`` and the day the goal is reached
     (``inf``: never), [3, replication]."""
-    return np.vstack([arrests_and_full_capacity(compiled, chunk), goal_days(compiled, chunk)])
+    goal_day = goal_days(compiled.start_day, chunk.goal_day)
+    return np.vstack([arrests_and_full_capacity(compiled, chunk), goal_day])
 
 
 def default_ceiling(scenario: Scenario, resource: str) -> int:

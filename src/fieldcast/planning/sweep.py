@@ -76,7 +76,7 @@ def sweep_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
             backlog > 0,
             chunk.monitor_shortfall_days.sum(axis=1) > 0,
             np.full(chunk.bed_days.shape, without_capacity),
-            goal_days(compiled, chunk),
+            goal_days(compiled.start_day, chunk.goal_day),
         ]
     ).astype(float)
 
