@@ -231,3 +231,11 @@ def test_simulation_based_calibration_catches_an_overconfident_posterior(
     intervals hold the truth 11 times of 25 where at least 13 are needed)."""
     failures = sbc_failures(sbc_ranks(sbc_model, 25, reporting_size=0.5))
     assert any("intervals hold the truth" in failure for failure in failures), failures
+
+
+def test_the_target_ess_is_half_the_particles_unless_given() -> None:
+    """Fewer particles alone must not be refused for a target above them (the command line,
+    the dashboard and the library share this default)."""
+    assert Settings().target_ess == 1000
+    assert Settings(particles=200).target_ess == 100
+    assert Settings(particles=200, target_ess=150).target_ess == 150

@@ -446,23 +446,23 @@ class Generation:
         }
 
 
-def default_target_ess(particles: int) -> int:
-    """The effective sample size each reweighting keeps unless told: half the particles, the
-    share the default settings keep (1,000 of 2,000), whatever the particles."""
-    return max(particles // 2, 5)
-
-
 @dataclass
 class Settings:
     """How hard to work, and when to stop."""
 
     particles: int = 2000
-    target_ess: int = 1000  # each reweighting keeps this effective sample size
+    # each reweighting keeps this effective sample size; None: half the particles (1,000 of
+    # the default 2,000), whatever the particles
+    target_ess: int | None = None
     copies: int = 24  # simulations per particle for its synthetic likelihood
     max_simulations: int = 1_000_000  # in all, over every generation and resumption
     max_seconds: float = 3600.0  # of one call (a resumed calibration has its own)
     seed: int = 2019
     parameters: tuple[str, ...] = ()  # the ranged assumptions to calibrate (empty: all)
+
+    def __post_init__(self) -> None:
+        if self.target_ess is None:
+            self.target_ess = max(self.particles // 2, 5)
 
 
 @dataclass

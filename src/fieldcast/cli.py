@@ -1678,7 +1678,7 @@ def calibrate(
     Prints the posterior beside the prior, the sampler's diagnostics, prior-data conflicts,
     ranges the posterior piles against, and a check of every observed count. Every complete
     generation is kept in the run store, so an interrupted calibration can be resumed."""
-    from fieldcast.calibration import Calibration, Settings, advance, default_target_ess
+    from fieldcast.calibration import Calibration, Settings, advance
     from fieldcast.posterior import assess, calibrated_scenario
     from fieldcast.reports.terminal import render_calibration
 
@@ -1705,7 +1705,7 @@ def calibrate(
         counts, label = _observed_counts(observed, loaded, store)
         settings = Settings(
             particles=particles,
-            target_ess=target_ess or default_target_ess(particles),
+            target_ess=target_ess,
             copies=copies,
             seed=seed,
             parameters=tuple(parameter or ()),

@@ -566,7 +566,7 @@ def _calibrate(
     """A calibration kept generation by generation (as ``fieldcast calibrate``), its
     assessment, and the calibrated scenario as a file to save (when it reached the posterior).
     Its progress is the temperature reached (1: the posterior)."""
-    from fieldcast.calibration import Calibration, Settings, advance, default_target_ess
+    from fieldcast.calibration import Calibration, Settings, advance
     from fieldcast.catalog import scenario_to_toml
     from fieldcast.posterior import assess, calibrated_scenario
     from fieldcast.tracked_forecast import stored_counts
@@ -574,7 +574,7 @@ def _calibrate(
     observed, label = stored_counts(store, settings["observations"], scenario)
     sampler = Settings(
         particles=settings["particles"],
-        target_ess=settings["target_ess"] or default_target_ess(settings["particles"]),
+        target_ess=settings["target_ess"],
         copies=settings["copies"],
         seed=settings["seed"],
     )
