@@ -1348,18 +1348,18 @@ class RunStore:
                 "WHERE run_id = ? AND place = ? ORDER BY day, metric, replication",
                 [run_id, TOTAL],
             ).fetchnumpy()
-        totals: dict[tuple[int, str], dict[str, np.ndarray]] = {}
-        keys = list(zip(rows["day"].tolist(), rows["metric"].tolist(), strict=True))
-        start = 0
-        for end in range(1, len(keys) + 1):  # sorted: each (day, metric) in one stretch
-            if end == len(keys) or keys[end] != keys[start]:
-                part = slice(start, end)
-                totals[keys[start]] = {
-                    "persons": rows["persons"][part],
-                    "minors": rows["minors"][part],
-                }
-                start = end
-        return totals
+        day, metric = rows["day"], rows["metric"]
+        # sorted: each (day, metric) in one stretch, found without a loop over the rows
+        new = np.flatnonzero((day[1:] != day[:-1]) | (metric[1:] != metric[:-1])) + 1
+        starts, ends = np.r_[0, new], np.r_[new, len(day)]
+        return {
+            (int(day[a]), str(metric[a])): {
+                "persons": rows["persons"][a:b],
+                "minors": rows["minors"][a:b],
+            }
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+            if b > a
+        }
 
     # -- jobs (the web dashboard's queue, ``jobs.py``) ------------------------------------------
 
