@@ -362,6 +362,15 @@ def goal_day_interval(day: np.ndarray, field_days: int | None = None) -> dict[st
     return summary
 
 
+def paired_change(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
+    """The change in the probability of the goal from ``theirs`` to ``ours`` (paired, with its
+    95% confidence interval); none to speak of, and no spread, where every pair agrees."""
+    if np.array_equal(ours, theirs):
+        return {"difference": 0.0, "difference_low": 0.0, "difference_high": 0.0}
+    paired = paired_probabilities(ours, theirs)
+    return {key: paired[key] for key in ("difference", "difference_low", "difference_high")}
+
+
 def paired_probabilities(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
     """Both probabilities of reaching the goal and their difference with a 95% confidence
     interval (normal approximation to the mean of paired differences)."""

@@ -33,7 +33,7 @@ from fieldcast.results import (
     goal_day_interval,
     goal_days,
     interval,
-    paired_probabilities,
+    paired_change,
 )
 from fieldcast.scenario import (
     Scenario,
@@ -121,7 +121,7 @@ class Sweep:
                     "value": value,
                     "scenarios_own": value == self.current,
                     "p_goal": float(reached.mean()),
-                    "p_goal_change": _paired_change(reached, reached_own),
+                    "p_goal_change": paired_change(reached, reached_own),
                     "persons_arrested": interval(arrested),
                     "change_in_persons_arrested": {
                         **interval(change),
@@ -155,15 +155,6 @@ class Sweep:
             "includes": self.includes(),
             "values": rows,
         }
-
-
-def _paired_change(ours: np.ndarray, theirs: np.ndarray) -> dict[str, float]:
-    """The change in the probability of the goal against the scenario's own value, with its
-    95% confidence interval (paired); none to speak of for the value itself."""
-    if np.array_equal(ours, theirs):
-        return {"difference": 0.0, "difference_low": 0.0, "difference_high": 0.0}
-    paired = paired_probabilities(ours, theirs)
-    return {key: paired[key] for key in ("difference", "difference_low", "difference_high")}
 
 
 def _shown(value: float) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fieldcast.results import interval, paired_probabilities
+from fieldcast.results import interval, paired_change
 from fieldcast.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -168,9 +168,7 @@ def paired_changes(
         values(run, totals, *PAIRED_ROWS[0][1:]) >= run.scenario.operation.goal_persons
         for run, totals in ((first, first_totals), (other, other_totals))
     ]
-    goal = {"difference": 0.0, "difference_low": 0.0, "difference_high": 0.0}
-    if not np.array_equal(reached[0], reached[1]):  # else no difference, and no spread
-        goal = paired_probabilities(reached[1], reached[0])
+    goal = paired_change(reached[1], reached[0])
     rows = [
         {
             "outcome": "probability of reaching the goal",
