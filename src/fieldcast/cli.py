@@ -657,7 +657,7 @@ def check(
 
     _check_output(csv_path, "--csv")
     findings = check_plan(_load(scenario, set_values))
-    _write_csv(csv_path, "check", [finding.as_dict() for finding in findings])
+    _write_csv(csv_path, "check", {"findings": [finding.as_dict() for finding in findings]})
     if as_json:
         _print_json([finding.as_dict() for finding in findings])
     elif findings:

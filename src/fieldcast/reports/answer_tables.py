@@ -20,14 +20,13 @@ Row = dict[str, Any]
 ANSWER_KINDS = ("check", "plan", "requirement", "sensitivity", "sweep")  # the answers with a table
 
 
-def answer_rows(kind: str, answer: Any) -> list[Row]:
+def answer_rows(kind: str, answer: dict[str, Any]) -> list[Row]:
     """The rows of a planning answer of ``kind`` (check, plan, requirement, sensitivity,
     sweep), each a flat mapping of column to value.
 
     Raises ``ValueError`` for a kind that has no table."""
     if kind == "check":
-        findings = answer["findings"] if isinstance(answer, dict) else answer
-        return [_flat(finding) for finding in findings]
+        return [_flat(finding) for finding in answer["findings"]]
     if kind == "sweep":
         return [{"parameter": answer["parameter"], **_flat(row)} for row in answer["values"]]
     if kind == "requirement":
@@ -61,7 +60,7 @@ def answer_rows(kind: str, answer: Any) -> list[Row]:
     raise ValueError(f"a {kind} answer has no table")
 
 
-def answer_csv(kind: str, answer: Any) -> str:
+def answer_csv(kind: str, answer: dict[str, Any]) -> str:
     """The rows of ``answer_rows`` as CSV text, with a header of every column any row has
     (in the order they first appear); a row without a column leaves its cell empty."""
     rows = answer_rows(kind, answer)
