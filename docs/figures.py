@@ -285,6 +285,26 @@ def _sweep_los_angeles(answer: Answer) -> list[str]:
     ]
 
 
+def _money(interval: dict[str, float]) -> str:
+    return f"${interval['median'] / 1e6:.2f}M"
+
+
+def _sweep_grid(answer: Answer) -> list[str]:
+    rows = {(row["value"], row["by_value"]): row for row in answer["values"]}
+    own, more_teams, more_days, both = rows[4, 7], rows[8, 7], rows[4, 14], rows[8, 14]
+
+    def arrested(row: dict[str, Any]) -> str:
+        return f"{_median(row['persons_arrested'])} ({_interval(row['persons_arrested'])})"
+
+    return [
+        f"eight teams a city for the seven field days arrest {arrested(more_teams)} persons "
+        f"by the end of field work at a total cost of {_money(more_teams['total_cost'])}, "
+        f"four teams for fourteen days {arrested(more_days)} at "
+        f"{_money(more_days['total_cost'])}, against {arrested(own)} as planned; both, "
+        f"{arrested(both)}",
+    ]
+
+
 FIGURES = [
     Figure("forecast --no-store", _forecast),
     Figure("check", _check),
@@ -304,6 +324,10 @@ FIGURES = [
     Figure("sweep --vary leak.events.1.peak_hazard --values 0,0.02,0.08", _sweep),
     Figure(
         'sweep --vary "city_overrides.Los Angeles.local_support" --values 1', _sweep_los_angeles
+    ),
+    Figure(
+        "sweep --vary city_defaults.teams --values 4,8 --by operation.field_days --by-values 7,14",
+        _sweep_grid,
     ),
 ]
 

@@ -4,6 +4,7 @@ numbers, what binds at each, and every refusal naming its field."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -163,6 +164,82 @@ def test_one_citys_own_value_is_swept_alone(seed_scenario: Scenario) -> None:
     assert change["median"] > 0  # more contact in one city of ten: more arrests, a few
 
 
+def test_a_grid_runs_every_pair_each_the_changed_scenarios_own_run(
+    seed_scenario: Scenario,
+) -> None:
+    """With a second parameter every pair of values runs (the first parameter's values
+    outermost), each pair the scenario with both values run alone with the same seed, paired
+    with the scenario's own pair; the terminal shows the grid of medians and chances."""
+    from rich.console import Console
+
+    from fieldcast.reports.terminal import render_sweep
+
+    teams, days = "city_defaults.teams", "operation.field_days"
+    grid = run_sweep(seed_scenario, teams, [6], 200, seed=5, by=days, by_values=[9], processes=2)
+    assert grid.pairs() == [(4, 7), (4, 9), (6, 7), (6, 9)]
+    for (value, second), outputs in zip(grid.pairs(), grid.outputs, strict=True):
+        changed = seed_scenario.replace({teams: value, days: second})
+        (alone,) = replication_values([changed], 200, 5, sweep_outputs)
+        assert np.array_equal(outputs, alone), (value, second)
+    # the rows that keep one value at the scenario's own are that one-parameter sweep's
+    along = run_sweep(seed_scenario, teams, [6], 200, seed=5)
+    assert np.array_equal(grid.outputs[[0, 2]], along.outputs)
+    summary = grid.as_dict()
+    assert summary["by"] == {
+        "parameter": days,
+        "unit": "days",
+        "meaning": "field days, from day 0",
+        "scenarios_own_value": 7,
+        "values": [7, 9],
+    }
+    rows = summary["values"]
+    assert [(row["value"], row["by_value"]) for row in rows] == grid.pairs()
+    assert [row["scenarios_own"] for row in rows] == [True, False, False, False]
+    both = grid.outputs[3, ARRESTED] - grid.outputs[0, ARRESTED]
+    assert rows[3]["change_in_persons_arrested"]["mean"] == pytest.approx(both.mean())
+    assert rows[3]["change_in_persons_arrested"]["median"] > 0  # more teams, more days
+    assert "at each pair of values" in summary["includes"]
+    assert f"({teams} 4, {days} 7)" in summary["includes"]
+    assert json.loads(json.dumps(summary)) == summary
+    console = Console(file=io.StringIO(), width=200)
+    render_sweep(summary, console)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert f"what if {teams} and {days} were different" in shown
+    medians = [
+        re.escape(f"{row['persons_arrested']['median']:,.0f} ({row['p_goal']:.2f})") for row in rows
+    ]
+    assert re.search(rf"4 \(now\) │ {medians[0]} │ {medians[1]} │", shown)
+    assert re.search(rf"│ +6 │ {medians[2]} │ {medians[3]} │", shown)
+
+
+@pytest.mark.parametrize(
+    ("by", "by_values", "said"),
+    [
+        (None, [9.0], "by_values: name the second parameter (by) they are values of"),
+        ("city_defaults.teams", [6.0], "by: city_defaults.teams is the parameter the sweep"),
+        ("operation.field_dys", [9.0], "by: operation.field_dys is not a parameter"),
+        ("operation.field_days", [9.5], "by_values: operation.field_days is a whole number"),
+        ("detention.beds", None, "by_values: detention.beds has no range in [ranges]"),
+        (
+            "operation.field_days",
+            list(range(8, 8 + 12)),
+            f"by_values: at most {MAX_VALUES} pairs of values in one sweep, got 5 x 13 = 65",
+        ),
+        (
+            "operation.field_days",
+            [0.0],
+            "by_values: city_defaults.teams 2, operation.field_days 0 makes no valid scenario",
+        ),
+    ],
+)
+def test_a_grid_that_cannot_run_is_refused_naming_the_field(
+    seed_scenario: Scenario, by: str | None, by_values: list[float] | None, said: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        run_sweep(seed_scenario, "city_defaults.teams", None, 2, by=by, by_values=by_values)
+    assert said in str(refused.value)
+
+
 def test_what_binds_follows_the_value(seed_scenario: Scenario) -> None:
     """No free beds at all: every family meant for detention finds none, and beds bind there;
     with the scenario's own 1,154 free beds they do not."""
@@ -204,7 +281,58 @@ def test_the_command_line_sweeps_and_refuses_by_option(tmp_path: Path) -> None:
         (("--vary", "city_defaults.p_contact", "--values", "0.2,x"), "--values: numbers"),
         (("--vary", "city_defaults.p_contact", "--values", "2"), "--values: 2 makes no valid"),
         (("--vary", "city_defaults.p_contact", "--chart", "sweep.txt"), "--chart: use a .png"),
+        (("--vary", "city_defaults.p_contact", "--by-values", "5"), "--by-values: name the"),
+        (("--vary", "city_defaults.p_contact", "--by", "operation.field_dys"), "--by: operation"),
+        (
+            (
+                "--vary",
+                "city_defaults.p_contact",
+                "--by",
+                "operation.field_days",
+                "--by-values",
+                "a",
+            ),
+            "--by-values: numbers separated by commas",
+        ),
     ):
         refused = run("sweep", *args, check=False)
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_the_command_line_sweeps_a_grid(tmp_path: Path) -> None:
+    """``--by`` and ``--by-values``: every pair runs; the chart draws a line of medians per
+    value of the second parameter, and the CSV has both parameters and values in each row."""
+    chart, table = tmp_path / "grid.svg", tmp_path / "grid.csv"
+    options = ("--vary", "city_defaults.teams", "--values", "6", "--by", "operation.field_days")
+    answer = json.loads(
+        run(
+            "sweep",
+            *options,
+            "--by-values",
+            "9",
+            "-n",
+            "60",
+            "--chart",
+            str(chart),
+            "--csv",
+            str(table),
+            "--json",
+        ).stdout
+    )
+    assert [(row["value"], row["by_value"]) for row in answer["values"]] == [
+        (4, 7),
+        (4, 9),
+        (6, 7),
+        (6, 9),
+    ]
+    drawn = chart.read_text()
+    assert 'id="sweep:median:0"' in drawn and 'id="sweep:median:1"' in drawn
+    rows = list(csv.DictReader(table.open()))
+    assert [(row["parameter"], row["value"], row["by"], row["by_value"]) for row in rows] == [
+        ("city_defaults.teams", str(value), "operation.field_days", str(second))
+        for value, second in ((4, 7), (4, 9), (6, 7), (6, 9))
+    ]
+    assert [float(row["persons_arrested.median"]) for row in rows] == [
+        row["persons_arrested"]["median"] for row in answer["values"]
+    ]

@@ -283,6 +283,58 @@ def test_a_sweep_says_when_each_value_reaches_the_goal(client: TestClient, tmp_p
     assert client.get(f"/jobs/{job_id}/download/answer.xlsx").status_code == 404
 
 
+def test_a_grid_sweep_is_asked_for_from_the_page_and_shown_as_a_grid(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """A second parameter from the sweep's form (its list of numbers, with "none" first):
+    every pair runs; the page shows a row per pair, the grid of medians and chances, and a
+    line of medians per value of the second parameter."""
+    form = client.get("/scenarios/seed-2019/job-settings", params={"kind": "sweep"}).text
+    assert '<select name="by"><option value="">none</option>' in form
+    assert 'name="by_values"' in form
+    asked = {
+        "kind": "sweep",
+        "replications": "60",
+        "parameter": "city_defaults.teams",
+        "values": "6",
+        "by": "operation.field_days",
+        "by_values": "9",
+    }
+    submitted = client.post(
+        "/scenarios/seed-2019/jobs", data={"csrf": _csrf(client), **asked}, follow_redirects=False
+    )
+    assert submitted.status_code == 303, submitted.text
+    refused = client.post(
+        "/scenarios/seed-2019/jobs",
+        data={"csrf": _csrf(client), **asked, "by": "city_defaults.teams"},
+    )
+    assert refused.status_code == 422 and "settings.by: city_defaults.teams is the" in refused.text
+    assert run_pending(tmp_path / "runs.duckdb") == 1
+    job = client.get(f"/api/jobs/{submitted.headers['location'].removeprefix('/jobs/')}").json()
+    assert job["settings"]["by"] == "operation.field_days" and job["settings"]["by_values"] == [9]
+    rows = job["result"]["values"]
+    assert [(row["value"], row["by_value"]) for row in rows] == [(4, 7), (4, 9), (6, 7), (6, 9)]
+    page = client.get(f"/jobs/{job['job_id']}").text
+    assert page.count('<tr class="chosen"><td class="num">4 (now)</td><td class="num">7 (now)') == 1
+    grid = page[page.index("<table data-grid-summary>") :]
+    grid = grid[: grid.index("</table>")]
+    cells = re.findall(r"<td class=\"num\">([^<]*)</td>", grid)
+    assert cells == [
+        f"{row['persons_arrested']['median']:,.0f} ({row['p_goal']:.2f})" for row in rows
+    ]
+    drawn = re.search(r"data-figure=\"fig-sweep\" data-spec='([^']*)'", page)
+    figure = json.loads(html.unescape(drawn.group(1)))
+    lines = [trace for trace in figure["data"] if trace["name"].startswith("operation.field_days")]
+    assert [line["name"] for line in lines] == [
+        "operation.field_days 7 (now)",
+        "operation.field_days 9",
+    ]
+    assert lines[1]["y"] == [
+        rows[1]["persons_arrested"]["median"],
+        rows[3]["persons_arrested"]["median"],
+    ]
+
+
 def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
     client: TestClient, tmp_path: Path
 ) -> None:

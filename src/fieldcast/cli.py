@@ -876,6 +876,16 @@ def requirement(
     stdout.print(answer.explanation(), highlight=False)
 
 
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    """Numbers separated by commas, as an option gives them (None if not given)."""
+    if text is None:
+        return None
+    try:
+        return [float(value) for value in text.split(",") if value.strip()]
+    except ValueError:
+        _fail(f"{option}: numbers separated by commas, got {text!r}")
+
+
 @app.command()
 def sweep(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
@@ -897,10 +907,30 @@ def sweep(
             show_default=False,
         ),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="A second parameter to vary, by its path: every value of --vary runs at "
+            "every value of this one (a grid, e.g. teams against field days).",
+            show_default=False,
+        ),
+    ] = None,
+    by_values: Annotated[
+        str | None,
+        typer.Option(
+            help="The second parameter's values, separated by commas (default: five across "
+            "its range in [ranges]); its own value runs too.",
+            show_default=False,
+        ),
+    ] = None,
     replications: Annotated[
         int,
         typer.Option(
-            "--replications", "-n", min=2, max=MAX_REPLICATIONS, help="Replications per value."
+            "--replications",
+            "-n",
+            min=2,
+            max=MAX_REPLICATIONS,
+            help="Replications per value (or pair of values).",
         ),
     ] = 1000,
     seed: Annotated[
@@ -916,8 +946,9 @@ def sweep(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
 ) -> None:
-    """What if one value were different: the scenario at several values of one parameter, with
-    the same random numbers, each value's change paired with the scenario's own."""
+    """What if one value were different: the scenario at several values of one parameter (or at
+    every pair of values of two, with --by), with the same random numbers, each value's change
+    paired with the scenario's own."""
     from fieldcast.planning.sweep import run_sweep, sweep_variants
     from fieldcast.reports.charts import sweep_chart
     from fieldcast.reports.terminal import render_sweep
@@ -925,20 +956,17 @@ def sweep(
     _check_output(csv_path, "--csv")
     loaded = _load(scenario, set_values)
     _check_chart(chart)
-    tried = None
-    if values is not None:
-        try:
-            tried = [float(value) for value in values.split(",") if value.strip()]
-        except ValueError:
-            _fail(f"--values: numbers separated by commas, got {values!r}")
-    try:  # checked before any work starts: the parameter (--vary) or a value, and why
-        sweep_variants(loaded, vary, tried)
+    tried, by_tried = _numbers(values, "--values"), _numbers(by_values, "--by-values")
+    try:  # checked before any work starts: a parameter (--vary, --by) or a value, and why
+        sweep_variants(loaded, vary, tried, by, by_tried)
     except ValueError as error:
         field, _, reason = str(error).partition(": ")
-        _fail(f"--{'vary' if field == 'parameter' else field}: {reason}")
+        option = {"parameter": "vary", "by_values": "by-values"}.get(field, field)
+        _fail(f"--{option}: {reason}")
     _say_if_the_engine_compiles(scheduler)
     with _cluster(workers, scheduler) as client, _progress_bar() as bar:
-        task = bar.add_task(f"{loaded.name}: values of {vary}", total=None)
+        varied = vary if by is None else f"{vary} and {by}"
+        task = bar.add_task(f"{loaded.name}: values of {varied}", total=None)
         answer = run_sweep(
             loaded,
             vary,
@@ -948,6 +976,8 @@ def sweep(
             processes=processes or _default_processes(),
             client=client,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            by=by,
+            by_values=by_tried,
         )
     summary = answer.as_dict()
     if chart is not None:

@@ -154,6 +154,12 @@ class SweepSettings(_Settings):
     values: list[float] | None = Field(
         None, min_length=1, description="default: five across the parameter's range"
     )
+    by: str | None = Field(
+        None, max_length=200, description="a second parameter's path: every pair of values runs"
+    )
+    by_values: list[float] | None = Field(
+        None, min_length=1, description="default: five across the second parameter's range"
+    )
 
 
 # None only as the default shown in SETTINGS: a submission must name a stored set, and is
@@ -306,7 +312,13 @@ class JobRequest:
         if not parameter:
             raise ValueError("settings.parameter: name the parameter to vary, by its path")
         try:
-            sweep_variants(self.scenario, parameter, self.settings.get("values"))
+            sweep_variants(
+                self.scenario,
+                parameter,
+                self.settings.get("values"),
+                self.settings.get("by"),
+                self.settings.get("by_values"),
+            )
         except ValueError as error:
             raise ValueError(f"settings.{error}") from None
 
@@ -548,7 +560,13 @@ def _compute(
         from fieldcast.planning.sweep import run_sweep
 
         return run_sweep(
-            scenario, settings["parameter"], settings["values"], progress=progress, **common
+            scenario,
+            settings["parameter"],
+            settings["values"],
+            progress=progress,
+            by=settings["by"],
+            by_values=settings["by_values"],
+            **common,
         ).as_dict()
     from fieldcast.planning.sensitivity import run_sensitivity
 

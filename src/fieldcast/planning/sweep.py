@@ -9,6 +9,9 @@ parameter's doing, not sampling noise. The scenario's own value always runs too:
 change in persons arrested is paired with it replication by replication, as the leak effect
 is paired with the scenario without its leak.
 
+A second parameter (``by``) makes the sweep a grid, for trade-offs such as teams against
+field days: every pair of values runs, each paired with the scenario's own pair.
+
 Values run together as lanes of shared batches (``replications.replication_values``), in this
 process, on local processes or on a Dask cluster, with the same results to the bit.
 """
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 RANGE_POINTS = 5  # values tried across the parameter's declared range when none are given
-MAX_VALUES = 50  # values in one sweep, the scenario's own included
+MAX_VALUES = 50  # values in one sweep, the scenario's own included (pairs of values in a grid)
 
 # Per replication, besides ``KEY_OUTPUTS``: what "what binds" reads (``results.binding_resources``)
 BINDING_OUTPUTS = (
@@ -82,8 +85,29 @@ def sweep_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Axis:
+    """A parameter a sweep varies, and the values it takes."""
+
+    parameter: str
+    unit: str
+    meaning: str
+    current: float  # the scenario's own value
+    values: tuple[float, ...]  # ascending, the scenario's own among them
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "parameter": self.parameter,
+            "unit": self.unit,
+            "meaning": self.meaning,
+            "scenarios_own_value": self.current,
+            "values": list(self.values),
+        }
+
+
+@dataclass(frozen=True)
 class Sweep:
-    """Every value's outcomes, replication by replication."""
+    """Every value's outcomes, replication by replication; with a second parameter (``by``),
+    every pair's, the first parameter's values outermost."""
 
     scenario: str
     parameter: str
@@ -94,24 +118,41 @@ class Sweep:
     replications: int
     seed: int
     goal_persons: int  # the scenario's own
-    goals: tuple[int, ...]  # each value's goal: a sweep of ``operation.goal_persons`` varies it
-    outputs: np.ndarray  # [value, OUTPUTS, replication]
+    goals: tuple[int, ...]  # each run's goal: a sweep of ``operation.goal_persons`` varies it
+    outputs: np.ndarray  # [value (or pair of values), OUTPUTS, replication]
+    by: Axis | None = None
+
+    def pairs(self) -> list[tuple[float, float | None]]:
+        """The values each run of ``outputs`` had, in its order: (value, the second
+        parameter's value, or None without one)."""
+        seconds = self.by.values if self.by is not None else (None,)
+        return [(value, second) for value in self.values for second in seconds]
 
     def includes(self) -> str:
         """What the intervals include, in one sentence."""
+        if self.by is None:
+            each, own = "value", f"the scenario's own value ({_shown(self.current)})"
+        else:
+            each = "pair of values"
+            own = (
+                f"the scenario's own pair ({self.parameter} {_shown(self.current)}, "
+                f"{self.by.parameter} {_shown(self.by.current)})"
+            )
         return (
             f"Replication noise only: medians with 90% intervals over {self.replications:,} "
-            f"replications at each value (seed {self.seed}). Every value runs the same "
+            f"replications at each {each} (seed {self.seed}). Every {each} runs the same "
             "replications (common random numbers), so each change is paired, replication by "
-            f"replication, with the scenario's own value ({_shown(self.current)})."
+            f"replication, with {own}."
         )
 
     def as_dict(self) -> dict[str, Any]:
         at = {name: position for position, name in enumerate(OUTPUTS)}
-        own = self.outputs[self.values.index(self.current)]
+        pairs = self.pairs()
+        own_pair = (self.current, self.by.current if self.by is not None else None)
+        own = self.outputs[pairs.index(own_pair)]
         reached_own = own[at["persons_arrested"]] >= self.goal_persons
         rows = []
-        for value, out, goal in zip(self.values, self.outputs, self.goals, strict=True):
+        for (value, second), out, goal in zip(pairs, self.outputs, self.goals, strict=True):
             arrested = out[at["persons_arrested"]]
             change = arrested - own[at["persons_arrested"]]
             reached = arrested >= goal
@@ -119,7 +160,8 @@ class Sweep:
             rows.append(
                 {
                     "value": value,
-                    "scenarios_own": value == self.current,
+                    **({"by_value": second} if self.by is not None else {}),
+                    "scenarios_own": (value, second) == own_pair,
                     "p_goal": float(reached.mean()),
                     "p_goal_change": paired_change(reached, reached_own),
                     "persons_arrested": interval(arrested),
@@ -152,6 +194,9 @@ class Sweep:
             "replications": self.replications,
             "seed": self.seed,
             "goal_persons": self.goal_persons,
+            # the second parameter of a grid (None: one parameter); each row's value of it
+            # is its by_value
+            "by": self.by.as_dict() if self.by is not None else None,
             "includes": self.includes(),
             "values": rows,
         }
@@ -207,24 +252,56 @@ def sweep_values(scenario: Scenario, parameter: str, values: list[float] | None)
 
 
 def sweep_variants(
-    scenario: Scenario, parameter: str, values: list[float] | None
-) -> tuple[list[float], list[Scenario]]:
-    """The values to run (``sweep_values``) and the scenario at each, every one validated:
-    what a sweep runs, checked before it runs (a job asked for is refused at once).
+    scenario: Scenario,
+    parameter: str,
+    values: list[float] | None,
+    by: str | None = None,
+    by_values: list[float] | None = None,
+) -> tuple[list[float], list[float] | None, list[Scenario]]:
+    """The values to run (``sweep_values``), the second parameter's (None without one) and
+    the scenario at each value, or at each pair of values (the first parameter's outermost),
+    every one validated: what a sweep runs, checked before it runs (a job asked for is
+    refused at once).
 
-    Raises ``ValueError`` naming the parameter or the value, and why."""
+    Raises ``ValueError`` naming the parameter, the value or the pair, and why."""
     ordered = sweep_values(scenario, parameter, values)
-    variants = []
-    for value in ordered:
-        try:
-            variants.append(scenario.replace({parameter: value}, source="sweep"))
-        except ScenarioError as error:  # its problems, each naming its field
-            lines = str(error).splitlines()
-            problems = "; ".join(line.strip() for line in lines[1:]) or lines[0]
-            raise ValueError(
-                f"values: {_shown(value)} makes no valid scenario ({problems})"
-            ) from None
-    return ordered, variants
+    if by is None:
+        if by_values is not None:
+            raise ValueError("by_values: name the second parameter (by) they are values of")
+        return ordered, None, [_variant(scenario, {parameter: value}) for value in ordered]
+    if by == parameter:
+        raise ValueError(f"by: {by} is the parameter the sweep varies already; name another")
+    try:
+        seconds = sweep_values(scenario, by, by_values)
+    except ValueError as error:
+        field, _, reason = str(error).partition(": ")
+        raise ValueError(f"{'by' if field == 'parameter' else 'by_values'}: {reason}") from None
+    if len(ordered) * len(seconds) > MAX_VALUES:
+        raise ValueError(
+            f"by_values: at most {MAX_VALUES} pairs of values in one sweep, got "
+            f"{len(ordered)} x {len(seconds)} = {len(ordered) * len(seconds)}"
+        )
+    variants = [
+        _variant(scenario, {parameter: value, by: second})
+        for value in ordered
+        for second in seconds
+    ]
+    return ordered, seconds, variants
+
+
+def _variant(scenario: Scenario, changes: dict[str, float]) -> Scenario:
+    """The scenario with these values, or a ``ValueError`` naming them and its problems."""
+    try:
+        return scenario.replace(changes, source="sweep")
+    except ScenarioError as error:  # its problems, each naming its field
+        lines = str(error).splitlines()
+        problems = "; ".join(line.strip() for line in lines[1:]) or lines[0]
+        field = "values" if len(changes) == 1 else "by_values"
+        shown = ", ".join(
+            _shown(value) if len(changes) == 1 else f"{path} {_shown(value)}"
+            for path, value in changes.items()
+        )
+        raise ValueError(f"{field}: {shown} makes no valid scenario ({problems})") from None
 
 
 def run_sweep(
@@ -236,8 +313,11 @@ def run_sweep(
     processes: int = 1,
     client: Client | None = None,
     progress: Progress | None = None,
+    by: str | None = None,
+    by_values: list[float] | None = None,
 ) -> Sweep:
-    """Run the scenario at several values of one parameter, with common random numbers.
+    """Run the scenario at several values of one parameter (or at every pair of values of
+    two), with common random numbers.
 
     Parameters
     ----------
@@ -259,23 +339,33 @@ def run_sweep(
         A Dask client whose cluster runs the chunks instead.
     progress : callable, optional
         Called with (chunks done, chunks in all).
+    by : str, optional
+        A second parameter, for a grid: every value of ``parameter`` runs at every one of
+        ``by_values``.
+    by_values : list of float, optional
+        The second parameter's values (default: five across its range); its own runs too.
 
     Returns
     -------
     Sweep
-        Every value's outcomes per replication; ``as_dict()`` summarises them.
+        Every value's (or pair's) outcomes per replication; ``as_dict()`` summarises them.
 
     Raises
     ------
     ValueError
-        If the parameter is not a number of the scenario, a value is not one it can take (the
-        message names the value and why), or there are no values to try.
+        If a parameter is not a number of the scenario, a value is not one it can take (the
+        message names the value and why), there are no values to try, or more than
+        ``MAX_VALUES`` values or pairs of them.
     """
-    ordered, variants = sweep_variants(scenario, parameter, values)
+    ordered, seconds, variants = sweep_variants(scenario, parameter, values, by, by_values)
     outputs = replication_values(
         variants, replications, seed, sweep_outputs, processes, progress, client
     )
     unit, meaning = parameter_info(parameter)
+    second = None
+    if by is not None and seconds is not None:
+        by_unit, by_meaning = parameter_info(by)
+        second = Axis(by, by_unit, by_meaning, parameter_value(scenario, by), tuple(seconds))
     return Sweep(
         scenario=scenario.name,
         parameter=parameter,
@@ -288,4 +378,5 @@ def run_sweep(
         goal_persons=scenario.operation.goal_persons,
         goals=tuple(variant.operation.goal_persons for variant in variants),
         outputs=np.stack(outputs),
+        by=second,
     )

@@ -27,6 +27,16 @@ def answer_rows(kind: str, answer: dict[str, Any]) -> list[Row]:
     Raises ``ValueError`` for a kind that has no table."""
     if kind == "check":
         return [_flat(finding) for finding in answer["findings"]]
+    if kind == "sweep" and answer.get("by"):  # a grid: both parameters and their values first
+        return [
+            {
+                "parameter": answer["parameter"],
+                "value": row["value"],
+                "by": answer["by"]["parameter"],
+                **_flat(row),
+            }
+            for row in answer["values"]
+        ]
     if kind == "sweep":
         return [{"parameter": answer["parameter"], **_flat(row)} for row in answer["values"]]
     if kind == "requirement":

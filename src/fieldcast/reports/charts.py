@@ -355,27 +355,48 @@ def sensitivity_chart(answer: Sensitivity) -> Figure:
 
 def sweep_chart(answer: dict[str, Any]) -> Figure:
     """A sweep (``Sweep.as_dict()``): target persons arrested by the end of field work at each
-    value (median, 90% interval), the scenario's own value marked; the goal when on the
-    scale. The dashboard's figure of the same is ``interactive.sweep_figure``."""
+    value (median, 90% interval; a grid's medians, a line per value of its second parameter),
+    the scenario's own value marked; the goal when on the scale. The dashboard's figure of
+    the same is ``interactive.sweep_figure``."""
     rows = answer["values"]
-    values = [row["value"] for row in rows]
+    by = answer.get("by")  # a sweep kept before 2026-12-08 has none
     arrested = {q: [row["persons_arrested"][q] for row in rows] for q in ("p05", "median", "p95")}
     own = next(row for row in rows if row["scenarios_own"])
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     axes = figure.subplots()
-    axes.fill_between(
-        values,
-        arrested["p05"],
-        arrested["p95"],
-        color=SHADES[0],
-        alpha=0.15,
-        linewidth=0,
-        label="90% interval",
-        gid="sweep:band",
-    )
-    axes.plot(
-        values, arrested["median"], marker="o", color=SHADES[0], label="median", gid="sweep:median"
-    )
+    if by is None:
+        values = [row["value"] for row in rows]
+        axes.fill_between(
+            values,
+            arrested["p05"],
+            arrested["p95"],
+            color=SHADES[0],
+            alpha=0.15,
+            linewidth=0,
+            label="90% interval",
+            gid="sweep:band",
+        )
+        axes.plot(
+            values,
+            arrested["median"],
+            marker="o",
+            color=SHADES[0],
+            label="median",
+            gid="sweep:median",
+        )
+    else:  # without bands, which would hide one another: the intervals are in the table
+        for index, second in enumerate(by["values"]):
+            line = [row for row in rows if row["by_value"] == second]
+            now = " (now)" if second == by["scenarios_own_value"] else ""
+            axes.plot(
+                [row["value"] for row in line],
+                [row["persons_arrested"]["median"] for row in line],
+                marker="o",
+                color=SHADES[index // len(LINE_STYLES) % len(SHADES)],
+                linestyle=LINE_STYLES[index % len(LINE_STYLES)],
+                label=f"{by['parameter']} {second:,}{now}",
+                gid=f"sweep:median:{index}",
+            )
     axes.plot(
         [own["value"]],
         [own["persons_arrested"]["median"]],
@@ -383,11 +404,12 @@ def sweep_chart(answer: dict[str, Any]) -> Figure:
         markersize=9,
         linestyle="none",
         color=SHADES[2],
-        label="the scenario's own value",
+        label="the scenario's own value" + ("s" if by is not None else ""),
         gid="sweep:own",
     )
     goal = answer["goal_persons"]
     title = f"{answer['scenario']}: target persons arrested by the end of field work"
+    title += " (medians)" if by is not None else ""
     if goal <= 1.5 * max(arrested["p95"]):
         axes.axhline(goal, color="black", linestyle="-.", linewidth=1, label=f"goal: {goal:,}")
     else:

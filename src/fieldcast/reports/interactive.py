@@ -132,43 +132,68 @@ def comparison_figure(runs: list[StoredRun]) -> dict[str, Any]:
 
 def sweep_figure(answer: dict[str, Any]) -> dict[str, Any]:
     """A sweep (``Sweep.as_dict()``): target persons arrested by the end of field work at each
-    value, the median and the 90% interval, the scenario's own value marked, with the goal
-    when it is on the scale."""
+    value, the median and the 90% interval (a grid's medians, a line per value of its second
+    parameter, each point's interval on hover), the scenario's own value marked, with the
+    goal when it is on the scale."""
     rows = answer["values"]
+    by = answer.get("by")  # a sweep kept before 2026-12-08 has none
     values = [row["value"] for row in rows]
     arrested = {q: [row["persons_arrested"][q] for row in rows] for q in ("p05", "median", "p95")}
     own = next(row for row in rows if row["scenarios_own"])
-    traces: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "x": values + values[::-1],
-            "y": arrested["p95"] + arrested["p05"][::-1],
-            "mode": "lines",
-            "fill": "toself",
-            "fillcolor": BAND,
-            "line": {"width": 0},
-            "hoverinfo": "skip",
-            "name": "90% interval",
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "x": values,
-            "y": arrested["median"],
-            "line": {"color": LINE, "width": 2},
-            "name": "median",
-        },
+    traces: list[dict[str, Any]] = []
+    if by is None:
+        traces += [
+            {
+                "type": "scatter",
+                "x": values + values[::-1],
+                "y": arrested["p95"] + arrested["p05"][::-1],
+                "mode": "lines",
+                "fill": "toself",
+                "fillcolor": BAND,
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "name": "90% interval",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": values,
+                "y": arrested["median"],
+                "line": {"color": LINE, "width": 2},
+                "name": "median",
+            },
+        ]
+    else:  # without bands, which would hide one another
+        for index, second in enumerate(by["values"]):
+            line = [row for row in rows if row["by_value"] == second]
+            now = " (now)" if second == by["scenarios_own_value"] else ""
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "x": [row["value"] for row in line],
+                    "y": [row["persons_arrested"]["median"] for row in line],
+                    "text": [
+                        "90% interval {p05:,.0f} to {p95:,.0f}".format(**row["persons_arrested"])
+                        for row in line
+                    ],
+                    "line": {"color": PALETTE[index % len(PALETTE)], "width": 2},
+                    "name": f"{by['parameter']} {second:,}{now}",
+                }
+            )
+    traces.append(
         {
             "type": "scatter",
             "mode": "markers",
             "x": [own["value"]],
             "y": [own["persons_arrested"]["median"]],
             "marker": {"color": TWIN, "size": 11, "symbol": "diamond"},
-            "name": "the scenario's own value",
-        },
-    ]
+            "name": "the scenario's own value" + ("s" if by is not None else ""),
+        }
+    )
     goal = answer["goal_persons"]
-    title = f"Target persons arrested by the end of field work, by {answer['parameter']}"
+    title = "Target persons arrested by the end of field work"
+    title += f", by {answer['parameter']}" if by is None else ", medians"
     if goal <= 1.5 * max(arrested["p95"]):
         traces.append(_goal_line(goal, [values[0], values[-1]]))
     else:

@@ -360,21 +360,30 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
 
 
 def render_sweep(answer: dict[str, Any], console: Console) -> None:
-    """Print a sweep (``Sweep.as_dict()``): one row per value, the scenario's own marked."""
-    unit = f" ({answer['unit']})" if answer["unit"] else ""
+    """Print a sweep (``Sweep.as_dict()``): one row per value (or pair of values), the
+    scenario's own marked; a grid's chance of the goal and persons arrested also as a grid."""
+    by = answer.get("by")  # a sweep kept before 2026-12-08 has none
+    varied = answer["parameter"] if by is None else f"{answer['parameter']} and {by['parameter']}"
     table = Table(
-        title=f"{answer['scenario']}: what if {answer['parameter']} were different",
-        title_justify="left",
+        title=f"{answer['scenario']}: what if {varied} were different", title_justify="left"
     )
     rows = answer["values"]
     when = sweep_goal_days(rows)
+    values = [_headed("value" if by is None else answer["parameter"], answer["unit"])]
+    if by is not None:
+        values.append(_headed(by["parameter"], by["unit"]))
     columns = ["P(goal)", "arrested", "change", "removed", "cost", "binds"]
-    for column in (f"value{unit}", *columns[:1], *(["goal day"] if when else []), *columns[1:]):
+    for column in (*values, *columns[:1], *(["goal day"] if when else []), *columns[1:]):
         table.add_column(column, justify="left" if column == "binds" else "right")
     for row, day in zip(rows, when or [None] * len(rows), strict=True):
         change = row["change_in_persons_arrested"]
+        now = " (now)" if row["scenarios_own"] else ""
         table.add_row(
-            f"{row['value']:,}" + (" (now)" if row["scenarios_own"] else ""),
+            *(
+                [f"{row['value']:,}{now}"]
+                if by is None
+                else [f"{row['value']:,}{now}", f"{row['by_value']:,}{now}"]
+            ),
             f"{row['p_goal']:.3f}",
             *([day] if when else []),
             _range(row["persons_arrested"]),
@@ -384,23 +393,60 @@ def render_sweep(answer: dict[str, Any], console: Console) -> None:
             ", ".join(name.replace("_", " ") for name in row["binds"]) or "none",
         )
     _show(console, table)
+    if by is not None:
+        _show(console, _sweep_grid(answer, by))
     goal_day = (
         "goal day: the field day by which half the replications reach the goal (its interval "
         "in --json); "
         if when
         else ""
     )
+    meanings = f"{answer['parameter']}: {answer['meaning']}. "
+    if by is not None:
+        meanings += f"{by['parameter']}: {by['meaning']}. "
+    own = "value" if by is None else "pair of values"
     _show(
         console,
         Text(
-            f"{answer['parameter']}: {answer['meaning']}. {goal_day}arrested: target persons "
-            "arrested by the end of field work, and change: theirs against the scenario's own "
-            "value; removed: persons removed by the horizon; cost: in all to the horizon (the "
-            "median; its interval in --json).",
+            f"{meanings}{goal_day}arrested: target persons arrested by the end of field work, "
+            f"and change: theirs against the scenario's own {own}; removed: persons removed by "
+            "the horizon; cost: in all to the horizon (the median; its interval in --json).",
             style="dim",
         ),
     )
     _show(console, Text(answer["includes"], style="dim"))
+
+
+def _headed(parameter: str, unit: str) -> str:
+    return f"{parameter} ({unit})" if unit else parameter
+
+
+def _sweep_grid(answer: dict[str, Any], by: dict[str, Any]) -> Table:
+    """A grid's median persons arrested and P(goal): a row per value of the first parameter,
+    a column per value of the second, the scenario's own values marked."""
+    grid = Table(
+        title=f"Median target persons arrested (P(goal)), {answer['parameter']} down, "
+        f"{by['parameter']} across",
+        title_justify="left",
+    )
+    grid.add_column(answer["parameter"], justify="right")
+    for second in by["values"]:
+        grid.add_column(
+            f"{second:,}" + (" (now)" if second == by["scenarios_own_value"] else ""),
+            justify="right",
+        )
+    cells = {(row["value"], row["by_value"]): row for row in answer["values"]}
+    for value in dict.fromkeys(row["value"] for row in answer["values"]):
+        own = " (now)" if value == answer["scenarios_own_value"] else ""
+        grid.add_row(
+            f"{value:,}{own}",
+            *(
+                f"{cells[value, second]['persons_arrested']['median']:,.0f} "
+                f"({cells[value, second]['p_goal']:.2f})"
+                for second in by["values"]
+            ),
+        )
+    return grid
 
 
 def _signed_range(interval: dict[str, Any]) -> str:
