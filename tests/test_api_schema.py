@@ -9,6 +9,7 @@ also meet ids that exist.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ EXAMPLES = 40  # per operation
 # The schema is read when the module is imported (schemathesis's lazy fixture loading does
 # not work with this pytest); the store it serves is filled before the first test.
 FOLDER = Path(tempfile.mkdtemp(prefix="fieldcast-api-"))
+atexit.register(shutil.rmtree, FOLDER, ignore_errors=True)
 WEB = WebSettings(FOLDER / "runs.duckdb", FOLDER / "scenarios", workers=0, queue_limit=5)
 APP = create_app(WEB)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +128,7 @@ def test_prior_predictive_follows_its_draws(ranged: Scenario, predictive) -> Non
 
 
 def test_forecast_reports_both_intervals_and_says_what_they_include(tmp_path: Path) -> None:
-    store = Path(tempfile.mkdtemp(prefix="fieldcast-assumptions-")) / "runs.duckdb"
+    store = tmp_path / "runs.duckdb"
     result = subprocess.run(
         [*FORECAST, "-n", "400", "--seed", "1", "--json", "--draws", "40"],
         capture_output=True,

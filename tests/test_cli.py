@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 
 
 STORE = Path(tempfile.mkdtemp(prefix="fieldcast-cli-")) / "runs.duckdb"
+atexit.register(shutil.rmtree, STORE.parent, ignore_errors=True)  # shared by this module's tests
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
