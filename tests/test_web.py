@@ -428,6 +428,8 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
 
     findings = jobs["check"]["result"]["findings"]
     assert findings and all(finding["message"] in shown["check"] for finding in findings)
+    # downloaded as `fieldcast check --json` prints it: the list of findings
+    assert client.get(f"/jobs/{job_ids['check']}/download/answer.json").json() == findings
 
     plan = jobs["plan"]["result"]
     assert plan["teams"] == 20 and plan["notes"]

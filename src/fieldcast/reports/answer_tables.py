@@ -70,6 +70,12 @@ def answer_rows(kind: str, answer: dict[str, Any]) -> list[Row]:
     raise ValueError(f"a {kind} answer has no table")
 
 
+def answer_json(kind: str, answer: dict[str, Any]) -> Any:
+    """A planning answer as the command line's ``--json`` prints it: a check's findings as a
+    list (a job keeps them as ``{"findings": [...]}``), the others as they are."""
+    return answer["findings"] if kind == "check" else answer
+
+
 def answer_csv(kind: str, answer: dict[str, Any]) -> str:
     """The rows of ``answer_rows`` as CSV text, with a header of every column any row has
     (in the order they first appear); a row without a column leaves its cell empty."""

@@ -57,7 +57,7 @@ from fieldcast.jobs import (
     submit,
 )
 from fieldcast.observations import ObservationError, check_name, parse_observations
-from fieldcast.reports.answer_tables import ANSWER_KINDS, answer_csv
+from fieldcast.reports.answer_tables import ANSWER_KINDS, answer_csv, answer_json
 from fieldcast.reports.comparison import (
     PAIRED_NOTE,
     outcome_table,
@@ -460,7 +460,9 @@ def create_app(settings: WebSettings) -> FastAPI:
             raise HTTPException(404, f"job {job_id} has no answer to download")
         name = f"{job.kind}-{job.job_id}"
         if what == "answer.json":
-            return JSONResponse(job.result, headers=_attachment(f"{name}.json"))
+            return JSONResponse(
+                answer_json(job.kind, job.result), headers=_attachment(f"{name}.json")
+            )
         if what == "answer.csv":
             return Response(
                 answer_csv(job.kind, job.result),
