@@ -9,6 +9,7 @@ from pathlib import Path
 from fieldcast.catalog import load_scenario
 from fieldcast.forecast import run_forecast
 from fieldcast.reports.comparison import (
+    OUTCOME_ROWS,
     Change,
     paired_changes,
     scenario_changes,
@@ -91,3 +92,13 @@ def test_runs_of_one_seed_pair_up_replication_by_replication(tmp_path: Path) -> 
     assert unpaired_because(first, replace(second, engine="reference")) == (
         "the reference engine draws its own random numbers"
     )
+
+
+def test_what_binds_is_said_in_words_as_the_forecast_says_it() -> None:
+    """A resource's name in the outcomes of compared runs reads as in every other report."""
+    summaries = [
+        {"binding": {"binds": ["team_capacity", "beds"]}},
+        {"binding": {"binds": []}},
+    ]
+    _, pick, _ = next(row for row in OUTCOME_ROWS if row[0] == "what binds")
+    assert [pick(summary) for summary in summaries] == ["team capacity, beds", "nothing"]

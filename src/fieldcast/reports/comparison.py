@@ -95,7 +95,11 @@ OUTCOME_ROWS = (
         "interval",
     ),
     ("total cost (USD)", lambda s: s["cost"]["total"], "interval"),
-    ("what binds", lambda s: ", ".join(s["binding"]["binds"]) or "nothing", "text"),
+    (
+        "what binds",
+        lambda s: ", ".join(name.replace("_", " ") for name in s["binding"]["binds"]) or "nothing",
+        "text",
+    ),
 )
 
 
