@@ -225,11 +225,7 @@ def test_a_grid_runs_every_pair_each_the_changed_scenarios_own_run(
             list(range(8, 8 + 12)),
             f"by_values: at most {MAX_VALUES} pairs of values in one sweep, got 5 x 13 = 65",
         ),
-        (
-            "operation.field_days",
-            [0.0],
-            "by_values: city_defaults.teams 2, operation.field_days 0 makes no valid scenario",
-        ),
+        ("operation.field_days", [0.0], "by_values: 0 makes no valid scenario"),
     ],
 )
 def test_a_grid_that_cannot_run_is_refused_naming_the_field(
@@ -238,6 +234,27 @@ def test_a_grid_that_cannot_run_is_refused_naming_the_field(
     with pytest.raises(ValueError) as refused:
         run_sweep(seed_scenario, "city_defaults.teams", None, 2, by=by, by_values=by_values)
     assert said in str(refused.value)
+
+
+def test_a_pair_of_values_valid_alone_but_not_together_is_refused(seed_scenario: Scenario) -> None:
+    """A horizon of 10 days and 14 field days are each valid beside the scenario's other
+    values (7 field days, a horizon of 120), not together; a value that is never valid is
+    refused by its own option first."""
+    with pytest.raises(ValueError) as refused:
+        run_sweep(
+            seed_scenario,
+            "operation.horizon_days",
+            [10],
+            2,
+            by="operation.field_days",
+            by_values=[14],
+        )
+    assert str(refused.value) == (
+        "by_values: operation.horizon_days 10, operation.field_days 14 makes no valid scenario "
+        "(operation: horizon_days (10) must be at least field_days (14))"
+    )
+    with pytest.raises(ValueError, match=r"^values: 2 makes no valid scenario"):
+        run_sweep(seed_scenario, "city_defaults.p_contact", [2], 2, by="operation.field_days")
 
 
 def test_what_binds_follows_the_value(seed_scenario: Scenario) -> None:

@@ -265,10 +265,12 @@ def sweep_variants(
 
     Raises ``ValueError`` naming the parameter, the value or the pair, and why."""
     ordered = sweep_values(scenario, parameter, values)
+    # each value alone first, so that one the parameter cannot take is refused by its own field
+    alone = [_variant(scenario, {parameter: value}, "values") for value in ordered]
     if by is None:
         if by_values is not None:
             raise ValueError("by_values: name the second parameter (by) they are values of")
-        return ordered, None, [_variant(scenario, {parameter: value}) for value in ordered]
+        return ordered, None, alone
     if by == parameter:
         raise ValueError(f"by: {by} is the parameter the sweep varies already; name another")
     try:
@@ -281,22 +283,24 @@ def sweep_variants(
             f"by_values: at most {MAX_VALUES} pairs of values in one sweep, got "
             f"{len(ordered)} x {len(seconds)} = {len(ordered) * len(seconds)}"
         )
-    variants = [
-        _variant(scenario, {parameter: value, by: second})
+    for second in seconds:
+        _variant(scenario, {by: second}, "by_values")
+    variants = [  # a pair whose values are each valid alone may still not be together
+        _variant(scenario, {parameter: value, by: second}, "by_values")
         for value in ordered
         for second in seconds
     ]
     return ordered, seconds, variants
 
 
-def _variant(scenario: Scenario, changes: dict[str, float]) -> Scenario:
-    """The scenario with these values, or a ``ValueError`` naming them and its problems."""
+def _variant(scenario: Scenario, changes: dict[str, float], field: str) -> Scenario:
+    """The scenario with these values, or a ``ValueError`` naming ``field``, the values and
+    the scenario's problems."""
     try:
         return scenario.replace(changes, source="sweep")
     except ScenarioError as error:  # its problems, each naming its field
         lines = str(error).splitlines()
         problems = "; ".join(line.strip() for line in lines[1:]) or lines[0]
-        field = "values" if len(changes) == 1 else "by_values"
         shown = ", ".join(
             _shown(value) if len(changes) == 1 else f"{path} {_shown(value)}"
             for path, value in changes.items()
