@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from fieldcast.catalog import load_scenario
+from fieldcast.costs import replication_costs
 from fieldcast.forecast import run_forecast
 from fieldcast.reports.comparison import (
     OUTCOME_ROWS,
@@ -85,6 +86,28 @@ def test_runs_of_one_seed_pair_up_replication_by_replication(tmp_path: Path) -> 
             found["p95"],
         )
     assert rows["persons arrested by end of field work"]["low"] > 0  # 0.4 > 0.3, paired
+    # the cost, from each replication's bed-days, monitor-days and removals as stored: each
+    # run's median is its forecast's, and the change that of the per-replication differences
+    costs = [
+        replication_costs(
+            f.scenario.costs,
+            float(f.results.officer_days.sum()),
+            f.results.bed_days,
+            f.results.monitor_days,
+            f.results.outcome("removals", when="horizon"),
+        )
+        for f in forecasts
+    ]
+    for run, cost in zip((first, second), costs, strict=True):
+        assert interval(cost)["median"] == run.summary["cost"]["total"]["median"]
+    found = interval(costs[1] - costs[0])
+    cost_row = rows["total cost (USD)"]
+    assert (cost_row["difference"], cost_row["low"], cost_row["high"]) == (
+        found["median"],
+        found["p05"],
+        found["p95"],
+    )
+    assert cost_row["low"] > 0  # more arrests: more beds, monitors and removals to pay for
     other_seed = store.get(store.save(run_forecast(more, replications=300, seed=6), seconds=1.0))
     assert paired_changes(first, other_seed, totals[0], totals[1])["unpaired"] == (
         "their seeds differ (5 and 6)"

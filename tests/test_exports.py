@@ -202,7 +202,7 @@ def test_a_run_stored_before_outcomes_were_kept(tmp_path: Path) -> None:
     forecast = run_forecast(load_scenario("seed-2019"), replications=20, seed=3)
     run_id = store.save(forecast, 1.0)
     with duckdb.connect(str(store.path)) as connection:
-        for table in ("outcomes", "jobs"):  # the tables of versions 4 and 5
+        for table in ("outcomes", "jobs", "resource_use"):  # the tables of versions 4, 5, 7
             connection.execute(f"DROP TABLE {table}")
         connection.execute("UPDATE store_info SET value = '3' WHERE key = 'schema_version'")
     assert store.replication(run_id, 2) is None

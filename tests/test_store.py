@@ -21,7 +21,7 @@ from fieldcast.metrics import METRICS
 from fieldcast.scenario import Scenario
 from fieldcast.store import RunStore, StoreError
 
-RUN_TABLES = ("store_info", "runs", "daily", "trajectories", "outcomes")
+RUN_TABLES = ("store_info", "runs", "daily", "trajectories", "outcomes", "resource_use")
 FIELDCAST = str(Path(sys.executable).parent / "fieldcast")
 
 
@@ -63,6 +63,13 @@ def _integrity(path: Path) -> tuple[int, list[str]]:
             ).fetchone()[0]
             if daily == 0 or trajectories == 0:
                 problems.append(f"{run_id}: {daily} daily rows, {trajectories} trajectory rows")
+            replications, used = connection.execute(
+                "SELECT replications, (SELECT count(*) FROM resource_use WHERE run_id = ?) "
+                "FROM runs WHERE run_id = ?",
+                [run_id, run_id],
+            ).fetchone()
+            if used != replications:
+                problems.append(f"{run_id}: resource use of {used} of {replications} replications")
         orphans = connection.execute(
             "SELECT count(*) FROM daily WHERE run_id NOT IN (SELECT run_id FROM runs)"
         ).fetchone()[0]
@@ -106,6 +113,7 @@ def test_export_writes_every_table(tmp_path: Path, forecast: Forecast) -> None:
             f"daily.{file_format}",
             f"trajectories.{file_format}",
             f"outcomes.{file_format}",
+            f"resource_use.{file_format}",
         ]
         daily_rows = duckdb.sql(f"SELECT count(*) FROM '{files[1]}'").fetchall()[0][0]
         days, places = len(forecast.results.days), len(forecast.results.places)

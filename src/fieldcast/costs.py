@@ -23,3 +23,14 @@ def cost_items(
         monitor_days * costs.monitor_day,
         removed_persons * costs.removal_seat,
     )
+
+
+def replication_costs(
+    costs: Costs,
+    officer_days: float,
+    bed_days: np.ndarray,
+    monitor_days: np.ndarray,
+    removed_persons: np.ndarray,
+) -> np.ndarray:
+    """The total cost of each replication in USD: the sum of its ``cost_items``."""
+    return sum(cost_items(costs, officer_days, bed_days, monitor_days, removed_persons))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from fieldcast.assumptions import PriorPredictive, prior_predictive
-from fieldcast.costs import cost_items
+from fieldcast.costs import cost_items, replication_costs
 from fieldcast.metrics import MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
 from fieldcast.replications import simulate_many, simulate_one
@@ -200,14 +200,9 @@ class Forecast:
         results = self.results
         officer_days = float(results.officer_days.sum())
         removed_persons = results.outcome("removals", when="horizon")
-        officers, beds, monitors, transport = cost_items(
-            self.scenario.costs,
-            officer_days,
-            results.bed_days,
-            results.monitor_days,
-            removed_persons,
-        )
-        total = officers + beds + monitors + transport
+        used = (officer_days, results.bed_days, results.monitor_days, removed_persons)
+        officers, beds, monitors, transport = cost_items(self.scenario.costs, *used)
+        total = replication_costs(self.scenario.costs, *used)
         arrested = results.outcome("arrests", when="horizon")
         with np.errstate(divide="ignore", invalid="ignore"):
             per_arrest = np.where(arrested > 0, total / arrested, np.nan)

@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # calibration needs scipy: a forecast, which stores runs, doe
     from fieldcast.posterior import Assessment
     from fieldcast.tracking import FilterState, Tracking
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 STORE_ENVIRONMENT = "FIELDCAST_STORE"
 
 _SCHEMA = [
@@ -103,6 +103,17 @@ _SCHEMA = [
 ]
 # What each schema version adds to the one before: an older store is upgraded in place.
 _UPGRADES = {
+    7: [
+        # every replication's use of beds and monitors: with its removals (in ``outcomes``)
+        # and the run's scheduled officer-days, its cost (``costs.replication_costs``), which
+        # ``runs compare`` pairs up; runs stored before version 7 have none
+        """CREATE TABLE resource_use (
+            run_id VARCHAR NOT NULL,
+            replication INTEGER NOT NULL,
+            bed_days DOUBLE NOT NULL,  -- persons x days in family detention
+            monitor_days DOUBLE NOT NULL  -- households x days on an ankle monitor
+        )""",
+    ],
     6: [
         # when the running job was claimed, and its worker's estimate of the time it has left
         # (``jobs.Pace``); NULL for jobs that ran before
@@ -527,6 +538,11 @@ class RunStore:
         daily_rows = _daily_columns(forecast)  # noqa: F841 (read by name in the SQL below)
         trajectory_rows = _trajectory_columns(forecast.results)  # noqa: F841 (likewise)
         outcome = outcome_rows(forecast.results, forecast.scenario)  # noqa: F841 (likewise)
+        resources = {  # noqa: F841 (likewise)
+            "replication": np.arange(len(forecast.results.bed_days)),
+            "bed_days": forecast.results.bed_days,
+            "monitor_days": forecast.results.monitor_days,
+        }
         names = {
             "places": list(forecast.results.places),
             "metrics": list(STORED_METRICS),
@@ -571,6 +587,11 @@ class RunStore:
                     "FROM outcome",
                     {"run_id": run_id, "places": names["places"], "metrics": names["metrics"]},
                 )
+                connection.execute(
+                    "INSERT INTO resource_use SELECT $run_id, replication, bed_days, "
+                    "monitor_days FROM resources",
+                    {"run_id": run_id},
+                )
                 connection.execute("COMMIT")
             except duckdb.ConstraintException:
                 connection.execute("ROLLBACK")
@@ -600,7 +621,7 @@ class RunStore:
         """
         with self._connect(write=True) as connection:
             connection.execute("BEGIN TRANSACTION")
-            for table in ("outcomes", "trajectories", "daily", "runs"):
+            for table in ("resource_use", "outcomes", "trajectories", "daily", "runs"):
                 connection.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             connection.execute("COMMIT")
             self._rewrite(connection)
@@ -1236,8 +1257,9 @@ class RunStore:
     ) -> list[Path]:
         """Write a run's tables as Parquet or CSV files, or one long table.
 
-        The tables: the run (scenario and summary), its daily series, trajectories and (from
-        store schema 4) every replication's kept outcomes. The long table has one row per value:
+        The tables: the run (scenario and summary), its daily series, trajectories, (from
+        store schema 4) every replication's kept outcomes and (from schema 7) its bed-days and
+        monitor-days. The long table has one row per value:
         (scenario, run, seed, replication, day, place, metric, measure, value, series), the
         trajectories with ``series`` "daily" and the outcomes with "outcome"; it is read without
         fieldcast (DuckDB, pandas, polars). Nothing is overwritten.
@@ -1269,7 +1291,8 @@ class RunStore:
         directory = Path(directory)
         with self._connect(write=False) as connection:
             has_outcomes = _has_table(connection, "outcomes")
-        tables = ["runs", "daily", "trajectories"] + (["outcomes"] if has_outcomes else [])
+            kept = [name for name in ("outcomes", "resource_use") if _has_table(connection, name)]
+        tables = ["runs", "daily", "trajectories", *kept]
         queries = {table: f"SELECT * FROM {table} WHERE run_id = '{run_id}'" for table in tables}
         if long:
             queries = {"long": _long_query(run_id, has_outcomes)}
@@ -1337,7 +1360,9 @@ class RunStore:
         dict
             By (day, metric): ``persons`` and ``minors`` per replication, in replication order
             (minors masked where they do not apply); empty for a run stored before fieldcast
-            kept them (store schema 4).
+            kept them (store schema 4). From store schema 7 also each replication's resource
+            use by the last day, (day, ``"bed_days"``) and (day, ``"monitor_days"``), as
+            ``value``: what its cost is computed from.
         """
         run_id = self.resolve(reference)
         with self._connect(write=False) as connection:
@@ -1348,11 +1373,20 @@ class RunStore:
                 "WHERE run_id = ? AND place = ? ORDER BY day, metric, replication",
                 [run_id, TOTAL],
             ).fetchnumpy()
+            used = (
+                connection.execute(
+                    "SELECT bed_days, monitor_days FROM resource_use WHERE run_id = ? "
+                    "ORDER BY replication",
+                    [run_id],
+                ).fetchnumpy()
+                if _has_table(connection, "resource_use")
+                else {"bed_days": np.empty(0)}
+            )
         day, metric = rows["day"], rows["metric"]
         # sorted: each (day, metric) in one stretch, found without a loop over the rows
         new = np.flatnonzero((day[1:] != day[:-1]) | (metric[1:] != metric[:-1])) + 1
         starts, ends = np.r_[0, new], np.r_[new, len(day)]
-        return {
+        totals = {
             (int(day[a]), str(metric[a])): {
                 "persons": rows["persons"][a:b],
                 "minors": rows["minors"][a:b],
@@ -1360,6 +1394,11 @@ class RunStore:
             for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
             if b > a
         }
+        if len(used["bed_days"]) and len(day):
+            last_day = int(day.max())
+            for name in ("bed_days", "monitor_days"):
+                totals[(last_day, name)] = {"value": np.asarray(used[name])}
+        return totals
 
     # -- jobs (the web dashboard's queue, ``jobs.py``) ------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fieldcast.costs import replication_costs
 from fieldcast.results import interval, paired_change
 from fieldcast.scenario import Scenario
 
@@ -122,8 +123,8 @@ def outcome_table(summaries: list[dict[str, Any]]) -> list[tuple[str, list[str]]
 
 PAIRED_NOTE = (
     "Same seed and replications: replication k of one run against replication k of the other "
-    "(common random numbers). Persons: the median of the paired differences and their 90% "
-    "interval; P(goal): the difference in points with its 95% confidence interval."
+    "(common random numbers). Persons and cost: the median of the paired differences and their "
+    "90% interval; P(goal): the difference in points with its 95% confidence interval."
 )
 
 # The outcomes paired replication by replication: (label, when, metric, measure), from what
@@ -182,8 +183,15 @@ def paired_changes(
             "high": 100 * goal["difference_high"],
         }
     ]
-    for label, *where in PAIRED_ROWS:
-        found = interval(values(other, other_totals, *where) - values(first, first_totals, *where))
+    differences = [
+        (label, values(other, other_totals, *where) - values(first, first_totals, *where))
+        for label, *where in PAIRED_ROWS
+    ]
+    costs = [_costs(run, totals) for run, totals in ((first, first_totals), (other, other_totals))]
+    if costs[0] is not None and costs[1] is not None:  # runs stored from store schema 7
+        differences.append((COST_ROW, costs[1] - costs[0]))
+    for label, difference in differences:
+        found = interval(difference)
         rows.append(
             {
                 "outcome": label,
@@ -194,6 +202,25 @@ def paired_changes(
             }
         )
     return {"unpaired": None, "rows": rows}
+
+
+COST_ROW = "total cost (USD)"
+
+
+def _costs(run: StoredRun, totals: Totals) -> np.ndarray | None:
+    """Each replication's total cost from what the store keeps of it (its bed-days,
+    monitor-days and persons removed by the last day, and the run's scheduled officer-days),
+    as the forecast computes it; None for a run stored before they were kept."""
+    last_day = run.scenario.operation.horizon_days - 1
+    if (last_day, "bed_days") not in totals:
+        return None
+    return replication_costs(
+        run.scenario.costs,
+        run.summary["cost"]["officer_days"],
+        totals[(last_day, "bed_days")]["value"],
+        totals[(last_day, "monitor_days")]["value"],
+        np.asarray(totals[(last_day, "removals")]["persons"], dtype=float),
+    )
 
 
 def paired_with_first(runs: list[StoredRun], totals: list[Totals]) -> list[dict[str, Any]]:
