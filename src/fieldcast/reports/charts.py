@@ -359,7 +359,7 @@ def sweep_chart(answer: dict[str, Any]) -> Figure:
     the scenario's own value marked; the goal when on the scale. The dashboard's figure of
     the same is ``interactive.sweep_figure``."""
     rows = answer["values"]
-    by = answer.get("by")  # a sweep kept before 2026-12-08 has none
+    by = answer.get("by")  # a sweep kept before grids (2026-12-07) has none
     arrested = {q: [row["persons_arrested"][q] for row in rows] for q in ("p05", "median", "p95")}
     own = next(row for row in rows if row["scenarios_own"])
     figure = Figure(figsize=(8, 4.5), layout="constrained")

@@ -136,7 +136,7 @@ def sweep_figure(answer: dict[str, Any]) -> dict[str, Any]:
     parameter, each point's interval on hover), the scenario's own value marked, with the
     goal when it is on the scale."""
     rows = answer["values"]
-    by = answer.get("by")  # a sweep kept before 2026-12-08 has none
+    by = answer.get("by")  # a sweep kept before grids (2026-12-07) has none
     values = [row["value"] for row in rows]
     arrested = {q: [row["persons_arrested"][q] for row in rows] for q in ("p05", "median", "p95")}
     own = next(row for row in rows if row["scenarios_own"])

@@ -362,7 +362,7 @@ def render_sensitivity(answer: dict[str, Any], console: Console) -> None:
 def render_sweep(answer: dict[str, Any], console: Console) -> None:
     """Print a sweep (``Sweep.as_dict()``): one row per value (or pair of values), the
     scenario's own marked; a grid's chance of the goal and persons arrested also as a grid."""
-    by = answer.get("by")  # a sweep kept before 2026-12-08 has none
+    by = answer.get("by")  # a sweep kept before grids (2026-12-07) has none
     varied = answer["parameter"] if by is None else f"{answer['parameter']} and {by['parameter']}"
     table = Table(
         title=f"{answer['scenario']}: what if {varied} were different", title_justify="left"
