@@ -136,6 +136,8 @@ PAIRED_ROWS = (
     ("persons released on notice", "horizon", "notices", "persons"),
     ("collateral arrests (persons)", "horizon", "collateral_arrests", "persons"),
 )
+# and, for runs that keep each replication's resource use (store schema 7), its total cost
+COST_ROW = "total cost (USD)"
 Totals = dict[tuple[int, str], dict[str, np.ndarray]]  # ``store.national_outcomes``
 
 
@@ -202,9 +204,6 @@ def paired_changes(
             }
         )
     return {"unpaired": None, "rows": rows}
-
-
-COST_ROW = "total cost (USD)"
 
 
 def _costs(run: StoredRun, totals: Totals) -> np.ndarray | None:
