@@ -1085,8 +1085,9 @@ def test_a_job_kept_before_its_times_were_reads_and_is_upgraded(tmp_path: Path) 
     store = RunStore(tmp_path / "runs.duckdb")
     job, _ = submit(store, JobRequest("check", load_scenario("seed-2019"), {}), queue_limit=5)
     with duckdb.connect(str(store.path)) as connection:
-        for column in ("started_at", "seconds_left"):
+        for column in ("started_at", "seconds_left"):  # version 6's
             connection.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        connection.execute("DROP TABLE resource_use")  # version 7's
         connection.execute("UPDATE store_info SET value = '5' WHERE key = 'schema_version'")
     assert store.job(job.job_id).started_at is None and store.jobs()[0].seconds_left is None
     claimed = store.claim_job("test")
