@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
+
 from fieldcast.catalog import load_scenario
 from fieldcast.costs import replication_costs
 from fieldcast.forecast import run_forecast
@@ -108,6 +110,13 @@ def test_runs_of_one_seed_pair_up_replication_by_replication(tmp_path: Path) -> 
         found["p95"],
     )
     assert cost_row["low"] > 0  # more arrests: more beds, monitors and removals to pay for
+    # a run stored before its resource use was kept (store schema 6): no paired cost, the rest
+    with duckdb.connect(str(store.path)) as connection:
+        connection.execute("DELETE FROM resource_use WHERE run_id = ?", [first.run_id])
+    older = paired_changes(first, second, store.national_outcomes(first.run_id), totals[1])
+    assert [row["outcome"] for row in older["rows"]] == [
+        row["outcome"] for row in paired["rows"] if row["outcome"] != "total cost (USD)"
+    ]
     other_seed = store.get(store.save(run_forecast(more, replications=300, seed=6), seconds=1.0))
     assert paired_changes(first, other_seed, totals[0], totals[1])["unpaired"] == (
         "their seeds differ (5 and 6)"
