@@ -294,7 +294,11 @@ def _asked_from_the_scenario_page(
     page.goto(f"{dashboard}/scenarios/seed-2019")
     page.get_by_label("What").select_option(kind)
     for label, value in settings.items():
-        field = page.get_by_label(label)
+        # exactly (the sweep's "Values" beside its second parameter's "Its values"), but a
+        # choice's accessible name holds its chosen option too: by its label's start then
+        field = page.get_by_label(label, exact=True)
+        if field.count() == 0:
+            field = page.get_by_label(label)
         if field.evaluate("element => element.tagName") == "SELECT":
             field.select_option(value)
         else:
