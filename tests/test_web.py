@@ -22,6 +22,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import variant
+from fieldcast import run_forecast
 from fieldcast.catalog import load_scenario
 from fieldcast.jobs import PACE_SECONDS, JobRequest, Pace, run_job, submit
 from fieldcast.reports.interactive import tracked_figure
@@ -155,6 +157,26 @@ def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
     (tmp_path / "scenarios" / "broken.toml").write_text('extends = "gone.toml"\n')
     broken = client.get("/scenarios/broken")
     assert broken.status_code == 422 and "extends" in broken.text and "gone.toml" in broken.text
+
+
+def test_a_run_of_a_scenario_without_leak_events_is_shown(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """A scenario without leak events (as national) keeps no twin without its leak: its
+    run's page says so and draws the one fan (it answered with a server error before)."""
+    unleaked = variant(load_scenario("seed-2019"), **{"leak.events": []})
+    store = RunStore(tmp_path / "runs.duckdb")
+    run_id = store.save(run_forecast(unleaked, replications=50, seed=3), 1.0)
+    assert not store.get(run_id).has_leak_twin()
+    page = client.get(f"/runs/{run_id}")
+    assert page.status_code == 200
+    assert "This scenario has no leak events" in page.text
+    figure = json.loads(re.search(r'id="fig-leak">(.*?)</script>', page.text).group(1))
+    assert {trace["name"] for trace in figure["data"]} == {
+        "no leak in this scenario: 90% interval",
+        "no leak in this scenario: median",
+    }
+    assert client.get(f"/runs/{run_id}/download/report.html").status_code == 200
 
 
 def test_a_forecast_job_runs_and_its_run_is_shown_and_downloaded(

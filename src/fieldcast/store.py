@@ -350,6 +350,11 @@ class StoredRun:
     summary: dict[str, Any]
     daily: dict[str, np.ndarray]  # columns of the daily table for this run
 
+    def has_leak_twin(self) -> bool:
+        """Whether the run kept its twin without the leak (``variant="no_leak"``): a
+        scenario without leak events has none, being its own."""
+        return bool(np.any(self.daily["variant"] == "no_leak"))
+
     def series(
         self,
         metric: str,

@@ -109,8 +109,7 @@ def leak_effect(run: StoredRun) -> Figure:
     figure = Figure(figsize=(10, 3.6), layout="constrained")
     arrests, at_address = figure.subplots(1, 2)
     variants = (("scenario", "with the leak"), ("no_leak", "without the leak"))
-    stored = set(run.daily["variant"])
-    if "no_leak" not in stored:  # a scenario without leak events is its own twin
+    if not run.has_leak_twin():  # a scenario without leak events is its own twin
         variants = (("scenario", "no leak in this scenario"),)
     for style, (variant, label) in enumerate(variants):
         _fan(

@@ -112,9 +112,15 @@ def _small(layout: dict[str, Any]) -> None:
 
 
 def leak_figure(run: StoredRun) -> dict[str, Any]:
-    """Target persons arrested with and without the leak (the paired no-leak twin)."""
-    traces = _fan(run.series("arrests"), "with the leak", LINE, BAND)
-    traces += _fan(run.series("arrests", variant="no_leak"), "without the leak", TWIN, TWIN_BAND)
+    """Target persons arrested with and without the leak (the paired no-leak twin); a
+    scenario without leak events is its own twin, and has one fan."""
+    if not run.has_leak_twin():
+        traces = _fan(run.series("arrests"), "no leak in this scenario", LINE, BAND)
+    else:
+        traces = _fan(run.series("arrests"), "with the leak", LINE, BAND)
+        traces += _fan(
+            run.series("arrests", variant="no_leak"), "without the leak", TWIN, TWIN_BAND
+        )
     return {"data": traces, "layout": _layout("The leak's effect on arrests", _days_shown(run))}
 
 
