@@ -158,6 +158,9 @@ def test_a_stopped_calibration_resumes_to_the_same_posterior(
     assert resumed["parameters"] == calibrated["parameters"]
     listing = fieldcast(store, "calibrations").stdout
     assert stopped["calibration_id"] in listing  # whole, at 80 columns: to be copied
+    kept = json.loads(fieldcast(store, "calibrations", "--json").stdout)
+    (listed,) = [one for one in kept if one["calibration_id"] == stopped["calibration_id"]]
+    assert listed["stopped"] == "converged" and listed["beta"] == 1.0
 
 
 def test_a_killed_calibration_keeps_its_last_generation(

@@ -142,6 +142,9 @@ def test_scenario_commands(tmp_path: Path) -> None:
     listing = run("scenarios").stdout
     for name in ("seed-2019", "seed-2019-as-executed", "national"):
         assert name in listing
+    listed = {s["name"]: s for s in json.loads(run("scenarios", "--json").stdout)}
+    assert listed["seed-2019"]["default"] and listed["seed-2019"]["target_persons"] == 2040
+    assert {"seed-2019-as-executed", "national", "seed-2019-docket"} <= set(listed)
     shown = run("scenario", "show", "seed-2019").stdout
     assert "city_defaults.p_in_absentia" in shown
     assert "ICE press call, July 2019" in shown

@@ -69,6 +69,11 @@ def test_tracking_day_by_day_goes_on_from_the_stored_filter(workdir: Path) -> No
     assert "Effective sample size" in text and "as of day 4" in text
     listed = fieldcast(store, "trackings").stdout
     assert first["tracking_id"] in listed and summary["tracking_id"] in listed
+    kept = json.loads(fieldcast(store, "trackings", "--json").stdout)
+    assert [(t["tracking_id"], t["day"]) for t in kept][:2] == [
+        (first["tracking_id"], first["as_of_day"]),
+        (summary["tracking_id"], summary["as_of_day"]),
+    ]
 
 
 @pytest.mark.parametrize(

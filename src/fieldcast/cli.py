@@ -1061,8 +1061,24 @@ def sensitivity(
 
 
 @app.command()
-def scenarios() -> None:
+def scenarios(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
     """List the built-in scenarios."""
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": name,
+                    "title": loaded.title,
+                    "default": name == DEFAULT_SCENARIO,
+                    "cities": len(loaded.cities),
+                    "target_persons": sum(c.target_persons for c in loaded.cities),
+                }
+                for name, loaded in ((name, load_scenario(name)) for name in builtin_names())
+            ]
+        )
+        return
     table = Table(title="Built-in scenarios", title_justify="left")
     table.add_column("Name")
     table.add_column("Title")
@@ -1913,10 +1929,22 @@ def backtest(
 
 
 @app.command()
-def trackings(store: StoreOption = None) -> None:
+def trackings(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
     """The tracked forecasts (`forecast --observed`) kept in the run store, oldest first."""
     run_store = _store(store)
     infos = _store_call(run_store.tracking_infos)
+    if as_json:
+        names = ("tracking_id", "created_at", "scenario", "observations", "day", "particles")
+        _print_json(
+            [
+                dict(zip(names, (*info[:1], info[1].isoformat(), *info[2:]), strict=True))
+                for info in infos
+            ]
+        )
+        return
     table = Table(title=f"Tracked forecasts in {run_store.path}", title_justify="left")
     table.add_column("Id", no_wrap=True)
     for column in ("Made (UTC)", "Scenario", "Observations", "As of day", "Particles"):
@@ -1934,9 +1962,17 @@ def trackings(store: StoreOption = None) -> None:
 
 
 @app.command()
-def calibrations(store: StoreOption = None) -> None:
+def calibrations(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
     """The calibrations kept in the run store, oldest first."""
     infos = _store_call(_store(store).calibration_infos)
+    if as_json:
+        _print_json(
+            [{**info.__dict__, "created_at": info.created_at.isoformat()} for info in infos]
+        )
+        return
     table = Table(title=f"Calibrations in {_store(store).path}", title_justify="left")
     table.add_column("Id", no_wrap=True)  # whole, to be copied into --resume
     for column in ("Started (UTC)", "Scenario", "Observations", "Generations", "Stopped"):
