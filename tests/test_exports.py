@@ -15,6 +15,7 @@ import polars
 import pytest
 
 from fieldcast.catalog import load_scenario
+from fieldcast.costs import replication_costs
 from fieldcast.forecast import Forecast, outcome_tuples, replay, run_forecast
 from fieldcast.metrics import FIELD_END_METRICS, MEASURES, METRICS
 from fieldcast.results import outcome_rows
@@ -74,6 +75,18 @@ def test_one_replication_alone_is_the_stored_runs_bit_for_bit(
         == (6, "Total", "arrests", "persons")
     ]
     assert total == [arrests]
+    # its resource use and cost are the run's own, replication by replication
+    results = forecast.results
+    used = (int(results.bed_days[replication]), int(results.monitor_days[replication]))
+    assert (answer["bed_days"], answer["monitor_days"]) == used
+    costs = replication_costs(
+        forecast.scenario.costs,
+        float(results.officer_days.sum()),
+        results.bed_days,
+        results.monitor_days,
+        results.outcome("removals", when="horizon"),
+    )
+    assert answer["total_cost"] == costs[replication]
     if replication < len(forecast.results.trajectories):  # its daily path, too
         kept = forecast.results.trajectories[replication, :, -1, :, MEASURES.index("persons")]
         for index, metric in enumerate(METRICS):
@@ -89,6 +102,11 @@ def test_a_replay_that_differs_is_told(stored: tuple[RunStore, str, Forecast]) -
     kept = outcome_tuples(rows, forecast.scenario)
     assert replay(forecast.scenario, 77, 5, run_id, kept).same_as_stored() is True
     assert replay(forecast.scenario, 78, 5, run_id, kept).same_as_stored() is False
+    used = store.replication_resource_use(run_id, 5)
+    assert replay(forecast.scenario, 77, 5, run_id, kept, used).same_as_stored() is True
+    bed_days, monitor_days = used
+    other = (bed_days + 1, monitor_days)  # a stored bed-day more: told apart too
+    assert replay(forecast.scenario, 77, 5, run_id, kept, other).same_as_stored() is False
     with duckdb.connect(str(store.path)) as connection:
         connection.execute(
             "UPDATE outcomes SET persons = persons + 1 WHERE replication = 5 "

@@ -547,8 +547,11 @@ def _replay(
             )
         rows = _store_call(lambda: run_store.replication(stored_run.run_id, replication))
         stored = None if rows is None else outcome_tuples(rows, stored_run.scenario)
+        used = _store_call(
+            lambda: run_store.replication_resource_use(stored_run.run_id, replication)
+        )
         result = replay(
-            stored_run.scenario, stored_run.seed, replication, stored_run.run_id, stored
+            stored_run.scenario, stored_run.seed, replication, stored_run.run_id, stored, used
         )
     if as_json:
         _print_json(result.summary())

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from fieldcast.assumptions import PriorPredictive, prior_predictive
+from fieldcast.compiled import compile_scenario
 from fieldcast.costs import cost_items, replication_costs
-from fieldcast.metrics import MEASURES, METRICS, STORED_METRICS
+from fieldcast.metrics import HORIZON_METRICS, MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
 from fieldcast.replications import simulate_many, simulate_one
 from fieldcast.results import (
@@ -387,18 +388,25 @@ class Replay:
     outcomes: list[tuple]  # (day, place, metric, households, persons, minors), sorted
     days: np.ndarray  # [day] day numbers
     trajectory: np.ndarray  # [day, place, metric, measure]
+    resource_use: tuple[int, int]  # (bed-days, monitor-days)
+    total_cost: float  # USD, as the forecast's cost of each replication
     run_id: str | None = None
     stored: list[tuple] | None = None  # the stored run's outcome rows, as ``outcomes``
+    stored_resource_use: tuple[int, int] | None = None  # the stored run's, if it kept them
 
     def same_as_stored(self) -> bool | None:
-        """Whether the stored run kept the same outcomes of this replication, to the bit.
+        """Whether the stored run kept the same outcomes (and, if it kept them, bed-days and
+        monitor-days) of this replication, to the bit.
 
         Returns
         -------
         bool or None
             None if there is no stored run, or it kept none (stored before fieldcast did).
         """
-        return None if self.stored is None else self.stored == self.outcomes
+        if self.stored is None:
+            return None
+        used = self.stored_resource_use
+        return self.stored == self.outcomes and used in (None, self.resource_use)
 
     def summary(self) -> dict[str, Any]:
         """The replication as one JSON-ready dictionary (``--replication K --json``).
@@ -418,6 +426,9 @@ class Replay:
             "replication": self.replication,
             "run": self.run_id,
             "same_as_stored": self.same_as_stored(),
+            "bed_days": self.resource_use[0],
+            "monitor_days": self.resource_use[1],
+            "total_cost": self.total_cost,
             "outcomes": [
                 {"day": day, "place": place, "metric": metric, "measure": measure, "value": value}
                 for day, place, metric, *values in self.outcomes
@@ -440,6 +451,7 @@ def replay(
     replication: int,
     run_id: str | None = None,
     stored: list[tuple] | None = None,
+    stored_resource_use: tuple[int, int] | None = None,
 ) -> Replay:
     """Recompute one replication of a run alone, with its daily path.
 
@@ -456,6 +468,8 @@ def replay(
     stored : list of tuple, optional
         That run's outcome rows of this replication (``outcome_tuples`` of
         ``RunStore.replication``), to say whether they agree.
+    stored_resource_use : tuple of int, optional
+        That run's bed-days and monitor-days of it (``RunStore.replication_resource_use``).
 
     Returns
     -------
@@ -471,8 +485,19 @@ def replay(
         outcomes=outcome_tuples(outcome_rows(chunk, scenario, replication), scenario),
         days=days,
         trajectory=chunk.trajectories[0],
+        resource_use=(int(chunk.bed_days[0]), int(chunk.monitor_days[0])),
+        total_cost=float(
+            replication_costs(
+                scenario.costs,
+                float(compile_scenario(scenario).officer_days.sum()),
+                chunk.bed_days,
+                chunk.monitor_days,
+                chunk.at_horizon[:, HORIZON_METRICS.index("removals"), MEASURES.index("persons")],
+            )[0]
+        ),
         run_id=run_id,
         stored=stored,
+        stored_resource_use=stored_resource_use,
     )
 
 

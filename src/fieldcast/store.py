@@ -110,8 +110,8 @@ _UPGRADES = {
         """CREATE TABLE resource_use (
             run_id VARCHAR NOT NULL,
             replication INTEGER NOT NULL,
-            bed_days DOUBLE NOT NULL,  -- persons x days in family detention
-            monitor_days DOUBLE NOT NULL  -- households x days on an ankle monitor
+            bed_days BIGINT NOT NULL,  -- persons x days in family detention
+            monitor_days BIGINT NOT NULL  -- households x days on an ankle monitor
         )""",
     ],
     6: [
@@ -1350,6 +1350,20 @@ class RunStore:
         if len(rows["replication"]) == 0:
             return None
         return rows  # NULLs are masked
+
+    def replication_resource_use(self, reference: str, replication: int) -> tuple[int, int] | None:
+        """A stored run's (bed-days, monitor-days) of one replication; None for a run stored
+        before fieldcast kept them (store schema 7), or a replication it does not have."""
+        run_id = self.resolve(reference)
+        with self._connect(write=False) as connection:
+            if not _has_table(connection, "resource_use"):
+                return None
+            row = connection.execute(
+                "SELECT bed_days, monitor_days FROM resource_use "
+                "WHERE run_id = ? AND replication = ?",
+                [run_id, replication],
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
 
     def national_outcomes(self, reference: str) -> dict[tuple[int, str], dict[str, np.ndarray]]:
         """A stored run's national totals of its kept outcomes, every replication's: what

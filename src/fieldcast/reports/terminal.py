@@ -294,6 +294,14 @@ def render_replay(summary: dict[str, Any], console: Console) -> None:
                 *(_count(values.get(measure)) for measure in ("households", "persons", "minors")),
             )
         _show(console, table)
+    _show(
+        console,
+        Text(
+            f"Bed-days {summary['bed_days']:,} (persons x days in family detention), "
+            f"monitor-days {summary['monitor_days']:,} (households x days): total cost "
+            f"{_money(summary['total_cost'])} to the last day."
+        ),
+    )
     same = summary["same_as_stored"]
     if same is None and summary["run"]:
         _show(
