@@ -365,6 +365,34 @@ def test_yaml_files_and_extends(tmp_path: Path) -> None:
         load_scenario(tmp_path / "loop.toml")
 
 
+def test_an_extending_file_that_changes_the_operation_says_so_in_its_title(
+    tmp_path: Path,
+) -> None:
+    """Reports head with the title: a file that changes the operation without a title of its
+    own must not pass for its base ("10 cities, as planned" of a one-city variant). A file
+    with its own title, or that changes only the name, keeps what it says; the name's note
+    is the file's, not the base's ("chosen for the built-in scenario")."""
+    base = load_scenario("seed-2019")
+    (tmp_path / "one.toml").write_text(
+        'extends = "seed-2019"\nname = "one-city"\n'
+        'cities = [{ name = "Chicago", target_persons = 204 }]\n'
+    )
+    one = load_scenario(tmp_path / "one.toml")
+    assert one.title == f"{base.title} (changed in one.toml)"
+    assert one.provenance["title"].note == "seed-2019's title, marked as changed in one.toml"
+    assert one.provenance["name"].note == "identifier chosen in one.toml"
+    (tmp_path / "titled.toml").write_text(
+        'extends = "one.toml"\ntitle = "Chicago alone"\n[operation]\ngoal_persons = 90\n'
+    )
+    assert load_scenario(tmp_path / "titled.toml").title == "Chicago alone"
+    (tmp_path / "renamed.toml").write_text('extends = "seed-2019"\nname = "mine"\n')
+    assert load_scenario(tmp_path / "renamed.toml").title == base.title
+    (tmp_path / "long.toml").write_text(f'extends = "seed-2019"\ntitle = "{"x" * 200}"\n')
+    (tmp_path / "longer.toml").write_text('extends = "long.toml"\n[operation]\nfield_days = 9\n')
+    longer = load_scenario(tmp_path / "longer.toml")  # cut to the longest title there may be
+    assert len(longer.title) == 200 and longer.title.endswith("…)")
+
+
 def test_a_replaced_list_takes_the_bases_notes_about_it_along(tmp_path: Path) -> None:
     """Fewer cities than the base: the base's provenance of its eleven cities would name
     cities that are gone, so it goes with the list; notes on other parameters stay."""

@@ -23,6 +23,7 @@ import tomli_w
 from fieldcast.scenario import (
     Scenario,
     ScenarioError,
+    changed_title,
     changed_value_provenance,
     editable_data,
     validate_scenario,
@@ -116,7 +117,28 @@ def _resolved_data(reference: str, seen: tuple[str, ...]) -> tuple[dict[str, Any
     changed = _changed_provenance(base_data, data, given, Path(source).name)
     if changed and isinstance(merged.get("provenance", {}), dict):  # else refused as it is
         merged["provenance"] = {**merged.get("provenance", {}), **changed}
+    own = data.get("provenance")
+    own = own if isinstance(own, dict) else {}
+    notes: dict[str, Any] = {}
+    file_name = Path(source).name
+    title = base_data.get("title")
+    if "title" not in data and isinstance(title, str) and set(data) - _NOT_CHANGES:
+        # the base's title would pass this scenario off as the base in every report
+        merged["title"] = changed_title(title, f"changed in {file_name}")
+        notes["title"] = f"{given}'s title, marked as changed in {file_name}"
+    if data.get("name", base_data.get("name")) != base_data.get("name"):
+        notes["name"] = f"identifier chosen in {file_name}"
+    notes = {path: note for path, note in notes.items() if path not in own}
+    if notes and isinstance(merged.get("provenance", {}), dict):
+        merged["provenance"] = {
+            **merged.get("provenance", {}),
+            **{path: {"kind": "assumption", "note": note} for path, note in notes.items()},
+        }
     return merged, source
+
+
+# What an extending file may give without changing the operation it extends
+_NOT_CHANGES = {"name", "title", "provenance"}
 
 
 def _overrides_of_cities_gone(base: dict[str, Any], data: dict[str, Any]) -> list[str]:

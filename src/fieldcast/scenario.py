@@ -920,10 +920,16 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
     ranges = {path: span for path, span in changed.ranges.items() if path not in values}
     # the title says it too: reports head with it, and a stored run keeps it
     settings_text = ", ".join(f"{path}={value}" for path, value in values.items())
-    title = f"{scenario.title} (with {source} {settings_text})".strip()
-    if len(title) > TITLE_LENGTH:
-        title = title[: TITLE_LENGTH - 2] + "…)"
+    title = changed_title(scenario.title, f"with {source} {settings_text}")
     return changed.model_copy(update={"title": title, "ranges": ranges})
+
+
+def changed_title(title: str, how: str) -> str:
+    """A scenario's title with how it was changed in brackets, cut to ``TITLE_LENGTH``: a
+    report heads with the title, and a changed scenario must not pass for the one it came
+    from."""
+    changed = f"{title} ({how})".strip()
+    return changed if len(changed) <= TITLE_LENGTH else changed[: TITLE_LENGTH - 2] + "…)"
 
 
 def parameter_info(path: str) -> tuple[str, str]:
