@@ -1352,8 +1352,21 @@ class RunStore:
         return rows  # NULLs are masked
 
     def replication_resource_use(self, reference: str, replication: int) -> tuple[int, int] | None:
-        """A stored run's (bed-days, monitor-days) of one replication; None for a run stored
-        before fieldcast kept them (store schema 7), or a replication it does not have."""
+        """A stored run's bed-days and monitor-days of one replication.
+
+        Parameters
+        ----------
+        reference : str
+            The run's id, a unique prefix of it, or ``latest``.
+        replication : int
+            Which replication, counted from 0.
+
+        Returns
+        -------
+        tuple of int or None
+            (bed-days, monitor-days); None for a run stored before fieldcast kept them (store
+            schema 7), or a replication it does not have.
+        """
         run_id = self.resolve(reference)
         with self._connect(write=False) as connection:
             if not _has_table(connection, "resource_use"):
