@@ -183,6 +183,16 @@ def test_the_long_export_is_read_by_duckdb_pandas_and_polars(
     ].sort_values("replication")
     assert outcomes["replication"].tolist() == list(range(120))
     np.testing.assert_array_equal(outcomes["value"], forecast.results.outcome("arrests"))
+    # each replication's bed-days and monitor-days, on the last day, in their own measures
+    last_day = forecast.scenario.operation.horizon_days - 1
+    for metric, measure, values in (
+        ("bed_days", "person_days", forecast.results.bed_days),
+        ("monitor_days", "household_days", forecast.results.monitor_days),
+    ):
+        used = frame[(frame["metric"] == metric)].sort_values("replication")
+        assert set(used["measure"]) == {measure} and set(used["day"]) == {last_day}
+        assert set(used["place"]) == {"Total"} and set(used["series"]) == {"outcome"}
+        np.testing.assert_array_equal(used["value"], values)
     # and the kept trajectories, day by day
     daily = frame[
         (frame["series"] == "daily")

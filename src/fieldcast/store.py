@@ -1295,12 +1295,15 @@ class RunStore:
         run_id = self.resolve(reference)
         directory = Path(directory)
         with self._connect(write=False) as connection:
-            has_outcomes = _has_table(connection, "outcomes")
             kept = [name for name in ("outcomes", "resource_use") if _has_table(connection, name)]
+            (scenario_json,) = connection.execute(
+                "SELECT scenario_json FROM runs WHERE run_id = ?", [run_id]
+            ).fetchone()
         tables = ["runs", "daily", "trajectories", *kept]
         queries = {table: f"SELECT * FROM {table} WHERE run_id = '{run_id}'" for table in tables}
         if long:
-            queries = {"long": _long_query(run_id, has_outcomes)}
+            last_day = int(json.loads(scenario_json)["operation"]["horizon_days"]) - 1
+            queries = {"long": _long_query(run_id, kept, last_day)}
         targets = {name: directory / f"{run_id}-{name}.{file_format}" for name in queries}
         if directory.exists() and not directory.is_dir():
             raise StoreError(f"{directory} is a file; give a folder to export into")
@@ -1708,19 +1711,29 @@ class RunStore:
         return [JobInfo(*row) for row in rows]
 
 
-def _long_query(run_id: str, has_outcomes: bool) -> str:
+def _long_query(run_id: str, kept: list[str], last_day: int) -> str:
     """One row per value: the trajectories' and (if stored) the outcomes' measures unpivoted,
-    with the scenario, run and seed that identify each replication's random numbers."""
+    and each replication's bed-days and monitor-days (if stored) as outcomes of the last day
+    in person-days and household-days, with the scenario, run and seed that identify each
+    replication's random numbers."""
     unpivoted = [
         "SELECT *, 'daily' AS series FROM (UNPIVOT (SELECT * FROM trajectories "
         f"WHERE run_id = '{run_id}') ON households, persons, minors "
         "INTO NAME measure VALUE value)"
     ]
-    if has_outcomes:  # UNPIVOT leaves out NULLs: a measure that does not apply has no row
+    if "outcomes" in kept:  # UNPIVOT leaves out NULLs: a measure that does not apply has no row
         unpivoted.append(
             "SELECT *, 'outcome' AS series FROM (UNPIVOT (SELECT * FROM outcomes "
             f"WHERE run_id = '{run_id}') ON households, persons, minors "
             "INTO NAME measure VALUE value)"
+        )
+    if "resource_use" in kept:
+        unpivoted.append(
+            f"SELECT run_id, replication, {last_day} AS day, '{TOTAL}' AS place, metric, "
+            "CASE metric WHEN 'bed_days' THEN 'person_days' ELSE 'household_days' END "
+            "AS measure, value, 'outcome' AS series FROM (UNPIVOT (SELECT * FROM resource_use "
+            f"WHERE run_id = '{run_id}') ON bed_days, monitor_days "
+            "INTO NAME metric VALUE value)"
         )
     return (
         "SELECT runs.scenario_name AS scenario, rows.run_id AS run, runs.seed, "
