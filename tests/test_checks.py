@@ -74,3 +74,12 @@ def test_each_check_fires_only_when_its_problem_is_there(simple_scenario: Scenar
     assert "few_at_address_on_day_0" in codes(early_leak)
     for changed in (no_monitors, few_beds, few_seats, early_leak):
         assert "field_window_too_short" not in codes(changed)
+
+
+def test_a_finding_counts_one_of_a_thing_in_the_singular(seed_scenario: Scenario) -> None:
+    """A plan of one field day says "in 1 field day", not "in 1 field days"."""
+    one_day = variant(seed_scenario, **{"operation.field_days": 1, "operation.tempo": [1.0]})
+    short = next(f for f in check_plan(one_day) if f.code == "field_window_too_short")
+    assert " in 1 field day, fewer than " in short.message
+    week = next(f for f in check_plan(seed_scenario) if f.code == "teams_without_targets")
+    assert "has 2 teams (54 attempts over" in week.message

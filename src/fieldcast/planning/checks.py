@@ -68,7 +68,8 @@ def check_plan(scenario: Scenario) -> list[Finding]:
             findings.append(
                 Finding(
                     "teams_without_targets",
-                    f"{city} has {teams} teams ({city_attempts:,} attempts over the field days) "
+                    f"{city} has {_counted(teams, 'team')} ({_counted(city_attempts, 'attempt')} "
+                    "over the field days) "
                     "but no targets: their officer-days are counted as cost.",
                     {"city": city, "teams": teams, "attempts": int(city_attempts)},
                 )
@@ -79,8 +80,8 @@ def check_plan(scenario: Scenario) -> list[Finding]:
             findings.append(
                 Finding(
                     "field_window_too_short",
-                    f"{city}: its teams can make {city_attempts:,} attempts in "
-                    f"{scenario.operation.field_days} field days, fewer than its "
+                    f"{city}: its teams can make {_counted(city_attempts, 'attempt')} in "
+                    f"{_counted(scenario.operation.field_days, 'field day')}, fewer than its "
                     f"{city_households:,} target households: some will never be visited.",
                     {
                         "city": city,
@@ -128,8 +129,8 @@ def check_plan(scenario: Scenario) -> list[Finding]:
                 "transport",
                 f"Removing the about {to_remove:,.0f} persons detained at the goal needs more "
                 f"than the {seats:,} seats available before the horizon "
-                f"({detention.removal_seats_per_day:,} a day for {removal_days} days after "
-                f"{detention.processing_days} days of processing).",
+                f"({detention.removal_seats_per_day:,} a day for {_counted(removal_days, 'day')} "
+                f"after {_counted(detention.processing_days, 'day')} of processing).",
                 {"persons_to_remove": round(to_remove), "seats_before_horizon": seats},
             )
         )
@@ -149,6 +150,12 @@ def check_plan(scenario: Scenario) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 field day``, ``2 field days``, ``1,000 attempts``: a finding says what it counts
+    as a reader would (a library for plurals would be a dependency for one line)."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _share_at_address_on_day_0(compiled: CompiledScenario) -> float:
