@@ -564,8 +564,8 @@ def _compute(
             settings["parameter"],
             settings["values"],
             progress=progress,
-            by=settings["by"],
-            by_values=settings["by_values"],
+            by=settings.get("by"),  # a sweep kept before grids (2026-12-07) has none
+            by_values=settings.get("by_values"),
             **common,
         ).as_dict()
     from fieldcast.planning.sensitivity import run_sensitivity
