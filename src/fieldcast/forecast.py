@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from fieldcast.assumptions import PriorPredictive, prior_predictive
-from fieldcast.compiled import compile_scenario
 from fieldcast.costs import cost_items, replication_costs
 from fieldcast.metrics import HORIZON_METRICS, MEASURES, METRICS, STORED_METRICS
 from fieldcast.reference import simulate_reference
@@ -476,20 +475,20 @@ def replay(
     Replay
         Its outcomes, daily path and, given ``stored``, the comparison.
     """
-    chunk, days = simulate_one(scenario, seed, replication)
+    chunk, compiled = simulate_one(scenario, seed, replication)
     assert chunk.trajectories is not None
     return Replay(
         scenario=scenario,
         seed=seed,
         replication=replication,
         outcomes=outcome_tuples(outcome_rows(chunk, scenario, replication), scenario),
-        days=days,
+        days=np.arange(compiled.start_day, compiled.start_day + compiled.day_count),
         trajectory=chunk.trajectories[0],
         resource_use=(int(chunk.bed_days[0]), int(chunk.monitor_days[0])),
         total_cost=float(
             replication_costs(
                 scenario.costs,
-                float(compile_scenario(scenario).officer_days.sum()),
+                float(compiled.officer_days.sum()),
                 chunk.bed_days,
                 chunk.monitor_days,
                 chunk.at_horizon[:, HORIZON_METRICS.index("removals"), MEASURES.index("persons")],

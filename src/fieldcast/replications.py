@@ -272,10 +272,12 @@ def simulate(
     return simulate_many([scenario], replications, seed, processes, progress, client, chunk_size)[0]
 
 
-def simulate_one(scenario: Scenario, seed: int, replication: int) -> tuple[ChunkOutput, np.ndarray]:
+def simulate_one(
+    scenario: Scenario, seed: int, replication: int
+) -> tuple[ChunkOutput, CompiledScenario]:
     """Replication ``replication`` of a run of ``scenario`` with ``seed``, alone, with its
-    daily path (its trajectory), and the day numbers of that path."""
+    daily path (its trajectory), and the compiled scenario it ran (its days, its officers)."""
     compiled = compile_scenario(scenario)
     kept = replication + 1  # samples keep the replications with an index below this
     chunk = simulate_chunk(compiled, seed, replication, 1, band_sample=kept, trajectory_sample=kept)
-    return chunk, np.arange(compiled.start_day, compiled.start_day + compiled.day_count)
+    return chunk, compiled
