@@ -27,11 +27,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple
 
+import numba
+
 import fieldcast.engine
 
 ENGINE = "fieldcast.engine"
 ENGINE_COPY = "engine_mutants"  # the package of the engine's mutants
 MUTATION_SHIFT = 56  # the seed's top byte: which engine mutation applies (0: none)
+MUTANTS_CACHE = "numba-cache"  # in the mutants' folder: where their compiled code is kept
 MUTATED = "{mutated}"  # in a replacement of the engine: the condition that guards it
 
 
@@ -188,9 +191,19 @@ def write_mutants(folder: Path) -> None:
 
 
 def _imported(folder: Path, module: str) -> ModuleType:
+    """``module`` from ``folder``, its compiled code cached in ``folder`` too: numba names a
+    cache after its source file's path, and the folder is new in every test session, so in the
+    user's cache each session would leave a copy of the compiled engine (some 20 MB) that no
+    session loads again. numba takes the cache directory when a function is decorated, that
+    is, when its module is imported."""
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
-    return importlib.import_module(module)
+    user_cache = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = str(folder / MUTANTS_CACHE)
+    try:
+        return importlib.import_module(module)
+    finally:
+        numba.config.CACHE_DIR = user_cache
 
 
 def load_mutant(folder: Path, name: str) -> ModuleType:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
 from fieldcast.compiled import compile_scenario
-from fieldcast.engine import simulate_chunk
-from mutants import MUTANTS, engine_copy, engine_mutant, load_mutant
+from fieldcast.engine import day, simulate_chunk
+from mutants import MUTANTS, MUTANTS_CACHE, engine_copy, engine_mutant, load_mutant
 from test_equivalence import (
     FAMILY_ALPHA,
     comparisons,
@@ -58,3 +59,14 @@ def test_the_engine_copy_is_the_engine_when_no_mutant_is_asked(ahead: Path) -> N
     real = simulate_chunk(compiled, 7, 0, 300, trajectory_sample=300)
     np.testing.assert_array_equal(copy.trajectories, real.trajectories)
     np.testing.assert_array_equal(copy.at_horizon, real.at_horizon)
+
+
+@pytest.mark.slow
+def test_the_engine_copy_is_cached_in_its_own_folder(ahead: Path) -> None:
+    """The copy's compiled code is kept in the mutants' folder, which goes at the end of the
+    session, not in the user's cache, where every session would leave 20 MB of it; the real
+    engine's code stays in the user's cache."""
+    # where a function's code is cached: numba's (private) cache locator, which takes it once
+    copy_kernel = engine_copy(ahead).day.one_day
+    assert Path(copy_kernel._cache._cache_path).is_relative_to(ahead / MUTANTS_CACHE)
+    assert Path(day.one_day._cache._cache_path).is_relative_to(numba.config.CACHE_DIR)
