@@ -233,6 +233,15 @@ def _requirement(answer: Answer) -> list[str]:
     ]
 
 
+def _requirement_beds(answer: Answer) -> list[str]:
+    least = answer["levels"][[level["level"] for level in answer["levels"]].index(answer["least"])]
+    return [
+        f"at least {answer['least']:,} free beds (it has {answer['current']:,}) leave no "
+        f"household meant for detention without a bed in {100 * least['p_no_bed_shortfall']:.0f}% "
+        "of the replications",
+    ]
+
+
 def _requirement_national(answer: Answer) -> list[str]:
     levels = {level["level"]: level["persons_arrested_median"] for level in answer["levels"]}
     current = answer["current"]
@@ -316,6 +325,7 @@ FIGURES = [
     Figure("sensitivity national -n 50", _national_morris),
     Figure("forecast seed-2019-docket --no-store", _docket),
     Figure("requirement --goal 2000 --probability 0.9 --vary teams -n 1000", _requirement),
+    Figure("requirement --vary beds -n 1000", _requirement_beds),
     Figure(
         "requirement national --goal 500000 --probability 0.9 --vary teams -n 100",
         _requirement_national,

@@ -1,13 +1,17 @@
-"""What would it take: the search finds the least level, and more of a resource never lowers
-the probability of reaching the goal (checked on a grid, with common random numbers)."""
+"""What would it take: the search finds the least level that meets the resource's target, and
+more of a resource never lowers the probability of reaching the goal (checked on a grid, with
+common random numbers)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from conftest import variant
+from fieldcast.forecast import Forecast, run_forecast
 from fieldcast.planning.requirement import RESOURCES, default_ceiling, find_requirement
 from fieldcast.replications import simulate
 from fieldcast.scenario import Scenario
@@ -57,16 +61,48 @@ def test_the_answer_says_when_the_asked_goal_is_reached(seed_scenario: Scenario)
     assert f"half the replications reach it by day {day}." in answer.explanation()
 
 
-def test_a_resource_that_does_not_limit_arrests_is_said_to_be_enough_of_nothing(
-    two_cities: Scenario,
+@pytest.mark.parametrize(
+    ("resource", "forecast_share"),
+    [
+        ("beds", lambda forecast: forecast.summary()["binding"]["p_bed_pool_full"]),
+        (
+            "seats",
+            lambda forecast: np.mean(
+                forecast.results.outcome("awaiting_removal", when="horizon") > 0
+            ),
+        ),
+    ],
+    ids=["beds", "seats"],
+)
+def test_beds_and_seats_are_searched_for_what_they_are_for(
+    two_cities: Scenario, resource: str, forecast_share: Callable[[Forecast], float]
 ) -> None:
-    answer = find_requirement(two_cities, "beds", 90, 0.3, replications=200, seed=5, ceiling=4096)
-    assert answer.least is None
-    levels = sorted(answer.levels)
-    assert levels[-1] == 4096
-    medians = {answer.levels[level]["persons_arrested_median"] for level in levels}
-    assert len(medians) == 1  # beds change nothing about arrests: common random numbers
-    assert answer.explanation().startswith("No amount of beds up to 4,096 free beds")
+    """Beds and removal seats act after an arrest, so a search for the goal could only ever
+    say "any amount" or "none": theirs is for no household meant for detention without a bed,
+    and for nobody awaiting removal at the horizon. The least level meets it and the one below
+    does not; both shares are what a forecast of that level says (same seed and replications:
+    the same replications, to the bit); arrests are the same at every level, and said so."""
+    answer = find_requirement(two_cities, resource, 90, 0.8, replications=300, seed=5)
+    key = answer.target.key
+    assert answer.least is not None and 0 < answer.least < answer.current
+    assert answer.levels[answer.least][key] >= 0.8 > answer.levels[answer.least - 1][key]
+    for level in (answer.least, answer.least - 1):
+        forecast = run_forecast(RESOURCES[resource].apply(two_cities, level), 300, seed=5)
+        assert answer.levels[level][key] == 1 - forecast_share(forecast)
+    assert len({row["persons_arrested_median"] for row in answer.levels.values()}) == 1
+    explanation = answer.explanation()
+    assert explanation.startswith(f"At least {answer.least:,} ")
+    assert answer.target.meaning in explanation and "the same at every level" in explanation
+
+
+def test_none_of_a_resource_is_tried_where_it_may_be_enough(two_cities: Scenario) -> None:
+    """Nobody detained (p_detain 0): no bed is needed, and the search says 0, not 1."""
+    nobody_detained = variant(two_cities, **{"city_defaults.p_detain": 0.0})
+    answer = find_requirement(nobody_detained, "beds", 90, 0.9, replications=100, seed=5)
+    assert answer.least == 0 and answer.levels[0]["p_no_bed_shortfall"] == 1.0
+    assert answer.explanation().startswith("0 free beds (now 1,154) leave no household")
+    teams = find_requirement(two_cities, "teams", 1, 0.5, replications=100, seed=5)
+    assert teams.least == 1 and 0 not in teams.levels  # no teams arrest nobody: not tried
 
 
 def test_field_days_and_seats_are_searchable(two_cities: Scenario) -> None:

@@ -398,6 +398,7 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
             "goal_persons": "230",
             "probability": "0.5",
         },
+        "requirement of seats": {"replications": "60", "resource": "seats", "probability": "1"},
         "sensitivity": {"replications": "8", "method": "morris", "samples": "2"},
         "sweep": {
             "replications": "60",
@@ -481,6 +482,16 @@ def test_planning_jobs_take_their_settings_from_the_page_and_answer_in_tables(
         "not reached" if level["goal_day_median"] is None else str(level["goal_day_median"])
         for level in requirement["levels"]
     ]
+    seats = jobs["requirement of seats"]["result"]  # its own target, and its own columns
+    assert seats["target"]["key"] == "p_no_removal_queue" and seats["explanation"].startswith(
+        f"At least {seats['least']:,} removal seats per day (now 40) leave nobody awaiting"
+    )
+    assert '<th class="num">P(no removal queue)</th>' in shown["requirement of seats"]
+    for level in seats["levels"]:
+        assert (
+            f'<td class="num">{level["p_no_removal_queue"]:.3f}</td>'
+            in shown["requirement of seats"]
+        )
 
     sensitivity = jobs["sensitivity"]["result"]
     assert sensitivity["reading"] in shown["sensitivity"]

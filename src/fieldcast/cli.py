@@ -796,6 +796,21 @@ def _print_surge(loaded: Scenario, answer: "SurgePlan") -> None:
     stdout.print(table)
 
 
+def _requirement_columns(unit: str, target: str) -> tuple[str, ...]:
+    """A requirement's table: the level, the share that meets the target, what shows how."""
+    arrested = "persons arrested (median)"
+    if target == "p_no_bed_shortfall":
+        return (unit, "P(no bed shortfall)", "days short of beds (median)", arrested)
+    if target == "p_no_removal_queue":
+        return (
+            unit,
+            "P(no removal queue)",
+            "persons awaiting removal at the horizon (median)",
+            arrested,
+        )
+    return (unit, "P(goal)", "goal day (median)", arrested, "full team capacity")
+
+
 @app.command()
 def requirement(
     scenario: ScenarioArgument = DEFAULT_SCENARIO,
@@ -810,9 +825,18 @@ def requirement(
     ] = None,
     probability: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="Probability of reaching the goal, above 0."),
+        typer.Option(
+            min=0.0, max=1.0, help="Probability of meeting the resource's target, above 0."
+        ),
     ] = 0.9,
-    vary: Annotated[Resource, typer.Option(help="The resource to search over.")] = Resource.teams,
+    vary: Annotated[
+        Resource,
+        typer.Option(
+            help="The resource to search over, and its target: teams and field days, the "
+            "goal; beds, no household meant for detention without a bed; seats, nobody "
+            "awaiting removal at the horizon."
+        ),
+    ] = Resource.teams,
     ceiling: Annotated[
         int | None,
         typer.Option(
@@ -836,7 +860,9 @@ def requirement(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     csv_path: CsvOption = None,
 ) -> None:
-    """What would it take: the least amount of one resource that reaches the goal."""
+    """What would it take: the least amount of one resource that meets its target (the goal
+    for teams and field days; for beds and seats, no family short of a bed, no removal queue
+    left)."""
     from fieldcast.planning.requirement import find_requirement
 
     _check_output(csv_path, "--csv")
@@ -863,18 +889,19 @@ def requirement(
         _print_json(answer.as_dict())
         return
     table = Table(title=f"{loaded.name}: searching {answer.unit}", title_justify="left")
-    columns = (answer.unit, "P(goal)", "goal day (median)", "persons arrested (median)")
-    for column in (*columns, "full team capacity"):
+    for column in _requirement_columns(answer.unit, answer.target.key):
         table.add_column(column, justify="right")
     for level, row in sorted(answer.levels.items()):
         day = row["goal_day_median"]
-        table.add_row(
-            f"{level:,}",
-            f"{row['p_goal']:.3f}",
-            "not reached" if day is None else str(day),
-            f"{row['persons_arrested_median']:,.0f}",
-            f"{100 * row['team_capacity_full_share']:.0f}%",
-        )
+        arrested = f"{row['persons_arrested_median']:,.0f}"
+        if answer.target.key == "p_no_bed_shortfall":
+            cells = [f"{row['bed_shortfall_days_median']:,.0f}", arrested]
+        elif answer.target.key == "p_no_removal_queue":
+            cells = [f"{row['removal_queue_at_horizon_median']:,.0f}", arrested]
+        else:
+            full = f"{100 * row['team_capacity_full_share']:.0f}%"
+            cells = ["not reached" if day is None else str(day), arrested, full]
+        table.add_row(f"{level:,}", f"{row[answer.target.key]:.3f}", *cells)
     stdout.print(table)
     stdout.print(answer.explanation(), highlight=False)
 

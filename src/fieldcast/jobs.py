@@ -133,7 +133,9 @@ class RequirementSettings(_Settings):
     seed: Seed = DEFAULT_SEED
     resource: Literal["teams", "beds", "field_days", "seats"] = "teams"
     goal_persons: int | None = Field(None, ge=1, le=MAX_PERSONS, description="default: the plan's")
-    probability: float = Field(0.9, gt=0.0, lt=1.0, description="chance of the goal to reach")
+    probability: float = Field(
+        0.9, gt=0.0, le=1.0, description="chance of meeting the resource's target"
+    )
 
 
 class SensitivitySettings(_Settings):

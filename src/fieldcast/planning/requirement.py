@@ -1,5 +1,10 @@
-"""What would it take: the least amount of one resource that reaches a goal with a given
+"""What would it take: the least amount of one resource that meets its target with a given
 probability.
+
+Teams and field days are searched for the goal (persons arrested by the end of field work).
+Beds and removal seats cannot change arrests in this model (they act after an arrest), so
+their target is what they are for: beds, that no household meant for detention ever finds no
+bed; removal seats, that nobody still awaits removal at the horizon.
 
 Every level of the resource is run with the same seed, so the levels share their random
 numbers (common random numbers) and the probability of reaching the goal moves with the
@@ -21,7 +26,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from fieldcast.compiled import CompiledScenario
-from fieldcast.metrics import FIELD_END_METRICS, MEASURES
+from fieldcast.metrics import FIELD_END_METRICS, HORIZON_METRICS, MEASURES
 from fieldcast.planning.variants import (
     with_field_days,
     with_free_beds,
@@ -39,36 +44,78 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Target:
+    """What a level of a resource must achieve: its key among a level's figures (the share of
+    replications that achieve it) and what that means, as a sentence's predicate."""
+
+    key: str
+    meaning: str
+
+
+GOAL = Target("p_goal", "reach the goal")
+NO_BED_SHORTFALL = Target(
+    "p_no_bed_shortfall", "leave no household meant for detention without a bed"
+)
+NO_REMOVAL_QUEUE = Target("p_no_removal_queue", "leave nobody awaiting removal at the horizon")
+
+
+@dataclass(frozen=True)
 class Resource:
-    """A resource the search can vary: how to set it, and how much the scenario has now."""
+    """A resource the search can vary: its name in a sentence, its units (for several, and
+    for one), how to set it, how much the scenario has now, and what a level must achieve
+    (``zero_allowed``: whether none of it makes a valid scenario that may achieve that, and is
+    then tried)."""
 
     name: str
+    noun: str
     unit: str
+    unit_of_one: str
     apply: Callable[[Scenario, int], Scenario]
     current: Callable[[Scenario], int]
+    target: Target = GOAL
+    zero_allowed: bool = False
+
+    def amount(self, level: int) -> str:
+        """``level`` with its unit: "1 free bed", "1,154 free beds"."""
+        return f"{level:,} {self.unit_of_one if level == 1 else self.unit}"
 
 
 RESOURCES = {
     "teams": Resource(
         "teams",
+        "teams",
         "teams per city with targets",
+        "team per city with targets",
         with_teams_everywhere,
         lambda s: max(s.city_parameter(c.name, "teams") for c in s.cities if c.target_persons > 0),
     ),
     "beds": Resource(
         "beds",
+        "beds",
         "free beds",
+        "free bed",
         with_free_beds,
         lambda s: max(s.detention.beds - s.detention.baseline_occupancy, 0),
+        NO_BED_SHORTFALL,
+        zero_allowed=True,
     ),
     "field_days": Resource(
-        "field_days", "field days", with_field_days, lambda s: s.operation.field_days
+        "field_days",
+        "field days",
+        "field days",
+        "field day",
+        with_field_days,
+        lambda s: s.operation.field_days,
     ),
     "seats": Resource(
         "seats",
+        "removal seats",
         "removal seats per day",
+        "removal seat per day",
         with_removal_seats,
         lambda s: s.detention.removal_seats_per_day,
+        NO_REMOVAL_QUEUE,
+        zero_allowed=True,
     ),
 }
 
@@ -82,22 +129,42 @@ class Requirement:
     goal_persons: int
     probability: float
     current: int
-    least: int | None  # None: no level up to the ceiling reached the goal
+    least: int | None  # None: no level up to the ceiling met the target
     ceiling: int
     levels: dict[int, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def target(self) -> Target:
+        return RESOURCES[self.resource].target
+
     def explanation(self) -> str:
         """The answer in one or two plain sentences, with its numbers."""
+        kind = RESOURCES[self.resource]
+        now = f"(now {self.current:,})"
         if self.least is not None:
             reached = self.levels[self.least]
+            share = reached[self.target.key]
+            if self.target != GOAL:
+                enough = "At least " if self.least else ""  # none needed: "0 free beds ..."
+                return (
+                    f"{enough}{kind.amount(self.least)} {now} {self.target.meaning} with "
+                    f"probability {share:.2f} (asked: {self.probability:.2f}).{self._arrests()}"
+                )
             day = reached["goal_day_median"]
             when = "" if day is None else f" There, half the replications reach it by day {day}."
             return (
-                f"At least {self.least:,} {self.unit} (now {self.current:,}) reach "
-                f"{self.goal_persons:,} persons arrested by the end of field work with "
-                f"probability {reached['p_goal']:.2f} (asked: {self.probability:.2f}).{when}"
+                f"At least {kind.amount(self.least)} {now} reach {self.goal_persons:,} persons "
+                f"arrested by the end of field work with probability {share:.2f} (asked: "
+                f"{self.probability:.2f}).{when}"
             )
-        top = self.levels[max(self.levels)]
+        most = max(self.levels)
+        top = self.levels[most]
+        if self.target != GOAL:
+            return (
+                f"Not even {kind.amount(most)} {self.target.meaning} with probability "
+                f"{self.probability:.2f}: there, {top[self.target.key]:.2f} of the "
+                f"replications do.{self._arrests()}"
+            )
         limit = (
             "teams still use every attempt, so more field days or better contact would help"
             if binds(top["team_capacity_full_share"])
@@ -105,16 +172,28 @@ class Requirement:
             "families (addresses, the leak, contact and arrest rates, attempts per household)"
         )
         return (
-            f"No amount of {self.resource} up to {max(self.levels):,} {self.unit} reaches "
+            f"No amount of {kind.noun} up to {kind.amount(most)} reaches "
             f"{self.goal_persons:,} persons with probability {self.probability:.2f}: there, "
             f"the median is {top['persons_arrested_median']:,.0f} persons and P(goal) is "
             f"{top['p_goal']:.2f}; {limit}."
+        )
+
+    def _arrests(self) -> str:
+        """What the levels did to arrests, when that was nothing (beds and seats act after an
+        arrest in this model; said only when the levels' figures show it)."""
+        medians = {row["persons_arrested_median"] for row in self.levels.values()}
+        if len(medians) > 1:
+            return ""
+        return (
+            f" Persons arrested by the end of field work are the same at every level (median "
+            f"{medians.pop():,.0f}): {RESOURCES[self.resource].noun} act after an arrest."
         )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "resource": self.resource,
             "unit": self.unit,
+            "target": {"key": self.target.key, "meaning": self.target.meaning},
             "goal_persons": self.goal_persons,
             "probability": self.probability,
             "current": self.current,
@@ -140,11 +219,13 @@ def find_requirement(
     client: Client | None = None,
     progress: Progress | None = None,
 ) -> Requirement:
-    """The least whole amount of a resource that reaches a goal with a probability.
+    """The least whole amount of a resource that meets its target with a probability.
 
-    P(persons arrested by the end of field work >= goal_persons) >= probability, searched by
-    doubling, then narrowing the bracket, every level with the same seed (common random
-    numbers).
+    The target (``RESOURCES``): for teams and field days, P(persons arrested by the end of
+    field work >= goal_persons) >= probability; for beds, P(no household meant for detention
+    ever finds no bed) >= probability; for seats, P(nobody awaits removal at the horizon) >=
+    probability. Searched by doubling, then narrowing the bracket, every level with the same
+    seed (common random numbers); none of a resource is tried where it may be enough.
 
     Parameters
     ----------
@@ -153,7 +234,7 @@ def find_requirement(
     resource : {"teams", "beds", "field_days", "seats"}
         What to vary.
     goal_persons : int
-        Persons to arrest.
+        Persons to arrest (for beds and seats, only the levels' P(goal) depends on it).
     probability : float
         The chance asked for, in (0, 1].
     replications : int
@@ -214,18 +295,24 @@ def find_requirement(
             processes,
             client=client,
         )
-        for level, (arrested, full, goal_day) in zip(new, values, strict=True):
+        for level, (arrested, full, goal_day, bed_shortfall_days, queue) in zip(
+            new, values, strict=True
+        ):
             answer.levels[level] = {
                 "p_goal": float(np.mean(arrested >= goal_persons)),
                 "persons_arrested_median": float(np.median(arrested)),
                 "team_capacity_full_share": float(full.mean()),
                 "goal_day_median": goal_day_interval(goal_day)["median"],
+                NO_BED_SHORTFALL.key: float(np.mean(bed_shortfall_days == 0)),
+                "bed_shortfall_days_median": float(np.median(bed_shortfall_days)),
+                NO_REMOVAL_QUEUE.key: float(np.mean(queue == 0)),
+                "removal_queue_at_horizon_median": float(np.median(queue)),
             }
         if progress:
             progress(len(answer.levels), len(answer.levels))
 
     def reaches(level: int) -> bool:
-        return answer.levels[level]["p_goal"] >= probability
+        return answer.levels[level][kind.target.key] >= probability
 
     ladder = [lowest]
     while ladder[-1] < ceiling:
@@ -254,15 +341,23 @@ def find_requirement(
                 high = level
                 break
             low = level
+    if high == 1 and kind.zero_allowed:  # the ladder starts at 1: none may be enough
+        run([0])
+        high = 0 if reaches(0) else 1
     answer.least = high
     return answer
 
 
 def _level_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
-    """A level's reducer: ``arrests_and_full_capacity`` and the day the goal is reached
-    (``inf``: never), [3, replication]."""
+    """A level's reducer: ``arrests_and_full_capacity``, the day the goal is reached (``inf``:
+    never), the days a household meant for detention found no bed and the persons awaiting
+    removal at the horizon, [5, replication]."""
     goal_day = goal_days(compiled.start_day, chunk.goal_day)
-    return np.vstack([arrests_and_full_capacity(compiled, chunk), goal_day])
+    persons = MEASURES.index("persons")
+    queue = chunk.at_horizon[:, HORIZON_METRICS.index("awaiting_removal"), persons]
+    return np.vstack(
+        [arrests_and_full_capacity(compiled, chunk), goal_day, chunk.bed_shortfall_days, queue]
+    )
 
 
 def default_ceiling(scenario: Scenario, resource: str) -> int:
