@@ -819,7 +819,8 @@ def requirement(
         int | None,
         typer.Option(
             min=1,
-            help="Persons arrested by the end of field work (default: the scenario's goal).",
+            help="The goal of teams and field days: persons arrested by the end of field work "
+            "(default: the scenario's goal).",
             show_default=False,
         ),
     ] = None,
