@@ -133,3 +133,14 @@ def test_the_search_stays_within_what_makes_a_valid_scenario(two_cities: Scenari
         find_requirement(long, "field_days", 90, 0.5, ceiling=5000)
     with pytest.raises(ValueError, match="probability: must be in"):
         find_requirement(two_cities, "teams", 90, 0.0)
+
+
+def test_a_ceiling_below_todays_amount_is_kept(two_cities: Scenario) -> None:
+    """seed-2019 has 4 teams per city; asked for at most 3, the search tries no more than 3
+    (it tried 4, and said "up to 4 teams")."""
+    assert RESOURCES["teams"].current(two_cities) == 4
+    unreachable = find_requirement(two_cities, "teams", 5000, 0.9, replications=50, ceiling=3)
+    assert unreachable.least is None and max(unreachable.levels) == 3
+    assert "up to 3 teams per city with targets" in unreachable.explanation()
+    reachable = find_requirement(two_cities, "teams", 20, 0.5, replications=50, ceiling=3)
+    assert reachable.least is not None and max(reachable.levels) == 3

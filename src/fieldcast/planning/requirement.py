@@ -314,7 +314,7 @@ def find_requirement(
     def reaches(level: int) -> bool:
         return answer.levels[level][kind.target.key] >= probability
 
-    ladder = [lowest]
+    ladder = [min(lowest, ceiling)]  # a ceiling below today's amount: from the ceiling down
     while ladder[-1] < ceiling:
         ladder.append(min(2 * ladder[-1], ceiling))
     # three rungs at a time: the top rungs (64 times today's amount) are the dearest to run,
