@@ -312,6 +312,7 @@ def test_planning_commands_refuse_bad_requests_clearly(small_plan: str) -> None:
         (("sensitivity", "--method", "sobol", "--samples", "12"), "power of two"),
         (("requirement", small_plan, "--probability", "0"), "probability: must be in (0, 1]"),
         (("requirement", small_plan, "--goal", "0"), "'--goal'"),
+        (("plan", small_plan, "--objective", "probability", "--goal", "0"), "'--goal'"),
         (
             ("requirement", small_plan, "--vary", "beds", "--ceiling", "1000000000000"),
             "ceiling: 1,000,000,000,000 free beds make no valid scenario",

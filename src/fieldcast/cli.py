@@ -714,7 +714,7 @@ def plan(
     ] = Objective.expected,
     goal: Annotated[
         int | None,
-        typer.Option(min=0, help="Goal in persons (default: the scenario's).", show_default=False),
+        typer.Option(min=1, help="Goal in persons (default: the scenario's).", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     csv_path: CsvOption = None,
