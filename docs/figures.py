@@ -233,12 +233,24 @@ def _requirement(answer: Answer) -> list[str]:
     ]
 
 
+def _least_level(answer: Answer) -> dict[str, Any]:
+    return next(level for level in answer["levels"] if level["level"] == answer["least"])
+
+
 def _requirement_beds(answer: Answer) -> list[str]:
-    least = answer["levels"][[level["level"] for level in answer["levels"]].index(answer["least"])]
+    share = _least_level(answer)["p_no_bed_shortfall"]
     return [
         f"at least {answer['least']:,} free beds (it has {answer['current']:,}) leave no "
-        f"household meant for detention without a bed in {100 * least['p_no_bed_shortfall']:.0f}% "
-        "of the replications",
+        f"household meant for detention without a bed in {100 * share:.0f}% of the replications",
+    ]
+
+
+def _requirement_monitors(answer: Answer) -> list[str]:
+    share = _least_level(answer)["p_no_monitor_stockout"]
+    assert answer["current"] is None  # "it sets no limit"
+    return [
+        f"{answer['least']:,} monitors per city (it sets no limit) leave no household meant "
+        f"for a monitor without one in {100 * share:.0f}%",
     ]
 
 
@@ -326,6 +338,7 @@ FIGURES = [
     Figure("forecast seed-2019-docket --no-store", _docket),
     Figure("requirement --goal 2000 --probability 0.9 --vary teams -n 1000", _requirement),
     Figure("requirement --vary beds -n 1000", _requirement_beds),
+    Figure("requirement --vary monitors -n 1000", _requirement_monitors),
     Figure(
         "requirement national --goal 500000 --probability 0.9 --vary teams -n 100",
         _requirement_national,

@@ -135,6 +135,7 @@ class Resource(StrEnum):
     beds = "beds"
     field_days = "field_days"
     seats = "seats"
+    monitors = "monitors"
 
 
 class Across(StrEnum):
@@ -808,6 +809,8 @@ def _requirement_columns(unit: str, target: str) -> tuple[str, ...]:
             "persons awaiting removal at the horizon (median)",
             arrested,
         )
+    if target == "p_no_monitor_stockout":
+        return (unit, "P(no monitor stock-out)", "city-days short of monitors (median)", arrested)
     return (unit, "P(goal)", "goal day (median)", arrested, "full team capacity")
 
 
@@ -835,7 +838,8 @@ def requirement(
         typer.Option(
             help="The resource to search over, and its target: teams and field days, the "
             "goal; beds, no household meant for detention without a bed; seats, nobody "
-            "awaiting removal at the horizon."
+            "awaiting removal at the horizon; monitors (per city with targets), no household "
+            "meant for a monitor without one."
         ),
     ] = Resource.teams,
     ceiling: Annotated[
@@ -862,8 +866,8 @@ def requirement(
     csv_path: CsvOption = None,
 ) -> None:
     """What would it take: the least amount of one resource that meets its target (the goal
-    for teams and field days; for beds and seats, no family short of a bed, no removal queue
-    left)."""
+    for teams and field days; for beds, seats and monitors, no family short of a bed, no
+    removal queue left, no monitor short)."""
     from fieldcast.planning.requirement import find_requirement
 
     _check_output(csv_path, "--csv")
@@ -899,6 +903,8 @@ def requirement(
             cells = [f"{row['bed_shortfall_days_median']:,.0f}", arrested]
         elif answer.target.key == "p_no_removal_queue":
             cells = [f"{row['removal_queue_at_horizon_median']:,.0f}", arrested]
+        elif answer.target.key == "p_no_monitor_stockout":
+            cells = [f"{row['monitor_stockout_days_median']:,.0f}", arrested]
         else:
             full = f"{100 * row['team_capacity_full_share']:.0f}%"
             cells = ["not reached" if day is None else str(day), arrested, full]

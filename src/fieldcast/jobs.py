@@ -131,7 +131,7 @@ class PlanSettings(_Settings):
 class RequirementSettings(_Settings):
     replications: Replications = 1000
     seed: Seed = DEFAULT_SEED
-    resource: Literal["teams", "beds", "field_days", "seats"] = "teams"
+    resource: Literal["teams", "beds", "field_days", "seats", "monitors"] = "teams"
     goal_persons: int | None = Field(None, ge=1, le=MAX_PERSONS, description="default: the plan's")
     probability: float = Field(
         0.9, gt=0.0, le=1.0, description="chance of meeting the resource's target"

@@ -2,9 +2,10 @@
 probability.
 
 Teams and field days are searched for the goal (persons arrested by the end of field work).
-Beds and removal seats cannot change arrests in this model (they act after an arrest), so
-their target is what they are for: beds, that no household meant for detention ever finds no
-bed; removal seats, that nobody still awaits removal at the horizon.
+Beds, removal seats and ankle monitors cannot change arrests in this model (they act after an
+arrest), so their target is what they are for: beds, that no household meant for detention
+ever finds no bed; removal seats, that nobody still awaits removal at the horizon; monitors,
+that no household meant for a monitor goes without one.
 
 Every level of the resource is run with the same seed, so the levels share their random
 numbers (common random numbers) and the probability of reaching the goal moves with the
@@ -30,6 +31,7 @@ from fieldcast.metrics import FIELD_END_METRICS, HORIZON_METRICS, MEASURES
 from fieldcast.planning.variants import (
     with_field_days,
     with_free_beds,
+    with_monitors_everywhere,
     with_removal_seats,
     with_teams_everywhere,
 )
@@ -57,6 +59,9 @@ NO_BED_SHORTFALL = Target(
     "p_no_bed_shortfall", "leave no household meant for detention without a bed"
 )
 NO_REMOVAL_QUEUE = Target("p_no_removal_queue", "leave nobody awaiting removal at the horizon")
+NO_MONITOR_STOCKOUT = Target(
+    "p_no_monitor_stockout", "leave no household meant for a monitor without one"
+)
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,23 @@ class Resource:
     unit: str
     unit_of_one: str
     apply: Callable[[Scenario, int], Scenario]
-    current: Callable[[Scenario], int]
+    current: Callable[[Scenario], int | None]  # None: not limited
     target: Target = GOAL
     zero_allowed: bool = False
 
     def amount(self, level: int) -> str:
         """``level`` with its unit: "1 free bed", "1,154 free beds"."""
         return f"{level:,} {self.unit_of_one if level == 1 else self.unit}"
+
+
+def _most_monitors(scenario: Scenario) -> int | None:
+    """The most monitors of a city with targets; None if any such city has no limit."""
+    stocks = [
+        scenario.city_parameter(city.name, "monitors")
+        for city in scenario.cities
+        if city.target_persons > 0
+    ]
+    return None if None in stocks else max(stocks)
 
 
 RESOURCES = {
@@ -117,6 +132,16 @@ RESOURCES = {
         NO_REMOVAL_QUEUE,
         zero_allowed=True,
     ),
+    "monitors": Resource(
+        "monitors",
+        "ankle monitors",
+        "monitors per city with targets",
+        "monitor per city with targets",
+        with_monitors_everywhere,
+        _most_monitors,
+        NO_MONITOR_STOCKOUT,
+        zero_allowed=True,
+    ),
 }
 
 
@@ -128,7 +153,7 @@ class Requirement:
     unit: str
     goal_persons: int
     probability: float
-    current: int
+    current: int | None  # None: not limited (monitors not given)
     least: int | None  # None: no level up to the ceiling met the target
     ceiling: int
     levels: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -140,7 +165,7 @@ class Requirement:
     def explanation(self) -> str:
         """The answer in one or two plain sentences, with its numbers."""
         kind = RESOURCES[self.resource]
-        now = f"(now {self.current:,})"
+        now = "(now not limited)" if self.current is None else f"(now {self.current:,})"
         if self.least is not None:
             reached = self.levels[self.least]
             share = reached[self.target.key]
@@ -224,17 +249,19 @@ def find_requirement(
     The target (``RESOURCES``): for teams and field days, P(persons arrested by the end of
     field work >= goal_persons) >= probability; for beds, P(no household meant for detention
     ever finds no bed) >= probability; for seats, P(nobody awaits removal at the horizon) >=
-    probability. Searched by doubling, then narrowing the bracket, every level with the same
-    seed (common random numbers); none of a resource is tried where it may be enough.
+    probability; for monitors, P(no city ever has a household meant for a monitor and none
+    free) >= probability. Searched by doubling, then narrowing the bracket, every level with
+    the same seed (common random numbers); none of a resource is tried where it may be enough.
 
     Parameters
     ----------
     scenario : Scenario
         The operation.
-    resource : {"teams", "beds", "field_days", "seats"}
+    resource : {"teams", "beds", "field_days", "seats", "monitors"}
         What to vary.
     goal_persons : int
-        Persons to arrest (for beds and seats, only the levels' P(goal) depends on it).
+        Persons to arrest (for beds, seats and monitors, only the levels' P(goal) depends on
+        it).
     probability : float
         The chance asked for, in (0, 1].
     replications : int
@@ -269,7 +296,7 @@ def find_requirement(
         raise ValueError(f"probability: must be in (0, 1], got {probability}")
     kind = RESOURCES[resource]
     current = kind.current(scenario)
-    lowest = max(current, 1)
+    lowest = max(current or 0, 1)
     if ceiling is None:
         ceiling = default_ceiling(scenario, resource)
     elif (problem := _problem_at(kind, scenario, ceiling)) is not None:
@@ -295,7 +322,7 @@ def find_requirement(
             processes,
             client=client,
         )
-        for level, (arrested, full, goal_day, bed_shortfall_days, queue) in zip(
+        for level, (arrested, full, goal_day, bed_shortfall_days, queue, stockout_days) in zip(
             new, values, strict=True
         ):
             answer.levels[level] = {
@@ -307,6 +334,8 @@ def find_requirement(
                 "bed_shortfall_days_median": float(np.median(bed_shortfall_days)),
                 NO_REMOVAL_QUEUE.key: float(np.mean(queue == 0)),
                 "removal_queue_at_horizon_median": float(np.median(queue)),
+                NO_MONITOR_STOCKOUT.key: float(np.mean(stockout_days == 0)),
+                "monitor_stockout_days_median": float(np.median(stockout_days)),
             }
         if progress:
             progress(len(answer.levels), len(answer.levels))
@@ -350,22 +379,35 @@ def find_requirement(
 
 def _level_outputs(compiled: CompiledScenario, chunk: ChunkOutput) -> np.ndarray:
     """A level's reducer: ``arrests_and_full_capacity``, the day the goal is reached (``inf``:
-    never), the days a household meant for detention found no bed and the persons awaiting
-    removal at the horizon, [5, replication]."""
+    never), the days a household meant for detention found no bed, the persons awaiting
+    removal at the horizon and the city-days a monitor was meant but none was free, [6,
+    replication]."""
     goal_day = goal_days(compiled.start_day, chunk.goal_day)
     persons = MEASURES.index("persons")
     queue = chunk.at_horizon[:, HORIZON_METRICS.index("awaiting_removal"), persons]
+    stockout_days = chunk.monitor_shortfall_days.sum(axis=1)
     return np.vstack(
-        [arrests_and_full_capacity(compiled, chunk), goal_day, chunk.bed_shortfall_days, queue]
+        [
+            arrests_and_full_capacity(compiled, chunk),
+            goal_day,
+            chunk.bed_shortfall_days,
+            queue,
+            stockout_days,
+        ]
     )
 
 
 def default_ceiling(scenario: Scenario, resource: str) -> int:
     """The most of a resource the search tries unless told: 64 times today's amount (at least
     64), or less where the scenario allows no more (field days add to a horizon of at most
-    ten years, beds and seats have their maxima)."""
+    ten years, beds and seats have their maxima). Monitors not limited today: as many as the
+    largest city's target persons (at least 64), more than it could ever have households on
+    notice at once."""
     kind = RESOURCES[resource]
     current = kind.current(scenario)
+    if current is None:
+        largest = max(city.target_persons for city in scenario.cities)
+        return _most_valid(kind, scenario, 1, max(64, largest))
     return _most_valid(kind, scenario, max(current, 1), max(64, 64 * current))
 
 

@@ -1,5 +1,6 @@
 """Variants of a scenario with one resource changed, as planning runs them: teams in every
-city or per city, free beds, field days, removal seats, the tempo of the field days.
+city or per city, ankle monitors in every city, free beds, field days, removal seats, the
+tempo of the field days.
 
 Each goes through the scenario's validation like any change (``model_copy`` validates), so
 a variant that would not be a valid scenario is refused, not run.
@@ -12,14 +13,25 @@ from fieldcast.scenario import CityParameters, Scenario
 
 def with_teams_everywhere(scenario: Scenario, teams: int) -> Scenario:
     """``teams`` teams in every city that has targets (overrides of teams for them dropped)."""
+    return _everywhere(scenario, "teams", teams)
+
+
+def with_monitors_everywhere(scenario: Scenario, monitors: int) -> Scenario:
+    """``monitors`` ankle monitors in every city that has targets (overrides dropped)."""
+    return _everywhere(scenario, "monitors", monitors)
+
+
+def _everywhere(scenario: Scenario, parameter: str, value: int) -> Scenario:
+    """A per-city parameter at ``value`` in every city that has targets: the default set, and
+    the overrides of that parameter for those cities dropped."""
     targeted = {city.name for city in scenario.cities if city.target_persons > 0}
     overrides = {
-        name: override.model_copy(update={"teams": None}) if name in targeted else override
+        name: override.model_copy(update={parameter: None}) if name in targeted else override
         for name, override in scenario.city_overrides.items()
     }
     return scenario.model_copy(
         update={
-            "city_defaults": scenario.city_defaults.model_copy(update={"teams": teams}),
+            "city_defaults": scenario.city_defaults.model_copy(update={parameter: value}),
             "city_overrides": overrides,
         }
     )
