@@ -204,14 +204,14 @@ class Requirement:
         )
 
     def _arrests(self) -> str:
-        """What the levels did to arrests, when that was nothing (beds and seats act after an
-        arrest in this model; said only when the levels' figures show it)."""
+        """What the levels did to arrests, when that was nothing (beds, seats and monitors act
+        after an arrest in this model; said only when the levels' figures show it)."""
         medians = {row["persons_arrested_median"] for row in self.levels.values()}
-        if len(medians) > 1:
+        if len(self.levels) < 2 or len(medians) > 1:
             return ""
         return (
-            f" Persons arrested by the end of field work are the same at every level (median "
-            f"{medians.pop():,.0f}): {RESOURCES[self.resource].noun} act after an arrest."
+            f" The median of persons arrested by the end of field work is the same at every "
+            f"level ({medians.pop():,.0f}): {RESOURCES[self.resource].noun} act after an arrest."
         )
 
     def as_dict(self) -> dict[str, Any]:
