@@ -492,6 +492,23 @@ def test_a_value_set_is_held_where_assumptions_are_drawn() -> None:
     )
 
 
+def test_a_value_the_scenario_leaves_out_can_be_set() -> None:
+    """seed-2019 gives its cities no limit of monitors and no stand-down day (both left out):
+    ``--set`` gives them one, as a whole number (the value left out says nothing of its kind,
+    the field does), and refuses a fraction naming the path. Setting one was a traceback."""
+    from fieldcast.scenario import ScenarioError, scenario_with
+
+    seed = load_scenario("seed-2019")
+    assert seed.city_defaults.monitors is None and seed.city_defaults.stands_down_day is None
+    limited = scenario_with(seed, ["city_defaults.monitors=30", "city_defaults.stands_down_day=5"])
+    assert limited.city_defaults.monitors == 30 and limited.city_defaults.stands_down_day == 5
+    assert limited.city_parameter("Miami", "monitors") == 30
+    assert "city_defaults.monitors" in limited.provenance  # and it says so
+    with pytest.raises(ScenarioError, match=r"--set city_defaults\.monitors: a whole number"):
+        scenario_with(seed, ["city_defaults.monitors=3.5"])
+    assert seed.replace({"city_defaults.monitors": 7}).city_defaults.monitors == 7
+
+
 def test_scenarios_can_be_built_in_python() -> None:
     scenario = load_scenario("seed-2019")
     changed = scenario.model_copy(update={"name": "copy"})

@@ -45,6 +45,13 @@ def test_the_values_run_are_those_asked_for_and_the_scenarios_own(
         ("city_defaults.p_contac", None, "parameter: city_defaults.p_contac is not a parameter"),
         ("city_defaults.p_contac", None, "(did you mean 'city_defaults.p_contact'?)"),
         ("operation.tempo", [1.0], "parameter: operation.tempo is not a number"),
+        (
+            "city_defaults.monitors",
+            [5.0],
+            "parameter: city_defaults.monitors is not set in this scenario; a sweep varies a "
+            "number the scenario sets: set it first (on the command line, --set "
+            "city_defaults.monitors=VALUE)",
+        ),
         ("detention.beds", None, "values: detention.beds has no range in [ranges]"),
         ("city_defaults.teams", [2.5], "values: city_defaults.teams is a whole number, not 2.5"),
         (

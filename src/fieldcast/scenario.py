@@ -24,7 +24,7 @@ import functools
 import json
 import unicodedata
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -501,12 +501,20 @@ class Scenario(Strict):
                 message = f"{source} {path}: not a parameter of this scenario{hint}"
                 raise ScenarioError(message) from None
         data = editable_data(self)
+        full = self.model_dump(mode="json")  # with the optional values left out, as None
         for path in changes:  # a city without an override of that field gets one, to be set
             if (city_field := city_override(self, path)) is not None:
                 city, field = city_field
                 overrides = dict(data.get("city_overrides", {}))
                 overrides[city] = {**overrides.get(city, {}), field: None}
                 data["city_overrides"] = overrides
+            else:  # an optional value left out (city_defaults.monitors) gets its place too
+                container, key = _locate(full, path)
+                parent = data
+                for step in _keys(full, path)[:-1]:
+                    parent = parent[step]
+                if isinstance(parent, dict) and container[key] is None:
+                    parent.setdefault(key, None)
         data = with_parameters(data, changes)
         if provenance:
             data["provenance"] = {**data.get("provenance", {}), **provenance}
@@ -624,6 +632,17 @@ def _locate(data: Any, path: str) -> tuple[Any, Any]:
         if not tail:
             return data, key
         data, rest = data[key], tail
+
+
+def _keys(data: Any, path: str) -> list[Any]:
+    """The keys a dotted path takes through ``data``, one per step (``_locate``'s)."""
+    keys, rest = [], path
+    while True:
+        key, rest = _first_key(data, rest, path)
+        keys.append(key)
+        if not rest:
+            return keys
+        data = data[key]
 
 
 def _first_key(data: Any, rest: str, path: str) -> tuple[Any, str]:
@@ -901,7 +920,7 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
             number = float(text)
         except ValueError:
             raise ScenarioError(f"{source} {path}: {text!r} is not a number") from None
-        whole = isinstance(current, int) and not isinstance(current, bool)
+        whole = _whole_numbers(path, current)
         if whole and not number.is_integer():
             raise ScenarioError(f"{source} {path}: a whole number, got {text!r}")
         values[path] = int(number) if whole else number
@@ -934,6 +953,13 @@ def changed_title(title: str, how: str) -> str:
 
 def parameter_info(path: str) -> tuple[str, str]:
     """The unit and one-line meaning of a parameter, from its dotted path."""
+    field = _field(path)
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    return str(extra.get("unit", "")), field.description or ""
+
+
+def _field(path: str) -> Any:
+    """The pydantic field of a parameter, from its dotted path."""
     model: Any = Scenario
     field = None
     for part in path.split("."):
@@ -944,5 +970,13 @@ def parameter_info(path: str) -> tuple[str, str]:
         model = _model_of(field.annotation)
     if field is None:
         raise KeyError(f"unknown parameter {path!r}")
-    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    return str(extra.get("unit", "")), field.description or ""
+    return field
+
+
+def _whole_numbers(path: str, current: Any) -> bool:
+    """Whether a parameter takes whole numbers: as its value is one, or, for an optional value
+    left out (None), as its field is declared (``monitors: int | None``)."""
+    if current is not None:
+        return isinstance(current, int) and not isinstance(current, bool)
+    types = set(get_args(_field(path).annotation)) - {type(None)}
+    return types == {int}

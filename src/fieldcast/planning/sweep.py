@@ -219,6 +219,11 @@ def sweep_values(scenario: Scenario, parameter: str, values: list[float] | None)
         raise ValueError(
             f"parameter: {parameter} is not a parameter of this scenario{hint}"
         ) from None
+    if current is None:  # an optional value left out (monitors: no limit; a stand-down: none)
+        raise ValueError(
+            f"parameter: {parameter} is not set in this scenario; a sweep varies a number the "
+            f"scenario sets: set it first (on the command line, --set {parameter}=VALUE)"
+        )
     if isinstance(current, bool) or not isinstance(current, int | float):
         raise ValueError(
             f"parameter: {parameter} is not a number (it is {current!r}); a sweep varies one number"
