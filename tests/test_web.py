@@ -159,6 +159,35 @@ def test_an_invalid_value_is_named_then_the_fixed_scenario_is_saved(
     assert broken.status_code == 422 and "extends" in broken.text and "gone.toml" in broken.text
 
 
+def test_a_value_the_scenario_leaves_out_is_offered_and_saved(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """seed-2019 sets its cities no limit of monitors and no stand-down day: the form offers
+    both, empty (left empty, nothing changes), and a value typed there is checked as the
+    field's kind and saved. They were not in the form: a limit of monitors could not be set
+    without a terminal."""
+    page = client.get("/scenarios/seed-2019").text
+    for path in ("city_defaults.monitors", "city_defaults.stands_down_day"):
+        assert f'name="p:{path}" value=""' in page
+    csrf = _csrf(client)
+    form = {"csrf": csrf, "new_name": "few-monitors", "p:city_defaults.stands_down_day": ""}
+    refused = client.post(
+        "/scenarios/seed-2019/save", data={**form, "p:city_defaults.monitors": "2.5"}
+    )
+    assert refused.status_code == 422 and "a whole number, got &#39;2.5&#39;" in refused.text
+    saved = client.post(
+        "/scenarios/seed-2019/save",
+        data={**form, "p:city_defaults.monitors": "25"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    few = load_scenario(tmp_path / "scenarios" / "few-monitors.toml")
+    assert few.city_defaults.monitors == 25 and few.city_defaults.stands_down_day is None
+    assert (
+        'name="p:city_defaults.monitors" value="25"' in client.get("/scenarios/few-monitors").text
+    )
+
+
 def test_a_run_of_a_scenario_without_leak_events_is_shown(
     client: TestClient, tmp_path: Path
 ) -> None:

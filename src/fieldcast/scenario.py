@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -51,6 +51,8 @@ from fieldcast.fields import (
 )
 
 TITLE_LENGTH = 200  # characters at most in a scenario's title
+# per-city parameters the defaults may leave out (no limit of monitors; no stand-down day)
+OPTIONAL_CITY_DEFAULTS = ("monitors", "stands_down_day")
 
 
 class Operation(Strict):
@@ -392,8 +394,9 @@ class Scenario(Strict):
             if name not in names:
                 hint = did_you_mean(name, names)
                 problems.append(f"city_overrides.{name}: not a city of this scenario{hint}")
-        optional = {"monitors", "stands_down_day"}
-        missing = [f for f, v in self.city_defaults if v is None and f not in optional]
+        missing = [
+            f for f, v in self.city_defaults if v is None and f not in OPTIONAL_CITY_DEFAULTS
+        ]
         if missing:
             problems.append(f"city_defaults: must set every parameter, missing: {missing}")
         for city in self.cities:
@@ -500,22 +503,7 @@ class Scenario(Strict):
                 hint = did_you_mean(path, changeable_paths(self))
                 message = f"{source} {path}: not a parameter of this scenario{hint}"
                 raise ScenarioError(message) from None
-        data = editable_data(self)
-        full = self.model_dump(mode="json")  # with the optional values left out, as None
-        for path in changes:  # a city without an override of that field gets one, to be set
-            if (city_field := city_override(self, path)) is not None:
-                city, field = city_field
-                overrides = dict(data.get("city_overrides", {}))
-                overrides[city] = {**overrides.get(city, {}), field: None}
-                data["city_overrides"] = overrides
-            else:  # an optional value left out (city_defaults.monitors) gets its place too
-                container, key = _locate(full, path)
-                parent = data
-                for step in _keys(full, path)[:-1]:
-                    parent = parent[step]
-                if isinstance(parent, dict) and container[key] is None:
-                    parent.setdefault(key, None)
-        data = with_parameters(data, changes)
+        data = with_parameters(editable_data(self, setting=changes), changes)
         if provenance:
             data["provenance"] = {**data.get("provenance", {}), **provenance}
         return validate_scenario(data, source=f"{self.name} with {source} {changes}")
@@ -549,9 +537,15 @@ class Scenario(Strict):
 _NOT_PARAMETERS = ("provenance", "ranges")  # tables about the parameters
 
 
-def parameter_paths(scenario: Scenario) -> Iterator[str]:
-    """Every parameter's dotted path (lists by index), as used in the provenance table."""
-    yield from _paths_in(scenario.model_dump(exclude=set(_NOT_PARAMETERS)))
+def parameter_paths(scenario: Scenario, left_out: bool = False) -> Iterator[str]:
+    """Every parameter's dotted path (lists by index), as used in the provenance table; with
+    ``left_out``, also the city defaults the scenario leaves out (``OPTIONAL_CITY_DEFAULTS``),
+    in their place, for a form that may set them."""
+    data = scenario.model_dump(exclude=set(_NOT_PARAMETERS))
+    if left_out:
+        for field in OPTIONAL_CITY_DEFAULTS:
+            data["city_defaults"][field] = True  # listed as if set
+    yield from _paths_in(data)
 
 
 def _paths_in(data: Any, prefix: str = "") -> Iterator[str]:
@@ -598,15 +592,32 @@ def city_override(scenario: Scenario, path: str) -> tuple[str, str] | None:
     return (city, field) if city in {one.name for one in scenario.cities} else None
 
 
-def editable_data(scenario: Scenario) -> dict[str, Any]:
+def editable_data(scenario: Scenario, setting: Iterable[str] = ()) -> dict[str, Any]:
     """The scenario as plain data without the values fieldcast derives (provenance "derived",
-    from the docket stage), so that a changed value validates and derives them anew."""
+    from the docket stage), so that a changed value validates and derives them anew.
+
+    Values left out are not in it (a city's own value it takes from the defaults, a limit of
+    monitors it does not set): the paths of ``setting``, about to be set (``with_parameters``),
+    get their place, as None."""
     data = scenario.model_dump(mode="json", exclude_none=True)
     for path, provenance in scenario.provenance.items():
         if provenance.kind == "derived":
             container, key = _locate(data, path)
             del container[key]
             del data["provenance"][path]
+    full = scenario.model_dump(mode="json")  # the values left out too, as None
+    for path in setting:
+        if (city_field := city_override(scenario, path)) is not None:
+            city, field = city_field
+            overrides = data.setdefault("city_overrides", {})
+            overrides[city] = {field: None, **overrides.get(city, {})}
+            continue
+        container, key = _locate(full, path)
+        if container[key] is None:
+            parent = data
+            for step in _keys(full, path)[:-1]:
+                parent = parent[step]
+            parent[key] = None
     return data
 
 
@@ -920,7 +931,7 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
             number = float(text)
         except ValueError:
             raise ScenarioError(f"{source} {path}: {text!r} is not a number") from None
-        whole = _whole_numbers(path, current)
+        whole = takes_whole_numbers(path, current)
         if whole and not number.is_integer():
             raise ScenarioError(f"{source} {path}: a whole number, got {text!r}")
         values[path] = int(number) if whole else number
@@ -973,7 +984,7 @@ def _field(path: str) -> Any:
     return field
 
 
-def _whole_numbers(path: str, current: Any) -> bool:
+def takes_whole_numbers(path: str, current: Any) -> bool:
     """Whether a parameter takes whole numbers: as its value is one, or, for an optional value
     left out (None), as its field is declared (``monitors: int | None``)."""
     if current is not None:

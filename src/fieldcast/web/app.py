@@ -89,6 +89,7 @@ from fieldcast.scenario import (
     parameter_info,
     parameter_paths,
     parameter_value,
+    takes_whole_numbers,
     validate_scenario,
     with_parameters,
 )
@@ -383,13 +384,13 @@ def create_app(settings: WebSettings) -> FastAPI:
             errors["new_name"] = f"a scenario called {new_name!r} exists: choose another name"
         values, parse_errors = _parsed(scenario, texts)
         # every problem at once: the values that could be read are validated too
-        data = with_parameters(editable_data(scenario), values)
+        data = with_parameters(editable_data(scenario, setting=values), values)
         data["name"] = new_name if "new_name" not in errors else scenario.name
         changed = None
         try:
             changed = validate_scenario(data, source="the form")
         except ScenarioError as error:
-            errors |= _field_errors(str(error), set(parameter_paths(scenario)))
+            errors |= _field_errors(str(error), set(parameter_paths(scenario, left_out=True)))
         errors |= parse_errors
         if errors or changed is None:
             context = _scenario_context(
@@ -918,7 +919,10 @@ def _run(store: RunStore, run_id: str) -> StoredRun:
 
 
 def _shown(value: Any) -> str:
-    """A parameter's value as the form shows it (JSON for lists, text as it is)."""
+    """A parameter's value as the form shows it (JSON for lists, text as it is, nothing for a
+    value left out)."""
+    if value is None:
+        return ""
     if isinstance(value, str):
         return value
     return json.dumps(value)
@@ -926,7 +930,7 @@ def _shown(value: Any) -> str:
 
 def _parameter_rows(scenario: Scenario) -> list[dict[str, Any]]:
     rows = []
-    for index, path in enumerate(parameter_paths(scenario)):
+    for index, path in enumerate(parameter_paths(scenario, left_out=True)):
         unit, meaning = parameter_info(path)
         provenance = scenario.provenance.get(path)
         span = scenario.ranges.get(path)
@@ -1038,7 +1042,7 @@ def _parsed(scenario: Scenario, texts: dict[str, str]) -> tuple[dict[str, Any], 
     """The form's changed values, read by the type of the current value; errors by path."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    known = set(parameter_paths(scenario))
+    known = set(parameter_paths(scenario, left_out=True))
     for path, text in texts.items():
         if path not in known:
             errors[path] = "not a parameter of this scenario"
@@ -1047,7 +1051,12 @@ def _parsed(scenario: Scenario, texts: dict[str, str]) -> tuple[dict[str, Any], 
         if text == _shown(current):
             continue
         try:
-            if isinstance(current, bool):
+            if current is None:  # left out, now set: a number of the field's kind
+                number = float(text)
+                if takes_whole_numbers(path, None) and not number.is_integer():
+                    raise ValueError("a whole number")
+                values[path] = int(number) if takes_whole_numbers(path, None) else number
+            elif isinstance(current, bool):
                 if text.lower() not in ("true", "false"):
                     raise ValueError("true or false")
                 values[path] = text.lower() == "true"
