@@ -509,6 +509,19 @@ def test_a_value_the_scenario_leaves_out_can_be_set() -> None:
     assert seed.replace({"city_defaults.monitors": 7}).city_defaults.monitors == 7
 
 
+def test_a_derived_value_set_is_refused_naming_what_it_is_derived_from() -> None:
+    """seed-2019-docket derives each city's target persons from its court's docket: setting
+    one is refused, naming the path and its derivation (it was a traceback)."""
+    from fieldcast.scenario import ScenarioError, scenario_with
+
+    docket = load_scenario("seed-2019-docket")
+    with pytest.raises(ScenarioError) as refused:
+        scenario_with(docket, ["cities.0.target_persons=100"])
+    said = str(refused.value)
+    assert said.startswith("--set cities.0.target_persons: derived from other values (docket")
+    assert said.endswith("change those instead")
+
+
 def test_scenarios_can_be_built_in_python() -> None:
     scenario = load_scenario("seed-2019")
     changed = scenario.model_copy(update={"name": "copy"})

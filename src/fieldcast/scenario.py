@@ -503,6 +503,12 @@ class Scenario(Strict):
                 hint = did_you_mean(path, changeable_paths(self))
                 message = f"{source} {path}: not a parameter of this scenario{hint}"
                 raise ScenarioError(message) from None
+            derived = self.provenance.get(path)
+            if derived is not None and derived.kind == "derived":
+                raise ScenarioError(
+                    f"{source} {path}: derived from other values ({derived.note}); change "
+                    "those instead"
+                )
         data = with_parameters(editable_data(self, setting=changes), changes)
         if provenance:
             data["provenance"] = {**data.get("provenance", {}), **provenance}
@@ -937,7 +943,7 @@ def scenario_with(scenario: Scenario, settings: list[str], source: str = "--set"
         values[path] = int(number) if whole else number
         provenance = scenario.provenance.get(path)
         held = "; held at it: its range is dropped" if path in scenario.ranges else ""
-        if (values[path] != current or held) and not (provenance and provenance.kind == "derived"):
+        if values[path] != current or held:  # (a derived value is refused by replace)
             kind, note = (provenance.kind, provenance.note) if provenance else (None, None)
             notes[path] = changed_value_provenance(
                 f"with {source}", scenario.name, current, kind, note, held
