@@ -86,8 +86,8 @@ def test_beds_seats_and_monitors_are_searched_for_what_they_are_for(
     only ever say "any amount" or "none": theirs is for no household meant for detention
     without a bed, nobody awaiting removal at the horizon, and no household meant for a monitor
     without one (seed-2019 gives its cities no limit of monitors: the search finds one). The
-    least level meets it and the one below does not; arrests are the same at every level, and
-    said so. The share is of the same per-replication values a forecast keeps (for its
+    least level meets it and the one below does not; the median of arrests is the same at
+    every level, and said so. The share is of the same per-replication values a forecast keeps (for its
     `p_bed_pool_full`, transport backlog and `p_monitor_stockout`): compared replication by
     replication past the forecast's band sample (1,000 replications here), where both fold the
     never-visited households' moves (docs/model.md, section 5)."""
