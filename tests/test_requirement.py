@@ -87,10 +87,10 @@ def test_beds_seats_and_monitors_are_searched_for_what_they_are_for(
     without a bed, nobody awaiting removal at the horizon, and no household meant for a monitor
     without one (seed-2019 gives its cities no limit of monitors: the search finds one). The
     least level meets it and the one below does not; the median of arrests is the same at
-    every level, and said so. The share is of the same per-replication values a forecast keeps (for its
-    `p_bed_pool_full`, transport backlog and `p_monitor_stockout`): compared replication by
-    replication past the forecast's band sample (1,000 replications here), where both fold the
-    never-visited households' moves (docs/model.md, section 5)."""
+    every level, and said so. The share is of the same per-replication values a forecast
+    keeps (for its `p_bed_pool_full`, transport backlog and `p_monitor_stockout`): compared
+    replication by replication past the forecast's band sample (1,000 replications here),
+    where both fold the never-visited households' moves (docs/model.md, section 5)."""
     answer = find_requirement(two_cities, resource, 90, 0.8, replications=300, seed=5)
     key = answer.target.key
     assert answer.least is not None and answer.least > 0
