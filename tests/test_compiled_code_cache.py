@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
-
-import numba
-import pytest
 
 from fieldcast.compiled_code_cache import LAST_USED, STALE_AFTER_DAYS, remove_stale
 
@@ -50,10 +49,23 @@ def test_other_versions_unused_for_a_week_are_removed(tmp_path: Path) -> None:
     assert (current / "engine_0123").is_dir() and new_unmarked.is_dir()
 
 
-def test_the_version_in_use_says_so() -> None:
-    """Importing fieldcast's compiled code touches its version's marker (the tests' own
-    process imported it less than a day ago)."""
-    if "NUMBA_CACHE_DIR" in os.environ:
-        pytest.skip("NUMBA_CACHE_DIR is set: the user's own directory is left alone")
-    marker = Path(numba.config.CACHE_DIR) / LAST_USED
-    assert time.time() - marker.stat().st_mtime < DAY
+def test_importing_fieldcast_marks_its_version_and_removes_stale_ones(tmp_path: Path) -> None:
+    """End to end, in a fresh process with its own user cache (``XDG_CACHE_HOME``): importing
+    fieldcast's compiled code marks its version's directory as used now and removes another
+    version's unused for over a week, keeping one used yesterday."""
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    versions = tmp_path / "fieldcast" / "numba"
+    now = time.time()
+    stale, recent = _version(versions, "0" * 16), _version(versions, "1" * 16)
+    for folder, days in ((stale, STALE_AFTER_DAYS + 1), (recent, 1)):
+        (folder / LAST_USED).touch()
+        _age(folder / LAST_USED, days, now)
+    code = "import numba, fieldcast.streams; print(numba.config.CACHE_DIR)"
+    ran = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    current = Path(ran.stdout.strip())
+    assert current.parent == versions and current.name not in (stale.name, recent.name)
+    assert time.time() - (current / LAST_USED).stat().st_mtime < 60
+    assert sorted(path.name for path in versions.iterdir()) == sorted([current.name, recent.name])
