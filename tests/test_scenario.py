@@ -507,6 +507,8 @@ def test_a_value_the_scenario_leaves_out_can_be_set() -> None:
     with pytest.raises(ScenarioError, match=r"--set city_defaults\.monitors: a whole number"):
         scenario_with(seed, ["city_defaults.monitors=3.5"])
     assert seed.replace({"city_defaults.monitors": 7}).city_defaults.monitors == 7
+    with pytest.raises(ScenarioError, match=r"did you mean 'city_defaults\.monitors'\?"):
+        scenario_with(seed, ["city_defaults.monitor=5"])  # not p_monitor, which it said
 
 
 def test_a_derived_value_set_is_refused_naming_what_it_is_derived_from() -> None:

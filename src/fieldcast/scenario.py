@@ -576,9 +576,10 @@ def parameter_value(scenario: Scenario, path: str) -> Any:
 
 
 def changeable_paths(scenario: Scenario) -> list[str]:
-    """Every path ``Scenario.replace`` takes: the parameters, then each city's own value of
-    every per-city parameter (``city_override``) that is not among them."""
-    paths = list(parameter_paths(scenario))
+    """Every path ``Scenario.replace`` takes: the parameters (the city defaults left out
+    too), then each city's own value of every per-city parameter (``city_override``) that is
+    not among them."""
+    paths = list(parameter_paths(scenario, left_out=True))
     listed = set(paths)
     for city in scenario.cities:
         for field in CityParameters.model_fields:
