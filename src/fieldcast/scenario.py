@@ -612,19 +612,23 @@ def editable_data(scenario: Scenario, setting: Iterable[str] = ()) -> dict[str, 
             container, key = _locate(data, path)
             del container[key]
             del data["provenance"][path]
-    full = scenario.model_dump(mode="json")  # the values left out too, as None
+    full = None  # the values left out too, as None: dumped only if a path needs it
     for path in setting:
         if (city_field := city_override(scenario, path)) is not None:
             city, field = city_field
             overrides = data.setdefault("city_overrides", {})
             overrides[city] = {field: None, **overrides.get(city, {})}
             continue
-        container, key = _locate(full, path)
-        if container[key] is None:
-            parent = data
-            for step in _keys(full, path)[:-1]:
-                parent = parent[step]
-            parent[key] = None
+        try:
+            _locate(data, path)
+        except KeyError:
+            full = scenario.model_dump(mode="json") if full is None else full
+            container, key = _locate(full, path)
+            if container[key] is None:
+                parent = data
+                for step in _keys(full, path)[:-1]:
+                    parent = parent[step]
+                parent[key] = None
     return data
 
 

@@ -1052,10 +1052,10 @@ def _parsed(scenario: Scenario, texts: dict[str, str]) -> tuple[dict[str, Any], 
             continue
         try:
             if current is None:  # left out, now set: a number of the field's kind
-                number = float(text)
-                if takes_whole_numbers(path, None) and not number.is_integer():
+                number, whole = float(text), takes_whole_numbers(path, None)
+                if whole and not number.is_integer():
                     raise ValueError("a whole number")
-                values[path] = int(number) if takes_whole_numbers(path, None) else number
+                values[path] = int(number) if whole else number
             elif isinstance(current, bool):
                 if text.lower() not in ("true", "false"):
                     raise ValueError("true or false")
