@@ -334,7 +334,7 @@ FIGURES = [
     Figure("plan --across days", _plan_across_days),
     Figure("sensitivity", _morris),
     Figure("sensitivity --method sobol --samples 64", _sobol),
-    Figure("sensitivity national -n 50", _national_morris),
+    Figure("sensitivity national -n 10", _national_morris),
     Figure("forecast seed-2019-docket --no-store", _docket),
     Figure("requirement --goal 2000 --probability 0.9 --vary teams -n 1000", _requirement),
     Figure("requirement --vary beds -n 1000", _requirement_beds),

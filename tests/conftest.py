@@ -119,9 +119,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that wait for the work ahead run last, so that what they wait for is done by
-    then (and, in parallel runs, no test process sits waiting while there is other work)."""
-    items.sort(key=lambda item: "ahead" in getattr(item, "fixturenames", ()))
+    """The long tests (marked ``slow``) run first and the tests that wait for the work ahead
+    last. In parallel runs a long test then never starts near the end while the other test
+    process has nothing left to do, and what the last tests wait for is done by then (no test
+    process sits waiting while there is other work)."""
+    items.sort(
+        key=lambda item: (
+            "ahead" in getattr(item, "fixturenames", ()),
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

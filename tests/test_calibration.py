@@ -151,35 +151,29 @@ def test_recovers_known_values_from_a_long_observation(simple_scenario: Scenario
 SBC_PARAMETERS = ("city_defaults.p_contact", "city_defaults.p_arrest_given_contact")
 SBC_METRICS = ("arrests", "collateral_arrests")
 SBC_LEVELS = (0.5, 0.8, 0.95)
+SBC_DATASETS = 100
 # Every check below (a KS test and three coverages per parameter) is made at 1% / 8, so the
 # whole test fails a calibrated sampler with probability at most 1% (Bonferroni).
 SBC_CHECK_LEVEL = 0.01 / (len(SBC_PARAMETERS) * (1 + len(SBC_LEVELS)))
 
 
-def sbc_rank(model: Scenario, index: int, reporting_size: float) -> np.ndarray:
+def sbc_dataset(model: Scenario, index: int) -> tuple[np.ndarray, np.ndarray]:
     """One dataset: parameter values drawn from the priors (seeded by ``index``), the counts
     they produce (arrests and collateral arrests of every city, days 0 to 4, reported with
-    negative binomial noise of size ``reporting_size``), the calibration of ``model`` to
-    them, and for each parameter the share of the posterior below the drawn value."""
+    the model's own negative binomial noise), and the calibration of ``model`` to them: the
+    true values [parameter] and the posterior sample [particle, parameter]."""
     truth_values = draw_priors(priors(model), 1, np.random.default_rng(1000 + index))[0]
     settings = [f"{p}={v}" for p, v in zip(SBC_PARAMETERS, truth_values, strict=True)]
-    truth = scenario_with(model, [*settings, f"observation.dispersion={reporting_size}"])
+    truth = scenario_with(model, settings)
     observed = synthetic_observations(truth, 4, seed=5000 + index, metrics=SBC_METRICS)
     run = calibrate(model, observed, "sbc", Settings(particles=200, target_ess=100, seed=index))
     assert run.converged
-    return (run.last.values < truth_values).mean(axis=0)
+    return truth_values, run.last.values
 
 
-def sbc_ranks(model: Scenario, datasets: int, reporting_size: float) -> np.ndarray:
-    """[dataset, parameter] ranks, the datasets calibrated in parallel (two processes)."""
-    ranks = np.empty((datasets, len(SBC_PARAMETERS)))
-
-    def receive(index: int, rank: np.ndarray) -> None:
-        ranks[index] = rank
-
-    tasks = [(model, index, reporting_size) for index in range(datasets)]
-    gather(sbc_rank, tasks, receive, processes=2)
-    return ranks
+def sbc_ranks(truths: np.ndarray, posteriors: np.ndarray) -> np.ndarray:
+    """[dataset, parameter] the share of each posterior sample below its true value."""
+    return (posteriors < truths[:, None, :]).mean(axis=1)
 
 
 def sbc_failures(ranks: np.ndarray) -> list[str]:
@@ -210,27 +204,61 @@ def sbc_model(seed_scenario: Scenario) -> Scenario:
     return seed_scenario.model_copy(update={"ranges": ranges})
 
 
+@pytest.fixture(scope="module")
+def sbc_posteriors(sbc_model: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """The true values [dataset, parameter] and posterior samples [dataset, particle,
+    parameter] of SBC_DATASETS datasets, calibrated in parallel (two processes): computed
+    once, for the test and for its wrong variants."""
+    truths = np.empty((SBC_DATASETS, len(SBC_PARAMETERS)))
+    posteriors = np.empty((SBC_DATASETS, 200, len(SBC_PARAMETERS)))
+
+    def receive(index: int, result: tuple[np.ndarray, np.ndarray]) -> None:
+        truths[index], posteriors[index] = result
+
+    tasks = [(sbc_model, index) for index in range(SBC_DATASETS)]
+    gather(sbc_dataset, tasks, receive, processes=2)
+    return truths, posteriors
+
+
 @pytest.mark.slow
-def test_simulation_based_calibration(sbc_model: Scenario) -> None:
+def test_simulation_based_calibration(sbc_posteriors: tuple[np.ndarray, np.ndarray]) -> None:
     """Over 100 datasets drawn from the priors, the posterior ranks of the true values are
-    uniform and the 50/80/95% intervals cover at their rates. 100 datasets give the power to
-    see a coverage off by about 0.1 at 50% (bounds +/- 0.16 at this level), and the wrong
-    variant below shows the test failing an overconfident posterior."""
-    failures = sbc_failures(sbc_ranks(sbc_model, 100, reporting_size=20.0))
-    assert failures == []
+    uniform and the 50/80/95% intervals cover at their rates. With 100 datasets the bounds
+    are 34 to 66 of 100 for the 50% intervals, 66 to 92 for the 80% and 87 to 100 for the
+    95%, and the KS test rejects ranks whose distribution is 0.19 or more from uniform: the
+    wrong variants below show that this catches posteriors a quarter too narrow, and
+    posteriors leaning by half their standard deviation."""
+    assert sbc_failures(sbc_ranks(*sbc_posteriors)) == []
 
 
 @pytest.mark.slow
 def test_simulation_based_calibration_catches_an_overconfident_posterior(
-    sbc_model: Scenario,
+    sbc_posteriors: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """The same test fails when the reports are far noisier than the calibration assumes:
-    daily reports of negative binomial size 0.5 (summed over the five days, about four
-    times the variance of the size 20 assumed): the posteriors are too narrow, and the true
-    values fall outside them too often. 25 datasets are enough to see it (at this seed, 80%
-    intervals hold the truth 11 times of 25 where at least 13 are needed)."""
-    failures = sbc_failures(sbc_ranks(sbc_model, 25, reporting_size=0.5))
-    assert any("intervals hold the truth" in failure for failure in failures), failures
+    """The same test fails the same posteriors narrowed to three quarters of their width
+    about their means (a sampler that understates its uncertainty by a quarter): the true
+    values fall outside their intervals too often. Here the 80% intervals hold them 63 and
+    59 times of 100 (at least 66 needed), the 95% intervals 71 and 74 times (87 needed)."""
+    truths, posteriors = sbc_posteriors
+    centre = posteriors.mean(axis=1, keepdims=True)
+    narrowed = centre + (posteriors - centre) * 3 / 4
+    failures = sbc_failures(sbc_ranks(truths, narrowed))
+    for path in SBC_PARAMETERS:
+        assert f"{path}: 80% intervals hold the truth" in "\n".join(failures), failures
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_catches_a_biased_posterior(
+    sbc_posteriors: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """The same test fails the same posteriors shifted by half their standard deviation (a
+    sampler that leans one way): the ranks are no longer uniform. Here their distributions
+    are 0.24 and 0.235 from uniform (KS p = 1.5e-5 and 2.4e-5, where 0.00125 rejects)."""
+    truths, posteriors = sbc_posteriors
+    shifted = posteriors + posteriors.std(axis=1, keepdims=True) / 2
+    failures = sbc_failures(sbc_ranks(truths, shifted))
+    for path in SBC_PARAMETERS:
+        assert f"{path}: ranks not uniform" in "\n".join(failures), failures
 
 
 def test_the_target_ess_is_half_the_particles_unless_given() -> None:

@@ -169,6 +169,23 @@ def test_html_report_is_self_contained_and_complete(stored: StoredRun) -> None:
     assert "<p>Not paired: their seeds differ.</p>" in unpaired
 
 
+def test_the_charts_text_is_text_a_reader_can_search(
+    seed_scenario: Scenario, tmp_path: Path
+) -> None:
+    """A chart's labels are SVG text (not glyph outlines): a city's name can be found in the
+    charts, written as XML wants it (a place name may hold "&", never "<" or ">")."""
+    cities = [
+        {"name": "St. Paul & Minneapolis", "target_persons": 120},
+        {"name": "Baltimore", "target_persons": 80},
+    ]
+    scenario = variant(seed_scenario, cities=cities, city_overrides={})
+    store = RunStore(tmp_path / "runs.duckdb")
+    document = run_report(store.get(store.save(run_forecast(scenario, 20, seed=1), seconds=1.0)))
+    charts_only = "".join(re.findall(r"<svg.*?</svg>", document, flags=re.S))
+    assert "Baltimore</text>" in charts_only
+    assert "St. Paul &amp; Minneapolis</text>" in charts_only
+
+
 def test_pngs_are_written(stored: StoredRun, tmp_path: Path) -> None:
     paths = write_pngs(stored, tmp_path)
     assert len(paths) == 5
