@@ -3,11 +3,16 @@ command it shows exists."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fieldcast.cli import app
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -45,33 +50,38 @@ def test_readme_python_examples_run() -> None:
         exec(compile(block, "README.md", "exec"), {})
 
 
+@functools.cache
+def help_page(command: tuple[str, ...]) -> str:
+    """``fieldcast COMMAND --help``, run in this process (a process each would cost a second
+    under load, and the README names a few dozen), wide enough that no option is cut."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "240"})
+    assert result.exit_code == 0, f"fieldcast {' '.join(command)}: {result.output}"
+    return result.output
+
+
 def test_readme_commands_exist() -> None:
+    """Every command the README runs has a --help page, and the installed ``fieldcast``
+    script runs (once, as a user would call it)."""
     fieldcast = str(Path(sys.executable).parent / "fieldcast")
+    installed = subprocess.run([fieldcast, "--help"], capture_output=True, text=True, check=False)
+    assert installed.returncode == 0 and "forecast" in installed.stdout, installed.stderr
     commands = re.findall(
         r"^\$ \.venv/bin/fieldcast ((?:scenario |runs |observe )?[a-z]+)", README, re.M
     )
     assert commands
     for command in {c.strip() for c in commands}:
-        result = subprocess.run(
-            [fieldcast, *command.split(), "--help"], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, f"fieldcast {command}: {result.stderr}"
+        help_page(tuple(command.split()))
 
 
 def test_readme_command_options_exist() -> None:
     """Every --option on a README command line is one its command's --help lists."""
-    fieldcast = str(Path(sys.executable).parent / "fieldcast")
     lines = re.findall(r"^\$ (?:\S+=\S+ )?\.venv/bin/fieldcast (.*)$", README, re.M)
-    helps: dict[tuple[str, ...], str] = {}  # each command's --help, asked once
+    assert lines
     for line in lines:
         words = line.split("#")[0].split()
         command = tuple(words[:2] if words[0] in ("scenario", "runs", "observe") else words[:1])
-        if command not in helps:
-            helps[command] = subprocess.run(
-                [fieldcast, *command, "--help"], capture_output=True, text=True, check=False
-            ).stdout
         for option in (word for word in words if word.startswith("--")):
-            assert option in helps[command], f"fieldcast {' '.join(command)}: no {option}"
+            assert option in help_page(command), f"fieldcast {' '.join(command)}: no {option}"
 
 
 def test_readme_scenario_snippets_are_valid(tmp_path: Path) -> None:
