@@ -152,6 +152,7 @@ SBC_PARAMETERS = ("city_defaults.p_contact", "city_defaults.p_arrest_given_conta
 SBC_METRICS = ("arrests", "collateral_arrests")
 SBC_LEVELS = (0.5, 0.8, 0.95)
 SBC_DATASETS = 100
+SBC_PARTICLES = 200  # the posterior sample of each dataset (target ESS: half)
 # Every check below (a KS test and three coverages per parameter) is made at 1% / 8, so the
 # whole test fails a calibrated sampler with probability at most 1% (Bonferroni).
 SBC_CHECK_LEVEL = 0.01 / (len(SBC_PARAMETERS) * (1 + len(SBC_LEVELS)))
@@ -166,7 +167,7 @@ def sbc_dataset(model: Scenario, index: int) -> tuple[np.ndarray, np.ndarray]:
     settings = [f"{p}={v}" for p, v in zip(SBC_PARAMETERS, truth_values, strict=True)]
     truth = scenario_with(model, settings)
     observed = synthetic_observations(truth, 4, seed=5000 + index, metrics=SBC_METRICS)
-    run = calibrate(model, observed, "sbc", Settings(particles=200, target_ess=100, seed=index))
+    run = calibrate(model, observed, "sbc", Settings(particles=SBC_PARTICLES, seed=index))
     assert run.converged
     return truth_values, run.last.values
 
@@ -210,7 +211,7 @@ def sbc_posteriors(sbc_model: Scenario) -> tuple[np.ndarray, np.ndarray]:
     parameter] of SBC_DATASETS datasets, calibrated in parallel (two processes): computed
     once, for the test and for its wrong variants."""
     truths = np.empty((SBC_DATASETS, len(SBC_PARAMETERS)))
-    posteriors = np.empty((SBC_DATASETS, 200, len(SBC_PARAMETERS)))
+    posteriors = np.empty((SBC_DATASETS, SBC_PARTICLES, len(SBC_PARAMETERS)))
 
     def receive(index: int, result: tuple[np.ndarray, np.ndarray]) -> None:
         truths[index], posteriors[index] = result
